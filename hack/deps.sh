@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what Strata's build, tests and tools need on a fresh Debian machine (run as root).
+# Idempotent and quiet: only missing packages are installed.
+set -euo pipefail
+
+packages=(xfsprogs e2fsprogs util-linux mount)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo is missing: install a Rust toolchain first" >&2
+  exit 1
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "installing cargo-nextest" >&2
+  cargo install --locked cargo-nextest >/dev/null
+fi
+rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt

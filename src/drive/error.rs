@@ -1,0 +1,51 @@
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    #[error(transparent)]
+    Discover(#[from] super::discover::DiscoverError),
+    #[error("{0}: no such block device")]
+    NoSuchDevice(String),
+    #[error("{0}: not a block device")]
+    NotBlockDevice(String),
+    #[error("refusing to format {device}: {}", reasons.join("; "))]
+    Refused {
+        device: String,
+        reasons: Vec<String>,
+    },
+    #[error("refusing to format {device}: the kernel is busy with it ({source}); is it mounted or in use?")]
+    Busy {
+        device: String,
+        source: std::io::Error,
+    },
+    #[error("refusing to format {0}: this kernel cannot mount XFS with project quotas (CONFIG_XFS_QUOTA is off), so volumes on it could not be size-limited; pass --allow-no-quota to format it anyway")]
+    QuotaUnsupported(String),
+    #[error("{device}: {message}")]
+    Mkfs { device: String, message: String },
+    #[error("{device}: cannot mount on {target}: {source}")]
+    Mount {
+        device: String,
+        target: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("no Strata drive {0:?} in the registry (see `drivectl list --status strata`)")]
+    UnknownDrive(String),
+    #[error("drive {0} is not mounted (run `drivectl mount`)")]
+    NotMounted(String),
+    #[error("refusing to release drive {drive}: it holds {count} volume(s); delete them first")]
+    HasVolumes { drive: String, count: usize },
+}
+
+impl DriveError {
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> DriveError {
+        DriveError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! The `drivectl` operations on one node: format, mount, tier, release. Each checks before it
+//! touches anything, and undoes its own partial work when a later step fails.
+
+use super::discover::{self, DiscoverError};
+use super::identity::{self, Identity, IDENTITY_FORMAT_VERSION, VOLUMES_DIR};
+use super::model::{Device, Status, Tier};
+use super::registry::{DriveRecord, DriveState, Registry, StateDir};
+use super::{sys, DriveError, HostRoot};
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A node as `drivectl` sees it: where the host's interfaces are, and Strata's state.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub host: HostRoot,
+    pub state: StateDir,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FormatOptions {
+    /// Also take devices that carry a filesystem or signature.
+    pub force: bool,
+    /// Tier to record instead of the detected one.
+    pub tier: Option<Tier>,
+    /// Format even when the kernel cannot enable XFS project quotas.
+    pub allow_no_quota: bool,
+}
+
+#[derive(Debug)]
+pub enum FormatOutcome {
+    Formatted(DriveRecord),
+    AlreadyStrata { drive_id: String },
+}
+
+/// Progress callback: (device name, step).
+pub type Progress<'a> = &'a (dyn Fn(&str, &str) + Sync);
+
+#[derive(Debug, Default)]
+pub struct MountReport {
+    pub mounted: Vec<DriveRecord>,
+    pub missing: Vec<DriveRecord>,
+    pub failed: Vec<(String, DriveError)>,
+    /// Strata drives found but not adopted by `--rebuild`, with why (another node's drive,
+    /// in use elsewhere, no identity record).
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Node {
+    pub fn new(host: HostRoot, state: StateDir, name: String) -> Node {
+        Node { host, state, name }
+    }
+
+    /// Discovery with the registry's tier overrides applied to Strata drives.
+    pub fn discover(&self) -> Result<Vec<Device>, DriveError> {
+        let mut devices = discover::discover(&self.host)?;
+        let reg = self.registry()?;
+        let tiers: BTreeMap<String, Tier> = reg
+            .drives
+            .iter()
+            .map(|d| (d.drive_id.clone(), d.tier))
+            .collect();
+        discover::overlay_tiers(&mut devices, &tiers);
+        Ok(devices)
+    }
+
+    pub fn registry(&self) -> Result<Registry, DriveError> {
+        Registry::load(&self.state).map_err(|e| DriveError::io("reading the drive registry", e))
+    }
+
+    /// Formats every device in parallel; one failure neither stops nor undoes the others.
+    /// Returns one result per distinct argument, in argument order.
+    pub fn format(
+        &self,
+        args: &[String],
+        opts: &FormatOptions,
+        progress: Progress<'_>,
+    ) -> Vec<(String, Result<FormatOutcome, DriveError>)> {
+        let devices = match discover::discover(&self.host) {
+            Ok(d) => d,
+            Err(e) => {
+                return args
+                    .iter()
+                    .map(|a| (a.clone(), Err(dup_discover(&e))))
+                    .collect()
+            }
+        };
+        let quota = sys::kernel_xfs_quota_support();
+        let mut args: Vec<&String> = args.iter().collect();
+        args.dedup();
+        std::thread::scope(|s| {
+            let jobs: Vec<_> = args
+                .iter()
+                .map(|arg| {
+                    let resolved = self.resolve(arg, &devices);
+                    s.spawn(move || {
+                        let dev = resolved?;
+                        self.format_one(dev, opts, quota, progress)
+                    })
+                })
+                .collect();
+            args.iter()
+                .zip(jobs)
+                .map(|(arg, job)| {
+                    let res = job.join().unwrap_or_else(|_| {
+                        Err(DriveError::io(
+                            arg.to_string(),
+                            io::Error::other("formatting thread panicked"),
+                        ))
+                    });
+                    (arg.to_string(), res)
+                })
+                .collect()
+        })
+    }
+
+    /// Maps a command-line device (`sdb`, `/dev/sdb`, `/dev/disk/by-id/…`) to a discovered one.
+    pub fn resolve<'a>(&self, arg: &str, devices: &'a [Device]) -> Result<&'a Device, DriveError> {
+        let name = if arg.contains('/') && self.host.is_real() {
+            let path = Path::new(arg);
+            let real = fs::canonicalize(path).map_err(|_| DriveError::NoSuchDevice(arg.into()))?;
+            sys::require_block_device(&real).map_err(|_| DriveError::NotBlockDevice(arg.into()))?;
+            file_name(&real)
+        } else {
+            arg.strip_prefix("/dev/").unwrap_or(arg).to_string()
+        };
+        devices
+            .iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| DriveError::NoSuchDevice(arg.into()))
+    }
+
+    fn format_one(
+        &self,
+        dev: &Device,
+        opts: &FormatOptions,
+        quota: Option<bool>,
+        progress: Progress<'_>,
+    ) -> Result<FormatOutcome, DriveError> {
+        if dev.status == Status::Strata {
+            let drive_id = dev.drive_id.clone().unwrap_or_default();
+            return Ok(FormatOutcome::AlreadyStrata { drive_id });
+        }
+        let blocking: Vec<String> = dev
+            .reasons
+            .iter()
+            .filter(|r| !(r.forceable() && opts.force))
+            .map(|r| dev.explain(*r))
+            .collect();
+        if !blocking.is_empty() {
+            return Err(DriveError::Refused {
+                device: dev.path.clone(),
+                reasons: blocking,
+            });
+        }
+        if quota == Some(false) && !opts.allow_no_quota {
+            return Err(DriveError::QuotaUnsupported(dev.path.clone()));
+        }
+        let path = self.host.dev(&dev.name);
+        sys::check_not_busy(&path).map_err(|source| DriveError::Busy {
+            device: dev.path.clone(),
+            source,
+        })?;
+
+        let drive_id = uuid::Uuid::new_v4().to_string();
+        progress(&dev.name, "creating XFS filesystem");
+        sys::mkfs_xfs(&path, &drive_id, opts.force).map_err(|message| DriveError::Mkfs {
+            device: dev.path.clone(),
+            message,
+        })?;
+        let created = self.finish_format(dev, &path, &drive_id, opts, progress);
+        if created.is_err() {
+            // Leave the device as unformatted, not as a Strata drive nobody knows about.
+            let mount_point = self.state.mount_point(&drive_id);
+            let _ = sys::unmount(&mount_point);
+            let _ = fs::remove_dir(&mount_point);
+            if let Err(e) = sys::wipe_signature(&path) {
+                tracing::warn!(device = %dev.path, %e, "cannot wipe a failed format");
+            }
+        }
+        created.map(FormatOutcome::Formatted)
+    }
+
+    fn finish_format(
+        &self,
+        dev: &Device,
+        path: &Path,
+        drive_id: &str,
+        opts: &FormatOptions,
+        progress: Progress<'_>,
+    ) -> Result<DriveRecord, DriveError> {
+        progress(&dev.name, "mounting with project quotas");
+        let mount_point = self.state.mount_point(drive_id);
+        let project_quota = self.mount_drive(dev, path, &mount_point, true, opts.allow_no_quota)?;
+        progress(&dev.name, "writing identity");
+        let tier = opts.tier.unwrap_or(dev.tier);
+        let id = Identity {
+            format_version: IDENTITY_FORMAT_VERSION,
+            drive_id: drive_id.to_string(),
+            node: self.name.clone(),
+            tier,
+            tier_overridden: opts.tier.is_some(),
+            formatted_at: identity::now_rfc3339(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            project_quota,
+        };
+        id.store(&mount_point)
+            .map_err(|e| DriveError::io(format!("{}: writing identity", dev.path), e))?;
+        fs::create_dir_all(mount_point.join(VOLUMES_DIR))
+            .map_err(|e| DriveError::io(format!("{}: creating volumes dir", dev.path), e))?;
+        let record = record_of(&id, dev, mount_point);
+        Registry::update(&self.state, |r| r.upsert(record.clone()))
+            .map_err(|e| DriveError::io("updating the drive registry", e))?;
+        progress(&dev.name, "done");
+        Ok(record)
+    }
+
+    /// Mounts at the drive's place, with project quotas when wanted. Falls back to a plain
+    /// mount only when allowed and the kernel lacks quota support. Returns whether quotas are on.
+    fn mount_drive(
+        &self,
+        dev: &Device,
+        path: &Path,
+        target: &Path,
+        want_quota: bool,
+        allow_no_quota: bool,
+    ) -> Result<bool, DriveError> {
+        fs::create_dir_all(target)
+            .map_err(|e| DriveError::io(format!("creating {}", target.display()), e))?;
+        let err = match sys::mount_xfs(path, target, want_quota) {
+            Ok(()) => return Ok(want_quota),
+            Err(e) => e,
+        };
+        let einval = err.raw_os_error() == Some(libc::EINVAL);
+        if want_quota && einval && sys::mount_xfs(path, target, false).is_ok() {
+            // A plain mount works, so only quota support was missing.
+            if allow_no_quota {
+                tracing::warn!(device = %dev.path, "mounted without project quotas");
+                return Ok(false);
+            }
+            let _ = sys::unmount(target);
+            let _ = fs::remove_dir(target);
+            return Err(DriveError::QuotaUnsupported(dev.path.clone()));
+        }
+        let _ = fs::remove_dir(target);
+        Err(DriveError::Mount {
+            device: dev.path.clone(),
+            target: target.to_path_buf(),
+            source: err,
+        })
+    }
+
+    /// Mounts every registered drive where it belongs, finding it by filesystem UUID whatever
+    /// its device name is now. With `adopt`, also takes the unused Strata drives formatted for
+    /// this node (this rebuilds a lost registry).
+    pub fn mount_all(&self, adopt: bool) -> Result<MountReport, DriveError> {
+        let devices = discover::discover(&self.host)?;
+        let mut by_id: HashMap<&str, Vec<&Device>> = HashMap::new();
+        for d in devices.iter().filter(|d| d.status == Status::Strata) {
+            if let Some(id) = d.drive_id.as_deref() {
+                by_id.entry(id).or_default().push(d);
+            }
+        }
+        let reg = self.registry()?;
+        let mut wanted: Vec<(String, Option<&DriveRecord>)> = reg
+            .drives
+            .iter()
+            .map(|r| (r.drive_id.clone(), Some(r)))
+            .collect();
+        if adopt {
+            let mut extra: Vec<&str> = by_id
+                .keys()
+                .copied()
+                .filter(|id| reg.drives.iter().all(|r| r.drive_id != *id))
+                .collect();
+            extra.sort();
+            wanted.extend(extra.into_iter().map(|id| (id.to_string(), None)));
+        }
+
+        let mut report = MountReport::default();
+        for (id, known) in wanted {
+            match by_id.get(id.as_str()).map(Vec::as_slice) {
+                None | Some([]) => {
+                    if let Some(rec) = known {
+                        let mut rec = rec.clone();
+                        rec.state = DriveState::Missing;
+                        report.missing.push(rec);
+                    }
+                }
+                Some([dev]) if known.is_none() => match self.adopt(dev, &id) {
+                    Ok(Ok(rec)) => report.mounted.push(rec),
+                    Ok(Err(why)) => report.skipped.push((id, why)),
+                    Err(e) => report.failed.push((id, e)),
+                },
+                Some([dev]) => match self.mount_known(dev, &id, known) {
+                    Ok(rec) => report.mounted.push(rec),
+                    Err(e) => report.failed.push((id, e)),
+                },
+                Some(many) => {
+                    let names: Vec<&str> = many.iter().map(|d| d.path.as_str()).collect();
+                    let msg = format!(
+                        "filesystem UUID found on several devices: {}",
+                        names.join(", ")
+                    );
+                    report
+                        .failed
+                        .push((id, DriveError::io("ambiguous drive", io::Error::other(msg))));
+                }
+            }
+        }
+        Registry::update(&self.state, |r| {
+            for rec in report.mounted.iter().chain(&report.missing) {
+                r.upsert(rec.clone());
+            }
+        })
+        .map_err(|e| DriveError::io("updating the drive registry", e))?;
+        Ok(report)
+    }
+
+    fn mount_known(
+        &self,
+        dev: &Device,
+        drive_id: &str,
+        known: Option<&DriveRecord>,
+    ) -> Result<DriveRecord, DriveError> {
+        let target = self.state.mount_point(drive_id);
+        let here = target.to_string_lossy();
+        if !dev.mount_points.iter().any(|m| *m == here) {
+            if !dev.mount_points.is_empty() {
+                let msg = format!("already mounted at {}", dev.mount_points.join(", "));
+                return Err(DriveError::io(dev.path.clone(), io::Error::other(msg)));
+            }
+            let want_quota = known.is_none_or(|r| r.project_quota);
+            let allow_plain = known.is_some_and(|r| !r.project_quota);
+            self.mount_drive(
+                dev,
+                &self.host.dev(&dev.name),
+                &target,
+                want_quota,
+                allow_plain,
+            )?;
+        }
+        let id = Identity::load(&target)
+            .map_err(|e| DriveError::io(format!("{}: reading identity", dev.path), e))?;
+        if id.drive_id != drive_id {
+            let msg = format!(
+                "identity says drive {}, filesystem UUID is {drive_id}",
+                id.drive_id
+            );
+            return Err(DriveError::io(dev.path.clone(), io::Error::other(msg)));
+        }
+        Ok(record_of(&id, dev, target))
+    }
+
+    /// Takes a Strata drive this state directory does not know: only one that is not in use
+    /// and whose identity names this node (a lab's or another node's drive is left alone).
+    fn adopt(
+        &self,
+        dev: &Device,
+        drive_id: &str,
+    ) -> Result<Result<DriveRecord, String>, DriveError> {
+        let target = self.state.mount_point(drive_id);
+        let ours = dev.mount_points.iter().any(|m| Path::new(m) == target);
+        if !ours && !dev.mount_points.is_empty() {
+            return Ok(Err(format!(
+                "in use, mounted at {}",
+                dev.mount_points.join(", ")
+            )));
+        }
+        if !ours {
+            self.mount_drive(dev, &self.host.dev(&dev.name), &target, true, true)?;
+        }
+        let why = match Identity::load(&target) {
+            Ok(id) if id.node == self.name && id.drive_id == drive_id => {
+                return Ok(Ok(record_of(&id, dev, target)));
+            }
+            Ok(id) if id.drive_id != drive_id => format!("identity names drive {}", id.drive_id),
+            Ok(id) => format!("formatted for node {:?}", id.node),
+            Err(e) => format!(
+                "no identity record ({e}): an interrupted format? format it again with --force"
+            ),
+        };
+        if !ours {
+            let _ = sys::unmount(&target);
+            let _ = fs::remove_dir(&target);
+        }
+        Ok(Err(why))
+    }
+
+    /// Overrides a drive's tier; the identity record on the drive keeps it across remounts.
+    pub fn set_tier(&self, key: &str, tier: Tier) -> Result<DriveRecord, DriveError> {
+        let rec = self.find(key)?;
+        let mut id = Identity::load(&rec.mount_point)
+            .map_err(|_| DriveError::NotMounted(rec.drive_id.clone()))?;
+        id.tier = tier;
+        id.tier_overridden = true;
+        id.store(&rec.mount_point)
+            .map_err(|e| DriveError::io(format!("drive {}: writing identity", rec.drive_id), e))?;
+        let mut updated = rec.clone();
+        updated.tier = tier;
+        updated.tier_overridden = true;
+        Registry::update(&self.state, |r| r.upsert(updated.clone()))
+            .map_err(|e| DriveError::io("updating the drive registry", e))?;
+        Ok(updated)
+    }
+
+    /// Unmounts a drive and wipes its Strata signature. Refused while it holds volumes.
+    /// A drive that went missing is only forgotten.
+    pub fn release(&self, key: &str) -> Result<DriveRecord, DriveError> {
+        let rec = self.find(key)?;
+        let volumes = count_entries(&rec.mount_point.join(VOLUMES_DIR));
+        if volumes > 0 {
+            return Err(DriveError::HasVolumes {
+                drive: rec.drive_id.clone(),
+                count: volumes,
+            });
+        }
+        let devices = discover::discover(&self.host)?;
+        let dev = devices
+            .iter()
+            .find(|d| d.drive_id.as_deref() == Some(rec.drive_id.as_str()));
+        if let Some(dev) = dev {
+            if !dev.mount_points.is_empty() {
+                sys::unmount(&rec.mount_point).map_err(|e| {
+                    DriveError::io(format!("unmounting {}", rec.mount_point.display()), e)
+                })?;
+            }
+            sys::wipe_signature(&self.host.dev(&dev.name))
+                .map_err(|e| DriveError::io(format!("{}: wiping", dev.path), e))?;
+        }
+        let _ = fs::remove_dir(&rec.mount_point);
+        Registry::update(&self.state, |r| {
+            r.drives.retain(|d| d.drive_id != rec.drive_id)
+        })
+        .map_err(|e| DriveError::io("updating the drive registry", e))?;
+        Ok(rec)
+    }
+
+    fn find(&self, key: &str) -> Result<DriveRecord, DriveError> {
+        self.registry()?
+            .find(key)
+            .cloned()
+            .ok_or_else(|| DriveError::UnknownDrive(key.to_string()))
+    }
+}
+
+fn record_of(id: &Identity, dev: &Device, mount_point: PathBuf) -> DriveRecord {
+    DriveRecord {
+        drive_id: id.drive_id.clone(),
+        node: id.node.clone(),
+        tier: id.tier,
+        tier_overridden: id.tier_overridden,
+        device: dev.path.clone(),
+        mount_point,
+        size: dev.size,
+        project_quota: id.project_quota,
+        state: DriveState::Ready,
+        formatted_at: id.formatted_at.clone(),
+    }
+}
+
+fn count_entries(dir: &Path) -> usize {
+    fs::read_dir(dir).map(|rd| rd.count()).unwrap_or(0)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Discovery errors are not Clone (they hold io::Error); each argument gets its own copy.
+fn dup_discover(e: &DiscoverError) -> DriveError {
+    DriveError::io("discovering devices", io::Error::other(e.to_string()))
+}

@@ -1,0 +1,234 @@
+//! Real-device test helpers: loop devices on sparse files and per-test state directories,
+//! always cleaned up (mounts first, then loop devices) even when a test fails.
+#![allow(dead_code)]
+
+use std::fs;
+use std::hash::Hasher;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const MIB: u64 = 1024 * 1024;
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A loop device over a sparse file in its own temporary directory.
+pub struct LoopDevice {
+    pub dev: String,
+    pub image: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl LoopDevice {
+    pub fn new(size: u64) -> LoopDevice {
+        Self::with_flags(size, &[])
+    }
+
+    pub fn read_only(size: u64) -> LoopDevice {
+        Self::with_flags(size, &["--read-only"])
+    }
+
+    fn with_flags(size: u64, flags: &[&str]) -> LoopDevice {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let image = dir.path().join("disk.img");
+        fs::File::create(&image)
+            .and_then(|f| f.set_len(size))
+            .expect("create image");
+        let dev = attach(&image, flags);
+        LoopDevice {
+            dev,
+            image,
+            _dir: dir,
+        }
+    }
+
+    /// `loop7` for `/dev/loop7`.
+    pub fn name(&self) -> String {
+        self.dev.trim_start_matches("/dev/").to_string()
+    }
+
+    /// Detaches and re-attaches the image, first occupying the old number so the device
+    /// comes back under another name, as after a reboot that renamed the disks.
+    pub fn reattach_renamed(&mut self) -> LoopDevice {
+        let old = self.dev.clone();
+        detach(&old);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let image = dir.path().join("blocker.img");
+        fs::File::create(&image)
+            .and_then(|f| f.set_len(MIB))
+            .expect("create image");
+        // Take the old number ourselves; if another test took it first, the name changes anyway.
+        let taken = Command::new("losetup")
+            .arg(&old)
+            .arg(&image)
+            .status()
+            .is_ok_and(|s| s.success());
+        let blocker_dev = if taken { old } else { attach(&image, &[]) };
+        self.dev = attach(&self.image, &[]);
+        LoopDevice {
+            dev: blocker_dev,
+            image,
+            _dir: dir,
+        }
+    }
+
+    /// A fingerprint of every byte of the image: the layout of its data extents and their
+    /// bytes (holes read as zeros, so hashing only the data keeps this exact and fast).
+    pub fn fingerprint(&self) -> u64 {
+        use std::io::{Seek, SeekFrom};
+        use std::os::fd::AsRawFd;
+        let mut f = fs::File::open(&self.image).expect("open image");
+        let len = f.metadata().expect("stat image").len() as i64;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut pos: i64 = 0;
+        let mut buf = vec![0u8; MIB as usize];
+        while pos < len {
+            // SAFETY: plain lseek on an open descriptor.
+            let data = unsafe { libc::lseek(f.as_raw_fd(), pos, libc::SEEK_DATA) };
+            if data < 0 {
+                break; // only a hole remains
+            }
+            let hole = unsafe { libc::lseek(f.as_raw_fd(), data, libc::SEEK_HOLE) };
+            h.write_i64(data);
+            h.write_i64(hole);
+            f.seek(SeekFrom::Start(data as u64)).expect("seek");
+            let mut left = (hole - data) as usize;
+            while left > 0 {
+                let n = f
+                    .read(&mut buf[..left.min(MIB as usize)])
+                    .expect("read image");
+                assert!(n > 0, "short read");
+                h.write(&buf[..n]);
+                left -= n;
+            }
+            pos = hole;
+        }
+        h.finish()
+    }
+}
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        // Partitions added with BLKPG outlive the loop device unless removed.
+        let name = self.name();
+        if let Ok(entries) = fs::read_dir(format!("/sys/class/block/{name}")) {
+            for e in entries.flatten() {
+                if let Ok(n) = fs::read_to_string(e.path().join("partition")) {
+                    let _ = Command::new("delpart").args([&self.dev, n.trim()]).status();
+                }
+            }
+        }
+        // Unmount whatever still uses the device (lazily), then detach it.
+        if let Ok(mounts) = fs::read_to_string("/proc/self/mountinfo") {
+            for line in mounts.lines() {
+                let fields: Vec<&str> = line.split(' ').collect();
+                let source = line.split(" - ").nth(1).and_then(|r| r.split(' ').nth(1));
+                if source == Some(self.dev.as_str()) {
+                    let _ = Command::new("umount").arg("-l").arg(fields[4]).status();
+                }
+            }
+        }
+        detach(&self.dev);
+    }
+}
+
+fn attach(image: &Path, flags: &[&str]) -> String {
+    let out = run(Command::new("losetup")
+        .args(["--find", "--show"])
+        .args(flags)
+        .arg(image));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn detach(dev: &str) {
+    let _ = Command::new("losetup").arg("-d").arg(dev).status();
+}
+
+/// A state directory whose drive mounts are unmounted when it is dropped.
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+    /// Each lab is its own node, so that labs running side by side never adopt each other's drives.
+    pub node: String,
+}
+
+impl Lab {
+    pub fn new() -> Lab {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let node = format!("node-{}", dir.path().file_name().unwrap().to_string_lossy());
+        Lab { dir, node }
+    }
+
+    pub fn state(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs drivectl with this lab's state directory.
+    pub fn drivectl(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_drivectl"))
+            .arg("--state-dir")
+            .arg(self.state())
+            .arg("--node")
+            .arg(&self.node)
+            .args(args)
+            .output()
+            .expect("run drivectl")
+    }
+
+    /// Runs drivectl and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.drivectl(args);
+        assert!(
+            out.status.success(),
+            "drivectl {args:?} failed:\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn registry(&self) -> serde_json::Value {
+        let text = fs::read_to_string(self.state().join("drives.json")).expect("registry");
+        serde_json::from_str(&text).expect("registry json")
+    }
+
+    /// `drivectl list -o json` entries for one device.
+    pub fn device(&self, name: &str) -> serde_json::Value {
+        let out = self.ok(&["list", "--all", "-o", "json", "--drive", name]);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        v["devices"][0].clone()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let mnt = self.state().join("mnt");
+        if let Ok(entries) = fs::read_dir(&mnt) {
+            for e in entries.flatten() {
+                let _ = Command::new("umount").arg("-l").arg(e.path()).status();
+            }
+        }
+    }
+}
+
+/// Whether formatting here can enable project quotas. In the VM lab (a kernel with XFS quota)
+/// STRATA_REQUIRE_QUOTA=1 makes a kernel without them fail the tests instead.
+pub fn quota_supported() -> bool {
+    if std::env::var("STRATA_REQUIRE_QUOTA").as_deref() == Ok("1") {
+        return true;
+    }
+    strata::drive::sys::kernel_xfs_quota_support() == Some(true)
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -1,0 +1,469 @@
+//! drivectl on real loop devices with real XFS (run as root).
+
+mod common;
+
+use common::{quota_supported, stderr, Lab, LoopDevice, MIB};
+use std::fs;
+use std::process::Command;
+
+const SIZE: u64 = 600 * MIB;
+
+fn format(lab: &Lab, dev: &str) -> serde_json::Value {
+    lab.ok(&["format", dev, "--dangerous", "--allow-no-quota"]);
+    let name = dev.trim_start_matches("/dev/");
+    let d = lab.device(name);
+    assert_eq!(d["status"], "strata", "{d}");
+    d
+}
+
+#[test]
+fn discovery_reports_loop_devices_with_size_and_transport() {
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let d = lab.device(&disk.name());
+    assert_eq!(d["size"], SIZE);
+    assert_eq!(d["transport"], "loop");
+    assert_eq!(d["status"], "available");
+    assert_eq!(d["reasons"], serde_json::json!([]));
+    assert_eq!(d["logical_block_size"], 512);
+    // The default table lists it as usable, the yaml output carries it too.
+    assert!(lab.ok(&["list"]).contains(&disk.dev));
+    let yaml = lab.ok(&["list", "-o", "yaml", "--drive", &disk.dev]);
+    assert!(yaml.contains(&format!("name: {}", disk.name())), "{yaml}");
+}
+
+#[test]
+fn format_makes_a_mounted_xfs_drive_with_identity_and_registry() {
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let d = format(&lab, &disk.dev);
+    let id = d["drive_id"].as_str().unwrap().to_string();
+    let mnt = lab.state().join("mnt").join(&id);
+    assert_eq!(
+        d["mount_points"],
+        serde_json::json!([mnt.to_str().unwrap()])
+    );
+    assert_eq!(d["filesystem"], "xfs");
+    assert_eq!(d["fs_uuid"], id.as_str());
+
+    let blkid = Command::new("blkid")
+        .args(["-o", "export", &disk.dev])
+        .output()
+        .unwrap();
+    let blkid = String::from_utf8_lossy(&blkid.stdout);
+    assert!(
+        blkid.contains("TYPE=xfs") && blkid.contains("LABEL=STRATA"),
+        "{blkid}"
+    );
+    assert!(blkid.contains(&format!("UUID={id}")), "{blkid}");
+
+    let identity: serde_json::Value =
+        serde_json::from_slice(&fs::read(mnt.join(".strata/drive.json")).unwrap()).unwrap();
+    assert_eq!(identity["drive_id"], id.as_str());
+    assert_eq!(identity["node"], lab.node.as_str());
+    assert_eq!(identity["tier"], d["tier"]);
+    assert_eq!(identity["tool_version"], env!("CARGO_PKG_VERSION"));
+    assert!(identity["formatted_at"].as_str().unwrap().ends_with('Z'));
+
+    let reg = lab.registry();
+    assert_eq!(reg["drives"][0]["drive_id"], id.as_str());
+    assert_eq!(reg["drives"][0]["device"], disk.dev.as_str());
+    assert_eq!(reg["drives"][0]["state"], "ready");
+
+    // Formatting it again is a no-op that says so.
+    let again = lab.ok(&["format", &disk.dev, "--dangerous", "--allow-no-quota"]);
+    assert!(again.contains("already a Strata drive"), "{again}");
+    assert_eq!(lab.device(&disk.name())["drive_id"], id.as_str());
+}
+
+#[test]
+fn project_quotas_are_enabled_or_the_format_is_refused_untouched() {
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    if quota_supported() {
+        let d = {
+            lab.ok(&["format", &disk.dev, "--dangerous"]);
+            lab.device(&disk.name())
+        };
+        let mnt = lab
+            .state()
+            .join("mnt")
+            .join(d["drive_id"].as_str().unwrap());
+        let state = Command::new("xfs_quota")
+            .args(["-x", "-c", "state -p"])
+            .arg(&mnt)
+            .output()
+            .unwrap();
+        let state = String::from_utf8_lossy(&state.stdout);
+        assert!(state.contains("Accounting: ON"), "{state}");
+        assert!(state.contains("Enforcement: ON"), "{state}");
+        assert_eq!(lab.registry()["drives"][0]["project_quota"], true);
+    } else {
+        let before = disk.fingerprint();
+        let out = lab.drivectl(&["format", &disk.dev, "--dangerous"]);
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("project quotas"), "{}", stderr(&out));
+        assert_eq!(
+            disk.fingerprint(),
+            before,
+            "device changed by a refused format"
+        );
+        assert_eq!(lab.device(&disk.name())["status"], "available");
+    }
+}
+
+/// Asserts that formatting is refused with `reason` in the message and the device unchanged.
+fn assert_refused(lab: &Lab, disk: &LoopDevice, extra: &[&str], reason: &str) {
+    let before = disk.fingerprint();
+    let mut args = vec![
+        "format",
+        disk.dev.as_str(),
+        "--dangerous",
+        "--allow-no-quota",
+    ];
+    args.extend_from_slice(extra);
+    let out = lab.drivectl(&args);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "format was not refused: {err}");
+    assert!(
+        err.contains(&disk.dev),
+        "refusal must name the device: {err}"
+    );
+    assert!(err.contains(reason), "refusal must say {reason:?}: {err}");
+    assert_eq!(
+        disk.fingerprint(),
+        before,
+        "a refused format changed the device"
+    );
+    assert!(lab.registry_missing_or_empty());
+}
+
+trait RegistryCheck {
+    fn registry_missing_or_empty(&self) -> bool;
+}
+
+impl RegistryCheck for Lab {
+    fn registry_missing_or_empty(&self) -> bool {
+        !self.state().join("drives.json").exists()
+            || self.registry()["drives"]
+                .as_array()
+                .is_none_or(|d| d.is_empty())
+    }
+}
+
+#[test]
+fn refuses_without_dangerous() {
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let before = disk.fingerprint();
+    let out = lab.drivectl(&["format", &disk.dev]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--dangerous"), "{}", stderr(&out));
+    assert_eq!(disk.fingerprint(), before);
+}
+
+#[test]
+fn refuses_a_device_with_a_filesystem_unless_forced() {
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    assert!(Command::new("mkfs.ext4")
+        .args(["-q", "-F", &disk.dev])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(lab.device(&disk.name())["filesystem"], "ext4");
+    assert_refused(&lab, &disk, &[], "carries a ext4 signature");
+    // --force takes it.
+    lab.ok(&[
+        "format",
+        &disk.dev,
+        "--dangerous",
+        "--force",
+        "--allow-no-quota",
+    ]);
+    assert_eq!(lab.device(&disk.name())["status"], "strata");
+}
+
+#[test]
+fn refuses_a_mounted_device_even_when_forced() {
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    assert!(Command::new("mkfs.ext4")
+        .args(["-q", "-F", &disk.dev])
+        .status()
+        .unwrap()
+        .success());
+    let mnt = tempfile::tempdir().unwrap();
+    assert!(Command::new("mount")
+        .arg(&disk.dev)
+        .arg(mnt.path())
+        .status()
+        .unwrap()
+        .success());
+    let d = lab.device(&disk.name());
+    assert_eq!(
+        d["reasons"],
+        serde_json::json!(["mounted", "has-filesystem"])
+    );
+    let out = lab.drivectl(&[
+        "format",
+        &disk.dev,
+        "--dangerous",
+        "--force",
+        "--allow-no-quota",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("mounted at"), "{}", stderr(&out));
+    let _ = Command::new("umount").arg(mnt.path()).status();
+}
+
+#[test]
+fn refuses_a_partitioned_device() {
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    // BLKPG partitions: this kernel parses no partition tables, the ioctl still works.
+    assert!(Command::new("addpart")
+        .args([&disk.dev, "1", "2048", "204800"])
+        .status()
+        .unwrap()
+        .success());
+    let d = lab.device(&disk.name());
+    assert_eq!(
+        d["partitions"],
+        serde_json::json!([format!("{}p1", disk.name())])
+    );
+    assert_refused(&lab, &disk, &["--force"], "has partitions");
+    let p = lab.device(&format!("{}p1", disk.name()));
+    assert_eq!(p["kind"], "partition");
+    assert_eq!(p["parent"], disk.name().as_str());
+}
+
+#[test]
+fn refuses_read_only_and_too_small_devices() {
+    let lab = Lab::new();
+    let ro = LoopDevice::read_only(SIZE);
+    assert_refused(&lab, &ro, &["--force"], "read-only");
+    let small = LoopDevice::new(100 * MIB);
+    assert_refused(&lab, &small, &["--force"], "too small");
+    assert_eq!(
+        lab.device(&small.name())["reasons"],
+        serde_json::json!(["too-small"])
+    );
+}
+
+#[test]
+fn refuses_the_root_disk() {
+    let lab = Lab::new();
+    let out = lab.ok(&["list", "--all", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let root = v["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| {
+            d["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "root-disk")
+        })
+        .expect("discovery finds the root disk")
+        .clone();
+    let path = root["path"].as_str().unwrap();
+    let out = lab.drivectl(&["format", path, "--dangerous", "--force", "--allow-no-quota"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("root disk"), "{}", stderr(&out));
+}
+
+#[test]
+fn refuses_a_device_held_open_exclusively() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let before = disk.fingerprint();
+    let holder = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_EXCL)
+        .open(&disk.dev)
+        .unwrap();
+    let out = lab.drivectl(&["format", &disk.dev, "--dangerous", "--allow-no-quota"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("busy"), "{}", stderr(&out));
+    drop(holder);
+    assert_eq!(disk.fingerprint(), before);
+}
+
+#[test]
+fn formats_several_devices_in_parallel_and_reports_each() {
+    let lab = Lab::new();
+    let a = LoopDevice::new(SIZE);
+    let b = LoopDevice::new(SIZE);
+    let small = LoopDevice::new(64 * MIB);
+    let out = lab.drivectl(&[
+        "format",
+        &a.dev,
+        &small.dev,
+        &b.dev,
+        "--dangerous",
+        "--allow-no-quota",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success(),
+        "one device failed, so the exit code must say so"
+    );
+    assert!(text.contains("2 of 3 device(s) ready, 1 failed"), "{text}");
+    assert!(stderr(&out).contains(&format!("failed {}", small.dev)));
+    for d in [&a, &b] {
+        assert_eq!(lab.device(&d.name())["status"], "strata");
+    }
+    assert_eq!(lab.device(&small.name())["status"], "unavailable");
+    assert_eq!(lab.registry()["drives"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn renamed_drive_is_mounted_again_with_its_identity_and_tier() {
+    let lab = Lab::new();
+    let mut disk = LoopDevice::new(SIZE);
+    let id = format(&lab, &disk.dev)["drive_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = lab.ok(&["tier", &id, "hot"]);
+    assert!(out.contains("is now hot"), "{out}");
+
+    // Unplug: unmount and detach; plug back in under another loop number.
+    let mnt = lab.state().join("mnt").join(&id);
+    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+    let old = disk.dev.clone();
+    let _blocker = disk.reattach_renamed();
+    assert_ne!(disk.dev, old, "the drive must come back under another name");
+
+    let out = lab.ok(&["mount"]);
+    assert!(
+        out.contains(&format!("mounted drive {id} ({})", disk.dev)),
+        "{out}"
+    );
+    let d = lab.device(&disk.name());
+    assert_eq!(d["drive_id"], id.as_str());
+    assert_eq!(
+        d["mount_points"],
+        serde_json::json!([mnt.to_str().unwrap()])
+    );
+    assert_eq!(
+        d["tier"], "hot",
+        "the tier override must survive the remount"
+    );
+    let reg = lab.registry();
+    assert_eq!(reg["drives"][0]["device"], disk.dev.as_str());
+    assert_eq!(reg["drives"][0]["tier"], "hot");
+    assert_eq!(reg["drives"][0]["tier_overridden"], true);
+    // Mounting again changes nothing.
+    lab.ok(&["mount"]);
+    assert_eq!(
+        lab.device(&disk.name())["mount_points"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn missing_drive_is_reported_and_registry_rebuilds_from_drives() {
+    let lab = Lab::new();
+    let gone = LoopDevice::new(SIZE);
+    let kept = LoopDevice::new(SIZE);
+    let gone_id = format(&lab, &gone.dev)["drive_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let kept_id = format(&lab, &kept.dev)["drive_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    drop(gone);
+    let out = lab.ok(&["mount"]);
+    assert!(out.contains(&format!("missing drive {gone_id}")), "{out}");
+    let reg = lab.registry();
+    let state_of = |id: &str| {
+        reg["drives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["drive_id"] == id)
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(state_of(&gone_id), "missing");
+    assert_eq!(state_of(&kept_id), "ready");
+
+    // Lose the registry: a plain mount knows nothing, --rebuild adopts the drive found.
+    fs::remove_file(lab.state().join("drives.json")).unwrap();
+    assert!(lab.ok(&["mount"]).contains("no Strata drives registered"));
+    let out = lab.ok(&["mount", "--rebuild"]);
+    assert!(out.contains(&kept_id), "{out}");
+    assert_eq!(lab.registry()["drives"][0]["drive_id"], kept_id.as_str());
+}
+
+#[test]
+fn release_refuses_while_volumes_exist_then_wipes() {
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let id = format(&lab, &disk.dev)["drive_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mnt = lab.state().join("mnt").join(&id);
+    fs::create_dir_all(mnt.join("volumes/pvc-1")).unwrap();
+
+    let out = lab.drivectl(&["release", &id]);
+    assert!(!out.status.success() && stderr(&out).contains("--dangerous"));
+    let out = lab.drivectl(&["release", &id, "--dangerous"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("holds 1 volume"), "{}", stderr(&out));
+    assert_eq!(lab.device(&disk.name())["status"], "strata");
+
+    fs::remove_dir(mnt.join("volumes/pvc-1")).unwrap();
+    lab.ok(&["release", &disk.dev, "--dangerous"]);
+    let d = lab.device(&disk.name());
+    assert_eq!(d["status"], "available", "{d}");
+    assert_eq!(d["filesystem"], serde_json::Value::Null);
+    assert!(!mnt.exists());
+    assert!(lab.registry_missing_or_empty());
+    let out = lab.drivectl(&["release", &id, "--dangerous"]);
+    assert!(stderr(&out).contains("no Strata drive"), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_non_zero_exit() {
+    let lab = Lab::new();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["format", "/dev/strata-no-such-disk", "--dangerous"],
+            "no such block device",
+        ),
+        (
+            vec!["format", file.path().to_str().unwrap(), "--dangerous"],
+            "not a block device",
+        ),
+        (
+            vec!["tier", "some-drive", "lukewarm"],
+            "expected hot, warm or cold",
+        ),
+        (vec!["tier", "no-such-drive", "hot"], "no Strata drive"),
+        (vec!["list", "-o", "xml"], "invalid value 'xml'"),
+        (vec!["list", "--status", "broken"], "unknown status"),
+        (vec!["list", "--tier", "tepid"], "unknown tier"),
+        (
+            vec!["format", "/dev/loop0", "--dangerous", "--tier", "lava"],
+            "unknown tier",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = lab.drivectl(&args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(stderr(&out).contains(want), "{args:?}: {}", stderr(&out));
+    }
+}

@@ -74,13 +74,19 @@ fn describe(
         .as_deref()
         .and_then(|p| by_name.get(p).copied())
         .unwrap_or(b);
-    let transport = detect_transport(&disk.name, &disk.devpath, &udev);
+    // Identity (model, serial, WWN) belongs to the disk; partitions inherit it.
+    let disk_udev = if std::ptr::eq(disk, b) {
+        udev.clone()
+    } else {
+        UdevRecord::load(&host.udev_data(&disk.major_minor))
+    };
+    let transport = detect_transport(&disk.name, &disk.devpath, &disk_udev);
     let partitions: Vec<String> = all
         .iter()
         .filter(|p| p.partition_of.as_deref() == Some(b.name.as_str()))
         .map(|p| p.name.clone())
         .collect();
-    let signature = read_signature(host, &b.name, &udev);
+    let signature = read_signature(host, &b.name, &udev, b.partition_of.is_none());
     let mut dev = Device {
         name: b.name.clone(),
         path: format!("/dev/{}", b.name),
@@ -94,23 +100,22 @@ fn describe(
         size: b.size,
         logical_block_size: b.lbs,
         physical_block_size: b.pbs,
-        model: disk
-            .model
-            .clone()
-            .or_else(|| udev.decoded("ID_MODEL_ENC", "ID_MODEL")),
-        vendor: disk
-            .vendor
-            .clone()
-            .or_else(|| udev.decoded("ID_VENDOR_ENC", "ID_VENDOR")),
-        serial: disk
-            .serial
-            .clone()
-            .or_else(|| udev.get("ID_SERIAL_SHORT").map(str::to_string)),
-        wwn: disk.wwid.clone().or_else(|| {
-            udev.get("ID_WWN_WITH_EXTENSION")
-                .or_else(|| udev.get("ID_WWN"))
-                .map(str::to_string)
-        }),
+        model: disk_udev
+            .decoded("ID_MODEL_ENC", "ID_MODEL")
+            .or_else(|| disk.model.clone()),
+        vendor: disk_udev
+            .decoded("ID_VENDOR_ENC", "ID_VENDOR")
+            .or_else(|| disk.vendor.clone()),
+        serial: disk_udev
+            .get("ID_SCSI_SERIAL")
+            .or_else(|| disk_udev.get("ID_SERIAL_SHORT"))
+            .map(str::to_string)
+            .or_else(|| disk.serial.clone()),
+        wwn: disk_udev
+            .get("ID_WWN_WITH_EXTENSION")
+            .or_else(|| disk_udev.get("ID_WWN"))
+            .map(str::to_string)
+            .or_else(|| disk.wwid.clone().filter(|w| !w.starts_with("t10."))),
         transport,
         rotational: disk.rotational,
         removable: disk.removable,
@@ -129,9 +134,10 @@ fn describe(
     let is_strata = signature.as_ref().is_some_and(Signature::is_strata);
     dev.reasons = reasons(&dev, users.is_swap(b), root_disks.contains(&disk.name));
     if is_strata {
+        // Strata's own filesystem is no obstacle; other reasons (mounted) stay informative.
         dev.status = Status::Strata;
         dev.drive_id = dev.fs_uuid.clone();
-        dev.reasons.clear();
+        dev.reasons.retain(|r| *r != Reason::HasFilesystem);
     } else if !dev.reasons.is_empty() {
         dev.status = Status::Unavailable;
     }
@@ -139,14 +145,10 @@ fn describe(
 }
 
 fn reasons(dev: &Device, swap: bool, root_disk: bool) -> Vec<Reason> {
-    // A partition table whose partitions are listed is reported as `partitioned`; an empty
-    // one is a signature like any other.
-    let partition_table = matches!(dev.filesystem.as_deref(), Some("gpt") | Some("dos"));
-    let signature = dev.filesystem.is_some() && (!partition_table || dev.partitions.is_empty());
     let checks = [
         (Reason::Mounted, !dev.mount_points.is_empty()),
         (Reason::Partitioned, !dev.partitions.is_empty()),
-        (Reason::HasFilesystem, signature),
+        (Reason::HasFilesystem, dev.filesystem.is_some()),
         (Reason::Held, !dev.holders.is_empty()),
         (Reason::ReadOnly, dev.read_only),
         (Reason::TooSmall, dev.size < MIN_DRIVE_SIZE),
@@ -162,14 +164,19 @@ fn reasons(dev: &Device, swap: bool, root_disk: bool) -> Vec<Reason> {
 }
 
 /// The device's own bytes first; udev's cached probe when the device cannot be read.
-fn read_signature(host: &HostRoot, name: &str, udev: &UdevRecord) -> Option<Signature> {
+/// (udev copies a disk's partition-table type onto its partitions, so only disks use it.)
+fn read_signature(
+    host: &HostRoot,
+    name: &str,
+    udev: &UdevRecord,
+    is_disk: bool,
+) -> Option<Signature> {
     match probe::probe_path(&host.dev(name)) {
         Ok(found) => found,
         Err(err) => {
             tracing::debug!(device = name, %err, "cannot probe device, using udev data");
-            let kind = udev
-                .get("ID_FS_TYPE")
-                .or_else(|| udev.get("ID_PART_TABLE_TYPE"))?;
+            let table = is_disk.then(|| udev.get("ID_PART_TABLE_TYPE")).flatten();
+            let kind = udev.get("ID_FS_TYPE").or(table)?;
             Some(Signature {
                 kind: kind.to_string(),
                 uuid: udev.get("ID_FS_UUID").map(str::to_string),

@@ -54,6 +54,9 @@ pub fn probe_head(b: &[u8]) -> Option<Signature> {
             label: b.get(108..120).and_then(c_string),
         });
     }
+    if at(b, 0, b"hsqs") {
+        return Some(Signature::new("squashfs"));
+    }
     if at(b, 0, b"LUKS\xba\xbe") {
         return Some(Signature::new("crypto_LUKS"));
     }

@@ -1,7 +1,10 @@
 //! Strata: erasure-coded, S3-compatible object storage on the bare drives of a Kubernetes
 //! cluster. See README.md for the parts and how they fit.
 
+pub mod bitrot;
 pub mod cli;
 pub mod drive;
+pub mod engine;
+pub mod erasure;
 pub mod fsutil;
 pub mod logging;

@@ -2,6 +2,8 @@
 //! always cleaned up (mounts first, then loop devices) even when a test fails.
 #![allow(dead_code)]
 
+pub mod engine;
+
 use std::fs;
 use std::hash::Hasher;
 use std::io::Read;

@@ -1,0 +1,252 @@
+//! One drive of a deployment: a directory. Every file operation the engine does on a drive is
+//! here, each crash-safe on its own (temporary files, fsync, atomic rename, directory fsync).
+//!
+//! Layout of a drive:
+//! ```text
+//! <root>/.strata.sys/format.json           deployment format record
+//! <root>/.strata.sys/tmp/                  writes in progress (emptied at start-up)
+//! <root>/.strata.sys/multipart/<bucket>/<upload-id>/   multipart uploads
+//! <root>/<bucket>/<key segments…>/%meta    object metadata
+//! <root>/<bucket>/<key segments…>/%d<id>/part.<n>      shard files (absent when inline)
+//! ```
+
+use super::meta::ObjectMeta;
+use super::names::{self, Segment};
+use crate::fsutil;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+pub const SYS_DIR: &str = ".strata.sys";
+pub const META_FILE: &str = "%meta";
+pub const DATA_PREFIX: &str = "%d";
+
+#[derive(Debug, Clone)]
+pub struct Disk {
+    root: PathBuf,
+}
+
+impl Disk {
+    pub fn new(root: impl Into<PathBuf>) -> Disk {
+        Disk { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn sys(&self) -> PathBuf {
+        self.root.join(SYS_DIR)
+    }
+
+    pub fn tmp(&self) -> PathBuf {
+        self.sys().join("tmp")
+    }
+
+    pub fn multipart(&self, bucket: &str) -> PathBuf {
+        self.sys().join("multipart").join(bucket)
+    }
+
+    pub fn bucket(&self, bucket: &str) -> PathBuf {
+        self.root.join(bucket)
+    }
+
+    pub fn object_dir(&self, bucket: &str, key: &str) -> PathBuf {
+        self.bucket(bucket).join(names::key_dir(key))
+    }
+
+    pub fn part_path(&self, bucket: &str, key: &str, data_dir: &str, part: u32) -> PathBuf {
+        self.object_dir(bucket, key)
+            .join(format!("{DATA_PREFIX}{data_dir}"))
+            .join(format!("part.{part}"))
+    }
+
+    /// Removes what interrupted writes left behind; called at start-up.
+    pub fn clean_tmp(&self) -> io::Result<()> {
+        let tmp = self.tmp();
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp)?;
+        }
+        fs::create_dir_all(&tmp)
+    }
+
+    /// A fresh private directory for a write in progress.
+    pub fn new_temp(&self) -> io::Result<PathBuf> {
+        let dir = self.tmp().join(uuid::Uuid::new_v4().to_string());
+        fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+
+    /// Creates an empty file and fsyncs its directory later via `commit`.
+    pub fn create_file(path: &Path) -> io::Result<File> {
+        OpenOptions::new().write(true).create_new(true).open(path)
+    }
+
+    /// The object's metadata on this drive: `None` when absent.
+    pub fn read_meta(&self, bucket: &str, key: &str) -> io::Result<Option<ObjectMeta>> {
+        let path = self.object_dir(bucket, key).join(META_FILE);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // No metadata is "no object" only while the bucket itself is there.
+                return if self.bucket(bucket).is_dir() {
+                    Ok(None)
+                } else {
+                    Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "bucket missing on drive",
+                    ))
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        ObjectMeta::decode(&bytes)
+            .map(Some)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    /// Makes the object's directory chain, fsyncing each parent that gained an entry.
+    fn create_object_dir(&self, bucket: &str, key: &str) -> io::Result<PathBuf> {
+        let mut cur = self.bucket(bucket);
+        if !cur.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "bucket missing on drive",
+            ));
+        }
+        for seg in names::key_segments(key) {
+            let next = cur.join(seg.dir_name());
+            match fs::create_dir(&next) {
+                Ok(()) => {
+                    if let Segment::Long { name, .. } = &seg {
+                        write_synced(&next.join(names::LONG_NAME_FILE), name.as_bytes())?;
+                    }
+                    fsutil::fsync_dir(&cur)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+            cur = next;
+        }
+        Ok(cur)
+    }
+
+    /// Makes a new version visible on this drive: the data directory first, then the metadata
+    /// by atomic rename, each followed by a directory fsync. Returns the metadata it replaced.
+    pub fn commit(
+        &self,
+        bucket: &str,
+        key: &str,
+        meta: &ObjectMeta,
+        temp_data: Option<&Path>,
+    ) -> io::Result<Option<ObjectMeta>> {
+        let dir = self.create_object_dir(bucket, key)?;
+        let previous = self.read_meta(bucket, key).unwrap_or(None);
+        if let (Some(tmp), Some(id)) = (temp_data, &meta.data_dir) {
+            let target = dir.join(format!("{DATA_PREFIX}{id}"));
+            if target.exists() {
+                // Only a heal rewrites an existing version's (damaged) data directory.
+                fs::remove_dir_all(&target)?;
+            }
+            fs::rename(tmp, target)?;
+        }
+        let staged = self.new_temp()?.join(META_FILE);
+        write_synced(&staged, &meta.encode())?;
+        fs::rename(&staged, dir.join(META_FILE))?;
+        fsutil::fsync_dir(&dir)?;
+        let _ = fs::remove_dir(staged.parent().unwrap_or(&staged));
+        Ok(previous)
+    }
+
+    /// Undoes `commit` after the write as a whole failed its quorum.
+    pub fn rollback(
+        &self,
+        bucket: &str,
+        key: &str,
+        new: &ObjectMeta,
+        previous: Option<&ObjectMeta>,
+    ) {
+        let dir = self.object_dir(bucket, key);
+        let restored = match previous {
+            Some(prev) => self.new_temp().and_then(|t| {
+                let staged = t.join(META_FILE);
+                write_synced(&staged, &prev.encode())?;
+                fs::rename(&staged, dir.join(META_FILE))
+            }),
+            None => fs::remove_file(dir.join(META_FILE)),
+        };
+        if let Err(e) = restored {
+            tracing::warn!(drive = %self.root.display(), %e, "rollback of metadata failed");
+        }
+        if let Some(id) = &new.data_dir {
+            let _ = fs::remove_dir_all(dir.join(format!("{DATA_PREFIX}{id}")));
+        }
+        self.prune_empty(bucket, key);
+    }
+
+    /// Removes data directories the current metadata does not reference (replaced versions,
+    /// or leftovers of a crash between the data and metadata renames).
+    pub fn remove_stale_data(&self, bucket: &str, key: &str, keep: Option<&str>) {
+        let dir = self.object_dir(bucket, key);
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_prefix(DATA_PREFIX) {
+                if Some(id) != keep {
+                    let _ = fs::remove_dir_all(e.path());
+                }
+            }
+        }
+    }
+
+    /// Deletes the object on this drive; `Ok(false)` when it was not there.
+    pub fn delete_object(&self, bucket: &str, key: &str) -> io::Result<bool> {
+        let dir = self.object_dir(bucket, key);
+        let existed = match fs::remove_file(dir.join(META_FILE)) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e),
+        };
+        if existed {
+            fsutil::fsync_dir(&dir)?;
+        }
+        self.remove_stale_data(bucket, key, None);
+        self.prune_empty(bucket, key);
+        Ok(existed)
+    }
+
+    /// Removes now-empty key directories up to (not including) the bucket directory.
+    fn prune_empty(&self, bucket: &str, key: &str) {
+        let top = self.bucket(bucket);
+        let mut dir = self.object_dir(bucket, key);
+        while dir != top && dir.starts_with(&top) {
+            let only_name_file = fs::read_dir(&dir)
+                .map(|rd| rd.flatten().all(|e| e.file_name() == names::LONG_NAME_FILE))
+                .unwrap_or(false);
+            if !only_name_file {
+                return;
+            }
+            let _ = fs::remove_file(dir.join(names::LONG_NAME_FILE));
+            if fs::remove_dir(&dir).is_err() {
+                return;
+            }
+            match dir.parent() {
+                Some(p) => dir = p.to_path_buf(),
+                None => return,
+            }
+        }
+    }
+}
+
+/// Writes a whole file and fsyncs it (not its directory).
+pub fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}

@@ -1,0 +1,293 @@
+//! Healing: rewrite missing, stale or corrupt shards and metadata of an object from the
+//! healthy drives, byte-identical to what a fresh write would have stored.
+
+use super::geometry::Geometry;
+use super::meta::ObjectMeta;
+use super::set::{ErasureSet, Pick, Version};
+use super::EngineError;
+use crate::bitrot::HASH_LEN;
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct HealResult {
+    /// Positions (drives of the set) that were rewritten.
+    pub healed: Vec<usize>,
+    /// Copies of an object that a quorum says does not exist, removed.
+    pub removed_dangling: usize,
+}
+
+impl ErasureSet {
+    pub fn heal_object(&self, bucket: &str, key: &str) -> Result<HealResult, EngineError> {
+        let _guard = self.lock_key(bucket, key);
+        let metas = self.on_drives(|_, d| d.read_meta(bucket, key));
+        let (meta, agree) =
+            match super::set::pick_version(&metas, self.geometry(false).read_quorum()) {
+                Pick::Found(m, a) => (*m, a),
+                Pick::NotFound => return Ok(self.remove_dangling(bucket, key, &metas)),
+                Pick::NoQuorum(detail) => {
+                    return Err(EngineError::ReadQuorum {
+                        what: format!("{bucket}/{key}"),
+                        detail,
+                    })
+                }
+            };
+        let geo = Geometry {
+            data: meta.erasure.data as usize,
+            parity: meta.erasure.parity as usize,
+            block_size: meta.erasure.block_size as usize,
+        };
+        let copies: Vec<Option<ObjectMeta>> = metas
+            .iter()
+            .zip(&agree)
+            .map(|(m, a)| {
+                if *a {
+                    m.as_ref().ok().cloned().flatten()
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let bad: Vec<usize> = (0..geo.drives())
+            .filter(|&p| self.disk(p).is_some())
+            .filter(|&p| {
+                copies[p]
+                    .as_ref()
+                    .is_none_or(|c| !self.shards_intact(bucket, key, p, c, &geo))
+            })
+            .collect();
+        if bad.is_empty() {
+            return Ok(HealResult::default());
+        }
+        let good: Vec<usize> = (0..geo.drives())
+            .filter(|p| copies[*p].is_some() && !bad.contains(p))
+            .collect();
+        if good.len() < geo.data {
+            return Err(EngineError::ReadQuorum {
+                what: format!("{bucket}/{key}"),
+                detail: format!(
+                    "only {} intact copies, {} needed to heal",
+                    good.len(),
+                    geo.data
+                ),
+            });
+        }
+        let versions = self.rebuild(bucket, key, &meta, &geo, &copies, &good, &bad)?;
+        for &p in &bad {
+            if let Some(d) = self.disk(p) {
+                let _ = fs::create_dir_all(d.bucket(bucket));
+            }
+        }
+        self.commit_locked(bucket, key, &versions, 0)?;
+        tracing::info!(bucket, key, drives = ?bad, "healed");
+        Ok(HealResult {
+            healed: bad,
+            removed_dangling: 0,
+        })
+    }
+
+    fn remove_dangling(
+        &self,
+        bucket: &str,
+        key: &str,
+        metas: &[super::set::DriveResult<Option<ObjectMeta>>],
+    ) -> HealResult {
+        let mut removed = 0;
+        for (p, m) in metas.iter().enumerate() {
+            if let (Ok(Some(_)), Some(d)) = (m, self.disk(p)) {
+                if d.delete_object(bucket, key).unwrap_or(false) {
+                    removed += 1;
+                }
+            }
+        }
+        HealResult {
+            healed: Vec::new(),
+            removed_dangling: removed,
+        }
+    }
+
+    /// Reads every block of this drive's shards and checks its hash.
+    fn shards_intact(
+        &self,
+        bucket: &str,
+        key: &str,
+        position: usize,
+        copy: &ObjectMeta,
+        geo: &Geometry,
+    ) -> bool {
+        let Some(disk) = self.disk(position) else {
+            return false;
+        };
+        if copy.erasure.distribution.get(position) != Some(&copy.erasure.index) {
+            return false;
+        }
+        for part in &copy.parts {
+            let expected = geo.shard_file_size(part.size);
+            let bytes = match (&copy.inline, &copy.data_dir) {
+                (Some(b), _) => b.clone(),
+                (None, Some(dir)) => {
+                    match fs::read(disk.part_path(bucket, key, dir, part.number)) {
+                        Ok(b) => b,
+                        Err(_) => return false,
+                    }
+                }
+                (None, None) => return false,
+            };
+            if bytes.len() as u64 != expected {
+                return false;
+            }
+            let mut off = 0usize;
+            for b in 0..geo.blocks(part.size) {
+                let len = geo.shard_len(geo.block_len(part.size, b));
+                let (hash, shard) = bytes[off..off + HASH_LEN + len].split_at(HASH_LEN);
+                if !copy.erasure.bitrot.verify(shard, hash) {
+                    return false;
+                }
+                off += HASH_LEN + len;
+            }
+        }
+        true
+    }
+
+    /// Recomputes the bad drives' shard files from `good` ones; returns what to commit.
+    #[allow(clippy::too_many_arguments)]
+    fn rebuild(
+        &self,
+        bucket: &str,
+        key: &str,
+        meta: &ObjectMeta,
+        geo: &Geometry,
+        copies: &[Option<ObjectMeta>],
+        good: &[usize],
+        bad: &[usize],
+    ) -> Result<Vec<Version>, EngineError> {
+        let codec = self.codec(geo)?;
+        let dist = &meta.erasure.distribution;
+        let inline = meta.inline.is_some() || copies.iter().flatten().any(|c| c.inline.is_some());
+        let io_err = |p: usize, e: std::io::Error| {
+            EngineError::drive(
+                self.disk(p)
+                    .map(|d| d.root().to_path_buf())
+                    .unwrap_or_default(),
+                e,
+            )
+        };
+        // Per bad position: staging dir (file objects) or inline bytes.
+        let mut staging: Vec<Option<PathBuf>> = vec![None; geo.drives()];
+        let mut inline_out: Vec<Vec<u8>> = vec![Vec::new(); geo.drives()];
+        if !inline {
+            for &p in bad {
+                let d = self
+                    .disk(p)
+                    .ok_or_else(|| EngineError::Format("drive went offline".into()))?;
+                staging[p] = Some(d.new_temp().map_err(|e| io_err(p, e))?);
+            }
+        }
+        for part in &meta.parts {
+            let sources: Vec<(usize, Source)> = good
+                .iter()
+                .take(geo.data)
+                .map(|&p| {
+                    let c = copies[p].as_ref().expect("good copies exist");
+                    let src = match (&c.inline, &meta.data_dir, self.disk(p)) {
+                        (Some(b), _, _) => Ok(Source::Inline(b.clone())),
+                        (None, Some(dir), Some(d)) => {
+                            File::open(d.part_path(bucket, key, dir, part.number)).map(Source::File)
+                        }
+                        _ => Err(std::io::Error::other("no shard source")),
+                    };
+                    src.map(|s| (c.erasure.index as usize, s))
+                        .map_err(|e| io_err(p, e))
+                })
+                .collect::<Result<_, _>>()?;
+            let mut outs: Vec<Option<std::io::BufWriter<File>>> = (0..geo.drives())
+                .map(|p| {
+                    staging[p].as_ref().map(|dir| {
+                        File::create(dir.join(format!("part.{}", part.number)))
+                            .map(std::io::BufWriter::new)
+                    })
+                })
+                .map(|o| o.transpose())
+                .collect::<Result<_, _>>()
+                .map_err(|e| EngineError::drive("staging", e))?;
+            for b in 0..geo.blocks(part.size) {
+                let shard_len = geo.shard_len(geo.block_len(part.size, b));
+                let offset = geo.shard_offset(b);
+                let mut bufs = vec![vec![0u8; shard_len]; geo.drives()];
+                let mut present = vec![false; geo.drives()];
+                for (index, src) in &sources {
+                    let mut rec = vec![0u8; HASH_LEN + shard_len];
+                    src.read_at(&mut rec, offset)
+                        .map_err(|e| EngineError::drive("heal source", e))?;
+                    if !meta
+                        .erasure
+                        .bitrot
+                        .verify(&rec[HASH_LEN..], &rec[..HASH_LEN])
+                    {
+                        return Err(EngineError::ReadQuorum {
+                            what: format!("{bucket}/{key}"),
+                            detail: "a shard believed intact failed its hash during heal".into(),
+                        });
+                    }
+                    bufs[*index].copy_from_slice(&rec[HASH_LEN..]);
+                    present[*index] = true;
+                }
+                let mut refs: Vec<&mut [u8]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
+                codec
+                    .reconstruct(&mut refs, &present, true)
+                    .map_err(|e| EngineError::Codec(e.to_string()))?;
+                for &p in bad {
+                    let shard = &bufs[dist[p] as usize];
+                    let hash = meta.erasure.bitrot.hash(shard);
+                    match outs[p].as_mut() {
+                        Some(w) => w
+                            .write_all(&hash)
+                            .and_then(|_| w.write_all(shard))
+                            .map_err(|e| io_err(p, e))?,
+                        None => {
+                            inline_out[p].extend_from_slice(&hash);
+                            inline_out[p].extend_from_slice(shard);
+                        }
+                    }
+                }
+            }
+            for (p, w) in outs.iter_mut().enumerate() {
+                if let Some(w) = w.take() {
+                    let f = w.into_inner().map_err(|e| io_err(p, e.into_error()))?;
+                    f.sync_all().map_err(|e| io_err(p, e))?;
+                }
+            }
+        }
+        Ok((0..geo.drives())
+            .map(|p| {
+                bad.contains(&p).then(|| {
+                    let inline_bytes = inline.then(|| std::mem::take(&mut inline_out[p]));
+                    (meta.for_index(dist[p], inline_bytes), staging[p].clone())
+                })
+            })
+            .collect())
+    }
+}
+
+enum Source {
+    Inline(Vec<u8>),
+    File(File),
+}
+
+impl Source {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        match self {
+            Source::File(f) => f.read_exact_at(buf, offset),
+            Source::Inline(b) => {
+                let start = offset as usize;
+                let src = b.get(start..start + buf.len()).ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "short inline shard")
+                })?;
+                buf.copy_from_slice(src);
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! The write path: stream the body block by block, encode each block, and write every shard
+//! with its bitrot hash to its own drive, all drives in parallel. Memory stays bounded by a few
+//! blocks whatever the object size. Small objects go inline into the metadata.
+
+use super::disk::Disk;
+use super::geometry::{encode_block, EncodedBlock, Geometry};
+use super::meta::{Erasure, ObjectMeta, PartMeta, META_FORMAT};
+use super::set::{describe_failures, ErasureSet};
+use super::{EngineError, ObjectInfo, PutOptions};
+use crate::bitrot::BitrotAlgo;
+use md5::{Digest, Md5};
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
+
+/// Blocks in flight between the encoder and each drive writer.
+const PIPELINE_DEPTH: usize = 2;
+
+/// The shards of one part, written: per position, the staged directory holding `part.<n>`.
+pub struct StagedPart {
+    pub size: u64,
+    pub md5: [u8; 16],
+    /// Per position: the staging directory, or why that drive failed.
+    pub staged: Vec<Result<PathBuf, String>>,
+    /// Per position: the shard file bytes, when the part is small enough to inline.
+    pub inline: Option<Vec<Vec<u8>>>,
+}
+
+impl ErasureSet {
+    pub fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &mut dyn Read,
+        opts: &PutOptions,
+        placement: u64,
+    ) -> Result<ObjectInfo, EngineError> {
+        let geo = self.geometry(opts.reduced_redundancy);
+        let staged = self.stage_part(body, &geo, placement, 1, true)?;
+        if let Some(want) = opts.content_md5 {
+            if want != staged.md5 {
+                discard(&staged);
+                return Err(EngineError::BadDigest);
+            }
+        }
+        let etag = hex(&staged.md5);
+        let data_dir = staged
+            .inline
+            .is_none()
+            .then(|| uuid::Uuid::new_v4().to_string());
+        let meta = ObjectMeta {
+            format: META_FORMAT,
+            version_id: uuid::Uuid::new_v4().to_string(),
+            mod_time_ns: now_ns(),
+            size: staged.size,
+            etag: etag.clone(),
+            content_type: opts.content_type.clone(),
+            user_meta: opts.user_meta.clone(),
+            tags: opts.tags.clone(),
+            checksums: opts.checksums.clone(),
+            erasure: self.erasure_for(&geo, placement),
+            data_dir,
+            parts: vec![PartMeta {
+                number: 1,
+                size: staged.size,
+                etag,
+                checksums: opts.checksums.clone(),
+            }],
+            inline: None,
+        };
+        self.commit_staged(bucket, key, &meta, &geo, &staged)?;
+        Ok(ObjectInfo::from_meta(bucket, key, &meta))
+    }
+
+    /// The erasure layout of a new object; the distribution rotates shard indices over the
+    /// drives by the key's placement hash so that data shards spread over every drive.
+    pub fn erasure_for(&self, geo: &Geometry, placement: u64) -> Erasure {
+        let n = geo.drives();
+        let start = ((placement >> 32) as usize) % n;
+        Erasure {
+            codec: self.codec_id,
+            bitrot: self.bitrot,
+            data: geo.data as u8,
+            parity: geo.parity as u8,
+            block_size: geo.block_size as u32,
+            index: 0,
+            distribution: (0..n).map(|p| ((p + start) % n) as u8).collect(),
+        }
+    }
+
+    /// Commits a staged single-part object: each drive gets its own metadata copy (its shard
+    /// index, and inline bytes when small) and its staged data directory.
+    pub fn commit_staged(
+        &self,
+        bucket: &str,
+        key: &str,
+        meta: &ObjectMeta,
+        geo: &Geometry,
+        staged: &StagedPart,
+    ) -> Result<(), EngineError> {
+        let versions: Vec<_> = (0..geo.drives())
+            .map(|p| {
+                let index = meta.erasure.distribution[p];
+                match (&staged.inline, &staged.staged[p]) {
+                    (Some(inline), _) => {
+                        Some((meta.for_index(index, Some(inline[p].clone())), None))
+                    }
+                    (None, Ok(dir)) => Some((meta.for_index(index, None), Some(dir.clone()))),
+                    (None, Err(_)) => None,
+                }
+            })
+            .collect();
+        let ok = versions.iter().filter(|v| v.is_some()).count();
+        if ok < geo.write_quorum() {
+            discard(staged);
+            return Err(EngineError::WriteQuorum {
+                ok,
+                needed: geo.write_quorum(),
+                failures: describe_failures(&staged.staged, &self.drive_ids),
+            });
+        }
+        let result = self.commit(bucket, key, &versions, geo.write_quorum());
+        if result.is_err() {
+            discard(staged);
+        }
+        result
+    }
+
+    /// Reads a part from `body`, encodes it and stages every drive's shard file. With
+    /// `allow_inline`, a part whose shard files fit the inline limit is kept in memory.
+    pub fn stage_part(
+        &self,
+        body: &mut dyn Read,
+        geo: &Geometry,
+        placement: u64,
+        part: u32,
+        allow_inline: bool,
+    ) -> Result<StagedPart, EngineError> {
+        let codec = self.codec(geo)?;
+        let dist = self.erasure_for(geo, placement).distribution;
+        let mut md5 = Md5::new();
+        let mut block = vec![0u8; geo.block_size];
+        let first = read_full(body, &mut block).map_err(EngineError::Body)?;
+        md5.update(&block[..first]);
+
+        if allow_inline
+            && first < geo.block_size
+            && geo.shard_file_size(first as u64) <= self.cfg.inline_limit as u64
+        {
+            let encoded = encode_block(&codec, geo, &block[..first]).map_err(EngineError::Codec)?;
+            let inline = (0..geo.drives())
+                .map(|p| shard_record(self.bitrot, &encoded, first, dist[p] as usize))
+                .collect();
+            return Ok(StagedPart {
+                size: first as u64,
+                md5: md5.finalize().into(),
+                staged: (0..geo.drives())
+                    .map(|_| Err("inline".to_string()))
+                    .collect(),
+                inline: Some(inline),
+            });
+        }
+
+        let disks: Vec<Option<Disk>> = (0..geo.drives()).map(|p| self.disk(p)).collect();
+        let bitrot = self.bitrot;
+        std::thread::scope(|s| {
+            let mut senders = Vec::new();
+            let mut writers = Vec::new();
+            for (p, disk) in disks.iter().enumerate() {
+                let (tx, rx) = mpsc::sync_channel::<Arc<(EncodedBlock, usize)>>(PIPELINE_DEPTH);
+                senders.push(tx);
+                let index = dist[p] as usize;
+                writers.push(
+                    disk.as_ref()
+                        .map(|d| s.spawn(move || write_shards(d, part, index, bitrot, rx))),
+                );
+            }
+            let mut size = 0u64;
+            let mut len = first;
+            let mut failure = None;
+            loop {
+                if len > 0 {
+                    match encode_block(&codec, geo, &block[..len]) {
+                        Ok(encoded) => {
+                            let job = Arc::new((encoded, len));
+                            for tx in &senders {
+                                let _ = tx.send(job.clone()); // a dead writer reports itself
+                            }
+                        }
+                        Err(e) => {
+                            failure = Some(EngineError::Codec(e));
+                            break;
+                        }
+                    }
+                    size += len as u64;
+                }
+                if len < geo.block_size {
+                    break;
+                }
+                match read_full(body, &mut block) {
+                    Ok(n) => {
+                        md5.update(&block[..n]);
+                        len = n;
+                    }
+                    Err(e) => {
+                        failure = Some(EngineError::Body(e));
+                        break;
+                    }
+                }
+            }
+            drop(senders);
+            let staged: Vec<Result<PathBuf, String>> = writers
+                .into_iter()
+                .zip(&disks)
+                .map(|(w, d)| match (w, d) {
+                    (Some(h), Some(d)) => h
+                        .join()
+                        .unwrap_or_else(|_| Err(io::Error::other("writer panicked")))
+                        .map_err(|e| format!("{}: {e}", d.root().display())),
+                    _ => Err("drive offline".to_string()),
+                })
+                .collect();
+            let staged = StagedPart {
+                size,
+                md5: md5.finalize().into(),
+                staged,
+                inline: None,
+            };
+            match failure {
+                Some(e) => {
+                    discard(&staged);
+                    Err(e)
+                }
+                None => Ok(staged),
+            }
+        })
+    }
+}
+
+/// One drive's writer: a staging directory with `part.<n>`, every block as hash + shard,
+/// fsynced at the end. A failed drive stops writing but keeps draining so the encoder never
+/// blocks on it.
+fn write_shards(
+    disk: &Disk,
+    part: u32,
+    index: usize,
+    bitrot: BitrotAlgo,
+    rx: mpsc::Receiver<Arc<(EncodedBlock, usize)>>,
+) -> io::Result<PathBuf> {
+    let result = (|| {
+        let dir = disk.new_temp()?;
+        let mut file = io::BufWriter::with_capacity(
+            256 * 1024,
+            Disk::create_file(&dir.join(format!("part.{part}")))?,
+        );
+        for job in rx.iter() {
+            let shard = job.0.shard(index);
+            file.write_all(&bitrot.hash(shard))?;
+            file.write_all(shard)?;
+        }
+        let file: File = file.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        crate::fsutil::fsync_dir(&dir)?;
+        Ok(dir)
+    })();
+    if result.is_err() {
+        for _ in rx.iter() {}
+    }
+    result
+}
+
+/// Hash + shard bytes for an inline shard "file" of one block.
+fn shard_record(bitrot: BitrotAlgo, encoded: &EncodedBlock, len: usize, index: usize) -> Vec<u8> {
+    if len == 0 {
+        return Vec::new();
+    }
+    let shard = encoded.shard(index);
+    let mut out = Vec::with_capacity(shard.len() + crate::bitrot::HASH_LEN);
+    out.extend_from_slice(&bitrot.hash(shard));
+    out.extend_from_slice(shard);
+    out
+}
+
+/// Removes staging directories of a write that will not be committed.
+pub fn discard(staged: &StagedPart) {
+    for dir in staged.staged.iter().flatten() {
+        let _ = fs::remove_dir_all(dir);
+    }
+}
+
+/// Fills `buf` from `r` unless the stream ends first; returns the bytes read.
+pub fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -8,3 +8,5 @@ pub mod engine;
 pub mod erasure;
 pub mod fsutil;
 pub mod logging;
+pub mod s3;
+pub mod server;

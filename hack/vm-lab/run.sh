@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2054,SC2317  # qemu arguments contain commas; cleanup runs from a trap
 # hack/vm-lab/run.sh — run one command as root inside a throw-away qemu guest that boots a
 # Debian kernel with XFS quota support, sees the host's root filesystem at the same paths
-# (read-only 9p under a tmpfs overlay), and returns the command's output and exit code.
+# (read-only 9p under a writable overlay), and returns the command's output and exit code.
 #
 # Why: the host kernel here has no CONFIG_XFS_QUOTA (and no modules), so `mount -o prjquota`
 # fails; Strata's drive tool and CSI driver need real XFS project quotas in their tests.
@@ -13,17 +14,21 @@ usage() {
 usage: hack/vm-lab/run.sh [options] -- COMMAND [ARGS...]
 
 Runs COMMAND as root in a qemu guest (Debian kernel, XFS with quotas, loop devices) that sees
-the host's / read-only at the same paths, with a writable tmpfs overlay on top and fresh
+the host's / read-only at the same paths, with a throw-away writable layer on top and fresh
 tmpfs on /tmp, /run and /var/lib/strata. The working directory is kept. COMMAND's stdout and
 stderr come back on run.sh's stdout and stderr, its exit code is run.sh's exit code.
 
 options:
   --mem MIB            guest memory in MiB (default 2048)
-  --smp N              guest CPUs (default: host CPUs, at most 4)
-  --disks N            attach N empty sparse disks (default 0), seen as /dev/vda.. (virtio)
+  --smp N              guest CPUs (default: host CPUs, at most 4; 1 is faster on a busy host)
+  --disks N            attach N empty sparse disks (default 0) with serials vmlab-disk0..;
+                       as virtio disks they are /dev/vdb.. (vda is the system disk)
   --disk-size SIZE     size of each disk, as for truncate(1) (default 2G)
   --disk-type T[,T..]  per-disk bus: virtio | nvme | ssd | hdd (SCSI, rotation rate 1 / 7200);
                        the last type repeats for the remaining disks (default virtio)
+  --root-disk-size SZ  size of the system disk /dev/vda (default 8G, sparse): an ext4 disk
+                       that holds the writable layer of / (so / has a real root disk)
+  --no-root-disk       keep the writable layer of / in RAM (tmpfs) instead
   --rw DIR             share host DIR read-write at the same path in the guest (repeatable);
                        everything else written in the guest is thrown away
   -e, --env NAME[=VAL] pass an environment variable (repeatable); PATH, HOME, LANG, TERM, CI,
@@ -44,10 +49,13 @@ EOF
 die() { echo "vm-lab: $*" >&2; exit 125; }
 
 MEM=2048
+# As many guest CPUs as host CPUs (at most 4). On a host busy with other work, --smp 1 is faster:
+# emulated CPUs then contend with each other and with qemu's I/O threads.
 SMP=$(nproc 2>/dev/null || echo 2); ((SMP > 4)) && SMP=4
 DISKS=0
 DISK_SIZE=2G
 DISK_TYPES=virtio
+ROOT_DISK_SIZE=8G
 TIMEOUT=${STRATA_VM_TIMEOUT:-600}
 DEBUG=0
 EXTRA_ENV=()
@@ -60,6 +68,8 @@ while (($#)); do
     --disks) DISKS=${2:?}; shift 2 ;;
     --disk-size) DISK_SIZE=${2:?}; shift 2 ;;
     --disk-type) DISK_TYPES=${2:?}; shift 2 ;;
+    --root-disk-size) ROOT_DISK_SIZE=${2:?}; shift 2 ;;
+    --no-root-disk) ROOT_DISK_SIZE=''; shift ;;
     --rw) RW_DIRS+=("$(readlink -f -- "${2:?}")"); shift 2 ;;
     -e|--env) EXTRA_ENV+=("${2:?}"); shift 2 ;;
     --timeout) TIMEOUT=${2:?}; shift 2 ;;
@@ -82,9 +92,21 @@ MSIZE=262144
 # when such disks are attached (each module load costs time under TCG).
 MODULES="virtio_pci virtio_console virtio_rng 9pnet_virtio 9p overlay crc32c_generic crc32c_intel
   loop xfs ext4 ${STRATA_VM_EXTRA_MODULES:-}"
-MODULES_virtio="virtio_blk"
-MODULES_nvme="nvme"
-MODULES_scsi="virtio_scsi sd_mod"
+declare -A BUS_MODULES=([virtio]="virtio_blk" [nvme]="nvme" [scsi]="virtio_scsi sd_mod")
+
+# Everything this run starts or creates is undone on exit, however it exits.
+TMPS=() QPID='' READERS=()
+cleanup() {
+  local rc=$?
+  set +e
+  [[ -n $QPID ]] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
+  for p in "${READERS[@]}"; do kill "$p" 2>/dev/null; done
+  for d in "${TMPS[@]}"; do rm -rf "$d"; done
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 mkdir -p "$CACHE"
 INSTALL_LOG=$CACHE/install.log
@@ -105,6 +127,7 @@ apt_quiet() {
 ensure_host_packages() {
   local need=()
   command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+  command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
   [[ $(dpkg-query -W -f='${db:Status-Status}' busybox-static 2>/dev/null || true) == installed ]] ||
     need+=(busybox-static)
   ((${#need[@]})) || return 0
@@ -119,8 +142,7 @@ ensure_kernel() {
   fi
   ((EUID == 0)) || die "the kernel is not cached yet: run once as root"
   local dl; dl=$(mktemp -d "$CACHE/download.XXXXXX")
-  # shellcheck disable=SC2064
-  trap "rm -rf '$dl'" RETURN
+  TMPS+=("$dl")
   (cd "$dl" && apt_quiet download "$KERNEL_PKG")
   local meta dep pkg ver deb
   meta=$(ls "$dl"/*.deb)
@@ -149,6 +171,7 @@ ensure_kernel() {
   rm -rf "${CACHE:?}/$id"; mv "$CACHE/$id.tmp" "$CACHE/$id"
   echo "$id" >"$CACHE/kernel.tmp"; mv "$CACHE/kernel.tmp" "$CACHE/kernel"
   KDIR=$CACHE/$id
+  rm -rf "$dl"
 }
 
 # The guest's PID 1 in the initramfs: load modules, build the root, switch to it.
@@ -159,11 +182,12 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-DEBUG=0 BUSES=
+DEBUG=0 BUSES= ROOTDISK=
 for a in $(cat /proc/cmdline); do
   case "$a" in
     vmlab.debug) DEBUG=1 ;;
     vmlab.buses=*) BUSES=$(echo "${a#vmlab.buses=}" | tr , ' ') ;;
+    vmlab.rootdisk=*) ROOTDISK=${a#vmlab.rootdisk=} ;;
     vmlab.probe) echo VMLAB-PROBE-OK >/dev/ttyS0; poweroff -f ;;
   esac
 done
@@ -177,9 +201,17 @@ done
 O9P="trans=virtio,version=9p2000.L,msize=MSIZE"
 mkdir -p /lower /upper /newroot
 mount -t 9p -o "$O9P,ro,cache=loose" hostroot /lower || fail "cannot mount the host root (9p)"
-mount -t tmpfs -o mode=0755 vmlab-upper /upper
+if [ -n "$ROOTDISK" ]; then
+  # The writable layer of / lives on the system disk, which then is /'s real root disk.
+  i=0; while [ ! -b "$ROOTDISK" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  mount -t ext4 -o noinit_itable "$ROOTDISK" /upper || fail "cannot mount the system disk $ROOTDISK"
+  SRC=$ROOTDISK
+else
+  mount -t tmpfs -o mode=0755 vmlab-upper /upper
+  SRC=vmlab-root
+fi
 mkdir -p /upper/data /upper/work
-mount -t overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work,index=off,xino=off,redirect_dir=off,metacopy=off vmlab-root /newroot ||
+mount -t overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work,index=off,xino=off,redirect_dir=off,metacopy=off "$SRC" /newroot ||
   fail "cannot mount the overlay root"
 R=/newroot
 for d in tmp run var/lib/strata dev proc sys; do mkdir -p "$R/$d"; done
@@ -187,6 +219,9 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$R/run"
 mount -t tmpfs -o mode=0755 tmpfs "$R/var/lib/strata"
 mkdir -p "$R/run/vm-lab/xfer" "$R/run/vm-lab/bin"
+if [ -n "$ROOTDISK" ]; then
+  mkdir -p "$R/run/vm-lab/rootdisk" && mount --move /upper "$R/run/vm-lab/rootdisk"
+fi
 mount -t 9p -o "$O9P,cache=none" vmlabxfer "$R/run/vm-lab/xfer" || fail "cannot mount the transfer dir"
 if [ -f "$R/run/vm-lab/xfer/rw.list" ]; then
   while read -r tag path; do
@@ -194,6 +229,8 @@ if [ -f "$R/run/vm-lab/xfer/rw.list" ]; then
   done <"$R/run/vm-lab/xfer/rw.list"
 fi
 cp /bin/busybox /stage2 "$R/run/vm-lab/"
+# As on an installed Debian system, the kernel's config is at /boot/config-$(uname -r).
+mkdir -p "$R/boot" && cp /kconfig "$R/boot/config-$(uname -r)"
 mount --move /dev "$R/dev"
 mount --move /proc "$R/proc"
 mount --move /sys "$R/sys"
@@ -248,13 +285,12 @@ module_file() { # name -> path of its .ko under $1 (names use _ where files may 
 ensure_initramfs() {
   # Sets INITRD. Rebuilt when run.sh, the kernel, busybox or the extra modules change.
   local key
-  key=$( { cat "$SELF"; cat "$KDIR/release"; sha256sum /bin/busybox; echo "$MODULES $MSIZE"; } |
+  key=$( { cat "$SELF"; cat "$KDIR/release"; sha256sum /bin/busybox; echo "$MODULES ${BUS_MODULES[*]} $MSIZE"; } |
     sha256sum | cut -c1-16)
   INITRD=$CACHE/initramfs-$(basename "$KDIR")-$key.img
   [[ -f $INITRD ]] && return 0
   local t; t=$(mktemp -d "$CACHE/initramfs.XXXXXX")
-  # shellcheck disable=SC2064
-  trap "rm -rf '$t'" RETURN
+  TMPS+=("$t")
   local rel; rel=$(cat "$KDIR/release")
   dpkg-deb --fsys-tarfile "$KDIR/kernel.deb" | tar -x -C "$t" "./lib/modules/$rel/kernel"
   local mroot="$t/lib/modules/$rel/kernel"
@@ -262,7 +298,7 @@ ensure_initramfs() {
   local root="$t/root"
   mkdir -p "$root"/{bin,dev,proc,sys,lib/modules,newroot}
   cp /bin/busybox "$root/bin/busybox"
-  for a in sh mount insmod mkdir cat cp echo poweroff sleep switch_root; do ln -s busybox "$root/bin/$a"; done
+  for a in sh mount insmod mkdir cat cp echo poweroff sleep switch_root uname tr; do ln -s busybox "$root/bin/$a"; done
   # Resolve dependencies from each module's .modinfo "depends=" (no kmod needed on the host).
   declare -A seen=() base=()
   local order=()
@@ -277,15 +313,14 @@ ensure_initramfs() {
     order+=("$n")
     cp "$f" "$root/lib/modules/$n.ko"
   }
-  local m g v
+  local m g
   for m in $MODULES; do add_module "$m"; done
   printf '%s\n' "${order[@]}" >"$root/modules.list"
   for m in "${order[@]}"; do base[$m]=1; done
-  for g in virtio nvme scsi; do
+  for g in "${!BUS_MODULES[@]}"; do
     seen=(); for m in "${!base[@]}"; do seen[$m]=1; done
     order=()
-    v=MODULES_$g
-    for m in ${!v}; do add_module "$m"; done
+    for m in ${BUS_MODULES[$g]}; do add_module "$m"; done
     printf '%s\n' "${order[@]}" >"$root/modules-$g.list"
   done
   for m in 9p 9pnet_virtio xfs loop overlay virtio_pci virtio_blk nvme sd_mod; do
@@ -293,11 +328,13 @@ ensure_initramfs() {
   done
   write_init | sed "s/MSIZE/$MSIZE/" >"$root/init"
   write_stage2 >"$root/stage2"
+  cp "$KDIR/config" "$root/kconfig"
   chmod 0755 "$root/init" "$root/stage2"
   (cd "$root" && find . | busybox cpio -o -H newc -R 0:0 2>/dev/null) | gzip -1 >"$t/initramfs.img"
   # Old images (another checkout's run.sh) are dropped after a week unused.
   find "$CACHE" -maxdepth 1 -name 'initramfs-*.img' -atime +7 -delete
   mv "$t/initramfs.img" "$INITRD"
+  rm -rf "$t"
 }
 
 # Does -accel kvm boot a guest here? (On this platform /dev/kvm exists but cannot run a normal
@@ -323,31 +360,21 @@ ensure_host_packages
 ensure_kernel
 ensure_initramfs
 choose_accel
-flock -u 9
+exec 9>&-
 
 # ---------------------------------------------------------------------------------------------
 # One run.
 # ---------------------------------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/strata-vm-lab.XXXXXX")
-QPID='' READERS=()
-cleanup() {
-  local rc=$?
-  [[ -n $QPID ]] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
-  for p in "${READERS[@]}"; do kill "$p" 2>/dev/null; done
-  rm -rf "$WORK"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+TMPS+=("$WORK")
 XFER=$WORK/xfer
 mkdir -p "$XFER"
 
 # The command script: working directory, environment, command, all quoted for bash.
 {
   echo "# generated by hack/vm-lab/run.sh"
-  printf 'cd -- %q || { echo "vm-lab: cannot enter the working directory %q in the guest" >&2; exit 125; }\n' \
-    "$PWD" "$PWD"
+  printf 'cd -- %q || { echo "vm-lab: no working directory %s in the guest (/tmp, /run and /var/lib/strata are fresh tmpfs there; share a host directory with --rw)" >&2; exit 125; }\n' \
+    "$PWD" "${PWD//[\"\$\`\\]/_}"
   printf 'export STRATA_VM_LAB=1\n'
   printf 'export PWD=%q\n' "$PWD"
   while IFS= read -r name; do
@@ -368,7 +395,7 @@ mkdir -p "$XFER"
   done
   printf 'exec'; printf ' %q' "$@"; printf '\n'
 } >"$XFER/cmd.sh"
-echo "$DISKS" >"$XFER/disks"
+echo $((DISKS + (${#ROOT_DISK_SIZE} > 0))) >"$XFER/disks"
 
 QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
   -machine pc -m "$MEM" -smp "$SMP"
@@ -393,8 +420,16 @@ for d in "${RW_DIRS[@]}"; do
   i=$((i + 1))
 done
 
+BUSES=
+if [[ -n $ROOT_DISK_SIZE ]]; then
+  truncate -s "$ROOT_DISK_SIZE" "$WORK/root.img"
+  mkfs.ext4 -q -F -L vmlab-root -O ^has_journal "$WORK/root.img"
+  QEMU+=(-drive "file=$WORK/root.img,if=none,id=rootdisk,format=raw,cache=unsafe,discard=unmap"
+    -device "virtio-blk-pci,drive=rootdisk,serial=vmlab-root")
+  BUSES+=,virtio
+fi
 IFS=, read -r -a types <<<"$DISK_TYPES"
-scsi=0 BUSES=
+scsi=0
 for ((i = 0; i < DISKS; i++)); do
   t=${types[i]:-${types[${#types[@]}-1]}}
   truncate -s "$DISK_SIZE" "$WORK/disk$i.img"
@@ -417,6 +452,7 @@ else
   APPEND="console=ttyS0 quiet loglevel=0 panic=-1"
 fi
 [[ -n $BUSES ]] && APPEND+=" vmlab.buses=${BUSES#,}"
+[[ -n $ROOT_DISK_SIZE ]] && APPEND+=" vmlab.rootdisk=/dev/vda"
 APPEND+=" rdinit=/init mitigations=off tsc=reliable no_timer_check random.trust_cpu=on"
 QEMU+=(-append "$APPEND")
 
@@ -435,7 +471,9 @@ QPID=$!
 QRC=0
 wait "$QPID" || QRC=$?
 QPID=''
-# qemu has exited: the readers see end-of-file once the pipes are drained.
+# qemu has exited: the readers see end-of-file once the pipes are drained. A reader still
+# waiting to open its pipe (qemu failed before opening it) is released by a brief open here.
+for c in con out err; do : <>"$WORK/$c.out"; done
 for p in "${READERS[@]}"; do wait "$p" 2>/dev/null || true; done
 READERS=()
 

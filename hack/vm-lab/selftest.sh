@@ -51,7 +51,7 @@ set +e
 out=$(dd if=/dev/zero of="$T/mnt/vol/blob" bs=1M count=20 conv=fsync 2>&1)
 rc=$?
 set -e
-echo "$out" | sed 's/^/selftest: dd: /'
+while IFS= read -r line; do echo "selftest: dd: $line"; done <<<"$out"
 used=$(du -m "$T/mnt/vol/blob" | cut -f1)
 echo "selftest: dd exit $rc, $used MiB landed in the project directory"
 if ((rc != 0)) && grep -Eq 'No space left on device|Disk quota exceeded' <<<"$out" && ((used <= 10)); then

@@ -70,11 +70,28 @@ impl Disk {
         fs::create_dir_all(&tmp)
     }
 
-    /// A fresh private directory for a write in progress.
+    /// A fresh private directory for a write in progress. Only the directory itself is
+    /// created: when the drive's temporary area is gone (the drive directory was deleted, or
+    /// the drive is unmounted and its mount point is bare) the write fails on this drive
+    /// instead of recreating the drive's tree, possibly on the root filesystem.
     pub fn new_temp(&self) -> io::Result<PathBuf> {
         let dir = self.tmp().join(uuid::Uuid::new_v4().to_string());
-        fs::create_dir_all(&dir)?;
+        fs::create_dir(&dir)?;
         Ok(dir)
+    }
+
+    /// Fails unless the drive's system directory is there, i.e. the drive is mounted and
+    /// formatted: checked before creating top-level directories (buckets, uploads), which
+    /// would otherwise recreate a vanished drive directory.
+    pub fn check_present(&self) -> io::Result<()> {
+        if self.sys().is_dir() {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "drive is gone (no .strata.sys: deleted or not mounted)",
+            ))
+        }
     }
 
     /// Creates an empty file and fsyncs its directory later via `commit`.
@@ -140,6 +157,33 @@ impl Disk {
         meta: &ObjectMeta,
         temp_data: Option<&Path>,
     ) -> io::Result<Option<ObjectMeta>> {
+        // A delete of another key prunes the empty directories of its path without this key's
+        // lock: deleting "a/b" can remove "a/" just as this commit of "a" (or "a/c") made it
+        // and before anything was moved in. Such a NotFound is retried with the path made
+        // again; once the data or metadata is inside, the directory is no longer empty.
+        let mut attempts = 0;
+        loop {
+            match self.commit_once(bucket, key, meta, temp_data) {
+                Err(e)
+                    if e.kind() == io::ErrorKind::NotFound
+                        && attempts < 8
+                        && self.bucket(bucket).is_dir()
+                        && temp_data.is_none_or(Path::exists) =>
+                {
+                    attempts += 1
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn commit_once(
+        &self,
+        bucket: &str,
+        key: &str,
+        meta: &ObjectMeta,
+        temp_data: Option<&Path>,
+    ) -> io::Result<Option<ObjectMeta>> {
         let dir = self.create_object_dir(bucket, key)?;
         let previous = self.read_meta(bucket, key).unwrap_or(None);
         if let (Some(tmp), Some(id)) = (temp_data, &meta.data_dir) {
@@ -150,12 +194,14 @@ impl Disk {
             }
             fs::rename(tmp, target)?;
         }
-        let staged = self.new_temp()?.join(META_FILE);
-        write_synced(&staged, &meta.encode())?;
-        fs::rename(&staged, dir.join(META_FILE))?;
-        fsutil::fsync_dir(&dir)?;
-        let _ = fs::remove_dir(staged.parent().unwrap_or(&staged));
-        Ok(previous)
+        let temp = self.new_temp()?;
+        let staged = temp.join(META_FILE);
+        let result = write_synced(&staged, &meta.encode())
+            .and_then(|()| fs::rename(&staged, dir.join(META_FILE)))
+            .and_then(|()| fsutil::fsync_dir(&dir));
+        // Also when the write failed (a full drive): nothing may stay behind in tmp.
+        let _ = fs::remove_dir_all(&temp);
+        result.map(|()| previous)
     }
 
     /// Undoes `commit` after the write as a whole failed its quorum.
@@ -170,8 +216,10 @@ impl Disk {
         let restored = match previous {
             Some(prev) => self.new_temp().and_then(|t| {
                 let staged = t.join(META_FILE);
-                write_synced(&staged, &prev.encode())?;
-                fs::rename(&staged, dir.join(META_FILE))
+                let r = write_synced(&staged, &prev.encode())
+                    .and_then(|()| fs::rename(&staged, dir.join(META_FILE)));
+                let _ = fs::remove_dir_all(&t);
+                r
             }),
             None => fs::remove_file(dir.join(META_FILE)),
         };

@@ -26,6 +26,8 @@ pub enum EngineError {
     InvalidRange { start: u64, end: u64, size: u64 },
     #[error("content MD5 does not match the data received")]
     BadDigest,
+    #[error("{0}")]
+    ChecksumMismatch(String),
     #[error("write quorum not reached ({ok} of {needed} drives): {failures}")]
     WriteQuorum {
         ok: usize,

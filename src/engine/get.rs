@@ -47,6 +47,11 @@ impl ErasureSet {
         key: &str,
         range: Option<(u64, u64)>,
     ) -> Result<ObjectReader, EngineError> {
+        // Under the key's read lock: the version is picked while no commit or delete of the
+        // key is half-done (mid-commit, when data shards outnumber parity, no version may be
+        // on a read quorum of drives), and its shard files are opened before a later commit
+        // or delete can remove them (an open file stays readable after its unlink).
+        let guard = self.read_lock_key(bucket, key);
         let q = self
             .quorum_meta(bucket, key)?
             .ok_or_else(|| EngineError::no_such_key(bucket, key))?;
@@ -73,6 +78,14 @@ impl ErasureSet {
             end,
             heal_queued: false,
         };
+        // Every source's file of the first part read (all n, so that a degraded read can
+        // still turn to parity). Later parts of multipart objects are opened when reached.
+        let (part_idx, _) = reader.part_at(start);
+        if let Some(number) = reader.meta.parts.get(part_idx).map(|p| p.number) {
+            let all: Vec<usize> = (0..reader.sources.len()).collect();
+            reader.open_files(&all, number);
+        }
+        drop(guard);
         if q.degraded() {
             reader.queue_heal();
         }
@@ -103,6 +116,22 @@ impl ErasureSet {
 impl ObjectReader {
     pub fn info(&self) -> &ObjectInfo {
         &self.info
+    }
+
+    /// Narrows the reader to `len` bytes from `start` (resolved by the caller once it knows
+    /// the object's size, e.g. from an HTTP Range header).
+    pub fn restrict(&mut self, start: u64, len: u64) -> Result<(), EngineError> {
+        let size = self.meta.size;
+        if start >= size || len == 0 {
+            return Err(EngineError::InvalidRange {
+                start,
+                end: start.saturating_add(len),
+                size,
+            });
+        }
+        self.pos = start;
+        self.end = start + len.min(size - start);
+        Ok(())
     }
 
     /// Bytes this reader will return in all.
@@ -166,16 +195,28 @@ impl ObjectReader {
         let offset = geo.shard_offset(block);
         let n = geo.drives();
         let mut shards: Vec<Option<Vec<u8>>> = (0..n).map(|_| None).collect();
-        let mut next = 0; // shard indices are tried in order: data first, then parity
+        // Shard indices are tried in order, data first, then parity. Sources that failed on an
+        // earlier block come last: damage is often local (a flipped bit, a truncated tail), so
+        // such a drive may still hold this block intact when the others cannot make up k.
+        let mut tried = vec![false; n];
         loop {
             let have = shards.iter().filter(|s| s.is_some()).count();
             if have >= geo.data {
                 break;
             }
-            let want: Vec<usize> = (next..n)
-                .filter(|i| self.sources[*i].as_ref().is_some_and(|s| !s.bad))
+            let untried = |i: &usize, bad: bool| {
+                !tried[*i] && self.sources[*i].as_ref().is_some_and(|s| s.bad == bad)
+            };
+            let mut want: Vec<usize> = (0..n)
+                .filter(|i| untried(i, false))
                 .take(geo.data - have)
                 .collect();
+            if want.is_empty() {
+                want = (0..n)
+                    .filter(|i| untried(i, true))
+                    .take(geo.data - have)
+                    .collect();
+            }
             if want.is_empty() {
                 return Err(EngineError::ReadQuorum {
                     what: format!(
@@ -185,7 +226,9 @@ impl ObjectReader {
                     detail: format!("only {have} of {} shards readable and intact", geo.data),
                 });
             }
-            next = want.last().map_or(n, |i| i + 1);
+            for &i in &want {
+                tried[i] = true;
+            }
             let results = self.read_shards(&want, part.number, offset, shard_len);
             for (i, r) in want.into_iter().zip(results) {
                 match r {
@@ -214,18 +257,7 @@ impl ObjectReader {
         shard_len: usize,
     ) -> Vec<Option<Vec<u8>>> {
         let bitrot = self.meta.erasure.bitrot;
-        let data_dir = self.meta.data_dir.clone();
-        let (bucket, key) = (self.bucket.clone(), self.key.clone());
-        for &i in want {
-            if let Some(s) = self.sources[i].as_mut() {
-                if s.inline.is_none() && s.file.as_ref().is_none_or(|(p, _)| *p != part) {
-                    s.file = data_dir
-                        .as_deref()
-                        .and_then(|d| File::open(s.disk.part_path(&bucket, &key, d, part)).ok())
-                        .map(|f| (part, f));
-                }
-            }
-        }
+        self.open_files(want, part);
         let read_one = |s: &Source| read_verified(s, offset, shard_len, bitrot);
         let chosen: Vec<&Source> = want
             .iter()
@@ -244,6 +276,22 @@ impl ObjectReader {
             })
         } else {
             chosen.iter().map(|s| read_one(s)).collect()
+        }
+    }
+
+    /// Opens the shard files of `part` for sources `want` (unless open already).
+    fn open_files(&mut self, want: &[usize], part: u32) {
+        let data_dir = self.meta.data_dir.clone();
+        let (bucket, key) = (&self.bucket, &self.key);
+        for &i in want {
+            if let Some(s) = self.sources[i].as_mut() {
+                if s.inline.is_none() && s.file.as_ref().is_none_or(|(p, _)| *p != part) {
+                    s.file = data_dir
+                        .as_deref()
+                        .and_then(|d| File::open(s.disk.part_path(bucket, key, d, part)).ok())
+                        .map(|f| (part, f));
+                }
+            }
         }
     }
 

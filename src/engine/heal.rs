@@ -50,8 +50,10 @@ impl ErasureSet {
                 }
             })
             .collect();
+        // Only drives that are there can be healed: a vanished drive directory (deleted, or
+        // an unmounted mount point) is never recreated, and does not fail the others' heal.
         let bad: Vec<usize> = (0..geo.drives())
-            .filter(|&p| self.disk(p).is_some())
+            .filter(|&p| self.disk(p).is_some_and(|d| d.check_present().is_ok()))
             .filter(|&p| {
                 copies[p]
                     .as_ref()
@@ -80,10 +82,21 @@ impl ErasureSet {
                 let _ = fs::create_dir_all(d.bucket(bucket));
             }
         }
-        self.commit_locked(bucket, key, &versions, 0)?;
-        tracing::info!(bucket, key, drives = ?bad, "healed");
+        let committed = self.commit_versions(bucket, key, &versions, 0)?;
+        // Staging directories of drives that failed to commit (committed ones were renamed).
+        for (_, dir) in versions.iter().flatten() {
+            if let Some(dir) = dir {
+                let _ = fs::remove_dir_all(dir);
+            }
+        }
+        // Report only the drives really rewritten; the others stay damaged (and logged).
+        let healed: Vec<usize> = bad.iter().copied().filter(|&p| committed[p]).collect();
+        if healed.len() < bad.len() {
+            tracing::warn!(bucket, key, drives = ?bad, ?healed, "heal failed on some drives");
+        }
+        tracing::info!(bucket, key, drives = ?healed, "healed");
         Ok(HealResult {
-            healed: bad,
+            healed,
             removed_dangling: 0,
         })
     }
@@ -151,7 +164,9 @@ impl ErasureSet {
         true
     }
 
-    /// Recomputes the bad drives' shard files from `good` ones; returns what to commit.
+    /// Recomputes the bad drives' shard files from `good` ones; returns what to commit. A bad
+    /// drive that cannot be written (dead, full) is left out (`None`) instead of failing the
+    /// heal of the others.
     #[allow(clippy::too_many_arguments)]
     fn rebuild(
         &self,
@@ -177,12 +192,18 @@ impl ErasureSet {
         // Per bad position: staging dir (file objects) or inline bytes.
         let mut staging: Vec<Option<PathBuf>> = vec![None; geo.drives()];
         let mut inline_out: Vec<Vec<u8>> = vec![Vec::new(); geo.drives()];
+        let mut failed = vec![false; geo.drives()];
+        let fail = |failed: &mut [bool], p: usize, e: std::io::Error| {
+            tracing::warn!(bucket, key, position = p, %e, "cannot heal onto this drive");
+            failed[p] = true;
+        };
         if !inline {
             for &p in bad {
-                let d = self
-                    .disk(p)
-                    .ok_or_else(|| EngineError::Format("drive went offline".into()))?;
-                staging[p] = Some(d.new_temp().map_err(|e| io_err(p, e))?);
+                match self.disk(p).map(|d| d.new_temp()) {
+                    Some(Ok(dir)) => staging[p] = Some(dir),
+                    Some(Err(e)) => fail(&mut failed, p, e),
+                    None => fail(&mut failed, p, std::io::Error::other("drive went offline")),
+                }
             }
         }
         for part in &meta.parts {
@@ -202,16 +223,20 @@ impl ErasureSet {
                         .map_err(|e| io_err(p, e))
                 })
                 .collect::<Result<_, _>>()?;
-            let mut outs: Vec<Option<std::io::BufWriter<File>>> = (0..geo.drives())
-                .map(|p| {
-                    staging[p].as_ref().map(|dir| {
-                        File::create(dir.join(format!("part.{}", part.number)))
-                            .map(std::io::BufWriter::new)
-                    })
-                })
-                .map(|o| o.transpose())
-                .collect::<Result<_, _>>()
-                .map_err(|e| EngineError::drive("staging", e))?;
+            let mut outs: Vec<Option<std::io::BufWriter<File>>> = Vec::new();
+            for p in 0..geo.drives() {
+                let out = match staging[p].as_ref().filter(|_| !failed[p]) {
+                    Some(dir) => match File::create(dir.join(format!("part.{}", part.number))) {
+                        Ok(f) => Some(std::io::BufWriter::new(f)),
+                        Err(e) => {
+                            fail(&mut failed, p, e);
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                outs.push(out);
+            }
             for b in 0..geo.blocks(part.size) {
                 let shard_len = geo.shard_len(geo.block_len(part.size, b));
                 let offset = geo.shard_offset(b);
@@ -239,13 +264,18 @@ impl ErasureSet {
                     .reconstruct(&mut refs, &present, true)
                     .map_err(|e| EngineError::Codec(e.to_string()))?;
                 for &p in bad {
+                    if failed[p] {
+                        continue;
+                    }
                     let shard = &bufs[dist[p] as usize];
                     let hash = meta.erasure.bitrot.hash(shard);
                     match outs[p].as_mut() {
-                        Some(w) => w
-                            .write_all(&hash)
-                            .and_then(|_| w.write_all(shard))
-                            .map_err(|e| io_err(p, e))?,
+                        Some(w) => {
+                            if let Err(e) = w.write_all(&hash).and_then(|_| w.write_all(shard)) {
+                                outs[p] = None;
+                                fail(&mut failed, p, e);
+                            }
+                        }
                         None => {
                             inline_out[p].extend_from_slice(&hash);
                             inline_out[p].extend_from_slice(shard);
@@ -255,14 +285,26 @@ impl ErasureSet {
             }
             for (p, w) in outs.iter_mut().enumerate() {
                 if let Some(w) = w.take() {
-                    let f = w.into_inner().map_err(|e| io_err(p, e.into_error()))?;
-                    f.sync_all().map_err(|e| io_err(p, e))?;
+                    let synced = w
+                        .into_inner()
+                        .map_err(|e| e.into_error())
+                        .and_then(|f| f.sync_all());
+                    if let Err(e) = synced {
+                        fail(&mut failed, p, e);
+                    }
+                }
+            }
+        }
+        for p in 0..geo.drives() {
+            if failed[p] {
+                if let Some(dir) = staging[p].take() {
+                    let _ = fs::remove_dir_all(dir);
                 }
             }
         }
         Ok((0..geo.drives())
             .map(|p| {
-                bad.contains(&p).then(|| {
+                (bad.contains(&p) && !failed[p]).then(|| {
                     let inline_bytes = inline.then(|| std::mem::take(&mut inline_out[p]));
                     (meta.for_index(dist[p], inline_bytes), staging[p].clone())
                 })

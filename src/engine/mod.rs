@@ -24,6 +24,7 @@ pub use get::ObjectReader;
 pub use heal::HealResult;
 pub use layout::DriveProblem;
 pub use multipart::{PartInfo, UploadInfo};
+pub use put::{now_ns, BodyCheck};
 
 use crate::bitrot::BitrotAlgo;
 use disk::Disk;
@@ -293,8 +294,17 @@ impl Engine {
             .collect()
     }
 
+    /// Drives that must create a bucket (write quorum of bucket operations).
     fn majority(&self) -> usize {
         self.all_disks().len() / 2 + 1
+    }
+
+    /// Drives that must agree for a bucket to be known to exist, or known not to. Half the
+    /// drives, like MinIO's bucket read quorum: every set keeps at least half its drives when
+    /// it loses no more than its parity, so objects that can still be read never hide behind
+    /// a bucket that seems missing.
+    fn bucket_read_quorum(&self) -> usize {
+        (self.all_disks().len() / 2).max(1)
     }
 
     // ---- buckets ----
@@ -306,6 +316,7 @@ impl Engine {
         }
         let created = put::now_ns().to_le_bytes();
         let results = set::run_parallel(&self.all_disks(), |_, d| {
+            d.check_present()?; // never recreate a vanished drive directory
             let dir = d.bucket(bucket);
             std::fs::create_dir_all(&dir)?;
             disk::write_synced(&dir.join(BUCKET_FILE), &created)?;
@@ -326,15 +337,36 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether a read quorum of drives holds the bucket. When too few drives answer either way
+    /// this is a read-quorum error, not "no such bucket".
     pub fn bucket_exists(&self, bucket: &str) -> Result<bool, EngineError> {
         names::check_bucket(bucket)?;
-        let found = self
-            .all_disks()
-            .iter()
-            .flatten()
-            .filter(|d| d.bucket(bucket).join(BUCKET_FILE).is_file())
-            .count();
-        Ok(found >= self.majority())
+        let disks = self.all_disks();
+        let (mut found, mut absent) = (0, 0);
+        for d in disks.iter().flatten() {
+            match std::fs::metadata(d.bucket(bucket).join(BUCKET_FILE)) {
+                Ok(m) if m.is_file() => found += 1,
+                // "Absent" only from a drive that is there (a vanished drive knows nothing).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && d.sys().is_dir() => {
+                    absent += 1
+                }
+                _ => {}
+            }
+        }
+        let quorum = self.bucket_read_quorum();
+        if found >= quorum {
+            Ok(true)
+        } else if absent >= quorum {
+            Ok(false)
+        } else {
+            Err(EngineError::ReadQuorum {
+                what: format!("bucket {bucket}"),
+                detail: format!(
+                    "{found} of {} drives hold it, {absent} do not, {quorum} needed",
+                    disks.len()
+                ),
+            })
+        }
     }
 
     fn require_bucket(&self, bucket: &str) -> Result<(), EngineError> {
@@ -366,10 +398,10 @@ impl Engine {
                 }
             }
         }
-        let majority = self.majority();
+        let quorum = self.bucket_read_quorum();
         Ok(seen
             .into_iter()
-            .filter(|(_, (n, _))| *n >= majority)
+            .filter(|(_, (n, _))| *n >= quorum)
             .map(|(name, (_, created_ns))| BucketInfo { name, created_ns })
             .collect())
     }
@@ -403,10 +435,38 @@ impl Engine {
         body: &mut dyn Read,
         opts: &PutOptions,
     ) -> Result<ObjectInfo, EngineError> {
+        self.put_object_checked(bucket, key, body, opts, &mut || Ok(BTreeMap::new()))
+    }
+
+    /// `put_object` with a check run after the body was read and before the object becomes
+    /// visible (checksums, trailers); a failed check leaves nothing behind.
+    pub fn put_object_checked(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &mut dyn Read,
+        opts: &PutOptions,
+        check: BodyCheck<'_>,
+    ) -> Result<ObjectInfo, EngineError> {
         names::check_key(key)?;
         self.require_bucket(bucket)?;
         let (set, h) = self.set_for(bucket, key);
-        set.put(bucket, key, body, opts, h)
+        set.put(bucket, key, body, opts, h, check)
+    }
+
+    /// Changes an object's metadata (tags, user metadata, content headers) without rewriting
+    /// its data; every copy gets the same new version id.
+    pub fn update_metadata(
+        &self,
+        bucket: &str,
+        key: &str,
+        change: &(dyn Fn(&mut ObjectMeta) + Sync),
+    ) -> Result<ObjectInfo, EngineError> {
+        names::check_key(key)?;
+        self.require_bucket(bucket)?;
+        self.set_for(bucket, key)
+            .0
+            .update_metadata(bucket, key, change)
     }
 
     /// Opens an object for streaming; `range` is (start, length).
@@ -424,9 +484,10 @@ impl Engine {
     pub fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo, EngineError> {
         names::check_key(key)?;
         self.require_bucket(bucket)?;
-        let q = self
-            .set_for(bucket, key)
-            .0
+        let set = self.set_for(bucket, key).0;
+        // Never meets a commit or delete of the key half-way (see `open_reader`).
+        let _guard = set.read_lock_key(bucket, key);
+        let q = set
             .quorum_meta(bucket, key)?
             .ok_or_else(|| EngineError::no_such_key(bucket, key))?;
         Ok(ObjectInfo::from_meta(bucket, key, &q.meta))
@@ -528,10 +589,26 @@ impl Engine {
         body: &mut dyn Read,
         content_md5: Option<[u8; 16]>,
     ) -> Result<PartInfo, EngineError> {
+        self.put_part_checked(bucket, key, upload_id, part, body, content_md5, &mut || {
+            Ok(BTreeMap::new())
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)] // one UploadPart request's worth of parameters
+    pub fn put_part_checked(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part: u32,
+        body: &mut dyn Read,
+        content_md5: Option<[u8; 16]>,
+        check: BodyCheck<'_>,
+    ) -> Result<PartInfo, EngineError> {
         names::check_key(key)?;
         self.require_bucket(bucket)?;
         let (set, h) = self.set_for(bucket, key);
-        set.put_part(bucket, key, upload_id, part, body, content_md5, h)
+        set.put_part(bucket, key, upload_id, part, body, content_md5, h, check)
     }
 
     pub fn list_parts(
@@ -646,20 +723,43 @@ impl Engine {
     /// Unformatted drives given at start-up in the place of a missing drive are formatted
     /// into that place and rebuilt (the place is the one the drive's path has in the list).
     pub fn heal_replaced_drives(&self) -> Result<usize, EngineError> {
+        let unformatted: Vec<PathBuf> = self
+            .problems()
+            .into_iter()
+            .filter_map(|p| match p {
+                DriveProblem::Unformatted { path } => Some(path),
+                _ => None,
+            })
+            .collect();
         let mut healed = 0;
-        for problem in self.problems() {
-            let DriveProblem::Unformatted { path } = problem else {
-                continue;
-            };
+        for path in &unformatted {
             let place = self
                 .planned
                 .iter()
                 .enumerate()
-                .find_map(|(s, set)| set.iter().position(|p| *p == path).map(|pos| (s, pos)));
-            if let Some((s, pos)) = place {
-                if self.sets[s].disk(pos).is_none() {
-                    healed += self.replace_drive(s, pos, &path)?;
+                .find_map(|(s, set)| set.iter().position(|p| p == path).map(|pos| (s, pos)));
+            // When the list was reordered as well, the path's place may be held by another
+            // drive: the replacement then goes to the one missing place, but only when that
+            // is unambiguous (one unformatted drive, one missing place).
+            let place = match place {
+                Some((s, pos)) if self.sets[s].disk(pos).is_none() => Some((s, pos)),
+                _ if unformatted.len() == 1 => {
+                    let missing: Vec<(usize, usize)> = self
+                        .sets
+                        .iter()
+                        .flat_map(|s| (0..s.drive_count()).map(move |p| (s.index, p)))
+                        .filter(|&(s, p)| self.sets[s].disk(p).is_none())
+                        .collect();
+                    (missing.len() == 1).then(|| missing[0])
                 }
+                _ => None,
+            };
+            match place {
+                Some((s, pos)) => healed += self.replace_drive(s, pos, path)?,
+                None => tracing::warn!(
+                    path = %path.display(),
+                    "unformatted drive has no unambiguous missing place; use replace_drive"
+                ),
             }
         }
         Ok(healed)
@@ -675,6 +775,7 @@ impl Engine {
                 |_, d| {
                     let dir = d.bucket(&b.name);
                     if !dir.join(BUCKET_FILE).exists() {
+                        d.check_present()?; // never recreate a vanished drive directory
                         std::fs::create_dir_all(&dir)?;
                         disk::write_synced(&dir.join(BUCKET_FILE), &b.created_ns.to_le_bytes())?;
                     }

@@ -68,6 +68,7 @@ impl ErasureSet {
         };
         let bytes = serde_json::to_vec(&info).map_err(|e| EngineError::Codec(e.to_string()))?;
         let results = self.on_drives(|_, d| {
+            d.check_present()?; // never recreate a vanished drive directory
             let dir = upload_dir(d, bucket, &info.upload_id);
             fs::create_dir_all(&dir)?;
             write_synced(&dir.join("upload.json"), &bytes)?;
@@ -112,6 +113,7 @@ impl ErasureSet {
         body: &mut dyn Read,
         content_md5: Option<[u8; 16]>,
         placement: u64,
+        check: super::put::BodyCheck<'_>,
     ) -> Result<PartInfo, EngineError> {
         if !(1..=10_000).contains(&number) {
             return Err(EngineError::InvalidPart(format!(
@@ -125,16 +127,19 @@ impl ErasureSet {
             block_size: info.erasure.block_size as usize,
         };
         let staged = self.stage_part(body, &geo, placement, number, false)?;
-        if content_md5.is_some_and(|m| m != staged.md5) {
-            discard(&staged);
-            return Err(EngineError::BadDigest);
-        }
+        let checksums = match super::put::verify_body(&staged, content_md5, check) {
+            Ok(c) => c,
+            Err(e) => {
+                discard(&staged);
+                return Err(e);
+            }
+        };
         let part = PartInfo {
             number,
             size: staged.size,
             etag: hex(&staged.md5),
             mod_time_ns: now_ns(),
-            checksums: BTreeMap::new(),
+            checksums,
         };
         let record = serde_json::to_vec(&part).map_err(|e| EngineError::Codec(e.to_string()))?;
         let results = self.on_drives(|p, d| {

@@ -9,10 +9,28 @@ use super::set::{describe_failures, ErasureSet};
 use super::{EngineError, ObjectInfo, PutOptions};
 use crate::bitrot::BitrotAlgo;
 use md5::{Digest, Md5};
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
+
+/// A check run once the whole body was read, before anything becomes visible: it verifies
+/// what the protocol layer knows (checksums, trailers, payload hashes) and returns checksums to
+/// record with the object.
+pub type BodyCheck<'a> = &'a mut dyn FnMut() -> Result<BTreeMap<String, String>, EngineError>;
+
+/// Content-MD5, then the caller's check.
+pub fn verify_body(
+    staged: &StagedPart,
+    content_md5: Option<[u8; 16]>,
+    check: BodyCheck<'_>,
+) -> Result<BTreeMap<String, String>, EngineError> {
+    if content_md5.is_some_and(|want| want != staged.md5) {
+        return Err(EngineError::BadDigest);
+    }
+    check()
+}
 
 /// Blocks in flight between the encoder and each drive writer.
 const PIPELINE_DEPTH: usize = 2;
@@ -35,15 +53,19 @@ impl ErasureSet {
         body: &mut dyn Read,
         opts: &PutOptions,
         placement: u64,
+        check: BodyCheck<'_>,
     ) -> Result<ObjectInfo, EngineError> {
         let geo = self.geometry(opts.reduced_redundancy);
         let staged = self.stage_part(body, &geo, placement, 1, true)?;
-        if let Some(want) = opts.content_md5 {
-            if want != staged.md5 {
+        let checksums = match verify_body(&staged, opts.content_md5, check) {
+            Ok(c) => c,
+            Err(e) => {
                 discard(&staged);
-                return Err(EngineError::BadDigest);
+                return Err(e);
             }
-        }
+        };
+        let mut all_checksums = opts.checksums.clone();
+        all_checksums.extend(checksums);
         let etag = hex(&staged.md5);
         let data_dir = staged
             .inline
@@ -58,14 +80,14 @@ impl ErasureSet {
             content_type: opts.content_type.clone(),
             user_meta: opts.user_meta.clone(),
             tags: opts.tags.clone(),
-            checksums: opts.checksums.clone(),
+            checksums: all_checksums.clone(),
             erasure: self.erasure_for(&geo, placement),
             data_dir,
             parts: vec![PartMeta {
                 number: 1,
                 size: staged.size,
                 etag,
-                checksums: opts.checksums.clone(),
+                checksums: all_checksums,
             }],
             inline: None,
         };
@@ -121,9 +143,9 @@ impl ErasureSet {
             });
         }
         let result = self.commit(bucket, key, &versions, geo.write_quorum());
-        if result.is_err() {
-            discard(staged);
-        }
+        // Committed drives renamed their staging directory away; the ones still there belong
+        // to drives whose commit failed (e.g. full), also when the write as a whole succeeded.
+        discard(staged);
         result
     }
 
@@ -240,7 +262,7 @@ impl ErasureSet {
 
 /// One drive's writer: a staging directory with `part.<n>`, every block as hash + shard,
 /// fsynced at the end. A failed drive stops writing but keeps draining so the encoder never
-/// blocks on it.
+/// blocks on it, and removes its staging directory (the caller only learns the error).
 fn write_shards(
     disk: &Disk,
     part: u32,
@@ -248,8 +270,10 @@ fn write_shards(
     bitrot: BitrotAlgo,
     rx: mpsc::Receiver<Arc<(EncodedBlock, usize)>>,
 ) -> io::Result<PathBuf> {
+    let mut staging = None;
     let result = (|| {
         let dir = disk.new_temp()?;
+        staging = Some(dir.clone());
         let mut file = io::BufWriter::with_capacity(
             256 * 1024,
             Disk::create_file(&dir.join(format!("part.{part}")))?,
@@ -266,6 +290,9 @@ fn write_shards(
     })();
     if result.is_err() {
         for _ in rx.iter() {}
+        if let Some(dir) = staging {
+            let _ = fs::remove_dir_all(dir);
+        }
     }
     result
 }

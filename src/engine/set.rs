@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io;
 use std::path::PathBuf;
-use std::sync::{mpsc, Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{mpsc, Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 const LOCK_STRIPES: usize = 1024;
 
@@ -30,7 +30,7 @@ pub struct ErasureSet {
     pub bitrot: BitrotAlgo,
     pub codec_id: u8,
     codecs: Mutex<HashMap<(usize, usize), Arc<Codec>>>,
-    locks: Vec<Mutex<()>>,
+    locks: Vec<RwLock<()>>,
     heal_tx: Mutex<Option<mpsc::Sender<(usize, String, String)>>>,
 }
 
@@ -69,7 +69,7 @@ impl ErasureSet {
             bitrot,
             codec_id,
             codecs: Mutex::new(HashMap::new()),
-            locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            locks: (0..LOCK_STRIPES).map(|_| RwLock::new(())).collect(),
             heal_tx: Mutex::new(None),
         }
     }
@@ -127,12 +127,27 @@ impl ErasureSet {
         Ok(c)
     }
 
-    /// Serialises commits (and heals) of one key within this process.
-    pub fn lock_key(&self, bucket: &str, key: &str) -> MutexGuard<'_, ()> {
+    fn key_stripe(&self, bucket: &str, key: &str) -> &RwLock<()> {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         (bucket, key).hash(&mut h);
-        let stripe = (h.finish() as usize) % LOCK_STRIPES;
-        self.locks[stripe].lock().unwrap_or_else(|p| p.into_inner())
+        &self.locks[(h.finish() as usize) % LOCK_STRIPES]
+    }
+
+    /// Serialises commits, deletes and heals of one key within this process.
+    pub fn lock_key(&self, bucket: &str, key: &str) -> RwLockWriteGuard<'_, ()> {
+        self.key_stripe(bucket, key)
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Shared among readers of one key, exclusive of `lock_key`: a read holds it while it
+    /// picks its version (so that it never meets a commit or delete half-way through) and
+    /// opens that version's files (so that a later commit or delete cannot remove them first).
+    /// Never held across a caller's work: a reader that outlives it blocks no writer.
+    pub fn read_lock_key(&self, bucket: &str, key: &str) -> RwLockReadGuard<'_, ()> {
+        self.key_stripe(bucket, key)
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs `f` on every drive in parallel; offline drives answer an error.
@@ -176,7 +191,8 @@ impl ErasureSet {
         self.commit_locked(bucket, key, versions, quorum)
     }
 
-    /// `commit` for a caller already holding the key lock (heal).
+    /// `commit` for a caller already holding the key lock. A drive left without the version
+    /// is queued for the background healer.
     pub fn commit_locked(
         &self,
         bucket: &str,
@@ -184,6 +200,23 @@ impl ErasureSet {
         versions: &[Version],
         quorum: usize,
     ) -> Result<(), EngineError> {
+        let committed = self.commit_versions(bucket, key, versions, quorum)?;
+        if committed.iter().any(|c| !c) {
+            self.queue_heal(bucket, key);
+        }
+        Ok(())
+    }
+
+    /// Commits `versions` (key lock held) and says, per position, which drives committed. Heal
+    /// calls this directly: its own commit never queues another heal, so a drive that keeps
+    /// failing cannot keep the background healer busy forever.
+    pub fn commit_versions(
+        &self,
+        bucket: &str,
+        key: &str,
+        versions: &[Version],
+        quorum: usize,
+    ) -> Result<Vec<bool>, EngineError> {
         let results = self.on_drives(|p, d| match &versions[p] {
             Some((meta, data)) => d.commit(bucket, key, meta, data.as_deref()).map(Some),
             None => Ok(None),
@@ -212,10 +245,50 @@ impl ErasureSet {
                 disk.remove_stale_data(bucket, key, meta.data_dir.as_deref());
             }
         }
-        if ok < self.drive_count() {
-            self.queue_heal(bucket, key);
+        Ok(results
+            .iter()
+            .zip(versions)
+            .map(|(r, v)| v.is_some() && r.is_ok())
+            .collect())
+    }
+
+    /// Rewrites the metadata of the agreed version on the drives that hold it.
+    pub fn update_metadata(
+        &self,
+        bucket: &str,
+        key: &str,
+        change: &(dyn Fn(&mut ObjectMeta) + Sync),
+    ) -> Result<super::ObjectInfo, EngineError> {
+        let _guard = self.lock_key(bucket, key);
+        let q = self
+            .quorum_meta(bucket, key)?
+            .ok_or_else(|| EngineError::no_such_key(bucket, key))?;
+        let version_id = uuid::Uuid::new_v4().to_string();
+        let versions: Vec<Version> = q
+            .metas
+            .iter()
+            .zip(&q.agree)
+            .map(|(m, agree)| match (m, agree) {
+                (Ok(Some(copy)), true) => {
+                    let mut copy = copy.clone();
+                    change(&mut copy);
+                    copy.version_id = version_id.clone();
+                    Some((copy, None))
+                }
+                _ => None,
+            })
+            .collect();
+        let quorum = super::geometry::Geometry {
+            data: q.meta.erasure.data as usize,
+            parity: q.meta.erasure.parity as usize,
+            block_size: q.meta.erasure.block_size as usize,
         }
-        Ok(())
+        .write_quorum();
+        self.commit_locked(bucket, key, &versions, quorum)?;
+        let mut meta = q.meta;
+        change(&mut meta);
+        meta.version_id = version_id;
+        Ok(super::ObjectInfo::from_meta(bucket, key, &meta))
     }
 
     pub fn set_heal_sender(&self, tx: mpsc::Sender<(usize, String, String)>) {

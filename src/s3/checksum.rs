@@ -1,0 +1,110 @@
+//! Additional checksums (`x-amz-checksum-{crc32,crc32c,sha1,sha256,crc64nvme}`): which ones the
+//! client asked for (header value, `x-amz-checksum-algorithm`, or a trailer), computed while the
+//! body streams, compared before the object becomes visible.
+
+use crate::engine::EngineError;
+use s3s::checksum::ChecksumHasher;
+use s3s::{s3_error, S3Result};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// The algorithms S3 knows, by their names in `x-amz-checksum-<name>`.
+pub const ALGORITHMS: [&str; 5] = ["crc32", "crc32c", "sha1", "sha256", "crc64nvme"];
+
+/// What to compute and what the headers already claim.
+#[derive(Default)]
+pub struct Plan {
+    /// Algorithm (lowercase) → expected value from a header, if one was sent.
+    pub wanted: BTreeMap<&'static str, Option<String>>,
+}
+
+impl Plan {
+    /// `given` holds the header values by algorithm; `algorithm` is x-amz-checksum-algorithm
+    /// (or the SDK's x-amz-sdk-checksum-algorithm); `trailer` is the x-amz-trailer header.
+    pub fn new(
+        given: [(&'static str, Option<String>); 5],
+        algorithm: Option<&str>,
+        trailer: Option<&str>,
+    ) -> S3Result<Plan> {
+        let mut wanted = BTreeMap::new();
+        for (name, value) in given {
+            if value.is_some() {
+                wanted.insert(name, value);
+            }
+        }
+        for requested in [
+            algorithm,
+            trailer.map(|t| t.trim().trim_start_matches("x-amz-checksum-")),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let lower = requested.to_ascii_lowercase();
+            let name = ALGORITHMS.iter().find(|a| **a == lower).ok_or_else(|| {
+                s3_error!(InvalidRequest, "unsupported checksum algorithm {requested}")
+            })?;
+            wanted.entry(name).or_insert(None);
+        }
+        Ok(Plan { wanted })
+    }
+
+    pub fn hasher(&self) -> ChecksumHasher {
+        let mut h = ChecksumHasher::default();
+        for name in self.wanted.keys() {
+            match *name {
+                "crc32" => h.crc32 = Some(Default::default()),
+                "crc32c" => h.crc32c = Some(Default::default()),
+                "sha1" => h.sha1 = Some(Default::default()),
+                "sha256" => h.sha256 = Some(Default::default()),
+                _ => h.crc64nvme = Some(Default::default()),
+            }
+        }
+        h
+    }
+
+    /// Compares what was computed with the headers and trailers; returns the checksums to
+    /// store (uppercase algorithm → base64 value).
+    pub fn verify(
+        &self,
+        hasher: &Arc<Mutex<ChecksumHasher>>,
+        trailers: Option<&http::HeaderMap>,
+    ) -> Result<BTreeMap<String, String>, EngineError> {
+        if self.wanted.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let computed = hasher
+            .lock()
+            .map(|mut h| std::mem::take(&mut *h).finalize())
+            .map_err(|_| EngineError::ChecksumMismatch("checksum state poisoned".into()))?;
+        let mut out = BTreeMap::new();
+        for (name, header_value) in &self.wanted {
+            let value = match *name {
+                "crc32" => computed.checksum_crc32.clone(),
+                "crc32c" => computed.checksum_crc32c.clone(),
+                "sha1" => computed.checksum_sha1.clone(),
+                "sha256" => computed.checksum_sha256.clone(),
+                _ => computed.checksum_crc64nvme.clone(),
+            }
+            .unwrap_or_default();
+            let trailer_value = trailers
+                .and_then(|t| t.get(format!("x-amz-checksum-{name}")))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            if let Some(expected) = header_value.clone().or(trailer_value) {
+                if expected.trim() != value {
+                    return Err(EngineError::ChecksumMismatch(format!(
+                        "The {} you specified did not match the calculated checksum.",
+                        name.to_ascii_uppercase()
+                    )));
+                }
+            }
+            out.insert(name.to_ascii_uppercase(), value);
+        }
+        Ok(out)
+    }
+}
+
+/// Stored checksums into the five optional output fields.
+pub fn fields(stored: &BTreeMap<String, String>) -> [Option<String>; 5] {
+    ALGORITHMS.map(|a| stored.get(&a.to_ascii_uppercase()).cloned())
+}

@@ -1,0 +1,69 @@
+//! Engine errors as S3 error documents (code and HTTP status).
+
+use crate::engine::EngineError;
+use s3s::{S3Error, S3ErrorCode};
+use std::io;
+
+pub fn to_s3(e: EngineError) -> S3Error {
+    use S3ErrorCode as C;
+    let msg = e.to_string();
+    let (code, status) = match &e {
+        EngineError::InvalidBucketName(_) => (C::InvalidBucketName, None),
+        EngineError::InvalidObjectName(m) if m.contains("1024") => (C::KeyTooLongError, None),
+        EngineError::InvalidObjectName(_) => (C::InvalidArgument, None),
+        EngineError::NoSuchBucket(_) => (C::NoSuchBucket, None),
+        EngineError::BucketExists(_) => (C::BucketAlreadyOwnedByYou, None),
+        EngineError::BucketNotEmpty(_) => (C::BucketNotEmpty, None),
+        EngineError::NoSuchKey { .. } => (C::NoSuchKey, None),
+        EngineError::NoSuchUpload(_) => (C::NoSuchUpload, None),
+        EngineError::InvalidPart(_) => (C::InvalidPart, None),
+        EngineError::InvalidPartOrder => (C::InvalidPartOrder, None),
+        EngineError::EntityTooSmall { .. } => (C::EntityTooSmall, None),
+        EngineError::InvalidRange { .. } => (C::InvalidRange, None),
+        EngineError::BadDigest | EngineError::ChecksumMismatch(_) => (C::BadDigest, None),
+        // Clients retry 503s: a lost quorum may come back when drives do.
+        EngineError::WriteQuorum { .. } | EngineError::ReadQuorum { .. } => (
+            C::ServiceUnavailable,
+            Some(http::StatusCode::SERVICE_UNAVAILABLE),
+        ),
+        EngineError::Body(io) => return body_error(io),
+        EngineError::Format(_) | EngineError::Drive { .. } | EngineError::Codec(_) => {
+            tracing::warn!(error = %msg, "internal error");
+            (C::InternalError, None)
+        }
+    };
+    let mut err = S3Error::with_message(code, msg);
+    if let Some(s) = status {
+        err.set_status_code(s);
+    }
+    err
+}
+
+/// Errors that ended a request body: the protocol layer's own (payload hash, chunk signature,
+/// truncation) keep their S3 meaning.
+pub fn body_error(e: &io::Error) -> S3Error {
+    let text = e.to_string();
+    if text.contains("Sha256Mismatch") {
+        let mut err = S3Error::with_message(
+            S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        );
+        err.set_status_code(http::StatusCode::BAD_REQUEST);
+        err
+    } else if text.contains("SignatureMismatch") {
+        S3Error::with_message(
+            S3ErrorCode::SignatureDoesNotMatch,
+            "chunk signature mismatch",
+        )
+    } else if text.contains("Incomplete") || text.contains("LengthMismatch") {
+        S3Error::with_message(
+            S3ErrorCode::IncompleteBody,
+            "the request body ended early or ran long",
+        )
+    } else {
+        S3Error::with_message(
+            S3ErrorCode::IncompleteBody,
+            format!("reading the request body: {text}"),
+        )
+    }
+}

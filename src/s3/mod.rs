@@ -1,0 +1,1057 @@
+//! The S3 API on the storage engine. `s3s` parses requests, verifies SigV4 (headers,
+//! presigned URLs, aws-chunked and trailer payloads) and writes XML; this module maps each
+//! operation onto the engine. Engine calls block, so they run on tokio's blocking pool;
+//! bodies stream through `body.rs` with bounded buffering.
+//!
+//! Operations not implemented here answer `NotImplemented` (s3s's default).
+
+mod body;
+mod checksum;
+mod convert;
+mod errors;
+
+use crate::engine::{Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
+use body::{stream_object, BlockingBody};
+use convert::*;
+use s3s::dto::*;
+use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use errors::to_s3;
+
+pub struct StrataS3 {
+    engine: Arc<Engine>,
+    region: String,
+}
+
+impl StrataS3 {
+    pub fn new(engine: Arc<Engine>, region: String) -> StrataS3 {
+        StrataS3 { engine, region }
+    }
+
+    /// Runs a blocking engine call on the blocking pool.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Engine) -> Result<T, EngineError> + Send + 'static,
+    ) -> S3Result<T> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || f(&engine))
+            .await
+            .map_err(S3Error::internal_error)?
+            .map_err(to_s3)
+    }
+}
+
+fn owner() -> Owner {
+    Owner {
+        display_name: Some("strata".into()),
+        id: Some("02d6176db174dc93cb1b899f7c6078f08654445fe8cf1b6ce98d8855f66bdbf4".into()),
+    }
+}
+
+/// Fills the object headers shared by GetObject and HeadObject outputs.
+macro_rules! object_headers {
+    ($out:expr, $info:expr) => {{
+        let info: &ObjectInfo = $info;
+        $out.e_tag = Some(etag(&info.etag));
+        $out.last_modified = Some(timestamp(info.mod_time_ns));
+        $out.content_type = info.content_type.clone();
+        $out.content_encoding = std_header(info, CONTENT_ENCODING);
+        $out.content_disposition = std_header(info, CONTENT_DISPOSITION);
+        $out.content_language = std_header(info, CONTENT_LANGUAGE);
+        $out.cache_control = std_header(info, CACHE_CONTROL);
+        $out.expires = std_header(info, EXPIRES).and_then(|e| parse_http_date(&e));
+        $out.website_redirect_location = std_header(info, REDIRECT);
+        $out.metadata = user_metadata(info);
+        $out.accept_ranges = Some("bytes".into());
+        $out.parts_count = (info.parts > 1).then_some(info.parts as i32);
+        if info.reduced_redundancy {
+            $out.storage_class = Some(StorageClass::from_static(StorageClass::REDUCED_REDUNDANCY));
+        }
+    }};
+}
+
+/// Applies `response-*` query overrides to a GetObject/HeadObject output.
+macro_rules! response_overrides {
+    ($out:expr, $input:expr) => {{
+        if let Some(v) = $input.response_content_type.take() {
+            $out.content_type = Some(v);
+        }
+        if let Some(v) = $input.response_content_encoding.take() {
+            $out.content_encoding = Some(v);
+        }
+        if let Some(v) = $input.response_content_disposition.take() {
+            $out.content_disposition = Some(v);
+        }
+        if let Some(v) = $input.response_content_language.take() {
+            $out.content_language = Some(v);
+        }
+        if let Some(v) = $input.response_cache_control.take() {
+            $out.cache_control = Some(v);
+        }
+        if let Some(v) = $input.response_expires.take() {
+            $out.expires = Some(v);
+        }
+    }};
+}
+
+/// Stored checksums into an output's checksum fields, when the client asked for them.
+macro_rules! checksum_fields {
+    ($out:expr, $stored:expr) => {{
+        let [crc32, crc32c, sha1, sha256, crc64nvme] = checksum::fields($stored);
+        $out.checksum_crc32 = crc32;
+        $out.checksum_crc32c = crc32c;
+        $out.checksum_sha1 = sha1;
+        $out.checksum_sha256 = sha256;
+        $out.checksum_crc64nvme = crc64nvme;
+    }};
+}
+
+fn checksum_plan(
+    req_headers: &http::HeaderMap,
+    given: [(&'static str, Option<String>); 5],
+    algorithm: Option<&ChecksumAlgorithm>,
+) -> S3Result<checksum::Plan> {
+    let sdk_alg = req_headers
+        .get("x-amz-sdk-checksum-algorithm")
+        .and_then(|v| v.to_str().ok());
+    let trailer = req_headers
+        .get("x-amz-trailer")
+        .and_then(|v| v.to_str().ok());
+    checksum::Plan::new(given, algorithm.map(|a| a.as_str()).or(sdk_alg), trailer)
+}
+
+#[async_trait::async_trait]
+impl S3 for StrataS3 {
+    // ---- buckets ----
+
+    async fn list_buckets(
+        &self,
+        _req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        let buckets = self.run(|e| e.list_buckets()).await?;
+        let buckets = buckets
+            .into_iter()
+            .map(|b| Bucket {
+                name: Some(b.name),
+                creation_date: Some(timestamp(b.created_ns)),
+                bucket_region: None,
+            })
+            .collect();
+        Ok(S3Response::new(ListBucketsOutput {
+            buckets: Some(buckets),
+            owner: Some(owner()),
+            ..Default::default()
+        }))
+    }
+
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        let bucket = req.input.bucket;
+        let location = format!("/{bucket}");
+        self.run(move |e| e.make_bucket(&bucket)).await?;
+        Ok(S3Response::new(CreateBucketOutput {
+            location: Some(location),
+        }))
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        let bucket = req.input.bucket;
+        let name = bucket.clone();
+        if !self.run(move |e| e.bucket_exists(&bucket)).await? {
+            return Err(to_s3(EngineError::NoSuchBucket(name)));
+        }
+        Ok(S3Response::new(HeadBucketOutput {
+            bucket_region: Some(self.region.clone()),
+            ..Default::default()
+        }))
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
+        let bucket = req.input.bucket;
+        self.run(move |e| e.delete_bucket(&bucket)).await?;
+        Ok(S3Response::new(DeleteBucketOutput::default()))
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        let bucket = req.input.bucket;
+        let name = bucket.clone();
+        if !self.run(move |e| e.bucket_exists(&bucket)).await? {
+            return Err(to_s3(EngineError::NoSuchBucket(name)));
+        }
+        // us-east-1 is reported as an empty location, as S3 does.
+        let location = (self.region != "us-east-1")
+            .then(|| BucketLocationConstraint::from(self.region.clone()));
+        Ok(S3Response::new(GetBucketLocationOutput {
+            location_constraint: location,
+        }))
+    }
+
+    // ---- objects ----
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let input = req.input;
+        let reduced = reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?;
+        let plan = checksum_plan(
+            &req.headers,
+            [
+                ("crc32", input.checksum_crc32.clone()),
+                ("crc32c", input.checksum_crc32c.clone()),
+                ("sha1", input.checksum_sha1.clone()),
+                ("sha256", input.checksum_sha256.clone()),
+                ("crc64nvme", input.checksum_crc64nvme.clone()),
+            ],
+            input.checksum_algorithm.as_ref(),
+        )?;
+        let opts = put_options(
+            input.content_type.clone(),
+            meta_map(
+                input.metadata,
+                StdHeaders {
+                    content_encoding: input.content_encoding,
+                    content_disposition: input.content_disposition,
+                    content_language: input.content_language,
+                    cache_control: input.cache_control,
+                    expires: input.expires,
+                    website_redirect_location: input.website_redirect_location,
+                },
+            ),
+            parse_tagging_header(input.tagging.as_deref())?,
+            content_md5(input.content_md5.as_deref())?,
+            reduced,
+        );
+        let (bucket, key) = (input.bucket, input.key);
+        if input.if_match.is_some() || input.if_none_match.is_some() {
+            let (b, k) = (bucket.clone(), key.clone());
+            let existing = match self.run(move |e| e.head_object(&b, &k)).await {
+                Ok(info) => Some(info),
+                Err(err) if *err.code() == s3s::S3ErrorCode::NoSuchKey => None,
+                Err(err) => return Err(err),
+            };
+            check_put_conditions(
+                existing.as_ref(),
+                input.if_match.as_ref(),
+                input.if_none_match.as_ref(),
+            )?;
+        }
+        let blob = input.body.unwrap_or_else(|| {
+            StreamingBlob::wrap(futures_util::stream::empty::<
+                Result<bytes::Bytes, std::io::Error>,
+            >())
+        });
+        let mut body = BlockingBody::spawn(blob, plan.hasher());
+        let trailers = req.trailing_headers;
+        let info = self
+            .run(move |e| {
+                let hasher = body.hasher.clone();
+                e.put_object_checked(&bucket, &key, &mut body, &opts, &mut || {
+                    plan.verify(&hasher, trailers.as_ref().and_then(|t| t.take()).as_ref())
+                })
+            })
+            .await?;
+        let mut out = PutObjectOutput {
+            e_tag: Some(etag(&info.etag)),
+            size: Some(info.size as i64),
+            ..Default::default()
+        };
+        checksum_fields!(out, &info.checksums);
+        Ok(S3Response::new(out))
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let mut input = req.input;
+        if input.part_number.is_some() {
+            return Err(s3_error!(
+                NotImplemented,
+                "GetObject by partNumber is not supported yet"
+            ));
+        }
+        let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        let mut reader = self.run(move |e| e.get_object(&bucket, &key, None)).await?;
+        let info = reader.info().clone();
+        Conditions {
+            if_match: input.if_match.as_ref(),
+            if_none_match: input.if_none_match.as_ref(),
+            if_modified_since: input.if_modified_since.as_ref(),
+            if_unmodified_since: input.if_unmodified_since.as_ref(),
+        }
+        .check(&info, true)?;
+        let mut out = GetObjectOutput::default();
+        object_headers!(out, &info);
+        if let Some(range) = &input.range {
+            let r = range.check(info.size)?;
+            reader.restrict(r.start, r.end - r.start).map_err(to_s3)?;
+            out.content_range = Some(format!("bytes {}-{}/{}", r.start, r.end - 1, info.size));
+            out.content_length = Some((r.end - r.start) as i64);
+        } else {
+            out.content_length = Some(info.size as i64);
+        }
+        if input.checksum_mode.is_some() && input.range.is_none() {
+            checksum_fields!(out, &info.checksums);
+        }
+        response_overrides!(out, input);
+        out.tag_count = (!info.tags.is_empty()).then_some(info.tags.len() as i32);
+        out.body = Some(stream_object(reader));
+        Ok(S3Response::new(out))
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let mut input = req.input;
+        let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        let info = self.run(move |e| e.head_object(&bucket, &key)).await?;
+        Conditions {
+            if_match: input.if_match.as_ref(),
+            if_none_match: input.if_none_match.as_ref(),
+            if_modified_since: input.if_modified_since.as_ref(),
+            if_unmodified_since: input.if_unmodified_since.as_ref(),
+        }
+        .check(&info, true)?;
+        let mut out = HeadObjectOutput::default();
+        object_headers!(out, &info);
+        match &input.range {
+            Some(range) => {
+                let r = range.check(info.size)?;
+                out.content_range = Some(format!("bytes {}-{}/{}", r.start, r.end - 1, info.size));
+                out.content_length = Some((r.end - r.start) as i64);
+            }
+            None => out.content_length = Some(info.size as i64),
+        }
+        if input.checksum_mode.is_some() {
+            checksum_fields!(out, &info.checksums);
+        }
+        response_overrides!(out, input);
+        Ok(S3Response::new(out))
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let (bucket, key) = (req.input.bucket, req.input.key);
+        self.run(move |e| e.delete_object(&bucket, &key)).await?;
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let input = req.input;
+        if input.delete.objects.len() > 1000 {
+            return Err(s3_error!(MalformedXML, "at most 1000 keys per request"));
+        }
+        let quiet = input.delete.quiet.unwrap_or(false);
+        let bucket = input.bucket;
+        let keys: Vec<String> = input.delete.objects.into_iter().map(|o| o.key).collect();
+        let results = self
+            .run(move |e| {
+                e.bucket_exists(&bucket)?
+                    .then_some(())
+                    .ok_or_else(|| EngineError::NoSuchBucket(bucket.clone()))?;
+                Ok(keys
+                    .into_iter()
+                    .map(|k| {
+                        let r = e.delete_object(&bucket, &k);
+                        (k, r)
+                    })
+                    .collect::<Vec<_>>())
+            })
+            .await?;
+        let mut deleted = Vec::new();
+        let mut errors = Vec::new();
+        for (key, r) in results {
+            match r {
+                Ok(()) if quiet => {}
+                Ok(()) => deleted.push(DeletedObject {
+                    key: Some(key),
+                    ..Default::default()
+                }),
+                Err(e) => {
+                    let s3 = to_s3(e);
+                    errors.push(Error {
+                        code: Some(s3.code().as_str().to_string()),
+                        key: Some(key),
+                        message: s3.message().map(str::to_string),
+                        version_id: None,
+                    })
+                }
+            }
+        }
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: Some(deleted),
+            errors: (!errors.is_empty()).then_some(errors),
+            ..Default::default()
+        }))
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let input = req.input;
+        let (src_bucket, src_key) = copy_source(&input.copy_source)?;
+        let replace_meta = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        let replace_tags = input
+            .tagging_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
+        let same = src_bucket == input.bucket && src_key == input.key;
+        if same && !replace_meta && !replace_tags && input.storage_class.is_none() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            ));
+        }
+        let reduced = reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?;
+        let new_meta = meta_map(
+            input.metadata,
+            StdHeaders {
+                content_encoding: input.content_encoding,
+                content_disposition: input.content_disposition,
+                content_language: input.content_language,
+                cache_control: input.cache_control,
+                expires: input.expires,
+                website_redirect_location: input.website_redirect_location,
+            },
+        );
+        let new_tags = parse_tagging_header(input.tagging.as_deref())?;
+        let conditions = (
+            input.copy_source_if_match,
+            input.copy_source_if_none_match,
+            input.copy_source_if_modified_since,
+            input.copy_source_if_unmodified_since,
+        );
+        let content_type = input.content_type;
+        let (bucket, key) = (input.bucket, input.key);
+        let info = self
+            .run(move |e| {
+                let mut reader = e.get_object(&src_bucket, &src_key, None)?;
+                let src = reader.info().clone();
+                let cond = Conditions {
+                    if_match: conditions.0.as_ref(),
+                    if_none_match: conditions.1.as_ref(),
+                    if_modified_since: conditions.2.as_ref(),
+                    if_unmodified_since: conditions.3.as_ref(),
+                };
+                if let Err(err) = cond.check(&src, false) {
+                    return Ok(Err(err));
+                }
+                let (user_meta, ctype) = if replace_meta {
+                    (new_meta, content_type)
+                } else {
+                    (src.user_meta.clone(), src.content_type.clone())
+                };
+                let tags = if replace_tags {
+                    new_tags
+                } else {
+                    src.tags.clone()
+                };
+                if same && reduced == src.reduced_redundancy {
+                    let now = crate::engine::now_ns();
+                    return e
+                        .update_metadata(&bucket, &key, &|m| {
+                            m.user_meta = user_meta.clone();
+                            m.content_type = ctype.clone();
+                            m.tags = tags.clone();
+                            m.mod_time_ns = now;
+                        })
+                        .map(Ok);
+                }
+                let opts = PutOptions {
+                    content_type: ctype,
+                    user_meta,
+                    tags,
+                    checksums: src.checksums.clone(),
+                    content_md5: None,
+                    reduced_redundancy: reduced,
+                };
+                e.put_object(&bucket, &key, &mut reader, &opts).map(Ok)
+            })
+            .await??;
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(CopyObjectResult {
+                e_tag: Some(etag(&info.etag)),
+                last_modified: Some(timestamp(info.mod_time_ns)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    // ---- listing ----
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let input = req.input;
+        let after = match (&input.continuation_token, &input.start_after) {
+            (Some(t), _) => Some(decode_token(t)?),
+            (None, s) => s.clone(),
+        };
+        let max_keys = max_keys(input.max_keys)?;
+        let url = input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|t| t.as_str() == EncodingType::URL);
+        let q = ListQuery {
+            prefix: input.prefix.clone().unwrap_or_default(),
+            delimiter: input.delimiter.clone().filter(|d| !d.is_empty()),
+            after,
+            max_keys,
+        };
+        let bucket = input.bucket.clone();
+        let page = self.run(move |e| e.list_objects(&bucket, &q)).await?;
+        let fetch_owner = input.fetch_owner.unwrap_or(false);
+        let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
+        let key_count = (page.objects.len() + page.prefixes.len()) as i32;
+        Ok(S3Response::new(ListObjectsV2Output {
+            name: Some(input.bucket),
+            prefix: Some(enc(&input.prefix.unwrap_or_default())),
+            delimiter: input.delimiter.map(|d| enc(&d)),
+            max_keys: Some(max_keys as i32),
+            key_count: Some(key_count),
+            continuation_token: input.continuation_token,
+            start_after: input.start_after.map(|s| enc(&s)),
+            is_truncated: Some(page.truncated),
+            next_continuation_token: page
+                .truncated
+                .then(|| page.next_after.as_deref().map(encode_token))
+                .flatten(),
+            contents: Some(
+                page.objects
+                    .iter()
+                    .map(|o| list_entry(o, fetch_owner, &enc))
+                    .collect(),
+            ),
+            common_prefixes: Some(
+                page.prefixes
+                    .iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(enc(p)),
+                    })
+                    .collect(),
+            ),
+            encoding_type: input.encoding_type,
+            ..Default::default()
+        }))
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        let input = req.input;
+        let max_keys = max_keys(input.max_keys)?;
+        let url = input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|t| t.as_str() == EncodingType::URL);
+        let q = ListQuery {
+            prefix: input.prefix.clone().unwrap_or_default(),
+            delimiter: input.delimiter.clone().filter(|d| !d.is_empty()),
+            after: input.marker.clone(),
+            max_keys,
+        };
+        let bucket = input.bucket.clone();
+        let page = self.run(move |e| e.list_objects(&bucket, &q)).await?;
+        let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
+        Ok(S3Response::new(ListObjectsOutput {
+            name: Some(input.bucket),
+            prefix: Some(enc(&input.prefix.unwrap_or_default())),
+            marker: Some(input.marker.map(|m| enc(&m)).unwrap_or_default()),
+            delimiter: input.delimiter.map(|d| enc(&d)),
+            max_keys: Some(max_keys as i32),
+            is_truncated: Some(page.truncated),
+            next_marker: page
+                .truncated
+                .then(|| page.next_after.as_deref().map(enc))
+                .flatten(),
+            contents: Some(
+                page.objects
+                    .iter()
+                    .map(|o| list_entry(o, true, &enc))
+                    .collect(),
+            ),
+            common_prefixes: Some(
+                page.prefixes
+                    .iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(enc(p)),
+                    })
+                    .collect(),
+            ),
+            encoding_type: input.encoding_type,
+            ..Default::default()
+        }))
+    }
+
+    // ---- multipart ----
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let input = req.input;
+        let opts = put_options(
+            input.content_type,
+            meta_map(
+                input.metadata,
+                StdHeaders {
+                    content_encoding: input.content_encoding,
+                    content_disposition: input.content_disposition,
+                    content_language: input.content_language,
+                    cache_control: input.cache_control,
+                    expires: input.expires,
+                    website_redirect_location: input.website_redirect_location,
+                },
+            ),
+            parse_tagging_header(input.tagging.as_deref())?,
+            None,
+            reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?,
+        );
+        let (bucket, key) = (input.bucket, input.key);
+        let (b, k) = (bucket.clone(), key.clone());
+        let upload_id = self.run(move |e| e.new_multipart(&b, &k, &opts)).await?;
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(bucket),
+            key: Some(key),
+            upload_id: Some(upload_id),
+            ..Default::default()
+        }))
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        let input = req.input;
+        let part = part_number(input.part_number)?;
+        let plan = checksum_plan(
+            &req.headers,
+            [
+                ("crc32", input.checksum_crc32.clone()),
+                ("crc32c", input.checksum_crc32c.clone()),
+                ("sha1", input.checksum_sha1.clone()),
+                ("sha256", input.checksum_sha256.clone()),
+                ("crc64nvme", input.checksum_crc64nvme.clone()),
+            ],
+            input.checksum_algorithm.as_ref(),
+        )?;
+        let md5 = content_md5(input.content_md5.as_deref())?;
+        let blob = input.body.unwrap_or_else(|| {
+            StreamingBlob::wrap(futures_util::stream::empty::<
+                Result<bytes::Bytes, std::io::Error>,
+            >())
+        });
+        let mut body = BlockingBody::spawn(blob, plan.hasher());
+        let trailers = req.trailing_headers;
+        let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
+        let info = self
+            .run(move |e| {
+                let hasher = body.hasher.clone();
+                e.put_part_checked(&bucket, &key, &id, part, &mut body, md5, &mut || {
+                    plan.verify(&hasher, trailers.as_ref().and_then(|t| t.take()).as_ref())
+                })
+            })
+            .await?;
+        let mut out = UploadPartOutput {
+            e_tag: Some(etag(&info.etag)),
+            ..Default::default()
+        };
+        checksum_fields!(out, &info.checksums);
+        Ok(S3Response::new(out))
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let input = req.input;
+        let part = part_number(input.part_number)?;
+        let (src_bucket, src_key) = copy_source(&input.copy_source)?;
+        let range = input
+            .copy_source_range
+            .as_deref()
+            .map(parse_copy_range)
+            .transpose()?;
+        let conditions = (
+            input.copy_source_if_match,
+            input.copy_source_if_none_match,
+            input.copy_source_if_modified_since,
+            input.copy_source_if_unmodified_since,
+        );
+        let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
+        let info = self
+            .run(move |e| {
+                let mut reader = e.get_object(&src_bucket, &src_key, None)?;
+                let src = reader.info().clone();
+                let cond = Conditions {
+                    if_match: conditions.0.as_ref(),
+                    if_none_match: conditions.1.as_ref(),
+                    if_modified_since: conditions.2.as_ref(),
+                    if_unmodified_since: conditions.3.as_ref(),
+                };
+                if let Err(err) = cond.check(&src, false) {
+                    return Ok(Err(err));
+                }
+                if let Some((first, last)) = range {
+                    if last >= src.size || first > last {
+                        return Ok(Err(s3_error!(
+                            InvalidRange,
+                            "the copy range is outside the source object"
+                        )));
+                    }
+                    reader.restrict(first, last - first + 1)?;
+                }
+                e.put_part(&bucket, &key, &id, part, &mut reader, None)
+                    .map(Ok)
+            })
+            .await??;
+        Ok(S3Response::new(UploadPartCopyOutput {
+            copy_part_result: Some(CopyPartResult {
+                e_tag: Some(etag(&info.etag)),
+                last_modified: Some(timestamp(info.mod_time_ns)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let input = req.input;
+        let parts = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .ok_or_else(|| s3_error!(MalformedXML, "the request lists no parts"))?;
+        let parts: Vec<(u32, String)> = parts
+            .into_iter()
+            .map(|p| {
+                let n = part_number(p.part_number.unwrap_or(0))?;
+                let tag = p
+                    .e_tag
+                    .map(|t| t.value().trim_matches('"').to_string())
+                    .unwrap_or_default();
+                Ok((n, tag))
+            })
+            .collect::<S3Result<_>>()?;
+        let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
+        let (b, k) = (bucket.clone(), key.clone());
+        let info = self
+            .run(move |e| e.complete_multipart(&b, &k, &id, &parts))
+            .await?;
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            bucket: Some(bucket.clone()),
+            key: Some(key.clone()),
+            e_tag: Some(etag(&info.etag)),
+            location: Some(format!("/{bucket}/{key}")),
+            ..Default::default()
+        }))
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let (bucket, key, id) = (req.input.bucket, req.input.key, req.input.upload_id);
+        self.run(move |e| e.abort_multipart(&bucket, &key, &id))
+            .await?;
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        let input = req.input;
+        let marker = input.part_number_marker.unwrap_or(0).max(0) as u32;
+        let max = input.max_parts.unwrap_or(1000).clamp(0, 1000) as usize;
+        let (bucket, key, id) = (
+            input.bucket.clone(),
+            input.key.clone(),
+            input.upload_id.clone(),
+        );
+        let all = self.run(move |e| e.list_parts(&bucket, &key, &id)).await?;
+        let after: Vec<_> = all.into_iter().filter(|p| p.number > marker).collect();
+        let truncated = after.len() > max;
+        let shown: Vec<_> = after.into_iter().take(max).collect();
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(input.upload_id),
+            part_number_marker: Some(marker as i32),
+            next_part_number_marker: shown.last().map(|p| p.number as i32),
+            max_parts: Some(max as i32),
+            is_truncated: Some(truncated),
+            owner: Some(owner()),
+            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+            parts: Some(
+                shown
+                    .iter()
+                    .map(|p| Part {
+                        part_number: Some(p.number as i32),
+                        e_tag: Some(etag(&p.etag)),
+                        size: Some(p.size as i64),
+                        last_modified: Some(timestamp(p.mod_time_ns)),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let input = req.input;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let max = input.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
+        let (bucket, p) = (input.bucket.clone(), prefix.clone());
+        let all = self.run(move |e| e.list_multipart(&bucket, &p)).await?;
+        let key_marker = input.key_marker.clone().unwrap_or_default();
+        let id_marker = input.upload_id_marker.clone().unwrap_or_default();
+        let mut uploads = Vec::new();
+        let mut prefixes: Vec<String> = Vec::new();
+        let mut truncated = false;
+        for u in all {
+            let past_marker = key_marker.is_empty()
+                || u.key > key_marker
+                || (u.key == key_marker && !id_marker.is_empty() && u.upload_id > id_marker);
+            if !past_marker {
+                continue;
+            }
+            if uploads.len() + prefixes.len() >= max {
+                truncated = true;
+                break;
+            }
+            if let Some(d) = input.delimiter.as_deref().filter(|d| !d.is_empty()) {
+                if let Some(i) = u.key[prefix.len()..].find(d) {
+                    let cp = u.key[..prefix.len() + i + d.len()].to_string();
+                    if prefixes.last() != Some(&cp) {
+                        prefixes.push(cp);
+                    }
+                    continue;
+                }
+            }
+            uploads.push(u);
+        }
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(input.bucket),
+            prefix: input.prefix,
+            delimiter: input.delimiter,
+            key_marker: input.key_marker,
+            upload_id_marker: input.upload_id_marker,
+            max_uploads: Some(max as i32),
+            is_truncated: Some(truncated),
+            next_key_marker: uploads.last().map(|u| u.key.clone()),
+            next_upload_id_marker: uploads.last().map(|u| u.upload_id.clone()),
+            common_prefixes: Some(
+                prefixes
+                    .into_iter()
+                    .map(|p| CommonPrefix { prefix: Some(p) })
+                    .collect(),
+            ),
+            uploads: Some(
+                uploads
+                    .into_iter()
+                    .map(|u| MultipartUpload {
+                        key: Some(u.key),
+                        upload_id: Some(u.upload_id),
+                        initiated: Some(timestamp(u.initiated_ns)),
+                        owner: Some(owner()),
+                        storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    // ---- tagging ----
+
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        let (bucket, key) = (req.input.bucket, req.input.key);
+        let info = self.run(move |e| e.head_object(&bucket, &key)).await?;
+        Ok(S3Response::new(GetObjectTaggingOutput {
+            tag_set: info
+                .tags
+                .into_iter()
+                .map(|(k, v)| Tag {
+                    key: Some(k),
+                    value: Some(v),
+                })
+                .collect(),
+            version_id: None,
+        }))
+    }
+
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        let input = req.input;
+        let mut tags = BTreeMap::new();
+        for t in input.tagging.tag_set {
+            let k = t
+                .key
+                .ok_or_else(|| s3_error!(InvalidTag, "a tag has no key"))?;
+            if tags.insert(k, t.value.unwrap_or_default()).is_some() {
+                return Err(s3_error!(InvalidTag, "duplicate tag key"));
+            }
+        }
+        check_tags(&tags)?;
+        let (bucket, key) = (input.bucket, input.key);
+        self.run(move |e| e.update_metadata(&bucket, &key, &|m| m.tags = tags.clone()))
+            .await?;
+        Ok(S3Response::new(PutObjectTaggingOutput::default()))
+    }
+
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        let (bucket, key) = (req.input.bucket, req.input.key);
+        self.run(move |e| e.update_metadata(&bucket, &key, &|m| m.tags.clear()))
+            .await?;
+        Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+    }
+}
+
+fn check_put_conditions(
+    existing: Option<&ObjectInfo>,
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+) -> S3Result<()> {
+    if let Some(c) = if_none_match {
+        let clash = match (c, existing) {
+            (_, None) => false,
+            (ETagCondition::Any, Some(_)) => true,
+            (ETagCondition::ETag(t), Some(info)) => t.value().trim_matches('"') == info.etag,
+        };
+        if clash {
+            return Err(s3_error!(PreconditionFailed, "the object already exists"));
+        }
+    }
+    if let Some(c) = if_match {
+        let ok = match (c, existing) {
+            (_, None) => return Err(s3_error!(NoSuchKey, "the object does not exist")),
+            (ETagCondition::Any, Some(_)) => true,
+            (ETagCondition::ETag(t), Some(info)) => t.value().trim_matches('"') == info.etag,
+        };
+        if !ok {
+            return Err(s3_error!(
+                PreconditionFailed,
+                "If-Match: the ETag does not match"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn copy_source(src: &CopySource) -> S3Result<(String, String)> {
+    match src {
+        CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } => {
+            if version_id.as_deref().is_some_and(|v| v != "null") {
+                return Err(s3_error!(
+                    NoSuchVersion,
+                    "object versions are not kept (versioning is not supported yet)"
+                ));
+            }
+            Ok((bucket.to_string(), key.to_string()))
+        }
+        _ => Err(s3_error!(
+            NotImplemented,
+            "only bucket/key copy sources are supported"
+        )),
+    }
+}
+
+/// `bytes=first-last` of x-amz-copy-source-range.
+fn parse_copy_range(s: &str) -> S3Result<(u64, u64)> {
+    let bad = || {
+        s3_error!(
+            InvalidArgument,
+            "x-amz-copy-source-range must be bytes=first-last"
+        )
+    };
+    let (a, b) = s
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .ok_or_else(bad)?;
+    Ok((
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    ))
+}
+
+fn part_number(n: i32) -> S3Result<u32> {
+    if (1..=10_000).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ))
+    }
+}
+
+fn max_keys(m: Option<i32>) -> S3Result<usize> {
+    match m {
+        None => Ok(1000),
+        Some(m) if m < 0 => Err(s3_error!(InvalidArgument, "max-keys must not be negative")),
+        Some(m) => Ok((m as usize).min(1000)),
+    }
+}
+
+fn list_entry(o: &ObjectInfo, with_owner: bool, enc: &dyn Fn(&str) -> String) -> Object {
+    Object {
+        key: Some(enc(&o.key)),
+        size: Some(o.size as i64),
+        e_tag: Some(etag(&o.etag)),
+        last_modified: Some(timestamp(o.mod_time_ns)),
+        storage_class: Some(ObjectStorageClass::from_static(if o.reduced_redundancy {
+            ObjectStorageClass::REDUCED_REDUNDANCY
+        } else {
+            ObjectStorageClass::STANDARD
+        })),
+        owner: with_owner.then(owner),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,216 @@
+//! `strata server`: the S3 API over an erasure-coded deployment of drive folders.
+
+mod ellipsis;
+mod http;
+mod metrics;
+
+pub use ellipsis::{expand, expand_groups};
+pub use http::classify;
+pub use metrics::statvfs;
+
+use crate::engine::{Config, Engine};
+use crate::s3::StrataS3;
+use anyhow::{bail, Context, Result};
+use hyper_util::rt::TokioIo;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Credentials compiled in for `--dev` only.
+pub const DEV_USER: &str = "strataadmin";
+pub const DEV_PASSWORD: &str = "strataadmin";
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Address to listen on (`:9000` is every interface).
+    #[arg(long, default_value = ":9000")]
+    pub address: String,
+    /// Start a small erasure-coded deployment (4 folders, 2 parity) under --data-dir with
+    /// development credentials.
+    #[arg(long)]
+    pub dev: bool,
+    /// Where --dev keeps its drive folders.
+    #[arg(long, default_value = ".strata-dev")]
+    pub data_dir: PathBuf,
+    /// Root access key [env: STRATA_ROOT_USER].
+    #[arg(long, env = "STRATA_ROOT_USER", hide_env_values = true)]
+    pub access_key: Option<String>,
+    /// Root secret key [env: STRATA_ROOT_PASSWORD].
+    #[arg(long, env = "STRATA_ROOT_PASSWORD", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Domain for virtual-hosted-style requests (`bucket.DOMAIN`); repeatable.
+    #[arg(long)]
+    pub domain: Vec<String>,
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Drives per erasure set (default: the largest of 16..2 dividing each drive group).
+    #[arg(long)]
+    pub set_size: Option<usize>,
+    /// Parity shards per set (default: 2 for 4-5 drives, 3 for 6-7, 4 for 8-16).
+    #[arg(long)]
+    pub parity: Option<usize>,
+    /// Drive folders or mount points; ellipsis groups like /mnt/disk{1...8} form their own sets.
+    pub drives: Vec<String>,
+}
+
+pub fn run(args: ServerArgs) -> Result<()> {
+    let (groups, cfg) = deployment(&args)?;
+    let (user, password) = credentials(&args)?;
+    let addr = parse_address(&args.address)?;
+    let engine = Arc::new(Engine::open(&groups, cfg).context("opening the drives")?);
+    for p in engine.problems() {
+        tracing::warn!(problem = ?p, "drive problem");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("strata-io")
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(serve(engine, addr, args, user, password))
+}
+
+fn deployment(args: &ServerArgs) -> Result<(Vec<Vec<PathBuf>>, Config)> {
+    let mut cfg = Config {
+        set_size: args.set_size,
+        parity: args.parity,
+        ..Config::default()
+    };
+    if args.dev {
+        if !args.drives.is_empty() {
+            bail!("--dev makes its own drives under --data-dir; give either --dev or DRIVES");
+        }
+        let drives: Vec<PathBuf> = (1..=4)
+            .map(|i| args.data_dir.join(format!("drive{i}")))
+            .collect();
+        for d in &drives {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+        }
+        cfg.parity = Some(args.parity.unwrap_or(2));
+        return Ok((vec![drives], cfg));
+    }
+    if args.drives.is_empty() {
+        bail!("give the drives to serve (e.g. /mnt/disk{{1...4}}), or --dev for a local development deployment");
+    }
+    let groups = expand_groups(&args.drives)?;
+    for d in groups.iter().flatten() {
+        if !d.is_dir() {
+            bail!("drive {} is not a directory", d.display());
+        }
+    }
+    Ok((groups, cfg))
+}
+
+fn credentials(args: &ServerArgs) -> Result<(String, String)> {
+    let (user, password) = match (&args.access_key, &args.secret_key) {
+        (Some(u), Some(p)) => (u.clone(), p.clone()),
+        (None, None) if args.dev => (DEV_USER.to_string(), DEV_PASSWORD.to_string()),
+        (None, None) => {
+            bail!("set STRATA_ROOT_USER and STRATA_ROOT_PASSWORD (or --access-key/--secret-key)")
+        }
+        _ => bail!("the access key and the secret key must be given together"),
+    };
+    if !args.dev && (user == DEV_USER || password == DEV_PASSWORD) {
+        bail!("the built-in development credentials are only allowed with --dev; choose your own");
+    }
+    if user.len() < 3 || password.len() < 8 {
+        bail!("the access key needs at least 3 characters and the secret key at least 8");
+    }
+    Ok((user, password))
+}
+
+/// `:9000` → every interface; `host:port` as given.
+pub fn parse_address(a: &str) -> Result<SocketAddr> {
+    let full = if a.starts_with(':') {
+        format!("0.0.0.0{a}")
+    } else {
+        a.to_string()
+    };
+    full.parse()
+        .with_context(|| format!("bad --address {a:?} (expected :PORT or HOST:PORT)"))
+}
+
+async fn serve(
+    engine: Arc<Engine>,
+    addr: SocketAddr,
+    args: ServerArgs,
+    user: String,
+    password: String,
+) -> Result<()> {
+    let mut builder = S3ServiceBuilder::new(StrataS3::new(engine.clone(), args.region.clone()));
+    builder.set_auth(SimpleAuth::from_single(user.clone(), password.clone()));
+    if !args.domain.is_empty() {
+        builder.set_host(s3s::host::MultiDomain::new(&args.domain).context("bad --domain")?);
+    }
+    let front = Arc::new(http::Front::new(
+        builder.build(),
+        engine,
+        Arc::new(metrics::Metrics::default()),
+        args.domain.clone(),
+    ));
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let local = listener.local_addr()?;
+    let shown = if local.ip().is_unspecified() {
+        format!("http://127.0.0.1:{}", local.port())
+    } else {
+        format!("http://{local}")
+    };
+    // One line scripts can wait for (tests parse it).
+    println!("Strata S3 endpoint: {shown}");
+    if args.dev {
+        println!("Development credentials: access key {user}, secret key {password}");
+    }
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(shutdown_signal());
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(%e, "accept failed");
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let front = front.clone();
+        let service = hyper::service::service_fn(move |req| front.clone().handle(req));
+        let conn = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%e, "connection closed with an error");
+            }
+        });
+    }
+    tracing::info!("draining requests");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all requests finished"),
+        () = tokio::time::sleep(Duration::from_secs(30)) => tracing::warn!("requests still running after 30 s; stopping"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}

@@ -1,6 +1,7 @@
 //! Strata: erasure-coded, S3-compatible object storage on the bare drives of a Kubernetes
 //! cluster. See README.md for the parts and how they fit.
 
+pub mod bench;
 pub mod bitrot;
 pub mod cli;
 pub mod drive;

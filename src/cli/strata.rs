@@ -1,5 +1,5 @@
-//! `strata`: the object server (`server`); the CSI driver, operator and load tool land with
-//! their issues.
+//! `strata`: the object server (`server`) and the load generator (`bench`); the CSI driver
+//! and operator land with their issues.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,8 +23,8 @@ enum Command {
     Csi,
     /// Kubernetes operator (not implemented yet).
     Operator,
-    /// S3 load generator (not implemented yet).
-    Bench,
+    /// S3 load generator: put, get, mixed, list, stat, delete, multipart workloads.
+    Bench(Box<crate::bench::BenchArgs>),
 }
 
 pub fn main() -> ExitCode {
@@ -32,6 +32,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Server(args) => crate::server::run(*args),
+        Command::Bench(args) => crate::bench::run(*args),
         other => {
             eprintln!("strata: {other:?} is not implemented yet (see README.md, \"What is not done yet\")");
             return ExitCode::from(2);

@@ -166,11 +166,10 @@ fn awkward_keys_stay_inside_their_bucket() {
 #[test]
 fn listing_with_prefix_delimiter_and_pages_across_sets() {
     let d = Dirs::new(8);
-    let e = d
-        .open(Config {
-            set_size: Some(4),
-            ..cfg()
-        });
+    let e = d.open(Config {
+        set_size: Some(4),
+        ..cfg()
+    });
     assert_eq!(e.set_count(), 2);
     e.make_bucket("list").unwrap();
     let mut keys = Vec::new();

@@ -1,13 +1,17 @@
 //! Object metadata, one copy per drive (they differ only in the drive's shard index and inline
 //! bytes). Compact MessagePack with named fields behind a magic and a format version, so fields
-//! can be added without stranding old objects.
+//! can be added without stranding old objects. Since format 2 a BLAKE3 hash of everything
+//! before it ends the file: a copy with a flipped bit fails to decode (like an unreadable
+//! drive) instead of passing its damage (a wrong size, ETag or shard index) to readers.
 
 use crate::bitrot::BitrotAlgo;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 const MAGIC: &[u8; 4] = b"SMT1";
-pub const META_FORMAT: u16 = 1;
+/// 1: no checksum; 2: BLAKE3 checksum trailer.
+pub const META_FORMAT: u16 = 2;
+const CHECKSUM_LEN: usize = 32;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ObjectMeta {
@@ -69,12 +73,16 @@ pub enum MetaError {
 }
 
 impl ObjectMeta {
+    /// Always in the current format (with its checksum), whatever format the copy was read in.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256 + self.inline.as_ref().map_or(0, Vec::len));
+        let mut out =
+            Vec::with_capacity(256 + CHECKSUM_LEN + self.inline.as_ref().map_or(0, Vec::len));
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&self.format.to_le_bytes());
+        out.extend_from_slice(&META_FORMAT.to_le_bytes());
         // Serialising plain data to a Vec cannot fail.
         rmp_serde::encode::write_named(&mut out, self).expect("encode object metadata");
+        let checksum = blake3::hash(&out);
+        out.extend_from_slice(checksum.as_bytes());
         out
     }
 
@@ -83,10 +91,21 @@ impl ObjectMeta {
             return Err(MetaError::Magic);
         }
         let format = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if format > META_FORMAT {
+        if format > META_FORMAT || format == 0 {
             return Err(MetaError::Version(format));
         }
-        rmp_serde::from_slice(&bytes[6..]).map_err(|e| MetaError::Decode(e.to_string()))
+        let body = if format >= 2 {
+            let (signed, checksum) = bytes.split_at(bytes.len().saturating_sub(CHECKSUM_LEN));
+            if signed.len() < 6 || blake3::hash(signed).as_bytes() != checksum {
+                return Err(MetaError::Decode(
+                    "checksum mismatch (damaged or truncated)".into(),
+                ));
+            }
+            &signed[6..]
+        } else {
+            &bytes[6..]
+        };
+        rmp_serde::from_slice(body).map_err(|e| MetaError::Decode(e.to_string()))
     }
 
     /// The same object as another drive stores it.
@@ -144,6 +163,29 @@ mod tests {
         let bytes = m.encode();
         assert!(bytes.len() < 400, "{} bytes", bytes.len());
         assert_eq!(ObjectMeta::decode(&bytes).unwrap(), m);
+    }
+
+    #[test]
+    fn a_flipped_bit_anywhere_fails_to_decode() {
+        let bytes = sample().encode();
+        for at in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[at] ^= if at == 4 { 0x02 } else { 0x04 }; // format 2 → 0 is refused too
+            assert!(
+                ObjectMeta::decode(&bad).is_err(),
+                "flip at {at} of {}",
+                bytes.len()
+            );
+        }
+    }
+
+    #[test]
+    fn format_1_without_checksum_still_decodes() {
+        let m = sample();
+        let mut v1 = MAGIC.to_vec();
+        v1.extend_from_slice(&1u16.to_le_bytes());
+        rmp_serde::encode::write_named(&mut v1, &m).unwrap();
+        assert_eq!(ObjectMeta::decode(&v1).unwrap(), m);
     }
 
     #[test]

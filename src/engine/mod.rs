@@ -315,7 +315,8 @@ impl Engine {
             return Err(EngineError::BucketExists(bucket.to_string()));
         }
         let created = put::now_ns().to_le_bytes();
-        let results = set::run_parallel(&self.all_disks(), |_, d| {
+        let disks = self.all_disks();
+        let results = set::run_parallel(&disks, |_, d| {
             d.check_present()?; // never recreate a vanished drive directory
             let dir = d.bucket(bucket);
             std::fs::create_dir_all(&dir)?;
@@ -324,6 +325,14 @@ impl Engine {
         });
         let ok = results.iter().filter(|r| r.is_ok()).count();
         if ok < self.majority() {
+            // Undo: the markers left on the drives that answered would otherwise make the
+            // failed bucket exist by read quorum (half the drives) later.
+            for (d, r) in disks.iter().zip(&results) {
+                if let (Some(d), Ok(())) = (d, r) {
+                    let _ = std::fs::remove_file(d.bucket(bucket).join(BUCKET_FILE));
+                    let _ = std::fs::remove_dir(d.bucket(bucket));
+                }
+            }
             return Err(EngineError::WriteQuorum {
                 ok,
                 needed: self.majority(),
@@ -418,11 +427,41 @@ impl Engine {
         if !page.objects.is_empty() {
             return Err(EngineError::BucketNotEmpty(bucket.to_string()));
         }
-        set::run_parallel(&self.all_disks(), |_, d| {
+        let disks = self.all_disks();
+        let marker = disks
+            .iter()
+            .flatten()
+            .find_map(|d| std::fs::read(d.bucket(bucket).join(BUCKET_FILE)).ok());
+        let results = set::run_parallel(&disks, |_, d| {
             let _ = std::fs::remove_dir_all(d.multipart(bucket));
-            std::fs::remove_dir_all(d.bucket(bucket))?;
+            match std::fs::remove_dir_all(d.bucket(bucket)) {
+                // A drive that is there but never had the bucket agrees it is gone.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => d.check_present()?,
+                r => r?,
+            }
             crate::fsutil::fsync_dir(d.root())
         });
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        if ok < self.majority() {
+            // Undo (as MinIO does): a delete that missed its write quorum must not leave the
+            // bucket to come back by read quorum when the drives that missed it return.
+            for (d, r) in disks.iter().zip(&results) {
+                if let (Some(d), Ok(()), Some(marker)) = (d, r, &marker) {
+                    let dir = d.bucket(bucket);
+                    let _ = std::fs::create_dir_all(&dir)
+                        .and_then(|()| disk::write_synced(&dir.join(BUCKET_FILE), marker));
+                }
+            }
+            return Err(EngineError::WriteQuorum {
+                ok,
+                needed: self.majority(),
+                failures: results
+                    .iter()
+                    .filter_map(|r| r.as_ref().err().cloned())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
         Ok(())
     }
 

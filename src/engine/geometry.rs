@@ -69,6 +69,11 @@ pub struct EncodedBlock {
 }
 
 impl EncodedBlock {
+    /// The block's own bytes: data shards are the block cut in k consecutive pieces.
+    pub fn data(&self, len: usize) -> &[u8] {
+        &self.buf[..len]
+    }
+
     pub fn shard(&self, index: usize) -> &[u8] {
         &self.buf[index * self.shard_len..(index + 1) * self.shard_len]
     }

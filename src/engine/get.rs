@@ -3,7 +3,7 @@
 //! fly. A range read touches only the blocks it needs. Damage seen on the way queues a heal.
 
 use super::disk::Disk;
-use super::geometry::Geometry;
+use super::geometry::{shard_header, Geometry, SHARD_HEADER_LEN};
 use super::meta::ObjectMeta;
 use super::set::{ErasureSet, Quorum};
 use super::{EngineError, ObjectInfo};
@@ -280,8 +280,11 @@ impl ObjectReader {
     }
 
     /// Opens the shard files of `part` for sources `want` (unless open already).
+    /// Opens the shard files of `part` for the wanted sources; a file whose header does not
+    /// name the object's algorithms counts as missing.
     fn open_files(&mut self, want: &[usize], part: u32) {
         let data_dir = self.meta.data_dir.clone();
+        let header = shard_header(self.meta.erasure.codec, self.meta.erasure.bitrot as u8);
         let (bucket, key) = (&self.bucket, &self.key);
         for &i in want {
             if let Some(s) = self.sources[i].as_mut() {
@@ -289,7 +292,13 @@ impl ObjectReader {
                     s.file = data_dir
                         .as_deref()
                         .and_then(|d| File::open(s.disk.part_path(bucket, key, d, part)).ok())
+                        .filter(|f| {
+                            let mut h = [0u8; SHARD_HEADER_LEN];
+                            f.read_exact_at(&mut h, 0).is_ok() && h == header
+                        })
                         .map(|f| (part, f));
+                } else if s.inline.as_ref().is_some_and(|b| !b.starts_with(&header)) {
+                    s.inline = None; // unreadable: no file either, so this source fails
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! healthy drives, byte-identical to what a fresh write would have stored.
 
 use super::geometry::Geometry;
+use super::geometry::{shard_header, SHARD_HEADER_LEN};
 use super::meta::ObjectMeta;
 use super::set::{ErasureSet, Pick, Version};
 use super::EngineError;
@@ -148,10 +149,11 @@ impl ErasureSet {
                 }
                 (None, None) => return false,
             };
-            if bytes.len() as u64 != expected {
+            let header = shard_header(copy.erasure.codec, copy.erasure.bitrot as u8);
+            if bytes.len() as u64 != expected || bytes[..SHARD_HEADER_LEN] != header {
                 return false;
             }
-            let mut off = 0usize;
+            let mut off = SHARD_HEADER_LEN;
             for b in 0..geo.blocks(part.size) {
                 let len = geo.shard_len(geo.block_len(part.size, b));
                 let (hash, shard) = bytes[off..off + HASH_LEN + len].split_at(HASH_LEN);
@@ -191,7 +193,9 @@ impl ErasureSet {
         };
         // Per bad position: staging dir (file objects) or inline bytes.
         let mut staging: Vec<Option<PathBuf>> = vec![None; geo.drives()];
-        let mut inline_out: Vec<Vec<u8>> = vec![Vec::new(); geo.drives()];
+        // Shard files start with the header of the algorithms the object was written with.
+        let header = shard_header(meta.erasure.codec, meta.erasure.bitrot as u8);
+        let mut inline_out: Vec<Vec<u8>> = vec![header.to_vec(); geo.drives()];
         let mut failed = vec![false; geo.drives()];
         let fail = |failed: &mut [bool], p: usize, e: std::io::Error| {
             tracing::warn!(bucket, key, position = p, %e, "cannot heal onto this drive");
@@ -226,8 +230,13 @@ impl ErasureSet {
             let mut outs: Vec<Option<std::io::BufWriter<File>>> = Vec::new();
             for p in 0..geo.drives() {
                 let out = match staging[p].as_ref().filter(|_| !failed[p]) {
-                    Some(dir) => match File::create(dir.join(format!("part.{}", part.number))) {
-                        Ok(f) => Some(std::io::BufWriter::new(f)),
+                    Some(dir) => match File::create(dir.join(format!("part.{}", part.number)))
+                        .and_then(|f| {
+                            let mut w = std::io::BufWriter::new(f);
+                            w.write_all(&header)?;
+                            Ok(w)
+                        }) {
+                        Ok(w) => Some(w),
                         Err(e) => {
                             fail(&mut failed, p, e);
                             None

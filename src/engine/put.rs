@@ -3,7 +3,7 @@
 //! blocks whatever the object size. Small objects go inline into the metadata.
 
 use super::disk::Disk;
-use super::geometry::{encode_block, EncodedBlock, Geometry};
+use super::geometry::{encode_block, EncodedBlock, Geometry, SHARD_HEADER_LEN};
 use super::meta::{Erasure, ObjectMeta, PartMeta, META_FORMAT};
 use super::set::{describe_failures, ErasureSet};
 use super::{EngineError, ObjectInfo, PutOptions};
@@ -170,7 +170,15 @@ impl ErasureSet {
         {
             let encoded = encode_block(&codec, geo, &block[..first]).map_err(EngineError::Codec)?;
             let inline = (0..geo.drives())
-                .map(|p| shard_record(self.bitrot, &encoded, first, dist[p] as usize))
+                .map(|p| {
+                    shard_record(
+                        self.header(),
+                        self.bitrot,
+                        &encoded,
+                        first,
+                        dist[p] as usize,
+                    )
+                })
                 .collect();
             return Ok(StagedPart {
                 size: first as u64,
@@ -184,6 +192,7 @@ impl ErasureSet {
 
         let disks: Vec<Option<Disk>> = (0..geo.drives()).map(|p| self.disk(p)).collect();
         let bitrot = self.bitrot;
+        let header = self.header();
         std::thread::scope(|s| {
             // MD5 (the S3 ETag) is serial and the slowest hash on the path (~0.6 GB/s): it gets
             // its own stage, fed the encoded blocks (their data region is the block itself), so
@@ -202,10 +211,10 @@ impl ErasureSet {
                 let (tx, rx) = mpsc::sync_channel::<Arc<(EncodedBlock, usize)>>(PIPELINE_DEPTH);
                 senders.push(tx);
                 let index = dist[p] as usize;
-                writers.push(
-                    disk.as_ref()
-                        .map(|d| s.spawn(move || write_shards(d, part, index, bitrot, rx))),
-                );
+                writers
+                    .push(disk.as_ref().map(|d| {
+                        s.spawn(move || write_shards(d, part, index, header, bitrot, rx))
+                    }));
             }
             let mut size = 0u64;
             let mut len = first;
@@ -280,6 +289,7 @@ fn write_shards(
     disk: &Disk,
     part: u32,
     index: usize,
+    header: [u8; SHARD_HEADER_LEN],
     bitrot: BitrotAlgo,
     rx: mpsc::Receiver<Arc<(EncodedBlock, usize)>>,
 ) -> io::Result<PathBuf> {
@@ -291,6 +301,7 @@ fn write_shards(
             256 * 1024,
             Disk::create_file(&dir.join(format!("part.{part}")))?,
         );
+        file.write_all(&header)?;
         for job in rx.iter() {
             let shard = job.0.shard(index);
             file.write_all(&bitrot.hash(shard))?;
@@ -310,13 +321,20 @@ fn write_shards(
     result
 }
 
-/// Hash + shard bytes for an inline shard "file" of one block.
-fn shard_record(bitrot: BitrotAlgo, encoded: &EncodedBlock, len: usize, index: usize) -> Vec<u8> {
+/// Header, hash and shard bytes: the inline shard "file" of a one-block object.
+fn shard_record(
+    header: [u8; SHARD_HEADER_LEN],
+    bitrot: BitrotAlgo,
+    encoded: &EncodedBlock,
+    len: usize,
+    index: usize,
+) -> Vec<u8> {
+    let mut out = header.to_vec();
     if len == 0 {
-        return Vec::new();
+        return out;
     }
     let shard = encoded.shard(index);
-    let mut out = Vec::with_capacity(shard.len() + crate::bitrot::HASH_LEN);
+    out.reserve(shard.len() + crate::bitrot::HASH_LEN);
     out.extend_from_slice(&bitrot.hash(shard));
     out.extend_from_slice(shard);
     out

@@ -74,6 +74,11 @@ impl ErasureSet {
         }
     }
 
+    /// The header of shard files this set writes.
+    pub fn header(&self) -> [u8; super::geometry::SHARD_HEADER_LEN] {
+        super::geometry::shard_header(self.codec_id, self.bitrot as u8)
+    }
+
     pub fn drive_count(&self) -> usize {
         self.disks.len()
     }

@@ -3,7 +3,9 @@
 # Idempotent and quiet: only missing packages are installed.
 set -euo pipefail
 
-packages=(xfsprogs e2fsprogs util-linux mount)
+# The S3 tests drive real clients: the AWS CLI v2 (/usr/bin/aws), s3cmd, rclone, curl, and
+# boto3 from a virtualenv (below).
+packages=(xfsprogs e2fsprogs util-linux mount awscli s3cmd rclone curl python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -13,6 +15,16 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# boto3 for tests/clients/*.py, which the S3 tests run with <repo>/.venv/bin/python.
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+if ! "$repo/.venv/bin/python" -c 'import boto3' >/dev/null 2>&1; then
+  echo "installing boto3 into $repo/.venv" >&2
+  py=/usr/bin/python3
+  [[ -x $py ]] || py=python3
+  "$py" -m venv "$repo/.venv"
+  "$repo/.venv/bin/pip" install -q --disable-pip-version-check boto3
 fi
 
 if ! command -v cargo >/dev/null; then

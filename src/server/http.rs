@@ -86,8 +86,12 @@ impl Front {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse::<u64>().ok())
                     .unwrap_or(0);
+                let expects_continue = req
+                    .headers()
+                    .get(http::header::EXPECT)
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
                 let req = req.map(s3s::Body::from);
-                match self.s3.call(req).await {
+                let mut r = match self.s3.call(req).await {
                     Ok(r) => {
                         if r.status().is_success() {
                             self.metrics.bytes_in.fetch_add(incoming, Ordering::Relaxed);
@@ -98,7 +102,19 @@ impl Front {
                         tracing::warn!(request_id = %id, error = ?e, "request failed");
                         plain(StatusCode::INTERNAL_SERVER_ERROR, "")
                     }
+                };
+                // A client that sent `Expect: 100-continue` and got an early final answer
+                // instead of the 100 (bad signature, missing bucket, lost quorum, ...) may
+                // never send the body. hyper then cannot tell the unsent body from the next
+                // request on the connection and reads that request's first bytes as the body,
+                // so the next request fails with 400 (botocore sends the header for every
+                // PutObject and reuses connections). Close such connections instead, as
+                // RFC 9110 §10.1.1 suggests and Go's net/http does.
+                if expects_continue && !r.status().is_success() {
+                    r.headers_mut()
+                        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
                 }
+                r
             }
         };
         let ttfb = start.elapsed();

@@ -12,7 +12,7 @@ use crate::engine::{Config, Engine};
 use crate::s3::StrataS3;
 use anyhow::{bail, Context, Result};
 use hyper_util::rt::TokioIo;
-use s3s::auth::SimpleAuth;
+use s3s::auth::{S3Auth, SecretKey};
 use s3s::service::S3ServiceBuilder;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -97,6 +97,11 @@ fn deployment(args: &ServerArgs) -> Result<(Vec<Vec<PathBuf>>, Config)> {
     }
     let groups = expand_groups(&args.drives)?;
     for d in groups.iter().flatten() {
+        // A mistyped path is the likeliest start-up error: say so rather than "not a
+        // directory".
+        if !d.exists() {
+            bail!("drive {} does not exist", d.display());
+        }
         if !d.is_dir() {
             bail!("drive {} is not a directory", d.display());
         }
@@ -141,7 +146,10 @@ async fn serve(
     password: String,
 ) -> Result<()> {
     let mut builder = S3ServiceBuilder::new(StrataS3::new(engine.clone(), args.region.clone()));
-    builder.set_auth(SimpleAuth::from_single(user.clone(), password.clone()));
+    builder.set_auth(RootAuth {
+        access_key: user.clone(),
+        secret_key: SecretKey::from(password.clone()),
+    });
     if !args.domain.is_empty() {
         builder.set_host(s3s::host::MultiDomain::new(&args.domain).context("bad --domain")?);
     }
@@ -191,12 +199,37 @@ async fn serve(
             }
         });
     }
+    // Stop listening now, so that new connections are refused at once (clients and load
+    // balancers move on) instead of waiting in the backlog until the drain is over.
+    drop(listener);
     tracing::info!("draining requests");
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all requests finished"),
         () = tokio::time::sleep(Duration::from_secs(30)) => tracing::warn!("requests still running after 30 s; stopping"),
     }
     Ok(())
+}
+
+/// The root credentials. (s3s's `SimpleAuth` answers an unknown access key with its own
+/// `NotSignedUp`; S3 answers `InvalidAccessKeyId`, 403, which clients such as the AWS CLI
+/// explain to their users.)
+struct RootAuth {
+    access_key: String,
+    secret_key: SecretKey,
+}
+
+#[async_trait::async_trait]
+impl S3Auth for RootAuth {
+    async fn get_secret_key(&self, access_key: &str) -> s3s::S3Result<SecretKey> {
+        if access_key == self.access_key {
+            Ok(self.secret_key.clone())
+        } else {
+            Err(s3s::s3_error!(
+                InvalidAccessKeyId,
+                "The Access Key Id you provided does not exist in our records."
+            ))
+        }
+    }
 }
 
 async fn shutdown_signal() {

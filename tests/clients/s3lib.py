@@ -1,0 +1,131 @@
+"""Shared helpers of the boto3 client scripts: a client for the server under test, taken from
+S3_ENDPOINT / S3_ACCESS_KEY / S3_SECRET_KEY (set by tests/s3_support), and small utilities.
+The scripts print one JSON document on their last line of output for the Rust test to check."""
+
+import base64
+import hashlib
+import http.client
+import json
+import os
+import sys
+import urllib.parse
+import zlib
+
+import boto3
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+ENDPOINT = os.environ["S3_ENDPOINT"]
+ACCESS = os.environ["S3_ACCESS_KEY"]
+SECRET = os.environ["S3_SECRET_KEY"]
+REGION = "us-east-1"
+
+assert ENDPOINT.startswith("http://127.0.0.1:"), ENDPOINT
+
+
+def client(access=ACCESS, secret=SECRET, **config):
+    # SigV4 also for presigned URLs (botocore's default there is SigV2).
+    config.setdefault("signature_version", "s3v4")
+    cfg = Config(
+        s3={"addressing_style": "path"},
+        # No retries: a request that fails once is a failure the test must see.
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        proxies={},
+        **config,
+    )
+    return boto3.client(
+        "s3",
+        endpoint_url=ENDPOINT,
+        aws_access_key_id=access,
+        aws_secret_access_key=secret,
+        region_name=REGION,
+        config=cfg,
+    )
+
+
+def error_of(exc):
+    """(S3 error code, HTTP status, message) of a botocore ClientError."""
+    r = exc.response
+    return (
+        r.get("Error", {}).get("Code"),
+        r.get("ResponseMetadata", {}).get("HTTPStatusCode"),
+        r.get("Error", {}).get("Message"),
+    )
+
+
+def crc32_b64(data):
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def data(n, seed=1):
+    """Deterministic bytes (not all zeros)."""
+    out = bytearray()
+    block = bytes((i * 131 + seed * 7 + (i >> 8)) & 0xFF for i in range(4096))
+    while len(out) < n:
+        out += block
+        block = block[1:] + block[:1]
+    return bytes(out[:n])
+
+
+def emit(doc):
+    print(json.dumps(doc, sort_keys=True))
+    sys.stdout.flush()
+
+
+def force_trailer_checksums(c):
+    """Makes botocore send its default CRC32 in an aws-chunked trailer
+    (STREAMING-UNSIGNED-PAYLOAD-TRAILER), as it does over HTTPS, although the endpoint is
+    plain HTTP (where botocore otherwise puts the checksum in a header)."""
+    seen = []
+
+    def to_trailer(params, **kwargs):
+        alg = params.get("context", {}).get("checksum", {}).get("request_algorithm")
+        if isinstance(alg, dict) and alg.get("in") == "header":
+            alg["in"] = "trailer"
+
+    def record(request, **kwargs):
+        def header(name):
+            v = request.headers.get(name)
+            return v.decode() if isinstance(v, bytes) else v
+
+        seen.append(
+            {
+                "content-sha256": header("X-Amz-Content-SHA256"),
+                "content-encoding": header("Content-Encoding"),
+                "trailer": header("X-Amz-Trailer"),
+            }
+        )
+
+    c.meta.events.register("before-call.s3.PutObject", to_trailer)
+    c.meta.events.register("before-call.s3.UploadPart", to_trailer)
+    c.meta.events.register("before-send.s3.PutObject", record)
+    c.meta.events.register("before-send.s3.UploadPart", record)
+    return seen
+
+
+def raw(method, path, body=b"", headers=None):
+    """A plain HTTP request; returns (status, S3 error code or None, body text)."""
+    u = urllib.parse.urlsplit(ENDPOINT)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    conn.request(method, path, body=body, headers=headers or {})
+    r = conn.getresponse()
+    text = r.read().decode(errors="replace")
+    conn.close()
+    code = None
+    if "<Code>" in text:
+        code = text.split("<Code>", 1)[1].split("</Code>", 1)[0]
+    return r.status, code, text
+
+
+def signed(method, path, body_signed, body_sent, extra_headers=None):
+    """SigV4-signs a request for `body_signed` (x-amz-content-sha256 is its hash) but sends
+    `body_sent`: the signature is valid, the payload is not what was signed."""
+    url = ENDPOINT + path
+    req = AWSRequest(method=method, url=url, data=body_signed, headers=extra_headers or {})
+    S3SigV4Auth(Credentials(ACCESS, SECRET), "s3", "us-east-1").add_auth(req)
+    prepared = req.prepare()
+    headers = {k: v for k, v in prepared.headers.items()}
+    assert headers["X-Amz-Content-SHA256"] == hashlib.sha256(body_signed).hexdigest()
+    return raw(method, urllib.parse.urlsplit(prepared.url).path, body_sent, headers)

@@ -1,0 +1,309 @@
+//! Drive failures seen through the S3 API (drive folders renamed away while the server runs,
+//! then put back), and a graceful stop on SIGTERM while an upload is in flight.
+
+mod s3_support;
+
+use s3_support::{curl_status, data, same_file, write_file, Server, MIB};
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Renames a drive folder away (the drive "disappears") and back.
+struct Pulled {
+    drive: PathBuf,
+    away: PathBuf,
+}
+
+impl Pulled {
+    fn pull(drive: &PathBuf) -> Pulled {
+        let away = drive.with_extension("pulled");
+        fs::rename(drive, &away).unwrap();
+        Pulled {
+            drive: drive.clone(),
+            away,
+        }
+    }
+}
+
+impl Drop for Pulled {
+    /// Put back: also when a test fails, so that the drive's folder is cleaned up with the rest.
+    fn drop(&mut self) {
+        let _ = fs::rename(&self.away, &self.drive);
+    }
+}
+
+fn ready(s: &Server) -> u16 {
+    s.http_get("/minio/health/ready").0
+}
+
+/// Waits (briefly) for readiness to become `want`.
+#[track_caller]
+fn wait_ready(s: &Server, want: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ready(s) != want {
+        assert!(Instant::now() < deadline, "readiness never became {want}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Uploads `local` to `s3://bucket/key` with the AWS CLI, downloads it again and compares.
+#[track_caller]
+fn round_trip(s: &Server, bucket: &str, key: &str, local: &str) {
+    let url = format!("s3://{bucket}/{key}");
+    s.aws_ok(&["s3", "cp", "--only-show-errors", local, &url]);
+    read_back(s, bucket, key, local);
+}
+
+#[track_caller]
+fn read_back(s: &Server, bucket: &str, key: &str, local: &str) {
+    let dest = format!("down-{}", key.replace('/', "_"));
+    let _ = fs::remove_file(s.work().join(&dest));
+    s.aws_ok(&[
+        "s3",
+        "cp",
+        "--only-show-errors",
+        &format!("s3://{bucket}/{key}"),
+        &dest,
+    ]);
+    assert!(
+        same_file(&s.work().join(local), &s.work().join(&dest)),
+        "{bucket}/{key} differs"
+    );
+}
+
+/// A PutObject through boto3 that must be refused: returns (code, status).
+fn refused_put(s: &Server, bucket: &str, key: &str) -> (String, u64) {
+    let v = s.py_json("fault_probe.py", &["put", bucket, key]);
+    assert_eq!(v["ok"], false, "the write succeeded: {v}");
+    (
+        v["code"].as_str().unwrap_or_default().to_string(),
+        v["status"].as_u64().unwrap(),
+    )
+}
+
+/// The brief's layout: 4 drives, parity 2 (2 data shards). Reads survive losing 2 drives;
+/// writes need 3 drives (data + 1, because data == parity: two disjoint halves of the set
+/// must never both accept writes), so they survive losing 1 and are refused with 503 after 2.
+#[test]
+fn four_drives_parity_two_lose_and_regain_drives() {
+    let s = Server::start();
+    let w = s.work();
+    write_file(&w.join("small.txt"), b"written with all drives\n");
+    write_file(&w.join("ten.bin"), &data(10 * MIB, 1));
+    s.aws_ok(&["s3", "mb", "s3://faults"]);
+    round_trip(&s, "faults", "before/small.txt", "small.txt");
+    round_trip(&s, "faults", "before/ten.bin", "ten.bin");
+    assert_eq!(ready(&s), 200);
+
+    // One drive gone: everything works.
+    let p1 = Pulled::pull(&s.drives[0]);
+    assert_eq!(ready(&s), 200);
+    round_trip(&s, "faults", "one-gone/ten.bin", "ten.bin");
+    read_back(&s, "faults", "before/ten.bin", "ten.bin");
+
+    // Two gone (= parity): all data still readable, writes refused with 503.
+    let p2 = Pulled::pull(&s.drives[2]);
+    assert_eq!(ready(&s), 503);
+    read_back(&s, "faults", "before/small.txt", "small.txt");
+    read_back(&s, "faults", "before/ten.bin", "ten.bin");
+    read_back(&s, "faults", "one-gone/ten.bin", "ten.bin");
+    assert_eq!(
+        refused_put(&s, "faults", "two-gone"),
+        ("ServiceUnavailable".to_string(), 503)
+    );
+
+    // Three gone: not ready, writes refused with 503, and the server stays up.
+    let p3 = Pulled::pull(&s.drives[1]);
+    assert_eq!(ready(&s), 503);
+    assert_eq!(
+        refused_put(&s, "faults", "three-gone"),
+        ("ServiceUnavailable".to_string(), 503)
+    );
+    assert_eq!(s.http_get("/minio/health/live").0, 200);
+    // The missing drive folders were not recreated by the failed writes.
+    for d in [&s.drives[0], &s.drives[1], &s.drives[2]] {
+        assert!(!d.exists(), "{} was recreated", d.display());
+    }
+
+    // Put the drives back: ready again, writes work, everything written before is there.
+    drop((p1, p2, p3));
+    wait_ready(&s, 200);
+    round_trip(&s, "faults", "after/small.txt", "small.txt");
+    read_back(&s, "faults", "before/ten.bin", "ten.bin");
+    read_back(&s, "faults", "one-gone/ten.bin", "ten.bin");
+    let listed = s.aws_ok(&["s3", "ls", "--recursive", "s3://faults"]);
+    for k in [
+        "before/small.txt",
+        "before/ten.bin",
+        "one-gone/ten.bin",
+        "after/small.txt",
+    ] {
+        assert!(listed.contains(k), "{k} missing from {listed}");
+    }
+    assert!(
+        !listed.contains("two-gone") && !listed.contains("three-gone"),
+        "{listed}"
+    );
+}
+
+/// 6 drives with parity 2 (4 data shards, write quorum 4): losing m = 2 drives, uploads and
+/// downloads (single-part and multipart) still succeed; losing a third, the server is not
+/// ready and refuses writes with 503; with the drives back, it is ready again.
+#[test]
+fn six_drives_parity_two_work_with_two_gone() {
+    let s = Server::start_with(6, &["--parity", "2"]);
+    let w = s.work();
+    write_file(&w.join("small.txt"), b"small\n");
+    write_file(&w.join("ten.bin"), &data(10 * MIB, 2));
+    s.aws_ok(&["s3", "mb", "s3://faults"]);
+    round_trip(&s, "faults", "before/ten.bin", "ten.bin");
+
+    let p1 = Pulled::pull(&s.drives[1]);
+    let p2 = Pulled::pull(&s.drives[4]);
+    assert_eq!(ready(&s), 200);
+    read_back(&s, "faults", "before/ten.bin", "ten.bin");
+    round_trip(&s, "faults", "degraded/small.txt", "small.txt");
+    round_trip(&s, "faults", "degraded/ten.bin", "ten.bin");
+    // boto3 too (CRC32 checksums, multipart).
+    let v = s.py_json("fault_probe.py", &["roundtrip", "faults", "degraded/boto"]);
+    assert_eq!(v["ok"], true, "{v}");
+
+    let p3 = Pulled::pull(&s.drives[0]);
+    assert_eq!(ready(&s), 503);
+    assert_eq!(
+        refused_put(&s, "faults", "three-gone"),
+        ("ServiceUnavailable".to_string(), 503)
+    );
+    assert_eq!(s.http_get("/minio/health/live").0, 200);
+
+    drop((p1, p2, p3));
+    wait_ready(&s, 200);
+    read_back(&s, "faults", "before/ten.bin", "ten.bin");
+    read_back(&s, "faults", "degraded/ten.bin", "ten.bin");
+    read_back(&s, "faults", "degraded/small.txt", "small.txt");
+    round_trip(&s, "faults", "after/small.txt", "small.txt");
+}
+
+/// SIGTERM while a 64 MiB upload is in flight: the server stops accepting, lets the upload
+/// finish, and exits 0. The object is then complete (checked after a restart).
+#[test]
+fn sigterm_drains_in_flight_upload_and_exits_zero() {
+    let mut s = Server::start();
+    let w = s.work();
+    s.aws_ok(&["s3", "mb", "s3://drain"]);
+    let file = w.join("upload.bin");
+    write_file(&file, &data(64 * MIB, 3));
+    let url = s.py_ok("presign.py", &["put", "drain", "in-flight.bin", "600"]);
+
+    // A slow upload (~3 s) with curl.
+    let curl = Command::new("curl")
+        .args(["-sS", "--noproxy", "*", "--max-time", "120"])
+        .args([
+            "--limit-rate",
+            "20M",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ])
+        .arg("-T")
+        .arg(&file)
+        .arg(url.trim())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let curl = ChildGuard(Some(curl));
+    // Wait until the upload is under way (its temporary files are on the drives).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !uploading(&s) {
+        assert!(Instant::now() < deadline, "the upload never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.signal(libc::SIGTERM);
+    let started = Instant::now();
+    // While draining, new connections are refused.
+    std::thread::sleep(Duration::from_millis(200));
+    let refused = Command::new("curl")
+        .args([
+            "-sS",
+            "--noproxy",
+            "*",
+            "--max-time",
+            "5",
+            "-o",
+            "/dev/null",
+        ])
+        .arg(format!("{}/minio/health/live", s.endpoint))
+        .output()
+        .unwrap();
+    // curl's exit code 7: "failed to connect" (not a timeout in a listen backlog).
+    assert_eq!(
+        refused.status.code(),
+        Some(7),
+        "a new connection was not refused during the drain: {}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let status = s.wait_exit(Duration::from_secs(60));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status {status}; log:\n{}",
+        s.log_text()
+    );
+    let out = curl.wait_with_output();
+    let code = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        code,
+        "200",
+        "the in-flight upload did not complete: {code} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() > Duration::from_millis(300),
+        "the server exited without waiting for the upload"
+    );
+
+    // Restart on the same drives: the object is there, whole.
+    s.launch(&[]);
+    s.aws_ok(&[
+        "s3",
+        "cp",
+        "--only-show-errors",
+        "s3://drain/in-flight.bin",
+        "down.bin",
+    ]);
+    assert!(same_file(&file, &w.join("down.bin")));
+    let (status, _) = curl_status(&format!("{}/minio/health/ready", s.endpoint), &[]);
+    assert_eq!(status, 200);
+}
+
+/// Whether a PutObject is in progress: its temporary shard files are on the drives.
+fn uploading(s: &Server) -> bool {
+    s.drives.iter().any(|d| {
+        fs::read_dir(d.join(".strata.sys/tmp"))
+            .map(|mut r| r.next().is_some())
+            .unwrap_or(false)
+    })
+}
+
+/// A helper process, killed if the test fails before it ends.
+struct ChildGuard(Option<Child>);
+
+impl ChildGuard {
+    fn wait_with_output(mut self) -> Output {
+        self.0.take().unwrap().wait_with_output().unwrap()
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

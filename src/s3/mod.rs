@@ -43,11 +43,105 @@ impl StrataS3 {
     }
 }
 
+/// One page of a listing, rendered for either ListObjects version.
+struct Listing {
+    contents: Vec<Object>,
+    prefixes: Vec<CommonPrefix>,
+    truncated: bool,
+    /// Where the next page starts, when truncated.
+    next_after: Option<String>,
+    max_keys: usize,
+    url: bool,
+}
+
+impl Listing {
+    /// `encoding-type=url` applies to every key and prefix in the answer.
+    fn enc(&self, s: &str) -> String {
+        if self.url {
+            url_encode(s)
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+impl StrataS3 {
+    #[allow(clippy::too_many_arguments)] // the parameters both ListObjects versions share
+    async fn listing(
+        &self,
+        bucket: &str,
+        prefix: Option<&str>,
+        delimiter: Option<&str>,
+        after: Option<String>,
+        max: Option<i32>,
+        encoding: Option<&EncodingType>,
+        with_owner: bool,
+    ) -> S3Result<Listing> {
+        let max_keys = max_keys(max)?;
+        let q = ListQuery {
+            prefix: prefix.unwrap_or_default().to_string(),
+            delimiter: delimiter.filter(|d| !d.is_empty()).map(str::to_string),
+            after,
+            max_keys,
+        };
+        let b = bucket.to_string();
+        let page = self.run(move |e| e.list_objects(&b, &q)).await?;
+        let mut l = Listing {
+            contents: Vec::new(),
+            prefixes: Vec::new(),
+            truncated: page.truncated,
+            next_after: page.truncated.then_some(page.next_after).flatten(),
+            max_keys,
+            url: encoding.is_some_and(|t| t.as_str() == EncodingType::URL),
+        };
+        l.contents = page
+            .objects
+            .iter()
+            .map(|o| list_entry(o, with_owner, &|k| l.enc(k)))
+            .collect();
+        l.prefixes = page
+            .prefixes
+            .iter()
+            .map(|p| CommonPrefix {
+                prefix: Some(l.enc(p)),
+            })
+            .collect();
+        Ok(l)
+    }
+}
+
 fn owner() -> Owner {
     Owner {
         display_name: Some("strata".into()),
         id: Some("02d6176db174dc93cb1b899f7c6078f08654445fe8cf1b6ce98d8855f66bdbf4".into()),
     }
+}
+
+/// The standard headers of a PutObject/CopyObject/CreateMultipartUpload input.
+macro_rules! std_headers {
+    ($input:expr) => {
+        StdHeaders {
+            content_encoding: $input.content_encoding,
+            content_disposition: $input.content_disposition,
+            content_language: $input.content_language,
+            cache_control: $input.cache_control,
+            expires: $input.expires,
+            website_redirect_location: $input.website_redirect_location,
+        }
+    };
+}
+
+/// The checksum headers of a PutObject/UploadPart input, by algorithm.
+macro_rules! given_checksums {
+    ($input:expr) => {
+        [
+            ("crc32", $input.checksum_crc32.clone()),
+            ("crc32c", $input.checksum_crc32c.clone()),
+            ("sha1", $input.checksum_sha1.clone()),
+            ("sha256", $input.checksum_sha256.clone()),
+            ("crc64nvme", $input.checksum_crc64nvme.clone()),
+        ]
+    };
 }
 
 /// Fills the object headers shared by GetObject and HeadObject outputs.
@@ -209,28 +303,12 @@ impl S3 for StrataS3 {
         let reduced = reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?;
         let plan = checksum_plan(
             &req.headers,
-            [
-                ("crc32", input.checksum_crc32.clone()),
-                ("crc32c", input.checksum_crc32c.clone()),
-                ("sha1", input.checksum_sha1.clone()),
-                ("sha256", input.checksum_sha256.clone()),
-                ("crc64nvme", input.checksum_crc64nvme.clone()),
-            ],
+            given_checksums!(input),
             input.checksum_algorithm.as_ref(),
         )?;
         let opts = put_options(
             input.content_type.clone(),
-            meta_map(
-                input.metadata,
-                StdHeaders {
-                    content_encoding: input.content_encoding,
-                    content_disposition: input.content_disposition,
-                    content_language: input.content_language,
-                    cache_control: input.cache_control,
-                    expires: input.expires,
-                    website_redirect_location: input.website_redirect_location,
-                },
-            ),
+            meta_map(input.metadata, std_headers!(input)),
             parse_tagging_header(input.tagging.as_deref())?,
             content_md5(input.content_md5.as_deref())?,
             reduced,
@@ -427,17 +505,7 @@ impl S3 for StrataS3 {
             ));
         }
         let reduced = reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?;
-        let new_meta = meta_map(
-            input.metadata,
-            StdHeaders {
-                content_encoding: input.content_encoding,
-                content_disposition: input.content_disposition,
-                content_language: input.content_language,
-                cache_control: input.cache_control,
-                expires: input.expires,
-                website_redirect_location: input.website_redirect_location,
-            },
-        );
+        let new_meta = meta_map(input.metadata, std_headers!(input));
         let new_tags = parse_tagging_header(input.tagging.as_deref())?;
         let conditions = (
             input.copy_source_if_match,
@@ -513,49 +581,29 @@ impl S3 for StrataS3 {
             (Some(t), _) => Some(decode_token(t)?),
             (None, s) => s.clone(),
         };
-        let max_keys = max_keys(input.max_keys)?;
-        let url = input
-            .encoding_type
-            .as_ref()
-            .is_some_and(|t| t.as_str() == EncodingType::URL);
-        let q = ListQuery {
-            prefix: input.prefix.clone().unwrap_or_default(),
-            delimiter: input.delimiter.clone().filter(|d| !d.is_empty()),
-            after,
-            max_keys,
-        };
-        let bucket = input.bucket.clone();
-        let page = self.run(move |e| e.list_objects(&bucket, &q)).await?;
-        let fetch_owner = input.fetch_owner.unwrap_or(false);
-        let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
-        let key_count = (page.objects.len() + page.prefixes.len()) as i32;
+        let l = self
+            .listing(
+                &input.bucket,
+                input.prefix.as_deref(),
+                input.delimiter.as_deref(),
+                after,
+                input.max_keys,
+                input.encoding_type.as_ref(),
+                input.fetch_owner.unwrap_or(false),
+            )
+            .await?;
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket),
-            prefix: Some(enc(&input.prefix.unwrap_or_default())),
-            delimiter: input.delimiter.map(|d| enc(&d)),
-            max_keys: Some(max_keys as i32),
-            key_count: Some(key_count),
+            prefix: Some(l.enc(input.prefix.as_deref().unwrap_or_default())),
+            delimiter: input.delimiter.map(|d| l.enc(&d)),
+            max_keys: Some(l.max_keys as i32),
+            key_count: Some((l.contents.len() + l.prefixes.len()) as i32),
             continuation_token: input.continuation_token,
-            start_after: input.start_after.map(|s| enc(&s)),
-            is_truncated: Some(page.truncated),
-            next_continuation_token: page
-                .truncated
-                .then(|| page.next_after.as_deref().map(encode_token))
-                .flatten(),
-            contents: Some(
-                page.objects
-                    .iter()
-                    .map(|o| list_entry(o, fetch_owner, &enc))
-                    .collect(),
-            ),
-            common_prefixes: Some(
-                page.prefixes
-                    .iter()
-                    .map(|p| CommonPrefix {
-                        prefix: Some(enc(p)),
-                    })
-                    .collect(),
-            ),
+            start_after: input.start_after.map(|s| l.enc(&s)),
+            is_truncated: Some(l.truncated),
+            next_continuation_token: l.next_after.as_deref().map(encode_token),
+            contents: Some(l.contents),
+            common_prefixes: Some(l.prefixes),
             encoding_type: input.encoding_type,
             ..Default::default()
         }))
@@ -566,45 +614,27 @@ impl S3 for StrataS3 {
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         let input = req.input;
-        let max_keys = max_keys(input.max_keys)?;
-        let url = input
-            .encoding_type
-            .as_ref()
-            .is_some_and(|t| t.as_str() == EncodingType::URL);
-        let q = ListQuery {
-            prefix: input.prefix.clone().unwrap_or_default(),
-            delimiter: input.delimiter.clone().filter(|d| !d.is_empty()),
-            after: input.marker.clone(),
-            max_keys,
-        };
-        let bucket = input.bucket.clone();
-        let page = self.run(move |e| e.list_objects(&bucket, &q)).await?;
-        let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
+        let l = self
+            .listing(
+                &input.bucket,
+                input.prefix.as_deref(),
+                input.delimiter.as_deref(),
+                input.marker.clone(),
+                input.max_keys,
+                input.encoding_type.as_ref(),
+                true,
+            )
+            .await?;
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(input.bucket),
-            prefix: Some(enc(&input.prefix.unwrap_or_default())),
-            marker: Some(input.marker.map(|m| enc(&m)).unwrap_or_default()),
-            delimiter: input.delimiter.map(|d| enc(&d)),
-            max_keys: Some(max_keys as i32),
-            is_truncated: Some(page.truncated),
-            next_marker: page
-                .truncated
-                .then(|| page.next_after.as_deref().map(enc))
-                .flatten(),
-            contents: Some(
-                page.objects
-                    .iter()
-                    .map(|o| list_entry(o, true, &enc))
-                    .collect(),
-            ),
-            common_prefixes: Some(
-                page.prefixes
-                    .iter()
-                    .map(|p| CommonPrefix {
-                        prefix: Some(enc(p)),
-                    })
-                    .collect(),
-            ),
+            prefix: Some(l.enc(input.prefix.as_deref().unwrap_or_default())),
+            marker: Some(input.marker.map(|m| l.enc(&m)).unwrap_or_default()),
+            delimiter: input.delimiter.map(|d| l.enc(&d)),
+            max_keys: Some(l.max_keys as i32),
+            is_truncated: Some(l.truncated),
+            next_marker: l.next_after.as_deref().map(|m| l.enc(m)),
+            contents: Some(l.contents),
+            common_prefixes: Some(l.prefixes),
             encoding_type: input.encoding_type,
             ..Default::default()
         }))
@@ -619,17 +649,7 @@ impl S3 for StrataS3 {
         let input = req.input;
         let opts = put_options(
             input.content_type,
-            meta_map(
-                input.metadata,
-                StdHeaders {
-                    content_encoding: input.content_encoding,
-                    content_disposition: input.content_disposition,
-                    content_language: input.content_language,
-                    cache_control: input.cache_control,
-                    expires: input.expires,
-                    website_redirect_location: input.website_redirect_location,
-                },
-            ),
+            meta_map(input.metadata, std_headers!(input)),
             parse_tagging_header(input.tagging.as_deref())?,
             None,
             reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?,
@@ -653,13 +673,7 @@ impl S3 for StrataS3 {
         let part = part_number(input.part_number)?;
         let plan = checksum_plan(
             &req.headers,
-            [
-                ("crc32", input.checksum_crc32.clone()),
-                ("crc32c", input.checksum_crc32c.clone()),
-                ("sha1", input.checksum_sha1.clone()),
-                ("sha256", input.checksum_sha256.clone()),
-                ("crc64nvme", input.checksum_crc64nvme.clone()),
-            ],
+            given_checksums!(input),
             input.checksum_algorithm.as_ref(),
         )?;
         let md5 = content_md5(input.content_md5.as_deref())?;

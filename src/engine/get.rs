@@ -41,17 +41,37 @@ pub struct ObjectReader {
 
 impl ErasureSet {
     /// Opens the object for reading `range` (start, length) or all of it.
+    ///
+    /// Without the key lock first, so that readers never wait for a writer's fsyncs. A read
+    /// that meets a commit or delete of the key half-way — no version on a read quorum yet
+    /// (mid-commit, when data shards outnumber parity), or files of the version it picked
+    /// removed before it opened them (by the commit or delete that followed) — tries once more
+    /// holding the key lock, under which no commit or delete is half-done. Once open, a
+    /// file stays readable whatever later commits and deletes unlink.
     pub fn open_reader(
         self: &Arc<Self>,
         bucket: &str,
         key: &str,
         range: Option<(u64, u64)>,
     ) -> Result<ObjectReader, EngineError> {
-        // Under the key's read lock: the version is picked while no commit or delete of the
-        // key is half-done (mid-commit, when data shards outnumber parity, no version may be
-        // on a read quorum of drives), and its shard files are opened before a later commit
-        // or delete can remove them (an open file stays readable after its unlink).
-        let guard = self.read_lock_key(bucket, key);
+        match self.open_version(bucket, key, range) {
+            Ok((reader, true)) => return Ok(reader),
+            Ok((_, false)) | Err(EngineError::ReadQuorum { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let _guard = self.lock_key(bucket, key);
+        self.open_version(bucket, key, range)
+            .map(|(reader, _)| reader)
+    }
+
+    /// Picks the version and opens the shard files of the first part read; says whether every
+    /// drive holding the version had them.
+    fn open_version(
+        self: &Arc<Self>,
+        bucket: &str,
+        key: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<(ObjectReader, bool), EngineError> {
         let q = self
             .quorum_meta(bucket, key)?
             .ok_or_else(|| EngineError::no_such_key(bucket, key))?;
@@ -78,18 +98,22 @@ impl ErasureSet {
             end,
             heal_queued: false,
         };
-        // Every source's file of the first part read (all n, so that a degraded read can
-        // still turn to parity). Later parts of multipart objects are opened when reached.
+        // Every source's file (all n, so that a degraded read can still turn to parity).
+        // Later parts of multipart objects are opened when reached.
         let (part_idx, _) = reader.part_at(start);
         if let Some(number) = reader.meta.parts.get(part_idx).map(|p| p.number) {
             let all: Vec<usize> = (0..reader.sources.len()).collect();
             reader.open_files(&all, number);
         }
-        drop(guard);
+        let complete = reader
+            .sources
+            .iter()
+            .flatten()
+            .all(|s| s.inline.is_some() || s.file.is_some());
         if q.degraded() {
             reader.queue_heal();
         }
-        Ok(reader)
+        Ok((reader, complete))
     }
 
     fn sources(&self, q: &Quorum) -> Vec<Option<Source>> {

@@ -524,11 +524,16 @@ impl Engine {
         names::check_key(key)?;
         self.require_bucket(bucket)?;
         let set = self.set_for(bucket, key).0;
-        // Never meets a commit or delete of the key half-way (see `open_reader`).
-        let _guard = set.read_lock_key(bucket, key);
-        let q = set
-            .quorum_meta(bucket, key)?
-            .ok_or_else(|| EngineError::no_such_key(bucket, key))?;
+        // A commit or delete met half-way can leave no version on a read quorum: once more
+        // under the key lock then (see `open_reader`).
+        let q = match set.quorum_meta(bucket, key) {
+            Err(EngineError::ReadQuorum { .. }) => {
+                let _guard = set.lock_key(bucket, key);
+                set.quorum_meta(bucket, key)?
+            }
+            other => other?,
+        }
+        .ok_or_else(|| EngineError::no_such_key(bucket, key))?;
         Ok(ObjectInfo::from_meta(bucket, key, &q.meta))
     }
 

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io;
 use std::path::PathBuf;
-use std::sync::{mpsc, Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard, RwLock};
 
 const LOCK_STRIPES: usize = 1024;
 
@@ -30,7 +30,7 @@ pub struct ErasureSet {
     pub bitrot: BitrotAlgo,
     pub codec_id: u8,
     codecs: Mutex<HashMap<(usize, usize), Arc<Codec>>>,
-    locks: Vec<RwLock<()>>,
+    locks: Vec<Mutex<()>>,
     heal_tx: Mutex<Option<mpsc::Sender<(usize, String, String)>>>,
 }
 
@@ -69,7 +69,7 @@ impl ErasureSet {
             bitrot,
             codec_id,
             codecs: Mutex::new(HashMap::new()),
-            locks: (0..LOCK_STRIPES).map(|_| RwLock::new(())).collect(),
+            locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             heal_tx: Mutex::new(None),
         }
     }
@@ -132,27 +132,13 @@ impl ErasureSet {
         Ok(c)
     }
 
-    fn key_stripe(&self, bucket: &str, key: &str) -> &RwLock<()> {
+    /// Serialises commits, deletes and heals of one key within this process (and reads that
+    /// met one of them half-way: see `open_reader`).
+    pub fn lock_key(&self, bucket: &str, key: &str) -> MutexGuard<'_, ()> {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         (bucket, key).hash(&mut h);
-        &self.locks[(h.finish() as usize) % LOCK_STRIPES]
-    }
-
-    /// Serialises commits, deletes and heals of one key within this process.
-    pub fn lock_key(&self, bucket: &str, key: &str) -> RwLockWriteGuard<'_, ()> {
-        self.key_stripe(bucket, key)
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Shared among readers of one key, exclusive of `lock_key`: a read holds it while it
-    /// picks its version (so that it never meets a commit or delete half-way through) and
-    /// opens that version's files (so that a later commit or delete cannot remove them first).
-    /// Never held across a caller's work: a reader that outlives it blocks no writer.
-    pub fn read_lock_key(&self, bucket: &str, key: &str) -> RwLockReadGuard<'_, ()> {
-        self.key_stripe(bucket, key)
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+        let stripe = (h.finish() as usize) % LOCK_STRIPES;
+        self.locks[stripe].lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs `f` on every drive in parallel; offline drives answer an error.

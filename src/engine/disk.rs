@@ -249,6 +249,21 @@ impl Disk {
         }
     }
 
+    /// Removes data directories that no metadata references and that were last changed before
+    /// `before` (the start of this process): leftovers of a process killed between the data
+    /// and the metadata renames of a commit. Data directories of writes in progress were made
+    /// by this process, so they are newer and never touched. Returns how many were removed.
+    pub fn sweep_orphans(&self, before: std::time::SystemTime) -> usize {
+        let Ok(buckets) = fs::read_dir(&self.root) else {
+            return 0;
+        };
+        buckets
+            .flatten()
+            .filter(|b| b.file_name() != SYS_DIR && b.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|b| sweep_dir(&b.path(), before))
+            .sum()
+    }
+
     /// Deletes the object on this drive; `Ok(false)` when it was not there.
     pub fn delete_object(&self, bucket: &str, key: &str) -> io::Result<bool> {
         let dir = self.object_dir(bucket, key);
@@ -286,6 +301,41 @@ impl Disk {
             }
         }
     }
+}
+
+fn sweep_dir(dir: &Path, before: std::time::SystemTime) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let entries: Vec<_> = entries.flatten().collect();
+    let keep = fs::read(dir.join(META_FILE))
+        .ok()
+        .and_then(|b| ObjectMeta::decode(&b).ok())
+        .and_then(|m| m.data_dir);
+    let mut removed = 0;
+    for e in entries {
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let name = e.file_name().to_string_lossy().into_owned();
+        match name.strip_prefix(DATA_PREFIX) {
+            Some(id) if Some(id) != keep.as_deref() => {
+                let old = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < before);
+                if old && fs::remove_dir_all(e.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+            Some(_) => {}
+            None if names::decode_dir_name(&name).is_some() => {
+                removed += sweep_dir(&e.path(), before)
+            }
+            None => {}
+        }
+    }
+    removed
 }
 
 /// Writes a whole file and fsyncs it (not its directory).

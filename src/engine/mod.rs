@@ -161,6 +161,8 @@ pub struct Engine {
     problems: Mutex<Vec<DriveProblem>>,
     cfg: Arc<Config>,
     healer: Arc<Healer>,
+    /// When this engine opened the drives (the start-up sweep only removes older leftovers).
+    started: std::time::SystemTime,
 }
 
 /// Background heal bookkeeping: pending keys (deduplicated) and a counter of finished heals.
@@ -217,11 +219,23 @@ impl Engine {
             problems: Mutex::new(problems),
             cfg,
             healer: Arc::new(Healer::default()),
+            started: std::time::SystemTime::now(),
         };
         if engine.cfg.background_heal {
             engine.start_healer();
+            let sets = engine.sets.clone();
+            let before = engine.started - Duration::from_secs(2);
+            let _ = std::thread::Builder::new()
+                .name("strata-sweep".into())
+                .spawn(move || sweep_sets(&sets, before));
         }
         Ok(engine)
+    }
+
+    /// Removes data directories orphaned by a process killed mid-commit (see
+    /// `Disk::sweep_orphans`); runs in the background at start-up. Returns how many.
+    pub fn sweep_orphans(&self) -> usize {
+        sweep_sets(&self.sets, self.started - Duration::from_secs(2))
     }
 
     pub fn deployment_id(&self) -> &str {
@@ -914,6 +928,21 @@ impl Engine {
         }
         true
     }
+}
+
+fn sweep_sets(sets: &[Arc<ErasureSet>], before: std::time::SystemTime) -> usize {
+    let mut removed = 0;
+    for s in sets {
+        for p in 0..s.drive_count() {
+            if let Some(d) = s.disk(p) {
+                removed += d.sweep_orphans(before);
+            }
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, "removed data left by an interrupted write");
+    }
+    removed
 }
 
 fn push_object(page: &mut ListPage, bucket: &str, key: &str, m: &ObjectMeta) {

@@ -19,13 +19,23 @@ const RESPONSE_BLOCKS: usize = 2;
 pub struct BlockingBody {
     rx: mpsc::Receiver<Result<Bytes, io::Error>>,
     current: Bytes,
+    /// The length the request declared (`x-amz-decoded-content-length` for aws-chunked bodies,
+    /// else Content-Length) and the bytes received so far. s3s ends an aws-chunked body that
+    /// stops before its final 0-size chunk as if it were complete, so a truncated upload would
+    /// be stored short; here it fails as IncompleteBody.
+    expected: Option<u64>,
+    received: u64,
     /// Checksums requested by the client, computed as the bytes pass.
     pub hasher: Arc<Mutex<ChecksumHasher>>,
 }
 
 impl BlockingBody {
     /// Starts pulling `blob` on the runtime; call from async context, read from a blocking one.
-    pub fn spawn(blob: StreamingBlob, hasher: ChecksumHasher) -> BlockingBody {
+    pub fn spawn(
+        blob: StreamingBlob,
+        hasher: ChecksumHasher,
+        expected: Option<u64>,
+    ) -> BlockingBody {
         let (tx, rx) = mpsc::channel(BODY_CHUNKS);
         tokio::spawn(async move {
             let mut blob = blob;
@@ -40,6 +50,8 @@ impl BlockingBody {
         BlockingBody {
             rx,
             current: Bytes::new(),
+            expected,
+            received: 0,
             hasher: Arc::new(Mutex::new(hasher)),
         }
     }
@@ -50,13 +62,27 @@ impl Read for BlockingBody {
         while self.current.is_empty() {
             match self.rx.blocking_recv() {
                 Some(Ok(b)) => {
+                    self.received += b.len() as u64;
+                    if let Some(n) = self.expected.filter(|&n| self.received > n) {
+                        return Err(io::Error::other(format!(
+                            "LengthMismatch: the body is longer than the {n} bytes declared"
+                        )));
+                    }
                     if let Ok(mut h) = self.hasher.lock() {
                         h.update(&b);
                     }
                     self.current = b;
                 }
                 Some(Err(e)) => return Err(e),
-                None => return Ok(0),
+                None => {
+                    if let Some(n) = self.expected.filter(|&n| self.received < n) {
+                        return Err(io::Error::other(format!(
+                            "Incomplete body: {} of the {n} bytes declared",
+                            self.received
+                        )));
+                    }
+                    return Ok(0);
+                }
             }
         }
         let n = buf.len().min(self.current.len());

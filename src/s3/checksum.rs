@@ -16,6 +16,8 @@ pub const ALGORITHMS: [&str; 5] = ["crc32", "crc32c", "sha1", "sha256", "crc64nv
 pub struct Plan {
     /// Algorithm (lowercase) → expected value from a header, if one was sent.
     pub wanted: BTreeMap<&'static str, Option<String>>,
+    /// The algorithm whose value the client announced in `x-amz-trailer`: the trailer must come.
+    pub trailer: Option<&'static str>,
 }
 
 impl Plan {
@@ -32,20 +34,30 @@ impl Plan {
                 wanted.insert(name, value);
             }
         }
-        for requested in [
-            algorithm,
-            trailer.map(|t| t.trim().trim_start_matches("x-amz-checksum-")),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        let mut announced = None;
+        for (is_trailer, requested) in [
+            (false, algorithm),
+            (
+                true,
+                trailer.map(|t| t.trim().trim_start_matches("x-amz-checksum-")),
+            ),
+        ] {
+            let Some(requested) = requested else {
+                continue;
+            };
             let lower = requested.to_ascii_lowercase();
             let name = ALGORITHMS.iter().find(|a| **a == lower).ok_or_else(|| {
                 s3_error!(InvalidRequest, "unsupported checksum algorithm {requested}")
             })?;
             wanted.entry(name).or_insert(None);
+            if is_trailer {
+                announced = Some(*name);
+            }
         }
-        Ok(Plan { wanted })
+        Ok(Plan {
+            wanted,
+            trailer: announced,
+        })
     }
 
     pub fn hasher(&self) -> ChecksumHasher {
@@ -90,6 +102,13 @@ impl Plan {
                 .and_then(|t| t.get(format!("x-amz-checksum-{name}")))
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
+            if self.trailer == Some(*name) && header_value.is_none() && trailer_value.is_none() {
+                // An aws-chunked body that ended before its final chunk and trailer: the
+                // announced checksum was never checked.
+                return Err(EngineError::Body(std::io::Error::other(format!(
+                    "Incomplete body: the announced trailer x-amz-checksum-{name} did not come"
+                ))));
+            }
             if let Some(expected) = header_value.clone().or(trailer_value) {
                 if expected.trim() != value {
                     return Err(EngineError::ChecksumMismatch(format!(

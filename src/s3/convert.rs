@@ -244,3 +244,34 @@ pub fn url_encode(s: &str) -> String {
         .remove(b'/');
     percent_encoding::utf8_percent_encode(s, KEEP).to_string()
 }
+
+/// The body length a PutObject/UploadPart declared: `x-amz-decoded-content-length` for the
+/// aws-chunked (`STREAMING-…`) forms, else Content-Length.
+pub fn declared_length(headers: &http::HeaderMap, content_length: Option<i64>) -> Option<u64> {
+    let streaming = headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("STREAMING-"));
+    if streaming {
+        if let Some(n) = headers
+            .get("x-amz-decoded-content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+        {
+            return Some(n);
+        }
+    }
+    content_length.and_then(|n| u64::try_from(n).ok())
+}
+
+/// Content-Encoding as stored with an object: `aws-chunked` only describes the request body
+/// (S3 removes it), other codings (`aws-chunked,gzip` → `gzip`) stay.
+pub fn stored_content_encoding(v: Option<String>) -> Option<String> {
+    let v = v?;
+    let kept: Vec<&str> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(","))
+}

@@ -299,7 +299,8 @@ impl S3 for StrataS3 {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        let input = req.input;
+        let mut input = req.input;
+        input.content_encoding = stored_content_encoding(input.content_encoding.take());
         let reduced = reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?;
         let plan = checksum_plan(
             &req.headers,
@@ -332,7 +333,11 @@ impl S3 for StrataS3 {
                 Result<bytes::Bytes, std::io::Error>,
             >())
         });
-        let mut body = BlockingBody::spawn(blob, plan.hasher());
+        let mut body = BlockingBody::spawn(
+            blob,
+            plan.hasher(),
+            declared_length(&req.headers, input.content_length),
+        );
         let trailers = req.trailing_headers;
         let info = self
             .run(move |e| {
@@ -682,7 +687,11 @@ impl S3 for StrataS3 {
                 Result<bytes::Bytes, std::io::Error>,
             >())
         });
-        let mut body = BlockingBody::spawn(blob, plan.hasher());
+        let mut body = BlockingBody::spawn(
+            blob,
+            plan.hasher(),
+            declared_length(&req.headers, input.content_length),
+        );
         let trailers = req.trailing_headers;
         let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
         let info = self

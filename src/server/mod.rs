@@ -127,6 +127,42 @@ fn credentials(args: &ServerArgs) -> Result<(String, String)> {
     Ok((user, password))
 }
 
+/// Virtual-hosted-style addressing for `--domain`: `BUCKET.DOMAIN[:PORT]` names a bucket, every
+/// other host (an IP, `localhost`, the domain itself) is path-style, as in MinIO. s3s's own
+/// `MultiDomain` compares the Host header including its port with the domain, and takes any
+/// host it does not know for a bucket name (CNAME style): `bucket.DOMAIN:9000` and
+/// `localhost:9000` were refused as invalid bucket names.
+struct Domains(Vec<String>);
+
+impl s3s::host::S3Host for Domains {
+    fn parse_host_header<'a>(&'a self, host: &'a str) -> s3s::S3Result<s3s::host::VirtualHost<'a>> {
+        let name = match host.rsplit_once(':') {
+            Some((h, port))
+                if !h.contains(':')
+                    && !port.is_empty()
+                    && port.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                h
+            }
+            _ => host,
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        for d in &self.0 {
+            if let Some(bucket) = name
+                .strip_suffix(d.as_str())
+                .and_then(|h| h.strip_suffix('.'))
+            {
+                if !bucket.is_empty() {
+                    return Ok(
+                        s3s::host::VirtualHost::new(d.as_str()).with_bucket(bucket.to_string())
+                    );
+                }
+            }
+        }
+        Ok(s3s::host::VirtualHost::new(name))
+    }
+}
+
 /// `:9000` → every interface; `host:port` as given.
 pub fn parse_address(a: &str) -> Result<SocketAddr> {
     let full = if a.starts_with(':') {
@@ -151,7 +187,11 @@ async fn serve(
         secret_key: SecretKey::from(password.clone()),
     });
     if !args.domain.is_empty() {
-        builder.set_host(s3s::host::MultiDomain::new(&args.domain).context("bad --domain")?);
+        // Validates the names (valid, not overlapping); the parsing is ours (see `Domains`).
+        s3s::host::MultiDomain::new(&args.domain).context("bad --domain")?;
+        builder.set_host(Domains(
+            args.domain.iter().map(|d| d.to_ascii_lowercase()).collect(),
+        ));
     }
     let front = Arc::new(http::Front::new(
         builder.build(),

@@ -139,7 +139,8 @@ main() {
     IFS='|' read -r label args metric <<<"$row"
     declare -A val=()
     for s in "${SERVERS[@]}"; do
-      local f="$out/${s}-${label// /_}.json"
+      local safe=${label//[^A-Za-z0-9]/_}
+      local f="$out/${s}-${safe}.json"
       echo "== $label on $s" >&2
       # shellcheck disable=SC2086
       target/release/strata bench $args --duration "${SECS}s" --endpoint "${EP[$s]}" \

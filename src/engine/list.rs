@@ -39,12 +39,10 @@ pub struct Walk<'a> {
     pub limit: usize,
 }
 
-/// A directory child as a listing sees it: an object, a subtree, or both.
+/// A key directory: its key (or prefix) so far, and where it is.
 struct Child {
     name: String,
     path: std::path::PathBuf,
-    object: bool,
-    subtree: bool,
 }
 
 impl ErasureSet {
@@ -138,15 +136,19 @@ pub fn walk_drive(disk: &Disk, bucket: &str, w: &Walk<'_>) -> io::Result<Vec<Ite
 }
 
 fn walk_dir(dir: &Path, base: &str, w: &Walk<'_>, out: &mut Vec<Item>) -> io::Result<()> {
-    let mut entries: Vec<(String, &Child, bool)> = Vec::new();
-    let children = children(dir, base)?;
+    // Every child could be an object (`name`) and a subtree (`name/`). Both are sorted and
+    // filtered (prefix, marker) by name alone, and only the candidates in range touch the
+    // disk: a page of a huge directory costs one readdir plus the page's own entries.
+    let children = match children(dir, base) {
+        Ok(c) => c,
+        // Pruned by a concurrent delete after its parent was read: nothing there.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut entries: Vec<(String, &Child, bool)> = Vec::with_capacity(children.len() * 2);
     for c in &children {
-        if c.object {
-            entries.push((c.name.clone(), c, false));
-        }
-        if c.subtree {
-            entries.push((format!("{}/", c.name), c, true));
-        }
+        entries.push((c.name.clone(), c, false));
+        entries.push((format!("{}/", c.name), c, true));
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, child, is_dir) in entries {
@@ -194,37 +196,23 @@ fn children(dir: &Path, base: &str) -> io::Result<Vec<Child>> {
             },
             None => continue,
         };
-        let path = e.path();
-        let (object, subtree) = classify(&path)?;
         out.push(Child {
             name: format!("{base}{seg}"),
-            path,
-            object,
-            subtree,
+            path: e.path(),
         });
     }
     Ok(out)
 }
 
-/// (holds an object, holds deeper keys).
-fn classify(path: &Path) -> io::Result<(bool, bool)> {
-    let mut object = false;
-    let mut subtree = false;
-    for e in fs::read_dir(path)?.flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name == META_FILE {
-            object = true;
-        } else if decode_dir_name(&name).is_some() && e.file_type().is_ok_and(|t| t.is_dir()) {
-            subtree = true;
-        }
-    }
-    Ok((object, subtree))
-}
-
 /// Whether any object lives below `path` (a prefix with only empty directories is no prefix).
 fn has_object(path: &Path) -> io::Result<bool> {
-    for e in fs::read_dir(path)?.flatten() {
+    for e in match fs::read_dir(path) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    .flatten()
+    {
         let name = e.file_name();
         let name = name.to_string_lossy();
         if !e.file_type().is_ok_and(|t| t.is_dir()) || decode_dir_name(&name).is_none() {

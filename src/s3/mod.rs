@@ -512,27 +512,20 @@ impl S3 for StrataS3 {
         let reduced = reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?;
         let new_meta = meta_map(input.metadata, std_headers!(input));
         let new_tags = parse_tagging_header(input.tagging.as_deref())?;
-        let conditions = (
-            input.copy_source_if_match,
-            input.copy_source_if_none_match,
-            input.copy_source_if_modified_since,
-            input.copy_source_if_unmodified_since,
-        );
+        let conditions = CopyConditions {
+            if_match: input.copy_source_if_match,
+            if_none_match: input.copy_source_if_none_match,
+            if_modified_since: input.copy_source_if_modified_since,
+            if_unmodified_since: input.copy_source_if_unmodified_since,
+        };
         let content_type = input.content_type;
         let (bucket, key) = (input.bucket, input.key);
         let info = self
             .run(move |e| {
-                let mut reader = e.get_object(&src_bucket, &src_key, None)?;
-                let src = reader.info().clone();
-                let cond = Conditions {
-                    if_match: conditions.0.as_ref(),
-                    if_none_match: conditions.1.as_ref(),
-                    if_modified_since: conditions.2.as_ref(),
-                    if_unmodified_since: conditions.3.as_ref(),
+                let (mut reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
+                    Ok(opened) => opened,
+                    Err(refused) => return Ok(Err(refused)),
                 };
-                if let Err(err) = cond.check(&src, false) {
-                    return Ok(Err(err));
-                }
                 let (user_meta, ctype) = if replace_meta {
                     (new_meta, content_type)
                 } else {
@@ -722,26 +715,19 @@ impl S3 for StrataS3 {
             .as_deref()
             .map(parse_copy_range)
             .transpose()?;
-        let conditions = (
-            input.copy_source_if_match,
-            input.copy_source_if_none_match,
-            input.copy_source_if_modified_since,
-            input.copy_source_if_unmodified_since,
-        );
+        let conditions = CopyConditions {
+            if_match: input.copy_source_if_match,
+            if_none_match: input.copy_source_if_none_match,
+            if_modified_since: input.copy_source_if_modified_since,
+            if_unmodified_since: input.copy_source_if_unmodified_since,
+        };
         let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
         let info = self
             .run(move |e| {
-                let mut reader = e.get_object(&src_bucket, &src_key, None)?;
-                let src = reader.info().clone();
-                let cond = Conditions {
-                    if_match: conditions.0.as_ref(),
-                    if_none_match: conditions.1.as_ref(),
-                    if_modified_since: conditions.2.as_ref(),
-                    if_unmodified_since: conditions.3.as_ref(),
+                let (mut reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
+                    Ok(opened) => opened,
+                    Err(refused) => return Ok(Err(refused)),
                 };
-                if let Err(err) = cond.check(&src, false) {
-                    return Ok(Err(err));
-                }
                 if let Some((first, last)) = range {
                     if last >= src.size || first > last {
                         return Ok(Err(s3_error!(
@@ -1002,6 +988,34 @@ fn check_put_conditions(
         }
     }
     Ok(())
+}
+
+/// `x-amz-copy-source-if-*` of CopyObject and UploadPartCopy.
+struct CopyConditions {
+    if_match: Option<ETagCondition>,
+    if_none_match: Option<ETagCondition>,
+    if_modified_since: Option<Timestamp>,
+    if_unmodified_since: Option<Timestamp>,
+}
+
+impl CopyConditions {
+    /// Opens the copy source; `Ok(Err(PreconditionFailed))` when a condition fails.
+    fn open(
+        &self,
+        e: &Engine,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Result<(crate::engine::ObjectReader, ObjectInfo), S3Error>, EngineError> {
+        let reader = e.get_object(bucket, key, None)?;
+        let info = reader.info().clone();
+        let cond = Conditions {
+            if_match: self.if_match.as_ref(),
+            if_none_match: self.if_none_match.as_ref(),
+            if_modified_since: self.if_modified_since.as_ref(),
+            if_unmodified_since: self.if_unmodified_since.as_ref(),
+        };
+        Ok(cond.check(&info, false).map(|()| (reader, info)))
+    }
 }
 
 fn copy_source(src: &CopySource) -> S3Result<(String, String)> {

@@ -3,6 +3,7 @@
 #
 #   hack/bench-peers.sh            # full table (about 15 minutes plus the first peer builds)
 #   QUICK=1 hack/bench-peers.sh    # 3 s per cell, for a smoke run
+#   ONLY='MIXED|LIST' OUT=/tmp/rows.md hack/bench-peers.sh   # only matching rows, elsewhere
 #
 # Peers are installed from crates.io into a cache outside the repository (first run only:
 # garage takes a while to build): garage (Rust, replicated; one node, replication 1, fsync of
@@ -10,7 +11,7 @@
 # a 4-drive erasure set (2+2, fsync on every write) and as a single drive. All on 127.0.0.1,
 # data under $BENCH_DIR (default /var/tmp/strata-bench), same `strata bench` workloads each.
 # Prints one table (rows: workloads; columns: servers; cells: throughput with the ratio to the
-# best peer) and writes it to hack/BENCH-PEERS.md.
+# best peer) and writes it to hack/BENCH-PEERS.md (or $OUT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -137,6 +138,7 @@ main() {
   table+=$'\n'"|---|"; for _ in "${SERVERS[@]}"; do table+="---|"; done
   for row in "${rows[@]}"; do
     IFS='|' read -r label args metric <<<"$row"
+    [[ -n "${ONLY:-}" && ! "$label" =~ $ONLY ]] && continue
     declare -A val=()
     for s in "${SERVERS[@]}"; do
       local safe=${label//[^A-Za-z0-9]/_}
@@ -178,7 +180,7 @@ PY
     echo "fsync: Strata ON (data, metadata, directories), garage ON (data_fsync, metadata_fsync), s3s-fs OFF."
     echo
     echo "$table"
-  } | tee hack/BENCH-PEERS.md
+  } | tee "${OUT:-hack/BENCH-PEERS.md}"
 }
 
 main "$@"

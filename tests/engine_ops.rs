@@ -457,3 +457,37 @@ fn single_drive_deployment_keeps_bitrot_protection() {
         Err(EngineError::ReadQuorum { .. })
     ));
 }
+
+/// The background healer ends with its engine: opening and dropping engines leaves no threads.
+#[test]
+fn healer_thread_ends_with_the_engine() {
+    fn healers() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|c| c.trim() == "strata-healer")
+            })
+            .count()
+    }
+    /// Waits (up to 5 s: threads name themselves once running) until `want` healers run.
+    fn settle(want: usize) -> usize {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while healers() != want && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        healers()
+    }
+    let d = Dirs::new(4);
+    let before = healers();
+    for _ in 0..3 {
+        let e = d.open(Config {
+            background_heal: true,
+            ..cfg()
+        });
+        assert_eq!(settle(before + 1), before + 1, "one healer per open engine");
+        drop(e);
+        assert_eq!(settle(before), before, "the healer outlived its engine");
+    }
+}

@@ -930,6 +930,15 @@ impl Engine {
     }
 }
 
+impl Drop for Engine {
+    /// Closes the heal channel so the background healer thread ends with its engine.
+    fn drop(&mut self) {
+        for s in &self.sets {
+            s.clear_heal_sender();
+        }
+    }
+}
+
 fn sweep_sets(sets: &[Arc<ErasureSet>], before: std::time::SystemTime) -> usize {
     let mut removed = 0;
     for s in sets {

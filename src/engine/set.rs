@@ -282,6 +282,11 @@ impl ErasureSet {
         Ok(super::ObjectInfo::from_meta(bucket, key, &meta))
     }
 
+    /// Drops this set's end of the heal channel (the healer stops once every set did).
+    pub fn clear_heal_sender(&self) {
+        *self.heal_tx.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     pub fn set_heal_sender(&self, tx: mpsc::Sender<(usize, String, String)>) {
         *self.heal_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
     }

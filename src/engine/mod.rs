@@ -301,6 +301,13 @@ impl Engine {
         (&self.sets[(h % self.sets.len() as u64) as usize], h)
     }
 
+    /// What every object operation starts with: a valid key, an existing bucket, its set.
+    fn locate(&self, bucket: &str, key: &str) -> Result<(&Arc<ErasureSet>, u64), EngineError> {
+        names::check_key(key)?;
+        self.require_bucket(bucket)?;
+        Ok(self.set_for(bucket, key))
+    }
+
     fn all_disks(&self) -> Vec<Option<Disk>> {
         self.sets
             .iter()
@@ -501,9 +508,7 @@ impl Engine {
         opts: &PutOptions,
         check: BodyCheck<'_>,
     ) -> Result<ObjectInfo, EngineError> {
-        names::check_key(key)?;
-        self.require_bucket(bucket)?;
-        let (set, h) = self.set_for(bucket, key);
+        let (set, h) = self.locate(bucket, key)?;
         set.put(bucket, key, body, opts, h, check)
     }
 
@@ -515,9 +520,7 @@ impl Engine {
         key: &str,
         change: &(dyn Fn(&mut ObjectMeta) + Sync),
     ) -> Result<ObjectInfo, EngineError> {
-        names::check_key(key)?;
-        self.require_bucket(bucket)?;
-        self.set_for(bucket, key)
+        self.locate(bucket, key)?
             .0
             .update_metadata(bucket, key, change)
     }
@@ -529,15 +532,11 @@ impl Engine {
         key: &str,
         range: Option<(u64, u64)>,
     ) -> Result<ObjectReader, EngineError> {
-        names::check_key(key)?;
-        self.require_bucket(bucket)?;
-        self.set_for(bucket, key).0.open_reader(bucket, key, range)
+        self.locate(bucket, key)?.0.open_reader(bucket, key, range)
     }
 
     pub fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo, EngineError> {
-        names::check_key(key)?;
-        self.require_bucket(bucket)?;
-        let set = self.set_for(bucket, key).0;
+        let set = self.locate(bucket, key)?.0;
         // A commit or delete met half-way can leave no version on a read quorum: once more
         // under the key lock then (see `open_reader`).
         let q = match set.quorum_meta(bucket, key) {
@@ -553,9 +552,7 @@ impl Engine {
 
     /// Deletes an object; deleting a missing object succeeds (S3 semantics).
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), EngineError> {
-        names::check_key(key)?;
-        self.require_bucket(bucket)?;
-        let set = self.set_for(bucket, key).0;
+        let set = self.locate(bucket, key)?.0;
         let _guard = set.lock_key(bucket, key);
         let results = set.on_drives(|_, d| d.delete_object(bucket, key));
         let ok = results.iter().filter(|r| r.is_ok()).count();
@@ -632,9 +629,7 @@ impl Engine {
         key: &str,
         opts: &PutOptions,
     ) -> Result<String, EngineError> {
-        names::check_key(key)?;
-        self.require_bucket(bucket)?;
-        let (set, h) = self.set_for(bucket, key);
+        let (set, h) = self.locate(bucket, key)?;
         set.new_upload(bucket, key, opts, h)
     }
 
@@ -663,9 +658,7 @@ impl Engine {
         content_md5: Option<[u8; 16]>,
         check: BodyCheck<'_>,
     ) -> Result<PartInfo, EngineError> {
-        names::check_key(key)?;
-        self.require_bucket(bucket)?;
-        let (set, h) = self.set_for(bucket, key);
+        let (set, h) = self.locate(bucket, key)?;
         set.put_part(bucket, key, upload_id, part, body, content_md5, h, check)
     }
 
@@ -675,9 +668,7 @@ impl Engine {
         key: &str,
         upload_id: &str,
     ) -> Result<Vec<PartInfo>, EngineError> {
-        names::check_key(key)?;
-        self.require_bucket(bucket)?;
-        self.set_for(bucket, key)
+        self.locate(bucket, key)?
             .0
             .list_parts(bucket, key, upload_id)
     }
@@ -689,9 +680,7 @@ impl Engine {
         upload_id: &str,
         parts: &[(u32, String)],
     ) -> Result<ObjectInfo, EngineError> {
-        names::check_key(key)?;
-        self.require_bucket(bucket)?;
-        self.set_for(bucket, key).0.complete_upload(
+        self.locate(bucket, key)?.0.complete_upload(
             bucket,
             key,
             upload_id,
@@ -706,9 +695,7 @@ impl Engine {
         key: &str,
         upload_id: &str,
     ) -> Result<(), EngineError> {
-        names::check_key(key)?;
-        self.require_bucket(bucket)?;
-        self.set_for(bucket, key)
+        self.locate(bucket, key)?
             .0
             .abort_upload(bucket, key, upload_id)
     }

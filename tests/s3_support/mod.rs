@@ -100,7 +100,11 @@ impl Server {
             .args(&self.drives)
             .env("STRATA_ROOT_USER", USER)
             .env("STRATA_ROOT_PASSWORD", SECRET)
-            .env("RUST_LOG", "warn")
+            // A test may ask for the per-request debug lines (STRATA_TEST_SERVER_LOG=strata=debug).
+            .env(
+                "RUST_LOG",
+                std::env::var("STRATA_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(logf);

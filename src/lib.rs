@@ -4,6 +4,8 @@
 pub mod bench;
 pub mod bitrot;
 pub mod cli;
+pub mod csi;
+pub mod deploy;
 pub mod drive;
 pub mod engine;
 pub mod erasure;

@@ -19,12 +19,18 @@ struct Cli {
 enum Command {
     /// Serve the S3 API over erasure-coded drives.
     Server(Box<crate::server::ServerArgs>),
-    /// CSI driver (not implemented yet).
-    Csi,
+    /// CSI driver: node plugin and controller on a unix socket.
+    Csi(Box<crate::csi::CsiArgs>),
     /// Kubernetes operator (not implemented yet).
     Operator,
     /// S3 load generator: put, get, mixed, list, stat, delete, multipart workloads.
     Bench(Box<crate::bench::BenchArgs>),
+    /// Print the Kubernetes manifests (deploy/, daemonset/), or write them under DIR.
+    Manifests {
+        /// Write the files under this directory (the repository root) instead of printing.
+        #[arg(long, value_name = "DIR")]
+        write: Option<std::path::PathBuf>,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -33,6 +39,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Server(args) => crate::server::run(*args),
         Command::Bench(args) => crate::bench::run(*args),
+        Command::Csi(args) => crate::csi::run(*args),
+        Command::Manifests { write } => crate::deploy::run(write.as_deref()),
         other => {
             eprintln!("strata: {other:?} is not implemented yet (see README.md, \"What is not done yet\")");
             return ExitCode::from(2);

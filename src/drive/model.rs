@@ -1,12 +1,15 @@
 //! What discovery reports about a block device, and the vocabulary (tier, transport, status,
 //! reasons) shared by `drivectl`, the CSI driver and the operator.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// Storage tier of a drive: the StorageClass parameter `tier` selects drives by it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
     Hot,

@@ -3,13 +3,23 @@
 use std::fs;
 use std::path::Path;
 
+/// One line of mountinfo, with paths unescaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountEntry {
+    pub mount_id: u32,
+    /// The mount this one sits on; for a mount stacked on the same path, the one below it.
+    pub parent_id: u32,
     pub major_minor: String,
+    /// The subtree of the filesystem shown here: `/` for a whole filesystem, the source
+    /// directory (relative to its filesystem's root) for a bind mount.
+    pub root: String,
     pub mount_point: String,
     pub fs_type: String,
     pub source: String,
+    /// Per-mount options (`rw`/`ro`, `nosuid`, atime…).
     pub options: String,
+    /// Filesystem-wide options (`rw`/`ro` of the superblock, `prjquota`…).
+    pub super_options: String,
 }
 
 /// Parses mountinfo; an unreadable file yields no entries (discovery then sees nothing mounted,
@@ -28,18 +38,26 @@ pub fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
 fn parse_mountinfo_line(line: &str) -> Option<MountEntry> {
     let (left, right) = line.split_once(" - ")?;
     let mut l = left.split(' ');
-    let major_minor = l.nth(2)?.to_string();
-    let mount_point = unescape_octal(l.nth(1)?);
+    let mount_id = l.next()?.parse().ok()?;
+    let parent_id = l.next()?.parse().ok()?;
+    let major_minor = l.next()?.to_string();
+    let root = unescape_octal(l.next()?);
+    let mount_point = unescape_octal(l.next()?);
     let options = l.next().unwrap_or("").to_string();
     let mut r = right.split(' ');
     let fs_type = r.next()?.to_string();
     let source = unescape_octal(r.next().unwrap_or(""));
+    let super_options = r.next().unwrap_or("").to_string();
     Some(MountEntry {
+        mount_id,
+        parent_id,
         major_minor,
+        root,
         mount_point,
         fs_type,
         source,
         options,
+        super_options,
     })
 }
 
@@ -49,8 +67,13 @@ fn unescape_octal(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 4 <= bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
+        // Work on bytes: slicing the str could split a multi-byte character.
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        if let (b'\\', Some(d)) = (bytes[i], octal) {
+            let v = d.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0'));
+            if let Ok(b) = u8::try_from(v) {
                 out.push(b);
                 i += 4;
                 continue;
@@ -91,6 +114,24 @@ mod tests {
         assert_eq!(m[1].mount_point, "/mnt/my disk");
         assert_eq!(m[1].source, "/dev/nvme0n1");
         assert_eq!(m[1].options, "rw,noatime");
+        assert_eq!(m[1].super_options, "rw,prjquota");
+        assert_eq!((m[1].mount_id, m[1].parent_id), (40, 36));
+        assert_eq!(m[1].root, "/");
+    }
+
+    #[test]
+    fn parses_bind_mount_roots_and_leaves_odd_escapes_alone() {
+        let text =
+            "50 40 259:1 /vols/a\\134b\\011c /var/lib/k\\012x ro,nosuid - xfs /dev/nvme0n1 rw\n\
+                    51 40 259:1 /caf\u{e9}\\é\\9 /x\\777 rw - xfs /dev/nvme0n1 rw\n";
+        let m = parse_mountinfo(text);
+        assert_eq!(m[0].root, "/vols/a\\b\tc");
+        assert_eq!(m[0].mount_point, "/var/lib/k\nx");
+        assert_eq!(m[0].options, "ro,nosuid");
+        // Not escapes: a backslash before a non-octal digit, a multi-byte character, or a
+        // value over 255 stays as it is (and never panics).
+        assert_eq!(m[1].root, "/caf\u{e9}\\é\\9");
+        assert_eq!(m[1].mount_point, "/x\\777");
     }
 
     #[test]

@@ -54,6 +54,27 @@ impl LoopDevice {
         }
     }
 
+    /// Detaches the device now, as a drive that vanished: retried while a concurrent probe
+    /// (another test's discovery) holds it open, until the kernel has let it go.
+    /// Only while the device still shows our image: once detached, its number may already
+    /// belong to another test's device, which must not be touched.
+    pub fn detach_and_wait(&self) {
+        for _ in 0..100 {
+            if !self.attached() {
+                return;
+            }
+            detach(&self.dev);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{} is still attached after 10 s", self.dev);
+    }
+
+    /// Whether the device still carries this image.
+    pub fn attached(&self) -> bool {
+        let backing = format!("/sys/block/{}/loop/backing_file", self.name());
+        fs::read_to_string(backing).is_ok_and(|b| Path::new(b.trim()) == self.image)
+    }
+
     /// `loop7` for `/dev/loop7`.
     pub fn name(&self) -> String {
         self.dev.trim_start_matches("/dev/").to_string()
@@ -121,6 +142,9 @@ impl LoopDevice {
 
 impl Drop for LoopDevice {
     fn drop(&mut self) {
+        if !self.attached() {
+            return; // already gone; the number may be another test's device now
+        }
         // Partitions added with BLKPG outlive the loop device unless removed.
         let name = self.name();
         if let Ok(entries) = fs::read_dir(format!("/sys/class/block/{name}")) {

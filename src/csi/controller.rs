@@ -1,0 +1,420 @@
+//! The CSI controller service: creates volumes by reserving room on a drive (placement and
+//! reservation are one state transaction), deletes and expands them, and reports capacity per
+//! node and tier for Kubernetes storage-capacity tracking.
+
+use super::model::{DriveState, State, VolumePhase, VolumeSpec};
+use super::placement::{self, PlacementError, Request};
+use super::proto::controller_server::Controller;
+use super::proto::controller_service_capability::{self as ccap, rpc::Type as Rpc};
+use super::proto::*;
+use super::request::{self as rq, required};
+use super::store::Store;
+use super::volumes::{store_error, NodeVolumes};
+use crate::drive::identity::now_rfc3339;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tonic::{Request as Req, Response, Status};
+use tracing::info;
+
+pub struct ControllerService {
+    store: Store,
+    /// The node side of this same process (`--mode all`): deletes of its volumes finish at
+    /// once instead of on the node plugin's next pass.
+    local: Option<Arc<NodeVolumes>>,
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+/// Runs a blocking body (state file lock, fsync) without stalling the async workers.
+fn blocking<T>(f: impl FnOnce() -> Result<T, Status>) -> Reply<T> {
+    tokio::task::block_in_place(f).map(Response::new)
+}
+
+impl ControllerService {
+    pub fn new(store: Store, local: Option<Arc<NodeVolumes>>) -> ControllerService {
+        ControllerService { store, local }
+    }
+
+    fn create(&self, r: CreateVolumeRequest) -> Result<CreateVolumeResponse, Status> {
+        let name = required(&r.name, "name")?;
+        rq::capabilities(&r.volume_capabilities)?;
+        if r.volume_content_source.is_some() {
+            return Err(Status::invalid_argument(
+                "volume_content_source is not supported: Strata has no snapshots or clones",
+            ));
+        }
+        let size = rq::size_for(r.capacity_range.as_ref())?;
+        let params = rq::params(&r.parameters)?;
+        let nodes = rq::topology_nodes(r.accessibility_requirements.as_ref())?;
+        let id = rq::volume_id_for(name);
+        let want = Request {
+            size,
+            tier: params.tier,
+            nodes,
+            spread: params.spread,
+            claim: params.claim.clone(),
+        };
+        let range = r.capacity_range;
+        let spec = self
+            .store
+            .transact(|st| {
+                if let Some(existing) = st.volumes.get(&id) {
+                    return same_request(&id, existing, name, &want, range.as_ref());
+                }
+                let p = placement::place(st, &want).map_err(|e| match e {
+                    PlacementError::TooLarge(m) => Status::out_of_range(m),
+                    PlacementError::NoRoom(m) => Status::resource_exhausted(m),
+                })?;
+                reserve(st, &id, name, &want, p)
+            })
+            .map_err(store_error)??;
+        info!(volume = %id, node = %spec.node, drive = %spec.drive_id, bytes = spec.capacity_bytes, "volume created");
+        Ok(CreateVolumeResponse {
+            volume: Some(volume_message(&id, &spec)),
+        })
+    }
+
+    fn delete(&self, r: DeleteVolumeRequest) -> Result<DeleteVolumeResponse, Status> {
+        let id = required(&r.volume_id, "volume_id")?;
+        let spec = self
+            .store
+            .transact(|st| {
+                Ok::<_, Status>(st.volumes.get_mut(id).map(|v| {
+                    v.phase = VolumePhase::Deleting;
+                    v.clone()
+                }))
+            })
+            .map_err(store_error)??;
+        if let (Some(spec), Some(local)) = (spec, &self.local) {
+            if spec.node == local.node() {
+                local.purge(id, &spec)?;
+            }
+        }
+        Ok(DeleteVolumeResponse {})
+    }
+
+    fn validate(
+        &self,
+        r: ValidateVolumeCapabilitiesRequest,
+    ) -> Result<ValidateVolumeCapabilitiesResponse, Status> {
+        let id = required(&r.volume_id, "volume_id")?;
+        if r.volume_capabilities.is_empty() {
+            return Err(Status::invalid_argument("volume_capabilities are required"));
+        }
+        let state = self.store.load().map_err(store_error)?;
+        if !state.volumes.contains_key(id) {
+            return Err(Status::not_found(format!("volume {id} does not exist")));
+        }
+        if let Some(why) = r.volume_capabilities.iter().find_map(rq::unsupported) {
+            return Ok(ValidateVolumeCapabilitiesResponse {
+                confirmed: None,
+                message: why,
+            });
+        }
+        Ok(ValidateVolumeCapabilitiesResponse {
+            confirmed: Some(validate_volume_capabilities_response::Confirmed {
+                volume_context: r.volume_context,
+                volume_capabilities: r.volume_capabilities,
+                parameters: r.parameters,
+                mutable_parameters: r.mutable_parameters,
+            }),
+            message: String::new(),
+        })
+    }
+
+    fn list(&self, r: ListVolumesRequest) -> Result<ListVolumesResponse, Status> {
+        if r.max_entries < 0 {
+            return Err(Status::invalid_argument("max_entries must not be negative"));
+        }
+        let state = self.store.load().map_err(store_error)?;
+        // The token is the index of the next entry in volume id order.
+        let start = match r.starting_token.as_str() {
+            "" => 0,
+            t => t
+                .parse::<usize>()
+                .ok()
+                .filter(|i| *i <= state.volumes.len())
+                .ok_or_else(|| Status::aborted(format!("starting_token {t:?} is not valid")))?,
+        };
+        let page = match r.max_entries {
+            0 => usize::MAX,
+            n => n as usize,
+        };
+        let entries: Vec<_> = state
+            .volumes
+            .iter()
+            .skip(start)
+            .take(page)
+            .map(|(id, v)| list_volumes_response::Entry {
+                volume: Some(volume_message(id, v)),
+                status: Some(list_volumes_response::VolumeStatus {
+                    published_node_ids: Vec::new(),
+                    volume_condition: Some(condition(&state, v)),
+                }),
+            })
+            .collect();
+        let next = start + entries.len();
+        Ok(ListVolumesResponse {
+            entries,
+            next_token: if next < state.volumes.len() {
+                next.to_string()
+            } else {
+                String::new()
+            },
+        })
+    }
+
+    fn get_volume(
+        &self,
+        r: ControllerGetVolumeRequest,
+    ) -> Result<ControllerGetVolumeResponse, Status> {
+        let id = required(&r.volume_id, "volume_id")?;
+        let state = self.store.load().map_err(store_error)?;
+        let v = state
+            .volumes
+            .get(id)
+            .ok_or_else(|| Status::not_found(format!("volume {id} does not exist")))?;
+        Ok(ControllerGetVolumeResponse {
+            volume: Some(volume_message(id, v)),
+            status: Some(controller_get_volume_response::VolumeStatus {
+                published_node_ids: Vec::new(),
+                volume_condition: Some(condition(&state, v)),
+            }),
+        })
+    }
+
+    fn capacity(&self, r: GetCapacityRequest) -> Result<GetCapacityResponse, Status> {
+        let params = rq::params(&r.parameters)?;
+        let unsupported = r
+            .volume_capabilities
+            .iter()
+            .any(|c| rq::unsupported(c).is_some());
+        let node = match &r.accessible_topology {
+            None => None,
+            Some(t) => Some(t.segments.get(rq::TOPOLOGY_KEY).ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "accessible_topology without {}",
+                    rq::TOPOLOGY_KEY
+                ))
+            })?),
+        };
+        let state = self.store.load().map_err(store_error)?;
+        let (total, largest) = if unsupported {
+            (0, 0)
+        } else {
+            placement::capacity(&state, node.map(String::as_str), params.tier)
+        };
+        Ok(GetCapacityResponse {
+            available_capacity: clamp(total),
+            maximum_volume_size: Some(clamp(largest)),
+            minimum_volume_size: None,
+        })
+    }
+
+    fn expand(
+        &self,
+        r: ControllerExpandVolumeRequest,
+    ) -> Result<ControllerExpandVolumeResponse, Status> {
+        let id = required(&r.volume_id, "volume_id")?;
+        let range = r
+            .capacity_range
+            .ok_or_else(|| Status::invalid_argument("capacity_range is required"))?;
+        if let Some(cap) = &r.volume_capability {
+            rq::capability(Some(cap))?;
+        }
+        let want = rq::size_for(Some(&range))?;
+        let size = self
+            .store
+            .transact(|st| {
+                let free = |st: &State, drive: &str| st.free(drive);
+                let v = st
+                    .volumes
+                    .get(id)
+                    .ok_or_else(|| Status::not_found(format!("volume {id} does not exist")))?;
+                if v.phase == VolumePhase::Deleting {
+                    return Err(Status::failed_precondition(format!("volume {id} is being deleted")));
+                }
+                if want <= v.capacity_bytes {
+                    return Ok(v.capacity_bytes);
+                }
+                let extra = want - v.capacity_bytes;
+                let room = free(st, &v.drive_id);
+                if extra > room {
+                    return Err(Status::out_of_range(format!(
+                        "drive {} has {} bytes free, the volume needs {extra} more (a volume cannot span drives)",
+                        v.drive_id, room
+                    )));
+                }
+                let v = st.volumes.get_mut(id).ok_or_else(|| Status::internal("volume vanished"))?;
+                v.capacity_bytes = want;
+                Ok(want)
+            })
+            .map_err(store_error)??;
+        Ok(ControllerExpandVolumeResponse {
+            capacity_bytes: clamp(size),
+            // The node raises the quota; it is idempotent, so always ask.
+            node_expansion_required: true,
+        })
+    }
+}
+
+/// A CreateVolume repeated for an existing volume: the same answer, or AlreadyExists when
+/// it asks for something else.
+fn same_request(
+    id: &str,
+    v: &VolumeSpec,
+    name: &str,
+    want: &Request,
+    range: Option<&CapacityRange>,
+) -> Result<VolumeSpec, Status> {
+    if v.name != name {
+        return Err(Status::internal(format!(
+            "volume id {id} collides with volume {:?}",
+            v.name
+        )));
+    }
+    if v.phase == VolumePhase::Deleting {
+        return Err(Status::aborted(format!("volume {name} is being deleted")));
+    }
+    let tier_ok = want.tier.is_none_or(|t| t == v.tier);
+    let node_ok = want.nodes.is_empty() || want.nodes.contains(&v.node);
+    if !rq::fits_range(v.capacity_bytes, range) || !tier_ok || !node_ok {
+        return Err(Status::already_exists(format!(
+            "volume {name} exists with {} bytes on tier {} on node {}, incompatible with this request",
+            v.capacity_bytes, v.tier, v.node
+        )));
+    }
+    Ok(v.clone())
+}
+
+/// Records the volume and takes a project id from its drive, in the placing transaction.
+fn reserve(
+    st: &mut State,
+    id: &str,
+    name: &str,
+    want: &Request,
+    p: placement::Placement,
+) -> Result<VolumeSpec, Status> {
+    let drive = st
+        .drives
+        .get_mut(&p.drive_id)
+        .ok_or_else(|| Status::internal("placed on an unknown drive"))?;
+    let project_id = drive.next_project_id.max(1);
+    drive.next_project_id = project_id + 1;
+    let spec = VolumeSpec {
+        name: name.to_string(),
+        node: p.node,
+        drive_id: p.drive_id,
+        tier: drive.tier,
+        capacity_bytes: want.size,
+        project_id,
+        pvc_namespace: want.claim.as_ref().map(|c| c.namespace.clone()),
+        pvc_name: want.claim.as_ref().map(|c| c.name.clone()),
+        phase: VolumePhase::Ready,
+        created_at: now_rfc3339(),
+    };
+    st.volumes.insert(id.to_string(), spec.clone());
+    Ok(spec)
+}
+
+fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub fn volume_message(id: &str, v: &VolumeSpec) -> super::proto::Volume {
+    super::proto::Volume {
+        capacity_bytes: clamp(v.capacity_bytes),
+        volume_id: id.to_string(),
+        volume_context: HashMap::from([
+            ("strata.dev/drive".to_string(), v.drive_id.clone()),
+            ("strata.dev/tier".to_string(), v.tier.to_string()),
+        ]),
+        content_source: None,
+        accessible_topology: vec![rq::node_topology(&v.node)],
+    }
+}
+
+/// A volume is abnormal when its drive is lost (or gone from the state).
+fn condition(state: &State, v: &VolumeSpec) -> VolumeCondition {
+    let problem = match state.drives.get(&v.drive_id) {
+        None => Some(format!("drive {} is unknown", v.drive_id)),
+        Some(d) if d.state == DriveState::Lost => Some(format!(
+            "drive {} is lost: {}",
+            v.drive_id,
+            d.message.as_deref().unwrap_or("not found")
+        )),
+        Some(_) => None,
+    };
+    VolumeCondition {
+        abnormal: problem.is_some(),
+        message: problem.unwrap_or_else(|| "volume is healthy".into()),
+    }
+}
+
+fn capabilities() -> Vec<ControllerServiceCapability> {
+    [
+        Rpc::CreateDeleteVolume,
+        Rpc::ListVolumes,
+        Rpc::GetCapacity,
+        Rpc::ExpandVolume,
+        Rpc::VolumeCondition,
+        Rpc::GetVolume,
+        Rpc::SingleNodeMultiWriter,
+    ]
+    .into_iter()
+    .map(|t| ControllerServiceCapability {
+        r#type: Some(controller_service_capability::Type::Rpc(ccap::Rpc {
+            r#type: t as i32,
+        })),
+    })
+    .collect()
+}
+
+#[tonic::async_trait]
+impl Controller for ControllerService {
+    async fn create_volume(&self, r: Req<CreateVolumeRequest>) -> Reply<CreateVolumeResponse> {
+        blocking(|| self.create(r.into_inner()))
+    }
+
+    async fn delete_volume(&self, r: Req<DeleteVolumeRequest>) -> Reply<DeleteVolumeResponse> {
+        blocking(|| self.delete(r.into_inner()))
+    }
+
+    async fn validate_volume_capabilities(
+        &self,
+        r: Req<ValidateVolumeCapabilitiesRequest>,
+    ) -> Reply<ValidateVolumeCapabilitiesResponse> {
+        blocking(|| self.validate(r.into_inner()))
+    }
+
+    async fn list_volumes(&self, r: Req<ListVolumesRequest>) -> Reply<ListVolumesResponse> {
+        blocking(|| self.list(r.into_inner()))
+    }
+
+    async fn get_capacity(&self, r: Req<GetCapacityRequest>) -> Reply<GetCapacityResponse> {
+        blocking(|| self.capacity(r.into_inner()))
+    }
+
+    async fn controller_get_capabilities(
+        &self,
+        _: Req<ControllerGetCapabilitiesRequest>,
+    ) -> Reply<ControllerGetCapabilitiesResponse> {
+        Ok(Response::new(ControllerGetCapabilitiesResponse {
+            capabilities: capabilities(),
+        }))
+    }
+
+    async fn controller_expand_volume(
+        &self,
+        r: Req<ControllerExpandVolumeRequest>,
+    ) -> Reply<ControllerExpandVolumeResponse> {
+        blocking(|| self.expand(r.into_inner()))
+    }
+
+    async fn controller_get_volume(
+        &self,
+        r: Req<ControllerGetVolumeRequest>,
+    ) -> Reply<ControllerGetVolumeResponse> {
+        blocking(|| self.get_volume(r.into_inner()))
+    }
+}

@@ -1,0 +1,18 @@
+//! The CSI driver (`strata csi`): a node plugin that stages and publishes volumes as
+//! XFS-project-quota directories on the node's Strata drives, and a controller that places
+//! volumes on drives and reports capacity. Both speak CSI over gRPC on a unix socket.
+
+pub mod controller;
+pub mod identity;
+pub mod model;
+pub mod mount;
+pub mod node;
+pub mod placement;
+pub mod proto;
+pub mod quota;
+pub mod request;
+pub mod server;
+pub mod store;
+pub mod volumes;
+
+pub use server::{run, CsiArgs};

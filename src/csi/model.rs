@@ -1,0 +1,114 @@
+//! What the CSI driver keeps: the drives each node offers and the volumes placed on them.
+//! The same types are the `Drive` and `Volume` custom resources (`strata.dev/v1alpha1`) and
+//! the records of the local state file, so placement and bookkeeping code serves both.
+
+use crate::drive::Tier;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A formatted Strata drive as the CSI driver sees it; its name is the drive id (the XFS
+/// filesystem UUID). The node plugin that owns it keeps it up to date.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "strata.dev",
+    version = "v1alpha1",
+    kind = "Drive",
+    plural = "drives",
+    printcolumn = r#"{"name":"Node","type":"string","jsonPath":".spec.node"}"#,
+    printcolumn = r#"{"name":"Tier","type":"string","jsonPath":".spec.tier"}"#,
+    printcolumn = r#"{"name":"Capacity","type":"integer","jsonPath":".spec.capacityBytes"}"#,
+    printcolumn = r#"{"name":"State","type":"string","jsonPath":".spec.state"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct DriveSpec {
+    pub node: String,
+    pub tier: Tier,
+    /// Bytes volumes may use in all: the size of the mounted filesystem.
+    pub capacity_bytes: u64,
+    pub state: DriveState,
+    /// Why the drive is not ready, when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The next XFS project id to hand out on this drive. Ids are allocated, never hashed or
+    /// reused, so two volumes can never share a quota.
+    pub next_project_id: u32,
+    /// Whether the drive enforces XFS project quotas (formatted without `--allow-no-quota`).
+    pub project_quota: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum DriveState {
+    /// Mounted and usable.
+    Ready,
+    /// Not found on its node at the last start-up: its volumes are abnormal.
+    Lost,
+}
+
+/// A provisioned volume: a directory with an XFS project quota on one drive. Its name is the
+/// CSI volume id.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "strata.dev",
+    version = "v1alpha1",
+    kind = "Volume",
+    plural = "volumes",
+    printcolumn = r#"{"name":"Node","type":"string","jsonPath":".spec.node"}"#,
+    printcolumn = r#"{"name":"Drive","type":"string","jsonPath":".spec.driveId"}"#,
+    printcolumn = r#"{"name":"Capacity","type":"integer","jsonPath":".spec.capacityBytes"}"#,
+    printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".spec.phase"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeSpec {
+    /// The name the CreateVolume call gave (the PV name in Kubernetes).
+    pub name: String,
+    pub node: String,
+    pub drive_id: String,
+    pub tier: Tier,
+    pub capacity_bytes: u64,
+    pub project_id: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pvc_namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pvc_name: Option<String>,
+    pub phase: VolumePhase,
+    pub created_at: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum VolumePhase {
+    Ready,
+    /// DeleteVolume was called: the node plugin removes the data, then the record; until
+    /// then the capacity stays reserved.
+    Deleting,
+}
+
+/// One consistent view of every drive and volume (keyed by drive id and volume id). Stores
+/// load it, a transaction changes it, and the store writes back what changed.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct State {
+    pub drives: BTreeMap<String, DriveSpec>,
+    pub volumes: BTreeMap<String, VolumeSpec>,
+}
+
+impl State {
+    /// Bytes reserved on a drive by its volumes (deleting ones included until they are gone).
+    pub fn allocated(&self, drive_id: &str) -> u64 {
+        self.volumes
+            .values()
+            .filter(|v| v.drive_id == drive_id)
+            .map(|v| v.capacity_bytes)
+            .sum()
+    }
+
+    pub fn free(&self, drive_id: &str) -> u64 {
+        self.drives.get(drive_id).map_or(0, |d| {
+            d.capacity_bytes.saturating_sub(self.allocated(drive_id))
+        })
+    }
+
+    pub fn volume_by_name(&self, name: &str) -> Option<(&String, &VolumeSpec)> {
+        self.volumes.iter().find(|(_, v)| v.name == name)
+    }
+}

@@ -1,0 +1,326 @@
+//! The CSI node service: stages a volume (its quota directory bind-mounted to the staging
+//! path), publishes it to pods (a second bind mount, read-only when asked), reports usage
+//! and health, and raises the quota on expansion. Every RPC can be repeated safely.
+
+use super::model::{VolumePhase, VolumeSpec};
+use super::mount;
+use super::proto::node_server::Node;
+use super::proto::node_service_capability::{self as ncap, rpc::Type as Rpc};
+use super::proto::volume_usage::Unit;
+use super::proto::*;
+use super::request::{self as rq, required};
+use super::store::Store;
+use super::volumes::{store_error, NodeVolumes};
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use tonic::{Request as Req, Response, Status};
+
+pub struct NodeService {
+    volumes: Arc<NodeVolumes>,
+    store: Store,
+    max_volumes: i64,
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn blocking<T>(f: impl FnOnce() -> Result<T, Status>) -> Reply<T> {
+    tokio::task::block_in_place(f).map(Response::new)
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> Status {
+    Status::internal(format!("{what}: {e}"))
+}
+
+impl NodeService {
+    pub fn new(volumes: Arc<NodeVolumes>, store: Store, max_volumes: i64) -> NodeService {
+        NodeService {
+            volumes,
+            store,
+            max_volumes,
+        }
+    }
+
+    /// The volume's record; NotFound when unknown, FailedPrecondition when it belongs to
+    /// another node or is being deleted.
+    fn volume(&self, id: &str) -> Result<VolumeSpec, Status> {
+        let state = self.store.load().map_err(store_error)?;
+        let v = state
+            .volumes
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Status::not_found(format!("volume {id} does not exist")))?;
+        if v.node != self.volumes.node() {
+            return Err(Status::failed_precondition(format!(
+                "volume {id} lives on node {}, not {}",
+                v.node,
+                self.volumes.node()
+            )));
+        }
+        if v.phase == VolumePhase::Deleting {
+            return Err(Status::failed_precondition(format!(
+                "volume {id} is being deleted"
+            )));
+        }
+        Ok(v)
+    }
+
+    fn stage(&self, r: NodeStageVolumeRequest) -> Result<NodeStageVolumeResponse, Status> {
+        let id = required(&r.volume_id, "volume_id")?;
+        let staging = Path::new(required(&r.staging_target_path, "staging_target_path")?);
+        rq::capability(r.volume_capability.as_ref())?;
+        let spec = self.volume(id)?;
+        let dir = self.volumes.prepare(id, &spec)?;
+        if let Some(existing) = mount::mount_at(staging).map_err(|e| internal("mount table", e))? {
+            return if shows(&existing, &dir)? {
+                Ok(NodeStageVolumeResponse {})
+            } else {
+                Err(Status::already_exists(format!(
+                    "{} already has another mount ({} of {})",
+                    staging.display(),
+                    existing.root.display(),
+                    existing.source
+                )))
+            };
+        }
+        fs::create_dir_all(staging).map_err(|e| internal("creating the staging path", e))?;
+        mount::bind(&dir, staging, false).map_err(|e| internal("bind mount", e))?;
+        Ok(NodeStageVolumeResponse {})
+    }
+
+    fn unstage(&self, r: NodeUnstageVolumeRequest) -> Result<NodeUnstageVolumeResponse, Status> {
+        required(&r.volume_id, "volume_id")?;
+        let staging = Path::new(required(&r.staging_target_path, "staging_target_path")?);
+        unmount_all(staging)?;
+        Ok(NodeUnstageVolumeResponse {})
+    }
+
+    fn publish(&self, r: NodePublishVolumeRequest) -> Result<NodePublishVolumeResponse, Status> {
+        let id = required(&r.volume_id, "volume_id")?;
+        let staging = Path::new(required(&r.staging_target_path, "staging_target_path")?);
+        let target = Path::new(required(&r.target_path, "target_path")?);
+        let cap = rq::capability(r.volume_capability.as_ref())?;
+        let read_only = r.readonly || rq::read_only_mode(cap);
+        let spec = self.volume(id)?;
+        let dir = self.volumes.volume_dir(id, &spec)?;
+        let staged = mount::mount_at(staging).map_err(|e| internal("mount table", e))?;
+        match staged {
+            Some(m) if shows(&m, &dir)? => {}
+            _ => {
+                return Err(Status::failed_precondition(format!(
+                    "volume {id} is not staged at {}",
+                    staging.display()
+                )))
+            }
+        }
+        if let Some(existing) = mount::mount_at(target).map_err(|e| internal("mount table", e))? {
+            return if shows(&existing, &dir)? && existing.read_only == read_only {
+                Ok(NodePublishVolumeResponse {})
+            } else {
+                Err(Status::already_exists(format!(
+                    "{} is already published with other options or another volume",
+                    target.display()
+                )))
+            };
+        }
+        fs::create_dir_all(target).map_err(|e| internal("creating the target path", e))?;
+        mount::bind(staging, target, read_only).map_err(|e| internal("bind mount", e))?;
+        Ok(NodePublishVolumeResponse {})
+    }
+
+    fn unpublish(
+        &self,
+        r: NodeUnpublishVolumeRequest,
+    ) -> Result<NodeUnpublishVolumeResponse, Status> {
+        required(&r.volume_id, "volume_id")?;
+        let target = Path::new(required(&r.target_path, "target_path")?);
+        unmount_all(target)?;
+        match fs::remove_dir(target) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(internal("removing the target path", e)),
+        }
+        Ok(NodeUnpublishVolumeResponse {})
+    }
+
+    fn stats(&self, r: NodeGetVolumeStatsRequest) -> Result<NodeGetVolumeStatsResponse, Status> {
+        let id = required(&r.volume_id, "volume_id")?;
+        let path = Path::new(required(&r.volume_path, "volume_path")?);
+        let spec = self.volume(id)?;
+        if let Some(problem) = self.volumes.condition(&spec) {
+            return Ok(NodeGetVolumeStatsResponse {
+                usage: Vec::new(),
+                volume_condition: Some(VolumeCondition {
+                    abnormal: true,
+                    message: problem,
+                }),
+            });
+        }
+        let dir = self.volumes.volume_dir(id, &spec)?;
+        match mount::mount_at(path).map_err(|e| internal("mount table", e))? {
+            Some(m) if shows(&m, &dir)? => {}
+            _ => {
+                return Err(Status::not_found(format!(
+                    "volume {id} is not mounted at {}",
+                    path.display()
+                )))
+            }
+        }
+        let u = self.volumes.usage(id, &spec)?;
+        let bytes_used = u.bytes_used.min(u.bytes_total);
+        let inodes_free = u.inodes_total.saturating_sub(u.inodes_used);
+        let usage = |unit: Unit, total: u64, used: u64, available: u64| VolumeUsage {
+            available: clamp(available),
+            total: clamp(total),
+            used: clamp(used),
+            unit: unit as i32,
+        };
+        Ok(NodeGetVolumeStatsResponse {
+            usage: vec![
+                usage(
+                    Unit::Bytes,
+                    u.bytes_total,
+                    bytes_used,
+                    u.bytes_total - bytes_used,
+                ),
+                usage(Unit::Inodes, u.inodes_total, u.inodes_used, inodes_free),
+            ],
+            volume_condition: Some(VolumeCondition {
+                abnormal: false,
+                message: "volume is healthy".into(),
+            }),
+        })
+    }
+
+    fn expand(&self, r: NodeExpandVolumeRequest) -> Result<NodeExpandVolumeResponse, Status> {
+        let id = required(&r.volume_id, "volume_id")?;
+        let path = Path::new(required(&r.volume_path, "volume_path")?);
+        if let Some(cap) = &r.volume_capability {
+            rq::capability(Some(cap))?;
+        }
+        let spec = self.volume(id)?;
+        let dir = self.volumes.volume_dir(id, &spec)?;
+        match mount::mount_at(path).map_err(|e| internal("mount table", e))? {
+            Some(m) if shows(&m, &dir)? => {}
+            _ => {
+                return Err(Status::not_found(format!(
+                    "volume {id} is not mounted at {}",
+                    path.display()
+                )))
+            }
+        }
+        let wanted = r
+            .capacity_range
+            .map_or(0, |c| c.required_bytes.max(0) as u64);
+        if wanted > spec.capacity_bytes {
+            return Err(Status::out_of_range(format!(
+                "volume {id} has {} bytes reserved; expand it through the controller first",
+                spec.capacity_bytes
+            )));
+        }
+        self.volumes.set_limit(&spec)?;
+        Ok(NodeExpandVolumeResponse {
+            capacity_bytes: clamp(spec.capacity_bytes),
+        })
+    }
+}
+
+/// Whether a mount shows the volume directory (the same inode, through any bind).
+fn shows(m: &mount::MountInfo, dir: &Path) -> Result<bool, Status> {
+    mount::same_file(&m.mount_point, dir).map_err(|e| internal("comparing mounts", e))
+}
+
+/// Unmounts everything stacked on a path (a repeated bind leaves several).
+fn unmount_all(path: &Path) -> Result<(), Status> {
+    for _ in 0..16 {
+        match mount::unmount_if_mounted(path) {
+            Ok(true) => continue,
+            Ok(false) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(internal(&format!("unmounting {}", path.display()), e)),
+        }
+    }
+    Err(Status::internal(format!(
+        "{} stays mounted after 16 unmounts",
+        path.display()
+    )))
+}
+
+fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+#[tonic::async_trait]
+impl Node for NodeService {
+    async fn node_stage_volume(
+        &self,
+        r: Req<NodeStageVolumeRequest>,
+    ) -> Reply<NodeStageVolumeResponse> {
+        blocking(|| self.stage(r.into_inner()))
+    }
+
+    async fn node_unstage_volume(
+        &self,
+        r: Req<NodeUnstageVolumeRequest>,
+    ) -> Reply<NodeUnstageVolumeResponse> {
+        blocking(|| self.unstage(r.into_inner()))
+    }
+
+    async fn node_publish_volume(
+        &self,
+        r: Req<NodePublishVolumeRequest>,
+    ) -> Reply<NodePublishVolumeResponse> {
+        blocking(|| self.publish(r.into_inner()))
+    }
+
+    async fn node_unpublish_volume(
+        &self,
+        r: Req<NodeUnpublishVolumeRequest>,
+    ) -> Reply<NodeUnpublishVolumeResponse> {
+        blocking(|| self.unpublish(r.into_inner()))
+    }
+
+    async fn node_get_volume_stats(
+        &self,
+        r: Req<NodeGetVolumeStatsRequest>,
+    ) -> Reply<NodeGetVolumeStatsResponse> {
+        blocking(|| self.stats(r.into_inner()))
+    }
+
+    async fn node_expand_volume(
+        &self,
+        r: Req<NodeExpandVolumeRequest>,
+    ) -> Reply<NodeExpandVolumeResponse> {
+        blocking(|| self.expand(r.into_inner()))
+    }
+
+    async fn node_get_capabilities(
+        &self,
+        _: Req<NodeGetCapabilitiesRequest>,
+    ) -> Reply<NodeGetCapabilitiesResponse> {
+        let capabilities = [
+            Rpc::StageUnstageVolume,
+            Rpc::GetVolumeStats,
+            Rpc::ExpandVolume,
+            Rpc::VolumeCondition,
+            Rpc::SingleNodeMultiWriter,
+        ]
+        .into_iter()
+        .map(|t| NodeServiceCapability {
+            r#type: Some(node_service_capability::Type::Rpc(ncap::Rpc {
+                r#type: t as i32,
+            })),
+        })
+        .collect();
+        Ok(Response::new(NodeGetCapabilitiesResponse { capabilities }))
+    }
+
+    async fn node_get_info(&self, _: Req<NodeGetInfoRequest>) -> Reply<NodeGetInfoResponse> {
+        Ok(Response::new(NodeGetInfoResponse {
+            node_id: self.volumes.node().to_string(),
+            max_volumes_per_node: self.max_volumes,
+            accessible_topology: Some(rq::node_topology(self.volumes.node())),
+        }))
+    }
+}

@@ -1,0 +1,214 @@
+//! `strata csi`: serves the identity service and, by mode, the controller and node services
+//! on a unix socket, as the CSI specification asks.
+
+use super::controller::ControllerService;
+use super::identity::{IdentityService, Readiness};
+use super::node::NodeService;
+use super::proto::controller_server::ControllerServer;
+use super::proto::identity_server::IdentityServer;
+use super::proto::node_server::NodeServer;
+use super::store::Store;
+use super::volumes::NodeVolumes;
+use crate::drive::ops::Node as DriveNode;
+use crate::drive::{HostRoot, StateDir};
+use anyhow::{bail, Context};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UnixListener;
+use tokio_stream::wrappers::UnixListenerStream;
+use tracing::{info, warn};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Stage and publish volumes on this node's drives (the DaemonSet).
+    Node,
+    /// Place, create, delete and expand volumes; report capacity (the Deployment).
+    Controller,
+    /// Both in one process (bare metal, Nomad, tests).
+    All,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CsiArgs {
+    /// Which CSI services to serve.
+    #[arg(long, value_enum, default_value_t = Mode::All)]
+    pub mode: Mode,
+    /// Where to listen: unix:///path/to/csi.sock (or a plain path).
+    #[arg(long, default_value = "unix:///csi/csi.sock", env = "CSI_ENDPOINT")]
+    pub endpoint: String,
+    /// This node's name (the topology value); defaults to $NODE_NAME, else the hostname.
+    #[arg(long)]
+    pub node_id: Option<String>,
+    /// Where drives and volumes are kept: `kube` (custom resources) or `file:PATH`.
+    #[arg(long)]
+    pub state: String,
+    /// drivectl's state directory: the node registry and the drives' mount points.
+    #[arg(long, default_value = "/var/lib/strata", env = "STRATA_STATE_DIR")]
+    pub state_dir: PathBuf,
+    /// Where the host's /sys, /dev and /proc are (a container may mount them elsewhere).
+    #[arg(long, default_value = "/", env = "STRATA_HOST_ROOT")]
+    pub host_root: PathBuf,
+    /// The most volumes this node accepts (NodeGetInfo); 0 means no limit.
+    #[arg(long, default_value_t = 0)]
+    pub max_volumes: i64,
+    /// How often the node plugin finishes deletes requested by a separate controller.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub resync: Duration,
+}
+
+/// The socket path of an endpoint.
+pub fn socket_path(endpoint: &str) -> anyhow::Result<PathBuf> {
+    let path = match endpoint.split_once("://") {
+        Some(("unix", rest)) => rest,
+        Some((scheme, _)) => {
+            bail!("--endpoint {endpoint:?}: only unix:// sockets are served, not {scheme}://")
+        }
+        None => endpoint.strip_prefix("unix:").unwrap_or(endpoint),
+    };
+    if !path.starts_with('/') {
+        bail!("--endpoint {endpoint:?}: the socket path must be absolute");
+    }
+    Ok(PathBuf::from(path))
+}
+
+pub fn run(args: CsiArgs) -> anyhow::Result<()> {
+    let socket = socket_path(&args.endpoint)?;
+    let store = Store::open(&args.state)?;
+    let node_id = args
+        .node_id
+        .clone()
+        .unwrap_or_else(crate::drive::sys::node_name);
+    if args.max_volumes < 0 {
+        bail!("--max-volumes must not be negative");
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(serve(args, socket, store, node_id))
+}
+
+async fn serve(
+    args: CsiArgs,
+    socket: PathBuf,
+    store: Store,
+    node_id: String,
+) -> anyhow::Result<()> {
+    let serve_node = args.mode != Mode::Controller;
+    let serve_controller = args.mode != Mode::Node;
+    let started = Arc::new(AtomicBool::new(!serve_node));
+    let volumes = serve_node.then(|| {
+        let drives = DriveNode::new(
+            HostRoot::new(&args.host_root),
+            StateDir::new(&args.state_dir),
+            node_id.clone(),
+        );
+        Arc::new(NodeVolumes::new(drives, store.clone()))
+    });
+    if let Some(v) = &volumes {
+        spawn_node_loop(v.clone(), started.clone(), args.resync);
+    }
+    let ready: Readiness = {
+        let store = store.clone();
+        let started = started.clone();
+        Arc::new(move || started.load(Ordering::SeqCst) && store.load().is_ok())
+    };
+
+    let listener = bind(&socket)?;
+    info!(socket = %socket.display(), mode = ?args.mode, node = %node_id, "CSI driver listening");
+    let mut router = tonic::transport::Server::builder()
+        .add_service(IdentityServer::new(IdentityService::new(ready)));
+    if serve_controller {
+        router = router.add_service(ControllerServer::new(ControllerService::new(
+            store.clone(),
+            volumes.clone(),
+        )));
+    }
+    if let Some(v) = volumes {
+        router = router.add_service(NodeServer::new(NodeService::new(
+            v,
+            store.clone(),
+            args.max_volumes,
+        )));
+    }
+    let result = router
+        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown())
+        .await;
+    let _ = std::fs::remove_file(&socket);
+    result.context("serving CSI")
+}
+
+/// Node start-up (mount drives, publish them, finish deletes), retried until it works, then
+/// a periodic pass that finishes deletes a separate controller asked for.
+fn spawn_node_loop(volumes: Arc<NodeVolumes>, started: Arc<AtomicBool>, every: Duration) {
+    tokio::spawn(async move {
+        loop {
+            let v = volumes.clone();
+            let res = tokio::task::spawn_blocking(move || {
+                if v.started() {
+                    v.finish_deletes()
+                } else {
+                    v.start()
+                }
+            })
+            .await;
+            match res {
+                Ok(Ok(())) => started.store(true, Ordering::SeqCst),
+                Ok(Err(e)) => warn!("node plugin: {}", e.message()),
+                Err(e) => warn!("node plugin task failed: {e}"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
+/// Binds the socket, replacing a stale one left by a previous run.
+fn bind(socket: &Path) -> anyhow::Result<UnixListener> {
+    if let Some(dir) = socket.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    match std::fs::remove_file(socket) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("removing stale {}", socket.display())),
+    }
+    UnixListener::bind(socket).with_context(|| format!("listening on {}", socket.display()))
+}
+
+async fn shutdown() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+    info!("CSI driver stopping");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_unix_sockets_with_absolute_paths() {
+        assert_eq!(
+            socket_path("unix:///csi/csi.sock").unwrap(),
+            Path::new("/csi/csi.sock")
+        );
+        assert_eq!(
+            socket_path("unix:/a/b.sock").unwrap(),
+            Path::new("/a/b.sock")
+        );
+        assert_eq!(socket_path("/a/b.sock").unwrap(), Path::new("/a/b.sock"));
+        assert!(socket_path("tcp://127.0.0.1:1").is_err());
+        assert!(socket_path("unix://relative.sock").is_err());
+    }
+}

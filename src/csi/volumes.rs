@@ -1,0 +1,405 @@
+//! The node side of volumes: this node's Strata drives (mounted at start-up and published to
+//! the state), and each volume's directory on its drive, with its XFS project quota.
+//!
+//! On a drive, volume `<id>` is the directory `volumes/<id>`, charged to the volume's project
+//! id. Deleting renames it to `volumes/.deleting-<id>` first, so that a crash part-way
+//! through leaves a name that the next start-up recognises and finishes removing.
+
+use super::model::{DriveSpec, DriveState, VolumePhase, VolumeSpec};
+use super::{mount, quota, store::Store};
+use crate::drive::identity::VOLUMES_DIR;
+use crate::drive::mounts::read_mountinfo;
+use crate::drive::ops::Node as DriveNode;
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
+use tonic::Status;
+use tracing::{info, warn};
+
+const DELETING_PREFIX: &str = ".deleting-";
+
+/// A drive of this node as the node plugin found it at start-up.
+#[derive(Debug, Clone)]
+struct Mounted {
+    mount_point: PathBuf,
+    quota: bool,
+}
+
+/// This node's drives and the volume directories on them.
+pub struct NodeVolumes {
+    node: String,
+    drives: DriveNode,
+    store: Store,
+    mounted: RwLock<HashMap<String, Mounted>>,
+    started: AtomicBool,
+}
+
+/// What a volume uses, as its quota (or, on a drive without quotas, a walk) sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VolumeUsage {
+    pub bytes_total: u64,
+    pub bytes_used: u64,
+    pub inodes_total: u64,
+    pub inodes_used: u64,
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> Status {
+    Status::internal(format!("{what}: {e}"))
+}
+
+pub fn store_error(e: super::store::StoreError) -> Status {
+    Status::unavailable(e.to_string())
+}
+
+impl NodeVolumes {
+    pub fn new(drives: DriveNode, store: Store) -> NodeVolumes {
+        NodeVolumes {
+            node: drives.name.clone(),
+            drives,
+            store,
+            mounted: RwLock::new(HashMap::new()),
+            started: AtomicBool::new(false),
+        }
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Whether start-up has completed (drives mounted and published).
+    pub fn started(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
+    }
+
+    /// Start-up: mounts the node's drives (found by the filesystem UUID in their XFS
+    /// superblocks, as `drivectl mount`), publishes them to the state (a drive that vanished
+    /// is marked lost) and finishes deletes a crash interrupted.
+    pub fn start(&self) -> Result<(), Status> {
+        let report = self
+            .drives
+            .mount_all(false)
+            .map_err(|e| Status::unavailable(format!("mounting drives: {e}")))?;
+        let mut found: HashMap<String, (Mounted, DriveSpec)> = HashMap::new();
+        for rec in report.mounted.iter().filter(|r| r.node == self.node) {
+            let capacity = fs_size(&rec.mount_point)
+                .map_err(|e| internal(&format!("statfs {}", rec.mount_point.display()), e))?;
+            let quota = rec.project_quota && quota::enforced(&rec.mount_point).unwrap_or(false);
+            if rec.project_quota && !quota {
+                warn!(drive = %rec.drive_id, "project quotas are not enforced on this drive");
+            }
+            let next = next_free_project(&rec.mount_point);
+            let spec = DriveSpec {
+                node: self.node.clone(),
+                tier: rec.tier,
+                capacity_bytes: capacity,
+                state: DriveState::Ready,
+                message: None,
+                next_project_id: next,
+                project_quota: quota,
+            };
+            let m = Mounted {
+                mount_point: rec.mount_point.clone(),
+                quota,
+            };
+            found.insert(rec.drive_id.clone(), (m, spec));
+        }
+        let mut problems: HashMap<String, String> = HashMap::new();
+        for rec in &report.missing {
+            problems.insert(rec.drive_id.clone(), "drive not found on the node".into());
+        }
+        for (id, e) in &report.failed {
+            problems.insert(id.clone(), format!("cannot mount: {e}"));
+        }
+        self.publish(&found, &problems)?;
+        *self.mounted.write().unwrap_or_else(|p| p.into_inner()) =
+            found.into_iter().map(|(id, (m, _))| (id, m)).collect();
+        info!(node = %self.node, drives = report.mounted.len(), lost = problems.len(), "drives published");
+        self.finish_deletes()?;
+        self.started.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Writes this node's drives into the state: found ones ready (keeping the project id
+    /// counter ahead of every id in use), known but absent ones lost.
+    fn publish(
+        &self,
+        found: &HashMap<String, (Mounted, DriveSpec)>,
+        problems: &HashMap<String, String>,
+    ) -> Result<(), Status> {
+        self.store
+            .transact(|st| {
+                for (id, (_, spec)) in found {
+                    let mut spec = spec.clone();
+                    if let Some(old) = st.drives.get(id) {
+                        spec.next_project_id = spec.next_project_id.max(old.next_project_id);
+                    }
+                    let in_state = st
+                        .volumes
+                        .values()
+                        .filter(|v| v.drive_id == *id)
+                        .map(|v| v.project_id + 1)
+                        .max()
+                        .unwrap_or(1);
+                    spec.next_project_id = spec.next_project_id.max(in_state);
+                    st.drives.insert(id.clone(), spec);
+                }
+                for (id, d) in st.drives.iter_mut() {
+                    if d.node == self.node && !found.contains_key(id) {
+                        d.state = DriveState::Lost;
+                        d.message = Some(
+                            problems
+                                .get(id)
+                                .cloned()
+                                .unwrap_or_else(|| "drive not in the node's registry".into()),
+                        );
+                    }
+                }
+                Ok::<_, Status>(())
+            })
+            .map_err(store_error)?
+    }
+
+    /// Where a drive of this node is mounted; FailedPrecondition when it is not usable.
+    fn drive(&self, drive_id: &str) -> Result<Mounted, Status> {
+        let mounted = self.mounted.read().unwrap_or_else(|p| p.into_inner());
+        let m = mounted.get(drive_id).cloned().ok_or_else(|| {
+            Status::failed_precondition(format!("drive {drive_id} is not available on this node"))
+        })?;
+        if let Some(why) = drive_problem(&m.mount_point) {
+            return Err(Status::failed_precondition(format!(
+                "drive {drive_id}: {why}"
+            )));
+        }
+        Ok(m)
+    }
+
+    /// Why a volume's drive is unhealthy, if it is.
+    pub fn condition(&self, spec: &VolumeSpec) -> Option<String> {
+        let mounted = self.mounted.read().unwrap_or_else(|p| p.into_inner());
+        match mounted.get(&spec.drive_id) {
+            None => Some(format!("drive {} is lost", spec.drive_id)),
+            Some(m) => {
+                drive_problem(&m.mount_point).map(|w| format!("drive {}: {w}", spec.drive_id))
+            }
+        }
+    }
+
+    pub fn volume_dir(&self, id: &str, spec: &VolumeSpec) -> Result<PathBuf, Status> {
+        Ok(self
+            .drive(&spec.drive_id)?
+            .mount_point
+            .join(VOLUMES_DIR)
+            .join(id))
+    }
+
+    /// Creates the volume's directory (once) with its project id and quota; idempotent.
+    pub fn prepare(&self, id: &str, spec: &VolumeSpec) -> Result<PathBuf, Status> {
+        let drive = self.drive(&spec.drive_id)?;
+        let dir = drive.mount_point.join(VOLUMES_DIR).join(id);
+        fs::create_dir_all(&dir)
+            .map_err(|e| internal(&format!("creating {}", dir.display()), e))?;
+        if drive.quota {
+            quota::assign_project(&dir, spec.project_id).map_err(|e| internal("project id", e))?;
+            self.apply_limit(&drive, spec)?;
+        }
+        Ok(dir)
+    }
+
+    /// Sets the quota to the volume's capacity (stage and expansion).
+    pub fn set_limit(&self, spec: &VolumeSpec) -> Result<(), Status> {
+        let drive = self.drive(&spec.drive_id)?;
+        if drive.quota {
+            self.apply_limit(&drive, spec)?;
+        }
+        Ok(())
+    }
+
+    fn apply_limit(&self, drive: &Mounted, spec: &VolumeSpec) -> Result<(), Status> {
+        quota::set_limit(&drive.mount_point, spec.project_id, spec.capacity_bytes)
+            .map_err(|e| internal("setting the quota", e))
+    }
+
+    pub fn usage(&self, id: &str, spec: &VolumeSpec) -> Result<VolumeUsage, Status> {
+        let drive = self.drive(&spec.drive_id)?;
+        let dir = drive.mount_point.join(VOLUMES_DIR).join(id);
+        let fs = statvfs(&drive.mount_point).map_err(|e| internal("statfs", e))?;
+        let (bytes_used, inodes_used) = if drive.quota {
+            let u = quota::usage(&drive.mount_point, spec.project_id)
+                .map_err(|e| internal("reading the quota", e))?;
+            (u.bytes_used, u.inodes_used)
+        } else {
+            walk_usage(&dir).map_err(|e| internal("measuring the volume", e))?
+        };
+        Ok(VolumeUsage {
+            bytes_total: spec.capacity_bytes,
+            bytes_used,
+            inodes_total: fs.f_files,
+            inodes_used,
+        })
+    }
+
+    /// Removes a deleted volume's data crash-safely, then its record (which frees its
+    /// capacity). Refused while the volume is still mounted somewhere.
+    pub fn purge(&self, id: &str, spec: &VolumeSpec) -> Result<(), Status> {
+        let drive = self.drive(&spec.drive_id)?;
+        let volumes = drive.mount_point.join(VOLUMES_DIR);
+        if let Some(at) = mounted_subtree(&drive.mount_point, &format!("/{VOLUMES_DIR}/{id}")) {
+            return Err(Status::failed_precondition(format!(
+                "volume {id} is still mounted at {at}: unpublish and unstage it first"
+            )));
+        }
+        let dir = volumes.join(id);
+        let trash = volumes.join(format!("{DELETING_PREFIX}{id}"));
+        match fs::rename(&dir, &trash) {
+            Ok(()) => crate::fsutil::fsync_dir(&volumes).map_err(|e| internal("fsync", e))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(internal(&format!("renaming {}", dir.display()), e)),
+        }
+        remove_tree(&trash)?;
+        if drive.quota {
+            quota::set_limit(&drive.mount_point, spec.project_id, 0)
+                .map_err(|e| internal("clearing the quota", e))?;
+        }
+        self.store
+            .transact(|st| {
+                if st
+                    .volumes
+                    .get(id)
+                    .is_some_and(|v| v.phase == VolumePhase::Deleting)
+                {
+                    st.volumes.remove(id);
+                }
+                Ok::<_, Status>(())
+            })
+            .map_err(store_error)??;
+        info!(volume = %id, drive = %spec.drive_id, "volume deleted");
+        Ok(())
+    }
+
+    /// Finishes what a crash interrupted: leftover `.deleting-*` directories, and volumes
+    /// marked deleting on this node's drives.
+    pub fn finish_deletes(&self) -> Result<(), Status> {
+        let mounted: Vec<Mounted> = self
+            .mounted
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for m in mounted {
+            let Ok(entries) = fs::read_dir(m.mount_point.join(VOLUMES_DIR)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(DELETING_PREFIX) {
+                    remove_tree(&e.path())?;
+                }
+            }
+        }
+        let state = self.store.load().map_err(store_error)?;
+        for (id, v) in &state.volumes {
+            if v.node == self.node && v.phase == VolumePhase::Deleting {
+                if let Err(e) = self.purge(id, v) {
+                    warn!(volume = %id, "cannot finish deleting: {}", e.message());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn remove_tree(path: &Path) -> Result<(), Status> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(internal(&format!("removing {}", path.display()), e)),
+    }
+}
+
+/// A mount (other than the drive's own) showing `subtree` of the drive's filesystem.
+fn mounted_subtree(drive_mount: &Path, subtree: &str) -> Option<String> {
+    // Two reads: one read racing other mounts can miss a line (see mount::mount_at).
+    let mut entries = read_mountinfo(Path::new("/proc/self/mountinfo"));
+    entries.extend(read_mountinfo(Path::new("/proc/self/mountinfo")));
+    let here = drive_mount.to_string_lossy();
+    let dev = entries
+        .iter()
+        .rev()
+        .find(|e| e.mount_point == here)?
+        .major_minor
+        .clone();
+    entries
+        .iter()
+        .find(|e| e.major_minor == dev && e.root == subtree)
+        .map(|e| e.mount_point.clone())
+}
+
+/// Why a mounted drive cannot serve volumes: unmounted under us, or its filesystem failing.
+fn drive_problem(mount_point: &Path) -> Option<String> {
+    match mount::is_mount_root(mount_point) {
+        Ok(true) => {}
+        Ok(false) => return Some(format!("not mounted at {}", mount_point.display())),
+        Err(e) => return Some(format!("cannot stat {}: {e}", mount_point.display())),
+    }
+    match fs::read_dir(mount_point.join(VOLUMES_DIR)) {
+        Ok(_) => None,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => Some(format!("filesystem error: {e}")),
+    }
+}
+
+/// The project ids already on the drive's volume directories, so that a lost state can
+/// never hand one out twice.
+fn next_free_project(mount_point: &Path) -> u32 {
+    let Ok(entries) = fs::read_dir(mount_point.join(VOLUMES_DIR)) else {
+        return 1;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| quota::project_of(&e.path()).ok())
+        .map(|id| id.saturating_add(1))
+        .max()
+        .unwrap_or(1)
+        .max(1)
+}
+
+fn statvfs(path: &Path) -> io::Result<libc::statvfs> {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: c is a valid NUL-terminated path and st a writable statvfs.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0 {
+        Ok(st)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Bytes volumes may use on a drive: the size of its filesystem.
+fn fs_size(path: &Path) -> io::Result<u64> {
+    let st = statvfs(path)?;
+    Ok(st.f_blocks * st.f_frsize)
+}
+
+/// Bytes (allocated blocks) and inodes under a directory, for drives without quotas.
+fn walk_usage(dir: &Path) -> io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut bytes = 0;
+    let mut inodes = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d)? {
+            let e = e?;
+            let md = e.metadata()?;
+            bytes += md.blocks() * 512;
+            inodes += 1;
+            if md.is_dir() {
+                stack.push(e.path());
+            }
+        }
+    }
+    Ok((bytes, inodes))
+}

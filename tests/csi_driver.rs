@@ -1,0 +1,719 @@
+//! The CSI driver over its real unix socket, on loop drives formatted by drivectl, with the
+//! state in a file (run as root). Quota enforcement is asserted where the kernel has XFS
+//! quotas (the VM lab runs this file with STRATA_REQUIRE_QUOTA=1).
+
+mod common;
+mod csi_support;
+
+use common::{quota_supported, MIB};
+use csi_support::*;
+use std::fs;
+use std::path::Path;
+use strata::csi::proto::volume_capability::access_mode::Mode;
+use strata::csi::proto::*;
+use tonic::Code;
+
+const DRIVE: u64 = 512 * MIB;
+
+fn code<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> Code {
+    match r {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(s) => s.code(),
+    }
+}
+
+fn bytes_usage(stats: &NodeGetVolumeStatsResponse) -> &VolumeUsage {
+    stats
+        .usage
+        .iter()
+        .find(|u| u.unit == volume_usage::Unit::Bytes as i32)
+        .expect("bytes usage")
+}
+
+#[test]
+fn identity_and_node_info_describe_the_plugin() {
+    let mut csi = Csi::start(1, DRIVE);
+    let mut id = csi.identity();
+    let info = csi
+        .call(id.get_plugin_info(GetPluginInfoRequest {}))
+        .unwrap();
+    assert_eq!(info.name, "csi.strata.dev");
+    assert_eq!(info.vendor_version, env!("CARGO_PKG_VERSION"));
+    let caps = csi
+        .call(id.get_plugin_capabilities(GetPluginCapabilitiesRequest {}))
+        .unwrap();
+    use plugin_capability::{service::Type as Svc, volume_expansion::Type as Exp, Type};
+    let got: Vec<Type> = caps.capabilities.iter().filter_map(|c| c.r#type).collect();
+    for want in [
+        Type::Service(plugin_capability::Service {
+            r#type: Svc::ControllerService as i32,
+        }),
+        Type::Service(plugin_capability::Service {
+            r#type: Svc::VolumeAccessibilityConstraints as i32,
+        }),
+        Type::VolumeExpansion(plugin_capability::VolumeExpansion {
+            r#type: Exp::Online as i32,
+        }),
+    ] {
+        assert!(got.contains(&want), "{want:?} missing from {got:?}");
+    }
+    assert_eq!(
+        csi.call(id.probe(ProbeRequest {})).unwrap().ready,
+        Some(true)
+    );
+
+    let node = csi.lab.node.clone();
+    let mut n = csi.node();
+    let info = csi.call(n.node_get_info(NodeGetInfoRequest {})).unwrap();
+    assert_eq!(info.node_id, node);
+    assert_eq!(info.max_volumes_per_node, 100);
+    assert_eq!(info.accessible_topology.unwrap(), topology(&node));
+    let caps = csi
+        .call(n.node_get_capabilities(NodeGetCapabilitiesRequest {}))
+        .unwrap();
+    let types: Vec<i32> = caps
+        .capabilities
+        .iter()
+        .filter_map(|c| match c.r#type {
+            Some(node_service_capability::Type::Rpc(r)) => Some(r.r#type),
+            _ => None,
+        })
+        .collect();
+    for t in [1, 2, 3, 4] {
+        assert!(types.contains(&t), "node capability {t} missing: {types:?}");
+    }
+}
+
+#[test]
+fn a_volume_lives_its_whole_life_and_gives_its_capacity_back() {
+    let mut csi = Csi::start(1, DRIVE);
+    let (available, largest) = csi.capacity(None);
+    assert!(
+        available > 400 * MIB as i64 && available <= DRIVE as i64,
+        "{available}"
+    );
+    assert_eq!(
+        largest, available,
+        "one drive: the largest volume is all of it"
+    );
+
+    let vol = csi.create("pvc-life", (16 * MIB) as i64, &[]).unwrap();
+    assert_eq!(vol.capacity_bytes, (16 * MIB) as i64);
+    assert_eq!(
+        vol.accessible_topology,
+        vec![topology(&csi.lab.node.clone())]
+    );
+    assert_eq!(csi.capacity(None).0, available - (16 * MIB) as i64);
+    let id = vol.volume_id.clone();
+
+    let (staging, target) = csi.paths("life");
+    csi.stage(&id, &staging).unwrap();
+    csi.publish(&id, &staging, &target, false).unwrap();
+
+    // Write until the quota stops the writer.
+    let file = Path::new(&target).join("data.bin");
+    let (written, err) = write_until_full(&file, 64 * MIB);
+    if quota_supported() {
+        let err = err.expect("the quota must stop the writer");
+        // XFS reports a full project quota as ENOSPC (EDQUOT for user/group quotas).
+        assert!(
+            matches!(err.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)),
+            "{err}"
+        );
+        assert!(
+            (14 * MIB..=16 * MIB).contains(&written),
+            "wrote {written}"
+        );
+    } else {
+        assert!(err.is_none(), "{err:?}");
+    }
+    let stats = csi.stats(&id, &target).unwrap();
+    let b = bytes_usage(&stats);
+    assert_eq!(b.total, (16 * MIB) as i64);
+    assert_eq!(b.used + b.available, b.total);
+    if quota_supported() {
+        assert!(
+            (b.used - written as i64).abs() <= MIB as i64,
+            "{b:?} vs {written}"
+        );
+    }
+    assert_eq!(
+        stats.volume_condition.as_ref().map(|c| c.abnormal),
+        Some(false)
+    );
+
+    // Expand: the controller reserves, the node raises the quota.
+    let mut c = csi.controller();
+    let expanded = csi
+        .call(c.controller_expand_volume(ControllerExpandVolumeRequest {
+            volume_id: id.clone(),
+            capacity_range: Some(CapacityRange {
+                required_bytes: (32 * MIB) as i64,
+                limit_bytes: 0,
+            }),
+            ..Default::default()
+        }))
+        .unwrap();
+    assert_eq!(expanded.capacity_bytes, (32 * MIB) as i64);
+    assert!(expanded.node_expansion_required);
+    let mut n = csi.node();
+    let grown = csi
+        .call(n.node_expand_volume(NodeExpandVolumeRequest {
+            volume_id: id.clone(),
+            volume_path: target.clone(),
+            capacity_range: Some(CapacityRange {
+                required_bytes: (32 * MIB) as i64,
+                limit_bytes: 0,
+            }),
+            ..Default::default()
+        }))
+        .unwrap();
+    assert_eq!(grown.capacity_bytes, (32 * MIB) as i64);
+    let more = Path::new(&target).join("more.bin");
+    let (written2, err2) = write_until_full(&more, 8 * MIB);
+    assert_eq!(written2, 8 * MIB, "{err2:?}");
+    let stats = csi.stats(&id, &target).unwrap();
+    let b = bytes_usage(&stats);
+    assert_eq!(b.total, (32 * MIB) as i64);
+    if quota_supported() {
+        let expect = (written + written2) as i64;
+        assert!((b.used - expect).abs() <= MIB as i64, "{b:?} vs {expect}");
+    }
+
+    csi.unpublish(&id, &target).unwrap();
+    assert!(!Path::new(&target).exists(), "target path removed");
+    csi.unstage(&id, &staging).unwrap();
+    csi.delete(&id).unwrap();
+    let drive = csi.drive_ids()[0].clone();
+    assert!(!csi.mount_point(&drive).join("volumes").join(&id).exists());
+    assert_eq!(csi.capacity(None).0, available, "capacity back");
+    assert_eq!(csi.state()["volumes"], serde_json::json!({}));
+}
+
+#[test]
+fn read_only_publish_refuses_writes() {
+    let mut csi = Csi::start(1, DRIVE);
+    let id = csi
+        .create("pvc-ro", (8 * MIB) as i64, &[])
+        .unwrap()
+        .volume_id;
+    let (staging, target) = csi.paths("ro");
+    csi.stage(&id, &staging).unwrap();
+    fs::write(Path::new(&staging).join("seed"), b"hello").unwrap();
+    csi.publish(&id, &staging, &target, true).unwrap();
+    assert_eq!(fs::read(Path::new(&target).join("seed")).unwrap(), b"hello");
+    let err = fs::write(Path::new(&target).join("x"), b"x").unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
+    // The same publish again is fine; a writable one at the same path is not.
+    csi.publish(&id, &staging, &target, true).unwrap();
+    assert_eq!(
+        code(csi.publish(&id, &staging, &target, false)),
+        Code::AlreadyExists
+    );
+}
+
+#[test]
+fn volumes_of_one_pod_land_on_distinct_drives() {
+    let mut csi = Csi::start(2, DRIVE);
+    let pod = |claim: &'static str, spread: &'static str| {
+        [
+            ("csi.storage.k8s.io/pvc/name", claim),
+            ("csi.storage.k8s.io/pvc/namespace", "tenant-a"),
+            ("spread", spread),
+        ]
+    };
+    let a = csi
+        .create(
+            "pvc-a",
+            (8 * MIB) as i64,
+            &pod("data0-pool-0-0", "required"),
+        )
+        .unwrap();
+    let b = csi
+        .create(
+            "pvc-b",
+            (8 * MIB) as i64,
+            &pod("data1-pool-0-0", "required"),
+        )
+        .unwrap();
+    let drive_of = |v: &Volume| v.volume_context["strata.dev/drive"].clone();
+    assert_ne!(
+        drive_of(&a),
+        drive_of(&b),
+        "two volumes of one pod share a drive"
+    );
+    // A third volume of the same pod has no distinct drive left: strictly refused...
+    let err = csi
+        .create(
+            "pvc-c",
+            (8 * MIB) as i64,
+            &pod("data2-pool-0-0", "required"),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(err.message().contains("same pod"), "{}", err.message());
+    // ...and shared when spreading is only preferred.
+    csi.create(
+        "pvc-c",
+        (8 * MIB) as i64,
+        &pod("data2-pool-0-0", "preferred"),
+    )
+    .unwrap();
+    // Another pod's volume is free to use either drive.
+    csi.create(
+        "pvc-d",
+        (8 * MIB) as i64,
+        &pod("data0-pool-0-1", "required"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn fifty_parallel_creates_never_overcommit() {
+    let mut csi = Csi::start(2, DRIVE);
+    let ids = csi.drive_ids();
+    let state = csi.state();
+    let caps: Vec<u64> = ids
+        .iter()
+        .map(|id| state["drives"][id]["capacityBytes"].as_u64().unwrap())
+        .collect();
+    let size = 24 * MIB;
+    let fit: u64 = caps.iter().map(|c| c / size).sum();
+    assert!(fit < 50, "the test needs more requests than room ({fit})");
+    let node = csi.lab.node.clone();
+    let controller = csi.controller();
+    let results: Vec<Result<Volume, tonic::Status>> = csi.rt.block_on(async {
+        let calls = (0..50).map(|i| {
+            let mut c = controller.clone();
+            let req = create_request(&format!("pvc-par-{i}"), size as i64, &[], &node);
+            async move {
+                c.create_volume(req)
+                    .await
+                    .map(|r| r.into_inner().volume.unwrap())
+            }
+        });
+        futures_util::future::join_all(calls).await
+    });
+    let ok = results.iter().filter(|r| r.is_ok()).count() as u64;
+    for r in &results {
+        if let Err(e) = r {
+            assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+        }
+    }
+    assert_eq!(ok, fit, "every volume that fits is created, no more");
+    let state = csi.state();
+    for (id, cap) in ids.iter().zip(&caps) {
+        let used: u64 = state["volumes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|v| v["driveId"] == id.as_str())
+            .map(|v| v["capacityBytes"].as_u64().unwrap())
+            .sum();
+        assert!(used <= *cap, "drive {id} overcommitted: {used} > {cap}");
+    }
+    // Every project id on a drive is distinct.
+    let mut pids: Vec<(String, u64)> = state["volumes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| {
+            (
+                v["driveId"].as_str().unwrap().to_string(),
+                v["projectId"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    pids.sort();
+    let before = pids.len();
+    pids.dedup();
+    assert_eq!(pids.len(), before, "a project id was handed out twice");
+}
+
+#[test]
+fn a_restarted_plugin_keeps_every_volume_usable() {
+    let mut csi = Csi::start(2, DRIVE);
+    let mut vols = Vec::new();
+    for i in 0..3 {
+        let id = csi
+            .create(&format!("pvc-r{i}"), (8 * MIB) as i64, &[])
+            .unwrap()
+            .volume_id;
+        let (staging, target) = csi.paths(&format!("r{i}"));
+        csi.stage(&id, &staging).unwrap();
+        csi.publish(&id, &staging, &target, false).unwrap();
+        fs::write(Path::new(&target).join("before"), format!("volume {i}")).unwrap();
+        vols.push((id, staging, target));
+    }
+    csi.restart();
+    for (i, (id, staging, target)) in vols.iter().enumerate() {
+        // Kubelet repeats stage and publish after a plugin restart: both are no-ops now.
+        csi.stage(id, staging).unwrap();
+        csi.publish(id, staging, target, false).unwrap();
+        assert_eq!(
+            fs::read_to_string(Path::new(target).join("before")).unwrap(),
+            format!("volume {i}")
+        );
+        fs::write(Path::new(target).join("after"), b"ok").unwrap();
+        let stats = csi.stats(id, target).unwrap();
+        assert_eq!(bytes_usage(&stats).total, (8 * MIB) as i64);
+    }
+    // New volumes after the restart get fresh project ids.
+    let new = csi
+        .create("pvc-after", (8 * MIB) as i64, &[])
+        .unwrap()
+        .volume_id;
+    let state = csi.state();
+    let key = |id: &str| {
+        let v = &state["volumes"][id];
+        (v["driveId"].clone(), v["projectId"].as_u64().unwrap())
+    };
+    for (id, _, _) in &vols {
+        assert_ne!(key(id), key(&new), "project id reused on one drive");
+    }
+}
+
+#[test]
+fn an_interrupted_delete_finishes_at_the_next_start() {
+    let mut csi = Csi::start(1, DRIVE);
+    let (available, _) = csi.capacity(None);
+    let id = csi
+        .create("pvc-del", (8 * MIB) as i64, &[])
+        .unwrap()
+        .volume_id;
+    let (staging, _) = csi.paths("del");
+    csi.stage(&id, &staging).unwrap();
+    fs::write(Path::new(&staging).join("payload"), vec![1u8; 1 << 20]).unwrap();
+    csi.unstage(&id, &staging).unwrap();
+    csi.kill();
+    // A crash mid-delete: the record says deleting and the data is half renamed away.
+    let drive = csi.drive_ids()[0].clone();
+    let volumes = csi.mount_point(&drive).join("volumes");
+    fs::rename(volumes.join(&id), volumes.join(format!(".deleting-{id}"))).unwrap();
+    let mut state = csi.state();
+    state["volumes"][&id]["phase"] = "Deleting".into();
+    fs::write(&csi.state_file, serde_json::to_vec(&state).unwrap()).unwrap();
+
+    csi.launch();
+    assert_eq!(csi.state()["volumes"], serde_json::json!({}));
+    assert_eq!(
+        fs::read_dir(&volumes).unwrap().count(),
+        0,
+        "data left behind"
+    );
+    assert_eq!(csi.capacity(None).0, available);
+    // Deleting again is still fine (idempotent).
+    csi.delete(&id).unwrap();
+}
+
+#[test]
+fn a_lost_drive_makes_its_volumes_abnormal_and_leaves_capacity() {
+    let mut csi = Csi::start(2, DRIVE);
+    let ids = csi.drive_ids();
+    let vol = csi.create("pvc-lost", (8 * MIB) as i64, &[]).unwrap();
+    let lost = vol.volume_context["strata.dev/drive"].clone();
+    let lost_index = ids.iter().position(|d| *d == lost).unwrap();
+    let (_, largest_before) = csi.capacity(None);
+    csi.kill();
+    // The drive disappears: unmounted and its loop device detached.
+    let mp = csi.mount_point(&lost);
+    assert!(std::process::Command::new("umount")
+        .arg(&mp)
+        .status()
+        .unwrap()
+        .success());
+    csi.drives[lost_index].detach_and_wait();
+    csi.launch();
+
+    let state = csi.state();
+    assert_eq!(
+        state["drives"][&lost]["state"],
+        "Lost",
+        "{state}\n{}",
+        csi.log_text()
+    );
+    let mut c = csi.controller();
+    let listed = csi
+        .call(c.list_volumes(ListVolumesRequest::default()))
+        .unwrap();
+    let cond = listed.entries[0]
+        .status
+        .as_ref()
+        .unwrap()
+        .volume_condition
+        .clone()
+        .unwrap();
+    assert!(cond.abnormal, "{cond:?}");
+    let (_, largest_after) = csi.capacity(None);
+    assert!(largest_after <= largest_before);
+    let stats = csi.stats(&vol.volume_id, "/nonexistent").unwrap();
+    assert!(stats.volume_condition.unwrap().abnormal);
+    // Staging a volume of a lost drive is refused, not faked.
+    let (staging, _) = csi.paths("lost");
+    assert_eq!(
+        code(csi.stage(&vol.volume_id, &staging)),
+        Code::FailedPrecondition
+    );
+    // New volumes avoid the lost drive.
+    let other = csi.create("pvc-other", (8 * MIB) as i64, &[]).unwrap();
+    assert_ne!(other.volume_context["strata.dev/drive"], lost);
+}
+
+#[test]
+fn errors_are_the_codes_the_spec_names() {
+    let mut csi = Csi::start(1, DRIVE);
+    let node = csi.lab.node.clone();
+    let mut c = csi.controller();
+    let mut req = create_request("", MIB as i64, &[], &node);
+    assert_eq!(
+        code(csi.call(c.create_volume(req.clone()))),
+        Code::InvalidArgument
+    );
+    req.name = "pvc-e".into();
+    req.volume_capabilities.clear();
+    assert_eq!(
+        code(csi.call(c.create_volume(req.clone()))),
+        Code::InvalidArgument
+    );
+    req.volume_capabilities = vec![cap_with_mode(Mode::MultiNodeMultiWriter)];
+    assert_eq!(
+        code(csi.call(c.create_volume(req.clone()))),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(csi.create("pvc-e", MIB as i64, &[("teir", "hot")])),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(csi.create("pvc-e", MIB as i64, &[("tier", "lukewarm")])),
+        Code::InvalidArgument
+    );
+    // Larger than any drive: OutOfRange; larger than the free space: ResourceExhausted.
+    assert_eq!(
+        code(csi.create("pvc-huge", (10 * 1024 * MIB) as i64, &[])),
+        Code::OutOfRange
+    );
+    let mut bad_range = create_request("pvc-range", (2 * MIB) as i64, &[], &node);
+    bad_range.capacity_range.as_mut().unwrap().limit_bytes = MIB as i64;
+    assert_eq!(code(csi.call(c.create_volume(bad_range))), Code::OutOfRange);
+    let (available, _) = csi.capacity(None);
+    csi.create("pvc-big", available - (4 * MIB) as i64, &[])
+        .unwrap();
+    assert_eq!(
+        code(csi.create("pvc-next", (8 * MIB) as i64, &[])),
+        Code::ResourceExhausted
+    );
+    // No hot drive on this node when the loop drive is another tier, and vice versa.
+    let tier = csi.state()["drives"][&csi.drive_ids()[0]]["tier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = if tier == "cold" { "hot" } else { "cold" };
+    assert_eq!(
+        code(csi.create("pvc-tier", MIB as i64, &[("tier", other)])),
+        Code::ResourceExhausted
+    );
+    // Same name, other size.
+    csi.create("pvc-e", MIB as i64, &[]).unwrap();
+    assert_eq!(
+        code(csi.create("pvc-e", (2 * MIB) as i64, &[])),
+        Code::AlreadyExists
+    );
+
+    // Volume ids and paths.
+    let mut c = csi.controller();
+    assert_eq!(
+        code(csi.call(c.delete_volume(DeleteVolumeRequest::default()))),
+        Code::InvalidArgument
+    );
+    let unknown = ValidateVolumeCapabilitiesRequest {
+        volume_id: "pvc-nope".into(),
+        volume_capabilities: vec![mount_cap()],
+        ..Default::default()
+    };
+    assert_eq!(
+        code(csi.call(c.validate_volume_capabilities(unknown))),
+        Code::NotFound
+    );
+    let no_caps = ValidateVolumeCapabilitiesRequest {
+        volume_id: "pvc-e".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(csi.call(c.validate_volume_capabilities(no_caps))),
+        Code::InvalidArgument
+    );
+    let expand_unknown = ControllerExpandVolumeRequest {
+        volume_id: "pvc-nope".into(),
+        capacity_range: Some(CapacityRange {
+            required_bytes: MIB as i64,
+            limit_bytes: 0,
+        }),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(csi.call(c.controller_expand_volume(expand_unknown))),
+        Code::NotFound
+    );
+    let expand_too_far = ControllerExpandVolumeRequest {
+        volume_id: "pvc-e".into(),
+        capacity_range: Some(CapacityRange {
+            required_bytes: (64 * MIB) as i64,
+            limit_bytes: 0,
+        }),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(csi.call(c.controller_expand_volume(expand_too_far))),
+        Code::OutOfRange
+    );
+    let token = ListVolumesRequest {
+        max_entries: 1,
+        starting_token: "bogus".into(),
+    };
+    assert_eq!(code(csi.call(c.list_volumes(token))), Code::Aborted);
+    let negative = ListVolumesRequest {
+        max_entries: -1,
+        starting_token: String::new(),
+    };
+    assert_eq!(
+        code(csi.call(c.list_volumes(negative))),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(csi.call(c.create_snapshot(CreateSnapshotRequest::default()))),
+        Code::Unimplemented
+    );
+
+    let (staging, target) = csi.paths("err");
+    assert_eq!(code(csi.stage("", &staging)), Code::InvalidArgument);
+    assert_eq!(code(csi.stage("pvc-e", "")), Code::InvalidArgument);
+    assert_eq!(code(csi.stage("pvc-nope", &staging)), Code::NotFound);
+    let mut n = csi.node();
+    let no_cap = NodeStageVolumeRequest {
+        volume_id: "pvc-e".into(),
+        staging_target_path: staging.clone(),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(csi.call(n.node_stage_volume(no_cap))),
+        Code::InvalidArgument
+    );
+    // Publishing what was never staged.
+    assert_eq!(
+        code(csi.publish("pvc-e", &staging, &target, false)),
+        Code::FailedPrecondition
+    );
+    assert_eq!(
+        code(csi.publish("pvc-e", &staging, "", false)),
+        Code::InvalidArgument
+    );
+    assert_eq!(code(csi.unpublish("", &target)), Code::InvalidArgument);
+    assert_eq!(code(csi.unpublish("pvc-e", "")), Code::InvalidArgument);
+    assert_eq!(code(csi.unstage("pvc-e", "")), Code::InvalidArgument);
+    assert_eq!(code(csi.stats("pvc-nope", &target)), Code::NotFound);
+    assert_eq!(code(csi.stats("pvc-e", "")), Code::InvalidArgument);
+    assert_eq!(
+        code(csi.stats("pvc-e", &target)),
+        Code::NotFound,
+        "not published there"
+    );
+    let expand = NodeExpandVolumeRequest {
+        volume_id: "pvc-e".into(),
+        volume_path: String::new(),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(csi.call(n.node_expand_volume(expand))),
+        Code::InvalidArgument
+    );
+    // Deleting the volume while it is staged is refused; unstaged, it goes.
+    csi.stage("pvc-e", &staging).unwrap();
+    assert_eq!(code(csi.delete("pvc-e")), Code::FailedPrecondition);
+    csi.unstage("pvc-e", &staging).unwrap();
+    csi.delete("pvc-e").unwrap();
+}
+
+#[test]
+fn every_rpc_twice_gives_the_same_answer() {
+    let mut csi = Csi::start(1, DRIVE);
+    let node = csi.lab.node.clone();
+    let req = create_request("pvc-twice", (8 * MIB) as i64, &[], &node);
+    let mut c = csi.controller();
+    let a = csi.call(c.create_volume(req.clone())).unwrap();
+    let b = csi.call(c.create_volume(req)).unwrap();
+    assert_eq!(a, b);
+    let id = a.volume.unwrap().volume_id;
+    let validate = ValidateVolumeCapabilitiesRequest {
+        volume_id: id.clone(),
+        volume_capabilities: vec![mount_cap()],
+        ..Default::default()
+    };
+    let v1 = csi
+        .call(c.validate_volume_capabilities(validate.clone()))
+        .unwrap();
+    assert!(v1.confirmed.is_some());
+    assert_eq!(
+        v1,
+        csi.call(c.validate_volume_capabilities(validate)).unwrap()
+    );
+    let l1 = csi
+        .call(c.list_volumes(ListVolumesRequest::default()))
+        .unwrap();
+    assert_eq!(
+        l1,
+        csi.call(c.list_volumes(ListVolumesRequest::default()))
+            .unwrap()
+    );
+    assert_eq!(csi.capacity(None), csi.capacity(None));
+    let expand = ControllerExpandVolumeRequest {
+        volume_id: id.clone(),
+        capacity_range: Some(CapacityRange {
+            required_bytes: (12 * MIB) as i64,
+            limit_bytes: 0,
+        }),
+        ..Default::default()
+    };
+    let e1 = csi
+        .call(c.controller_expand_volume(expand.clone()))
+        .unwrap();
+    assert_eq!(e1, csi.call(c.controller_expand_volume(expand)).unwrap());
+
+    let (staging, target) = csi.paths("twice");
+    csi.stage(&id, &staging).unwrap();
+    csi.stage(&id, &staging).unwrap();
+    csi.publish(&id, &staging, &target, false).unwrap();
+    csi.publish(&id, &staging, &target, false).unwrap();
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let count = |p: &str| {
+        mounts
+            .lines()
+            .filter(|l| l.split(' ').nth(4) == Some(p))
+            .count()
+    };
+    assert_eq!(count(&staging), 1, "staging mounted once");
+    assert_eq!(count(&target), 1, "target mounted once");
+    let s1 = csi.stats(&id, &target).unwrap();
+    assert_eq!(s1, csi.stats(&id, &target).unwrap());
+    let mut n = csi.node();
+    let grow = NodeExpandVolumeRequest {
+        volume_id: id.clone(),
+        volume_path: target.clone(),
+        capacity_range: Some(CapacityRange {
+            required_bytes: (12 * MIB) as i64,
+            limit_bytes: 0,
+        }),
+        ..Default::default()
+    };
+    let g1 = csi.call(n.node_expand_volume(grow.clone())).unwrap();
+    assert_eq!(g1, csi.call(n.node_expand_volume(grow)).unwrap());
+    csi.unpublish(&id, &target).unwrap();
+    csi.unpublish(&id, &target).unwrap();
+    csi.unstage(&id, &staging).unwrap();
+    csi.unstage(&id, &staging).unwrap();
+    csi.delete(&id).unwrap();
+    csi.delete(&id).unwrap();
+    // Unpublish/unstage of a volume that is gone altogether is still fine.
+    csi.unpublish(&id, &target).unwrap();
+    csi.unstage(&id, &staging).unwrap();
+}

@@ -1,0 +1,397 @@
+//! A `strata csi` process on loop drives formatted by drivectl, with CSI clients over its
+//! real unix socket. The plugin is killed when the harness is dropped; the drives' mounts
+//! and loop devices go with the `Lab` and `LoopDevice` guards of tests/common.
+#![allow(dead_code)]
+
+use crate::common::{Lab, LoopDevice};
+use hyper_util::rt::TokioIo;
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use strata::csi::proto::controller_client::ControllerClient;
+use strata::csi::proto::identity_client::IdentityClient;
+use strata::csi::proto::node_client::NodeClient;
+use strata::csi::proto::volume_capability::{
+    access_mode::Mode, AccessMode, AccessType, MountVolume,
+};
+use strata::csi::proto::*;
+use tokio::net::UnixStream;
+use tonic::transport::{Channel, Endpoint, Uri};
+
+pub const TOPOLOGY_KEY: &str = "topology.strata.dev/node";
+
+pub struct Csi {
+    pub lab: Lab,
+    pub drives: Vec<LoopDevice>,
+    pub dir: tempfile::TempDir,
+    pub socket: PathBuf,
+    pub state_file: PathBuf,
+    child: Option<Child>,
+    pub rt: tokio::runtime::Runtime,
+    channel: Option<Channel>,
+}
+
+impl Csi {
+    /// `n` loop drives of `size` bytes formatted by drivectl, and the plugin in `all` mode.
+    pub fn start(n: usize, size: u64) -> Csi {
+        let lab = Lab::new();
+        let drives: Vec<LoopDevice> = (0..n).map(|_| LoopDevice::new(size)).collect();
+        for d in &drives {
+            let mut args = vec!["format", d.dev.as_str(), "--dangerous"];
+            if !crate::common::quota_supported() {
+                args.push("--allow-no-quota");
+            }
+            lab.ok(&args);
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("strata-csi-")
+            .tempdir()
+            .unwrap();
+        let mut csi = Csi {
+            socket: dir.path().join("csi.sock"),
+            state_file: dir.path().join("state.json"),
+            lab,
+            drives,
+            dir,
+            child: None,
+            rt: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+            channel: None,
+        };
+        csi.launch();
+        csi
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("csi.log")
+    }
+
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Starts the plugin and waits until its Probe says ready.
+    pub fn launch(&mut self) {
+        assert!(self.child.is_none(), "plugin already running");
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["csi", "--mode", "all", "--endpoint"])
+            .arg(format!("unix://{}", self.socket.display()))
+            .args(["--node-id", &self.lab.node, "--state"])
+            .arg(format!("file:{}", self.state_file.display()))
+            .arg("--state-dir")
+            .arg(self.lab.state())
+            .args(["--max-volumes", "100", "--resync", "1s"])
+            .env("RUST_LOG", "strata=info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start strata csi");
+        self.child = Some(child);
+        self.channel = None;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.socket.exists() {
+                let ready = self.rt.block_on(async {
+                    let mut id = self.identity_async().await.ok()?;
+                    id.probe(ProbeRequest {}).await.ok()?.into_inner().ready
+                });
+                if ready == Some(true) {
+                    return;
+                }
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("strata csi exited with {status}; log:\n{}", self.log_text());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "plugin not ready within 30 s; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Kills the plugin (SIGKILL: no chance to tidy up, as in a crash).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.channel = None;
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    async fn channel(&self) -> Result<Channel, tonic::transport::Error> {
+        let path = self.socket.clone();
+        Endpoint::try_from("http://csi.invalid")?
+            .connect_with_connector(tower::service_fn(move |_: Uri| {
+                let path = path.clone();
+                async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(path).await?)) }
+            }))
+            .await
+    }
+
+    async fn identity_async(&self) -> Result<IdentityClient<Channel>, tonic::transport::Error> {
+        Ok(IdentityClient::new(self.channel().await?))
+    }
+
+    fn connected(&mut self) -> Channel {
+        if self.channel.is_none() {
+            let ch = self
+                .rt
+                .block_on(self.channel())
+                .expect("connect to the CSI socket");
+            self.channel = Some(ch);
+        }
+        self.channel.clone().unwrap()
+    }
+
+    pub fn identity(&mut self) -> IdentityClient<Channel> {
+        IdentityClient::new(self.connected())
+    }
+
+    pub fn controller(&mut self) -> ControllerClient<Channel> {
+        ControllerClient::new(self.connected())
+    }
+
+    pub fn node(&mut self) -> NodeClient<Channel> {
+        NodeClient::new(self.connected())
+    }
+
+    /// Runs one RPC future on the harness runtime.
+    pub fn call<T>(
+        &self,
+        f: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> Result<T, tonic::Status> {
+        self.rt.block_on(f).map(tonic::Response::into_inner)
+    }
+
+    /// The drive ids (filesystem UUIDs) drivectl gave the loop devices, in device order.
+    pub fn drive_ids(&self) -> Vec<String> {
+        self.drives
+            .iter()
+            .map(|d| {
+                self.lab.device(&d.name())["drive_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_slice(&fs::read(&self.state_file).unwrap()).unwrap()
+    }
+
+    pub fn mount_point(&self, drive_id: &str) -> PathBuf {
+        self.lab.state().join("mnt").join(drive_id)
+    }
+
+    /// A staging and a target path for a volume, under this harness's directory.
+    pub fn paths(&self, name: &str) -> (String, String) {
+        let base = self.dir.path().join("kubelet").join(name);
+        (
+            base.join("globalmount").display().to_string(),
+            base.join("mount").display().to_string(),
+        )
+    }
+
+    pub fn create(
+        &mut self,
+        name: &str,
+        bytes: i64,
+        params: &[(&str, &str)],
+    ) -> Result<Volume, tonic::Status> {
+        let req = create_request(name, bytes, params, &self.lab.node.clone());
+        let mut c = self.controller();
+        self.call(c.create_volume(req)).map(|r| r.volume.unwrap())
+    }
+
+    pub fn stage(&mut self, id: &str, staging: &str) -> Result<(), tonic::Status> {
+        let mut n = self.node();
+        self.call(n.node_stage_volume(NodeStageVolumeRequest {
+            volume_id: id.into(),
+            staging_target_path: staging.into(),
+            volume_capability: Some(mount_cap()),
+            ..Default::default()
+        }))
+        .map(|_| ())
+    }
+
+    pub fn publish(
+        &mut self,
+        id: &str,
+        staging: &str,
+        target: &str,
+        readonly: bool,
+    ) -> Result<(), tonic::Status> {
+        let mut n = self.node();
+        self.call(n.node_publish_volume(NodePublishVolumeRequest {
+            volume_id: id.into(),
+            staging_target_path: staging.into(),
+            target_path: target.into(),
+            volume_capability: Some(mount_cap()),
+            readonly,
+            ..Default::default()
+        }))
+        .map(|_| ())
+    }
+
+    pub fn unpublish(&mut self, id: &str, target: &str) -> Result<(), tonic::Status> {
+        let mut n = self.node();
+        self.call(n.node_unpublish_volume(NodeUnpublishVolumeRequest {
+            volume_id: id.into(),
+            target_path: target.into(),
+        }))
+        .map(|_| ())
+    }
+
+    pub fn unstage(&mut self, id: &str, staging: &str) -> Result<(), tonic::Status> {
+        let mut n = self.node();
+        self.call(n.node_unstage_volume(NodeUnstageVolumeRequest {
+            volume_id: id.into(),
+            staging_target_path: staging.into(),
+        }))
+        .map(|_| ())
+    }
+
+    pub fn delete(&mut self, id: &str) -> Result<(), tonic::Status> {
+        let mut c = self.controller();
+        self.call(c.delete_volume(DeleteVolumeRequest {
+            volume_id: id.into(),
+            ..Default::default()
+        }))
+        .map(|_| ())
+    }
+
+    pub fn stats(
+        &mut self,
+        id: &str,
+        path: &str,
+    ) -> Result<NodeGetVolumeStatsResponse, tonic::Status> {
+        let mut n = self.node();
+        self.call(n.node_get_volume_stats(NodeGetVolumeStatsRequest {
+            volume_id: id.into(),
+            volume_path: path.into(),
+            staging_target_path: String::new(),
+        }))
+    }
+
+    /// GetCapacity on this node: (available, maximum volume size).
+    pub fn capacity(&mut self, tier: Option<&str>) -> (i64, i64) {
+        let mut params = HashMap::new();
+        if let Some(t) = tier {
+            params.insert("tier".to_string(), t.to_string());
+        }
+        let node = self.lab.node.clone();
+        let mut c = self.controller();
+        let r = self
+            .call(c.get_capacity(GetCapacityRequest {
+                volume_capabilities: vec![mount_cap()],
+                parameters: params,
+                accessible_topology: Some(topology(&node)),
+            }))
+            .unwrap();
+        (r.available_capacity, r.maximum_volume_size.unwrap_or(-1))
+    }
+}
+
+impl Drop for Csi {
+    fn drop(&mut self) {
+        self.kill();
+        // Publish and staging bind mounts first, so that the drives can be unmounted.
+        let kubelet = self.dir.path().join("kubelet");
+        if let Ok(text) = fs::read_to_string("/proc/self/mountinfo") {
+            let mut points: Vec<String> = text
+                .lines()
+                .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+                .filter(|p| Path::new(p).starts_with(&kubelet))
+                .collect();
+            points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            for p in points {
+                let _ = Command::new("umount").arg("-l").arg(&p).status();
+            }
+        }
+    }
+}
+
+pub fn topology(node: &str) -> Topology {
+    Topology {
+        segments: HashMap::from([(TOPOLOGY_KEY.to_string(), node.to_string())]),
+    }
+}
+
+pub fn mount_cap() -> VolumeCapability {
+    cap_with_mode(Mode::SingleNodeWriter)
+}
+
+pub fn cap_with_mode(mode: Mode) -> VolumeCapability {
+    VolumeCapability {
+        access_type: Some(AccessType::Mount(MountVolume::default())),
+        access_mode: Some(AccessMode { mode: mode as i32 }),
+    }
+}
+
+pub fn create_request(
+    name: &str,
+    bytes: i64,
+    params: &[(&str, &str)],
+    node: &str,
+) -> CreateVolumeRequest {
+    CreateVolumeRequest {
+        name: name.into(),
+        capacity_range: Some(CapacityRange {
+            required_bytes: bytes,
+            limit_bytes: 0,
+        }),
+        volume_capabilities: vec![mount_cap()],
+        parameters: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        accessibility_requirements: Some(TopologyRequirement {
+            requisite: vec![topology(node)],
+            preferred: vec![topology(node)],
+        }),
+        ..Default::default()
+    }
+}
+
+/// Writes 1 MiB blocks to `path` until the filesystem refuses or `max` bytes are written;
+/// returns the bytes written and the error that stopped the writer, if any.
+pub fn write_until_full(path: &Path, max: u64) -> (u64, Option<std::io::Error>) {
+    use std::io::Write;
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open file in volume");
+    let block = vec![0x5au8; 1 << 20];
+    let mut written = 0;
+    while written < max {
+        match f.write(&block) {
+            Ok(0) => break,
+            Ok(n) => written += n as u64,
+            Err(e) => return (written, Some(e)),
+        }
+    }
+    match f.sync_all() {
+        Ok(()) => (written, None),
+        Err(e) => (written, Some(e)),
+    }
+}

@@ -2,9 +2,10 @@
 # The test command (README, .ci/run): installs what is needed, checks formatting and lints,
 # runs every test. Tests use real loop devices and mounts, so this runs as root.
 #
-# The drive tests run twice: on this host (whose kernel may lack XFS quotas: then formatting
-# must refuse cleanly) and inside the VM lab, whose Debian kernel has XFS project quotas, with
-# STRATA_REQUIRE_QUOTA=1 so that quotas must really be enabled and enforced.
+# The drive and CSI tests run twice: on this host (whose kernel may lack XFS quotas: then
+# formatting must refuse cleanly and volumes go unlimited) and inside the VM lab, whose Debian
+# kernel has XFS project quotas, with STRATA_REQUIRE_QUOTA=1 so that quotas must really be
+# enabled and enforced.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,13 +18,18 @@ if [[ "${STRATA_SKIP_VM_LAB:-}" == 1 ]]; then
   echo "VM lab skipped (STRATA_SKIP_VM_LAB=1)" >&2
   exit 0
 fi
-exe=$(cargo test --no-run --test drive_loop --message-format=json 2>/dev/null |
+# The tests that need XFS project quotas: drivectl's, the quota syscalls', the CSI driver's.
+mapfile -t exes < <(cargo test --no-run --test drive_loop --test csi_quota --test csi_driver \
+  --message-format=json 2>/dev/null |
   python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("profile", {}).get("test") and m.get("executable"):
         print(m["executable"])')
+((${#exes[@]} == 3)) || { echo "expected 3 quota test binaries, found: ${exes[*]}" >&2; exit 1; }
 rw=()
 case "$PWD" in /tmp/*) rw=(--rw "$PWD") ;; esac
-echo "running the drive tests in the VM lab (kernel with XFS project quotas)" >&2
-hack/vm-lab/run.sh "${rw[@]}" -e STRATA_REQUIRE_QUOTA=1 -- "$exe" --test-threads 2
+echo "running the drive and CSI tests in the VM lab (kernel with XFS project quotas)" >&2
+# One guest for all three binaries (booting one costs ~10 s); stop at the first failure.
+hack/vm-lab/run.sh "${rw[@]}" -e STRATA_REQUIRE_QUOTA=1 -- \
+  bash -c 'for exe; do "$exe" --test-threads 2 || exit; done' vm-tests "${exes[@]}"

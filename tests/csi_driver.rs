@@ -120,10 +120,7 @@ fn a_volume_lives_its_whole_life_and_gives_its_capacity_back() {
             matches!(err.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)),
             "{err}"
         );
-        assert!(
-            (14 * MIB..=16 * MIB).contains(&written),
-            "wrote {written}"
-        );
+        assert!((14 * MIB..=16 * MIB).contains(&written), "wrote {written}");
     } else {
         assert!(err.is_none(), "{err:?}");
     }

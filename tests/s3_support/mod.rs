@@ -71,6 +71,19 @@ impl Server {
         for d in &drives {
             fs::create_dir_all(d).unwrap();
         }
+        Server::start_in(tmp, drives, extra)
+    }
+
+    /// A server on the given drive paths (e.g. published CSI volumes), extra arguments.
+    pub fn start_on(drives: Vec<PathBuf>, extra: &[&str]) -> Server {
+        let tmp = tempfile::Builder::new()
+            .prefix("strata-s3-")
+            .tempdir()
+            .unwrap();
+        Server::start_in(tmp, drives, extra)
+    }
+
+    fn start_in(tmp: tempfile::TempDir, drives: Vec<PathBuf>, extra: &[&str]) -> Server {
         fs::create_dir_all(tmp.path().join("work")).unwrap();
         let log = tmp.path().join("server.log");
         let mut s = Server {

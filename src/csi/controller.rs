@@ -2,7 +2,7 @@
 //! reservation are one state transaction), deletes and expands them, and reports capacity per
 //! node and tier for Kubernetes storage-capacity tracking.
 
-use super::model::{DriveState, State, VolumePhase, VolumeSpec};
+use super::model::{DriveState, Reservation, State, VolumePhase, VolumeSpec};
 use super::placement::{self, PlacementError, Request};
 use super::proto::controller_server::Controller;
 use super::proto::controller_service_capability::{self as ccap, rpc::Type as Rpc};
@@ -60,6 +60,11 @@ impl ControllerService {
             .transact(|st| {
                 if let Some(existing) = st.volumes.get(&id) {
                     return same_request(&id, existing, name, &want, range.as_ref());
+                }
+                // A reservation without its volume record is this name's own earlier attempt
+                // that stopped half-way (Kubernetes state): place again from scratch.
+                for d in st.drives.values_mut() {
+                    d.reservations.remove(&id);
                 }
                 let p = placement::place(st, &want).map_err(|e| match e {
                     PlacementError::TooLarge(m) => Status::out_of_range(m),
@@ -245,8 +250,14 @@ impl ControllerService {
                         v.drive_id, room
                     )));
                 }
+                let drive_id = v.drive_id.clone();
                 let v = st.volumes.get_mut(id).ok_or_else(|| Status::internal("volume vanished"))?;
                 v.capacity_bytes = want;
+                let d = st
+                    .drives
+                    .get_mut(&drive_id)
+                    .ok_or_else(|| Status::internal("volume on an unknown drive"))?;
+                d.reservations.entry(id.to_string()).or_default().bytes = want;
                 Ok(want)
             })
             .map_err(store_error)??;
@@ -301,6 +312,14 @@ fn reserve(
         .ok_or_else(|| Status::internal("placed on an unknown drive"))?;
     let project_id = drive.next_project_id.max(1);
     drive.next_project_id = project_id + 1;
+    drive.reservations.insert(
+        id.to_string(),
+        Reservation {
+            bytes: want.size,
+            pvc_namespace: want.claim.as_ref().map(|c| c.namespace.clone()),
+            pvc_name: want.claim.as_ref().map(|c| c.name.clone()),
+        },
+    );
     let spec = VolumeSpec {
         name: name.to_string(),
         node: p.node,

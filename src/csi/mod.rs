@@ -4,6 +4,7 @@
 
 pub mod controller;
 pub mod identity;
+pub mod kube_store;
 pub mod model;
 pub mod mount;
 pub mod node;

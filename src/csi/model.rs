@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
     printcolumn = r#"{"name":"Node","type":"string","jsonPath":".spec.node"}"#,
     printcolumn = r#"{"name":"Tier","type":"string","jsonPath":".spec.tier"}"#,
     printcolumn = r#"{"name":"Capacity","type":"integer","jsonPath":".spec.capacityBytes"}"#,
+    printcolumn = r#"{"name":"Allocated","type":"integer","jsonPath":".spec.allocatedBytes"}"#,
     printcolumn = r#"{"name":"State","type":"string","jsonPath":".spec.state"}"#
 )]
 #[serde(rename_all = "camelCase")]
@@ -27,6 +28,14 @@ pub struct DriveSpec {
     pub tier: Tier,
     /// Bytes volumes may use in all: the size of the mounted filesystem.
     pub capacity_bytes: u64,
+    /// The volumes' claims on this drive, by volume id. Reservations are made here, on the
+    /// drive object alone, so that the API server's optimistic concurrency on one object
+    /// decides between parallel CreateVolume calls (two lists are never one snapshot).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reservations: BTreeMap<String, Reservation>,
+    /// The sum of the reservations, for `kubectl get drives`.
+    #[serde(default)]
+    pub allocated_bytes: u64,
     pub state: DriveState,
     /// Why the drive is not ready, when it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,6 +45,17 @@ pub struct DriveSpec {
     pub next_project_id: u32,
     /// Whether the drive enforces XFS project quotas (formatted without `--allow-no-quota`).
     pub project_quota: bool,
+}
+
+/// One volume's claim on a drive, with the PVC it is for (to keep one pod's volumes apart).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Reservation {
+    pub bytes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pvc_namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pvc_name: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
@@ -84,8 +104,8 @@ pub enum VolumePhase {
     Deleting,
 }
 
-/// One consistent view of every drive and volume (keyed by drive id and volume id). Stores
-/// load it, a transaction changes it, and the store writes back what changed.
+/// Every drive and volume (keyed by drive id and volume id). Stores load it, a transaction
+/// changes it, and the store writes back what changed.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct State {
     pub drives: BTreeMap<String, DriveSpec>,
@@ -93,22 +113,27 @@ pub struct State {
 }
 
 impl State {
-    /// Bytes reserved on a drive by its volumes (deleting ones included until they are gone).
+    /// Bytes reserved on a drive (deleting volumes included until they are gone).
     pub fn allocated(&self, drive_id: &str) -> u64 {
-        self.volumes
-            .values()
-            .filter(|v| v.drive_id == drive_id)
-            .map(|v| v.capacity_bytes)
-            .sum()
+        self.drives.get(drive_id).map_or(0, DriveSpec::reserved)
     }
 
     pub fn free(&self, drive_id: &str) -> u64 {
-        self.drives.get(drive_id).map_or(0, |d| {
-            d.capacity_bytes.saturating_sub(self.allocated(drive_id))
-        })
+        self.drives
+            .get(drive_id)
+            .map_or(0, |d| d.capacity_bytes.saturating_sub(d.reserved()))
     }
 
-    pub fn volume_by_name(&self, name: &str) -> Option<(&String, &VolumeSpec)> {
-        self.volumes.iter().find(|(_, v)| v.name == name)
+    /// Sets every drive's `allocated_bytes` from its reservations.
+    pub fn recount(&mut self) {
+        for d in self.drives.values_mut() {
+            d.allocated_bytes = d.reserved();
+        }
+    }
+}
+
+impl DriveSpec {
+    pub fn reserved(&self) -> u64 {
+        self.reservations.values().map(|r| r.bytes).sum()
     }
 }

@@ -165,19 +165,24 @@ fn most_free<'a, 'b: 'a>(
     drives.max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
 }
 
-/// Drives already holding a volume of the same pod as the request.
+/// Drives already holding a volume of the same pod as the request (from the drives'
+/// reservations, which are written before the volume records).
 fn sibling_drives<'a>(state: &'a State, req: &Request) -> Vec<&'a String> {
     let Some(claim) = &req.claim else {
         return Vec::new();
     };
     state
-        .volumes
-        .values()
-        .filter(|v| match (&v.pvc_namespace, &v.pvc_name) {
-            (Some(ns), Some(name)) => *ns == claim.namespace && same_pod(name, &claim.name),
-            _ => false,
+        .drives
+        .iter()
+        .filter(|(_, d)| {
+            d.reservations
+                .values()
+                .any(|r| match (&r.pvc_namespace, &r.pvc_name) {
+                    (Some(ns), Some(name)) => *ns == claim.namespace && same_pod(name, &claim.name),
+                    _ => false,
+                })
         })
-        .map(|v| &v.drive_id)
+        .map(|(id, _)| id)
         .collect()
 }
 
@@ -220,7 +225,7 @@ pub fn capacity(state: &State, node: Option<&str>, tier: Option<Tier>) -> (u64, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csi::model::{DriveSpec, VolumePhase, VolumeSpec};
+    use crate::csi::model::{DriveSpec, Reservation, VolumePhase, VolumeSpec};
 
     const GIB: u64 = 1 << 30;
 
@@ -233,6 +238,8 @@ mod tests {
                     node: node.to_string(),
                     tier: *tier,
                     capacity_bytes: *cap,
+                    reservations: Default::default(),
+                    allocated_bytes: 0,
                     state: DriveState::Ready,
                     message: None,
                     next_project_id: 1,
@@ -245,6 +252,14 @@ mod tests {
 
     fn add_volume(s: &mut State, id: &str, drive: &str, size: u64, pvc: Option<&str>) {
         let node = s.drives[drive].node.clone();
+        s.drives.get_mut(drive).unwrap().reservations.insert(
+            id.to_string(),
+            Reservation {
+                bytes: size,
+                pvc_namespace: pvc.map(|_| "ns".to_string()),
+                pvc_name: pvc.map(str::to_string),
+            },
+        );
         s.volumes.insert(
             id.to_string(),
             VolumeSpec {

@@ -7,7 +7,7 @@ use super::node::NodeService;
 use super::proto::controller_server::ControllerServer;
 use super::proto::identity_server::IdentityServer;
 use super::proto::node_server::NodeServer;
-use super::store::Store;
+use super::store::{Store, StoreSpec};
 use super::volumes::NodeVolumes;
 use crate::drive::ops::Node as DriveNode;
 use crate::drive::{HostRoot, StateDir};
@@ -75,7 +75,7 @@ pub fn socket_path(endpoint: &str) -> anyhow::Result<PathBuf> {
 
 pub fn run(args: CsiArgs) -> anyhow::Result<()> {
     let socket = socket_path(&args.endpoint)?;
-    let store = Store::open(&args.state)?;
+    let store = StoreSpec::parse(&args.state)?;
     let node_id = args
         .node_id
         .clone()
@@ -94,9 +94,10 @@ pub fn run(args: CsiArgs) -> anyhow::Result<()> {
 async fn serve(
     args: CsiArgs,
     socket: PathBuf,
-    store: Store,
+    store: StoreSpec,
     node_id: String,
 ) -> anyhow::Result<()> {
+    let store = Store::connect(&store).await?;
     let serve_node = args.mode != Mode::Controller;
     let serve_controller = args.mode != Mode::Node;
     let started = Arc::new(AtomicBool::new(!serve_node));

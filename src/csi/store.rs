@@ -3,6 +3,7 @@
 //! over one consistent state, so that parallel CreateVolume calls can never reserve the same
 //! bytes twice.
 
+use super::kube_store::{KubeError, KubeStore};
 use super::model::State;
 use crate::fsutil::{self, FileLock};
 use std::fs;
@@ -17,45 +18,78 @@ pub enum StoreError {
     Corrupt { path: PathBuf, reason: String },
     #[error("--state {0:?}: expected `file:PATH` or `kube`")]
     BadSpec(String),
-    #[error(
-        "--state kube is not implemented yet: keep the state in a file (--state file:PATH); \
-         see README.md, \"What is not done yet\""
-    )]
-    KubeNotImplemented,
+    #[error("state in Kubernetes: {0}")]
+    Kube(#[from] KubeError),
+}
+
+/// Where `--state` says the state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSpec {
+    File(PathBuf),
+    Kube,
+}
+
+impl StoreSpec {
+    /// Parses `--state`: `file:PATH` or `kube`.
+    pub fn parse(spec: &str) -> Result<StoreSpec, StoreError> {
+        match spec {
+            "kube" => Ok(StoreSpec::Kube),
+            _ => match spec.strip_prefix("file:") {
+                Some(path) if !path.is_empty() => Ok(StoreSpec::File(PathBuf::from(path))),
+                _ => Err(StoreError::BadSpec(spec.to_string())),
+            },
+        }
+    }
 }
 
 /// The state backend chosen with `--state`.
 #[derive(Debug, Clone)]
 pub enum Store {
     File(FileStore),
+    Kube(Box<KubeStore>),
 }
 
 impl Store {
-    /// Parses `--state`: `file:PATH` or `kube`.
+    /// Opens a `file:PATH` store (synchronously; for `kube` use [`Store::connect`]).
     pub fn open(spec: &str) -> Result<Store, StoreError> {
-        match spec {
-            "kube" => Err(StoreError::KubeNotImplemented),
-            _ => match spec.strip_prefix("file:") {
-                Some(path) if !path.is_empty() => Ok(Store::File(FileStore::new(path))),
-                _ => Err(StoreError::BadSpec(spec.to_string())),
-            },
+        match StoreSpec::parse(spec)? {
+            StoreSpec::File(path) => Ok(Store::File(FileStore::new(path))),
+            StoreSpec::Kube => Err(StoreError::BadSpec(
+                "kube (needs the async runtime: Store::connect)".into(),
+            )),
         }
+    }
+
+    pub async fn connect(spec: &StoreSpec) -> Result<Store, StoreError> {
+        Ok(match spec {
+            StoreSpec::File(path) => Store::File(FileStore::new(path)),
+            StoreSpec::Kube => Store::Kube(Box::new(KubeStore::connect().await?)),
+        })
     }
 
     pub fn load(&self) -> Result<State, StoreError> {
         match self {
             Store::File(f) => f.load(),
+            Store::Kube(k) => Ok(k.load()?),
         }
     }
 
     /// Runs `change` on the current state and stores the result when it returns `Ok`; an
-    /// `Err` from `change` leaves the stored state untouched.
+    /// `Err` from `change` leaves the stored state untouched. `change` may run more than once
+    /// (a Kubernetes write conflict re-runs it on fresh state), so it must only change state.
+    /// Drives' allocated bytes are recounted from their reservations before anything is written.
     pub fn transact<T, E>(
         &self,
-        change: impl FnOnce(&mut State) -> Result<T, E>,
+        mut change: impl FnMut(&mut State) -> Result<T, E>,
     ) -> Result<Result<T, E>, StoreError> {
+        let counted = move |st: &mut State| {
+            let out = change(st);
+            st.recount();
+            out
+        };
         match self {
-            Store::File(f) => f.transact(change),
+            Store::File(f) => f.transact(counted),
+            Store::Kube(k) => Ok(k.transact(counted)?),
         }
     }
 }
@@ -138,6 +172,8 @@ mod tests {
             node: node.into(),
             tier: Tier::Hot,
             capacity_bytes: 1 << 30,
+            reservations: Default::default(),
+            allocated_bytes: 0,
             state: DriveState::Ready,
             message: None,
             next_project_id: 1,
@@ -150,10 +186,7 @@ mod tests {
         assert!(matches!(Store::open("file:/x/y.json"), Ok(Store::File(_))));
         assert!(matches!(Store::open("file:"), Err(StoreError::BadSpec(_))));
         assert!(matches!(Store::open("etcd"), Err(StoreError::BadSpec(_))));
-        assert!(matches!(
-            Store::open("kube"),
-            Err(StoreError::KubeNotImplemented)
-        ));
+        assert_eq!(StoreSpec::parse("kube").unwrap(), StoreSpec::Kube);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! id. Deleting renames it to `volumes/.deleting-<id>` first, so that a crash part-way
 //! through leaves a name that the next start-up recognises and finishes removing.
 
-use super::model::{DriveSpec, DriveState, VolumePhase, VolumeSpec};
+use super::model::{DriveSpec, DriveState, Reservation, VolumePhase, VolumeSpec};
 use super::{mount, quota, store::Store};
 use crate::drive::identity::VOLUMES_DIR;
 use crate::drive::mounts::read_mountinfo;
@@ -95,6 +95,8 @@ impl NodeVolumes {
                 node: self.node.clone(),
                 tier: rec.tier,
                 capacity_bytes: capacity,
+                reservations: Default::default(),
+                allocated_bytes: 0,
                 state: DriveState::Ready,
                 message: None,
                 next_project_id: next,
@@ -135,6 +137,17 @@ impl NodeVolumes {
                     let mut spec = spec.clone();
                     if let Some(old) = st.drives.get(id) {
                         spec.next_project_id = spec.next_project_id.max(old.next_project_id);
+                        spec.reservations = old.reservations.clone();
+                    }
+                    // Every volume record of the drive holds its reservation.
+                    for (vid, v) in st.volumes.iter().filter(|(_, v)| v.drive_id == *id) {
+                        spec.reservations
+                            .entry(vid.clone())
+                            .or_insert_with(|| Reservation {
+                                bytes: v.capacity_bytes,
+                                pvc_namespace: v.pvc_namespace.clone(),
+                                pvc_name: v.pvc_name.clone(),
+                            });
                     }
                     let in_state = st
                         .volumes
@@ -271,6 +284,9 @@ impl NodeVolumes {
                     .is_some_and(|v| v.phase == VolumePhase::Deleting)
                 {
                     st.volumes.remove(id);
+                    if let Some(d) = st.drives.get_mut(&spec.drive_id) {
+                        d.reservations.remove(id);
+                    }
                 }
                 Ok::<_, Status>(())
             })

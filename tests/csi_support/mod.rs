@@ -137,13 +137,7 @@ impl Csi {
     }
 
     async fn channel(&self) -> Result<Channel, tonic::transport::Error> {
-        let path = self.socket.clone();
-        Endpoint::try_from("http://csi.invalid")?
-            .connect_with_connector(tower::service_fn(move |_: Uri| {
-                let path = path.clone();
-                async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(path).await?)) }
-            }))
-            .await
+        connect(&self.socket).await
     }
 
     async fn identity_async(&self) -> Result<IdentityClient<Channel>, tonic::transport::Error> {
@@ -328,6 +322,17 @@ impl Drop for Csi {
             }
         }
     }
+}
+
+/// A gRPC channel over a unix socket (the URI is a placeholder; the connector dials the path).
+pub async fn connect(socket: &Path) -> Result<Channel, tonic::transport::Error> {
+    let path = socket.to_path_buf();
+    Endpoint::try_from("http://csi.invalid")?
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let path = path.clone();
+            async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(path).await?)) }
+        }))
+        .await
 }
 
 pub fn topology(node: &str) -> Topology {

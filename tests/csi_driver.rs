@@ -210,6 +210,34 @@ fn read_only_publish_refuses_writes() {
 }
 
 #[test]
+fn a_single_writer_volume_is_published_at_one_target_only() {
+    let mut csi = Csi::start(1, DRIVE);
+    let id = csi
+        .create("pvc-sw", (8 * MIB) as i64, &[])
+        .unwrap()
+        .volume_id;
+    let (staging, target) = csi.paths("sw");
+    let (_, second) = csi.paths("sw-second");
+    csi.stage(&id, &staging).unwrap();
+    let publish = |target: &str| NodePublishVolumeRequest {
+        volume_id: id.clone(),
+        staging_target_path: staging.clone(),
+        target_path: target.into(),
+        volume_capability: Some(cap_with_mode(Mode::SingleNodeSingleWriter)),
+        ..Default::default()
+    };
+    let mut n = csi.node();
+    csi.call(n.node_publish_volume(publish(&target))).unwrap();
+    csi.call(n.node_publish_volume(publish(&target))).unwrap();
+    assert_eq!(
+        code(csi.call(n.node_publish_volume(publish(&second)))),
+        Code::FailedPrecondition
+    );
+    // Multi-writer on one node may publish at both.
+    csi.publish(&id, &staging, &second, false).unwrap();
+}
+
+#[test]
 fn volumes_of_one_pod_land_on_distinct_drives() {
     let mut csi = Csi::start(2, DRIVE);
     let pod = |claim: &'static str, spread: &'static str| {
@@ -454,6 +482,20 @@ fn a_lost_drive_makes_its_volumes_abnormal_and_leaves_capacity() {
     // New volumes avoid the lost drive.
     let other = csi.create("pvc-other", (8 * MIB) as i64, &[]).unwrap();
     assert_ne!(other.volume_context["strata.dev/drive"], lost);
+    // Deleting a volume of a lost drive answers OK and hides it; its data and reservation
+    // wait for the drive (the record stays, deleting).
+    csi.delete(&vol.volume_id).unwrap();
+    let mut c = csi.controller();
+    let listed = csi
+        .call(c.list_volumes(ListVolumesRequest::default()))
+        .unwrap();
+    let ids: Vec<String> = listed
+        .entries
+        .iter()
+        .map(|e| e.volume.as_ref().unwrap().volume_id.clone())
+        .collect();
+    assert_eq!(ids, vec![other.volume_id.clone()]);
+    assert_eq!(csi.state()["volumes"][&vol.volume_id]["phase"], "Deleting");
 }
 
 #[test]
@@ -596,9 +638,30 @@ fn errors_are_the_codes_the_spec_names() {
         code(csi.call(n.node_stage_volume(no_cap))),
         Code::InvalidArgument
     );
-    // Publishing what was never staged.
+    // Publishing what was never staged, or without a staging path.
     assert_eq!(
         code(csi.publish("pvc-e", &staging, &target, false)),
+        Code::FailedPrecondition
+    );
+    assert_eq!(
+        code(csi.publish("pvc-e", "", &target, false)),
+        Code::FailedPrecondition
+    );
+    // A capability the plugin cannot serve "exceeds capabilities".
+    let block = NodeStageVolumeRequest {
+        volume_id: "pvc-e".into(),
+        staging_target_path: staging.clone(),
+        volume_capability: Some(VolumeCapability {
+            access_type: Some(volume_capability::AccessType::Block(
+                volume_capability::BlockVolume {},
+            )),
+            ..mount_cap()
+        }),
+        ..Default::default()
+    };
+    let mut n = csi.node();
+    assert_eq!(
+        code(csi.call(n.node_stage_volume(block))),
         Code::FailedPrecondition
     );
     assert_eq!(
@@ -624,11 +687,24 @@ fn errors_are_the_codes_the_spec_names() {
         code(csi.call(n.node_expand_volume(expand))),
         Code::InvalidArgument
     );
-    // Deleting the volume while it is staged is refused; unstaged, it goes.
+    // Deleting the volume while it is staged is refused and leaves it usable; unstaged, it goes.
     csi.stage("pvc-e", &staging).unwrap();
     assert_eq!(code(csi.delete("pvc-e")), Code::FailedPrecondition);
+    csi.publish("pvc-e", &staging, &target, false).unwrap();
+    csi.unpublish("pvc-e", &target).unwrap();
     csi.unstage("pvc-e", &staging).unwrap();
     csi.delete("pvc-e").unwrap();
+    // A deleted volume is gone for ValidateVolumeCapabilities too.
+    let validate = ValidateVolumeCapabilitiesRequest {
+        volume_id: "pvc-e".into(),
+        volume_capabilities: vec![mount_cap()],
+        ..Default::default()
+    };
+    let mut c = csi.controller();
+    assert_eq!(
+        code(csi.call(c.validate_volume_capabilities(validate))),
+        Code::NotFound
+    );
 }
 
 #[test]

@@ -81,6 +81,16 @@ impl ControllerService {
 
     fn delete(&self, r: DeleteVolumeRequest) -> Result<DeleteVolumeResponse, Status> {
         let id = required(&r.volume_id, "volume_id")?;
+        let local = self.local.as_ref();
+        if let (Some(local), Some(spec)) = (
+            local,
+            self.store.load().map_err(store_error)?.volumes.get(id),
+        ) {
+            // Refuse before marking it deleting: a refused delete must leave it usable.
+            if spec.node == local.node() {
+                local.check_unused(id, spec)?;
+            }
+        }
         let spec = self
             .store
             .transact(|st| {
@@ -90,7 +100,7 @@ impl ControllerService {
                 }))
             })
             .map_err(store_error)??;
-        if let (Some(spec), Some(local)) = (spec, &self.local) {
+        if let (Some(spec), Some(local)) = (spec, local) {
             if spec.node == local.node() {
                 local.purge(id, &spec)?;
             }
@@ -107,10 +117,18 @@ impl ControllerService {
             return Err(Status::invalid_argument("volume_capabilities are required"));
         }
         let state = self.store.load().map_err(store_error)?;
-        if !state.volumes.contains_key(id) {
-            return Err(Status::not_found(format!("volume {id} does not exist")));
-        }
-        if let Some(why) = r.volume_capabilities.iter().find_map(rq::unsupported) {
+        let v = live_volume(&state, id)?;
+        let params = rq::params(&r.parameters)?;
+        let tier_mismatch = params
+            .tier
+            .filter(|t| *t != v.tier)
+            .map(|t| format!("the volume is on a {} drive, not {t}", v.tier));
+        if let Some(why) = r
+            .volume_capabilities
+            .iter()
+            .find_map(rq::unsupported)
+            .or(tier_mismatch)
+        {
             return Ok(ValidateVolumeCapabilitiesResponse {
                 confirmed: None,
                 message: why,
@@ -132,22 +150,27 @@ impl ControllerService {
             return Err(Status::invalid_argument("max_entries must not be negative"));
         }
         let state = self.store.load().map_err(store_error)?;
+        let live: Vec<(&String, &VolumeSpec)> = state
+            .volumes
+            .iter()
+            .filter(|(_, v)| v.phase != VolumePhase::Deleting)
+            .collect();
         // The token is the index of the next entry in volume id order.
         let start = match r.starting_token.as_str() {
             "" => 0,
             t => t
                 .parse::<usize>()
                 .ok()
-                .filter(|i| *i <= state.volumes.len())
+                .filter(|i| *i <= live.len())
                 .ok_or_else(|| Status::aborted(format!("starting_token {t:?} is not valid")))?,
         };
         let page = match r.max_entries {
             0 => usize::MAX,
             n => n as usize,
         };
-        let entries: Vec<_> = state
-            .volumes
+        let entries: Vec<_> = live
             .iter()
+            .copied()
             .skip(start)
             .take(page)
             .map(|(id, v)| list_volumes_response::Entry {
@@ -161,7 +184,7 @@ impl ControllerService {
         let next = start + entries.len();
         Ok(ListVolumesResponse {
             entries,
-            next_token: if next < state.volumes.len() {
+            next_token: if next < live.len() {
                 next.to_string()
             } else {
                 String::new()
@@ -175,10 +198,7 @@ impl ControllerService {
     ) -> Result<ControllerGetVolumeResponse, Status> {
         let id = required(&r.volume_id, "volume_id")?;
         let state = self.store.load().map_err(store_error)?;
-        let v = state
-            .volumes
-            .get(id)
-            .ok_or_else(|| Status::not_found(format!("volume {id} does not exist")))?;
+        let v = live_volume(&state, id)?;
         Ok(ControllerGetVolumeResponse {
             volume: Some(volume_message(id, v)),
             status: Some(controller_get_volume_response::VolumeStatus {
@@ -267,6 +287,15 @@ impl ControllerService {
             node_expansion_required: true,
         })
     }
+}
+
+/// A volume that exists and is not being deleted; NotFound otherwise.
+fn live_volume<'a>(state: &'a State, id: &str) -> Result<&'a VolumeSpec, Status> {
+    state
+        .volumes
+        .get(id)
+        .filter(|v| v.phase != VolumePhase::Deleting)
+        .ok_or_else(|| Status::not_found(format!("volume {id} does not exist")))
 }
 
 /// A CreateVolume repeated for an existing volume: the same answer, or AlreadyExists when

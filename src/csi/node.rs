@@ -69,7 +69,7 @@ impl NodeService {
     fn stage(&self, r: NodeStageVolumeRequest) -> Result<NodeStageVolumeResponse, Status> {
         let id = required(&r.volume_id, "volume_id")?;
         let staging = Path::new(required(&r.staging_target_path, "staging_target_path")?);
-        rq::capability(r.volume_capability.as_ref())?;
+        rq::node_capability(r.volume_capability.as_ref())?;
         let spec = self.volume(id)?;
         let dir = self.volumes.prepare(id, &spec)?;
         if let Some(existing) = mount::mount_at(staging).map_err(|e| internal("mount table", e))? {
@@ -98,9 +98,15 @@ impl NodeService {
 
     fn publish(&self, r: NodePublishVolumeRequest) -> Result<NodePublishVolumeResponse, Status> {
         let id = required(&r.volume_id, "volume_id")?;
-        let staging = Path::new(required(&r.staging_target_path, "staging_target_path")?);
         let target = Path::new(required(&r.target_path, "target_path")?);
-        let cap = rq::capability(r.volume_capability.as_ref())?;
+        let cap = rq::node_capability(r.volume_capability.as_ref())?;
+        // The spec's code for a missing staging path (the plugin stages) is FailedPrecondition.
+        if r.staging_target_path.is_empty() {
+            return Err(Status::failed_precondition(format!(
+                "volume {id} must be staged first: staging_target_path is empty"
+            )));
+        }
+        let staging = Path::new(&r.staging_target_path);
         let read_only = r.readonly || rq::read_only_mode(cap);
         let spec = self.volume(id)?;
         let dir = self.volumes.volume_dir(id, &spec)?;
@@ -124,9 +130,39 @@ impl NodeService {
                 )))
             };
         }
+        if rq::single_writer(cap) {
+            self.only_here(id, &spec, staging, target)?;
+        }
         fs::create_dir_all(target).map_err(|e| internal("creating the target path", e))?;
         mount::bind(staging, target, read_only).map_err(|e| internal("bind mount", e))?;
         Ok(NodePublishVolumeResponse {})
+    }
+
+    /// SINGLE_NODE_SINGLE_WRITER: FailedPrecondition when the volume is already published
+    /// at another target path.
+    fn only_here(
+        &self,
+        id: &str,
+        spec: &VolumeSpec,
+        staging: &Path,
+        target: &Path,
+    ) -> Result<(), Status> {
+        let canonical = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let (staging, target) = (canonical(staging), canonical(target));
+        let elsewhere: Vec<String> = self
+            .volumes
+            .mounts(id, spec)
+            .into_iter()
+            .filter(|m| Path::new(m) != staging && Path::new(m) != target)
+            .collect();
+        if elsewhere.is_empty() {
+            Ok(())
+        } else {
+            Err(Status::failed_precondition(format!(
+                "volume {id} allows a single writer and is already published at {}",
+                elsewhere.join(", ")
+            )))
+        }
     }
 
     fn unpublish(
@@ -147,7 +183,10 @@ impl NodeService {
     fn stats(&self, r: NodeGetVolumeStatsRequest) -> Result<NodeGetVolumeStatsResponse, Status> {
         let id = required(&r.volume_id, "volume_id")?;
         let path = Path::new(required(&r.volume_path, "volume_path")?);
-        let spec = self.volume(id)?;
+        // The spec has only NotFound for a volume this node does not serve.
+        let spec = self
+            .volume(id)
+            .map_err(|e| Status::not_found(e.message().to_string()))?;
         if let Some(problem) = self.volumes.condition(&spec) {
             return Ok(NodeGetVolumeStatsResponse {
                 usage: Vec::new(),

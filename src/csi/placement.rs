@@ -67,7 +67,9 @@ pub fn place(state: &State, req: &Request) -> Result<Placement, PlacementError> 
         }
     }
     let tier = req.tier.map_or("any", Tier::as_str);
-    let largest = usable_drives(state, req.tier, &nodes)
+    // Too large only when no drive anywhere could ever hold it: a node that merely lacks
+    // room is ResourceExhausted, which lets Kubernetes reschedule the pod elsewhere.
+    let largest = usable_drives(state, req.tier, &[])
         .map(|(_, d)| d.capacity_bytes)
         .max();
     match largest {
@@ -334,6 +336,15 @@ mod tests {
         let err = place(&s, &req(3 * GIB, &["n1"])).unwrap_err();
         assert!(matches!(err, PlacementError::NoRoom(_)), "{err}");
         assert!(err.to_string().contains("2.0 GiB"), "{err}");
+    }
+
+    #[test]
+    fn a_node_with_small_drives_is_no_room_when_another_node_could_hold_it() {
+        // WaitForFirstConsumer names one node; only ResourceExhausted makes Kubernetes pick
+        // another, so "too large" is only for volumes no drive in the cluster can hold.
+        let s = state(&[("a", "n1", Tier::Hot, GIB), ("b", "n2", Tier::Hot, 8 * GIB)]);
+        let err = place(&s, &req(2 * GIB, &["n1"])).unwrap_err();
+        assert!(matches!(err, PlacementError::NoRoom(_)), "{err}");
     }
 
     #[test]

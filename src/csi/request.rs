@@ -81,6 +81,22 @@ pub fn capability(cap: Option<&VolumeCapability>) -> Result<&VolumeCapability, S
     }
 }
 
+/// The capability of NodeStage/NodePublish: missing is InvalidArgument, one the plugin
+/// cannot serve FailedPrecondition ("exceeds capabilities" in the spec's tables).
+pub fn node_capability(cap: Option<&VolumeCapability>) -> Result<&VolumeCapability, Status> {
+    let cap = cap.ok_or_else(|| Status::invalid_argument("volume_capability is required"))?;
+    match unsupported(cap) {
+        Some(why) => Err(Status::failed_precondition(why)),
+        None => Ok(cap),
+    }
+}
+
+/// Whether a capability allows one writer only, on one target path.
+pub fn single_writer(cap: &VolumeCapability) -> bool {
+    cap.access_mode
+        .is_some_and(|m| m.mode == Mode::SingleNodeSingleWriter as i32)
+}
+
 /// Whether a capability only reads.
 pub fn read_only_mode(cap: &VolumeCapability) -> bool {
     cap.access_mode

@@ -14,8 +14,8 @@ use crate::drive::{HostRoot, StateDir};
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
 use tracing::{info, warn};
@@ -112,11 +112,7 @@ async fn serve(
     if let Some(v) = &volumes {
         spawn_node_loop(v.clone(), started.clone(), args.resync);
     }
-    let ready: Readiness = {
-        let store = store.clone();
-        let started = started.clone();
-        Arc::new(move || started.load(Ordering::SeqCst) && store.load().is_ok())
-    };
+    let ready = readiness(store.clone(), started.clone());
 
     let listener = bind(&socket)?;
     info!(socket = %socket.display(), mode = ?args.mode, node = %node_id, "CSI driver listening");
@@ -164,6 +160,34 @@ fn spawn_node_loop(volumes: Arc<NodeVolumes>, started: Arc<AtomicBool>, every: D
             tokio::time::sleep(every).await;
         }
     });
+}
+
+/// Probe's answer: started, and the state store answered lately. A store read that fails
+/// once (an API server restarting) does not flip it at once: the livenessprobe sidecar
+/// would have every node plugin restarted for it.
+fn readiness(store: Store, started: Arc<AtomicBool>) -> Readiness {
+    const FRESH: Duration = Duration::from_secs(10);
+    const GRACE: Duration = Duration::from_secs(60);
+    let last_ok: Mutex<Option<Instant>> = Mutex::new(None);
+    Arc::new(move || {
+        if !started.load(Ordering::SeqCst) {
+            return false;
+        }
+        let mut last = last_ok.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| t.elapsed() < FRESH) {
+            return true;
+        }
+        match store.load() {
+            Ok(_) => {
+                *last = Some(Instant::now());
+                true
+            }
+            Err(e) => {
+                warn!("probe: state unreadable: {e}");
+                last.is_some_and(|t| t.elapsed() < GRACE)
+            }
+        }
+    })
 }
 
 /// Binds the socket, replacing a stale one left by a previous run.

@@ -84,9 +84,9 @@ impl NodeVolumes {
             .map_err(|e| Status::unavailable(format!("mounting drives: {e}")))?;
         let mut found: HashMap<String, (Mounted, DriveSpec)> = HashMap::new();
         for rec in report.mounted.iter().filter(|r| r.node == self.node) {
-            let capacity = fs_size(&rec.mount_point)
-                .map_err(|e| internal(&format!("statfs {}", rec.mount_point.display()), e))?;
             let quota = rec.project_quota && quota::enforced(&rec.mount_point).unwrap_or(false);
+            let capacity = volume_space(&rec.mount_point, quota)
+                .map_err(|e| internal(&format!("measuring {}", rec.mount_point.display()), e))?;
             if rec.project_quota && !quota {
                 warn!(drive = %rec.drive_id, "project quotas are not enforced on this drive");
             }
@@ -138,6 +138,9 @@ impl NodeVolumes {
                     if let Some(old) = st.drives.get(id) {
                         spec.next_project_id = spec.next_project_id.max(old.next_project_id);
                         spec.reservations = old.reservations.clone();
+                        // The capacity offered stays what it was when the drive was first
+                        // published: measuring again would drift with XFS's metadata.
+                        spec.capacity_bytes = old.capacity_bytes;
                     }
                     // Every volume record of the drive holds its reservation.
                     for (vid, v) in st.volumes.iter().filter(|(_, v)| v.drive_id == *id) {
@@ -246,10 +249,11 @@ impl NodeVolumes {
         } else {
             walk_usage(&dir).map_err(|e| internal("measuring the volume", e))?
         };
+        // No inode quota: the volume may use every free inode of the drive.
         Ok(VolumeUsage {
             bytes_total: spec.capacity_bytes,
             bytes_used,
-            inodes_total: fs.f_files,
+            inodes_total: inodes_used + fs.f_ffree,
             inodes_used,
         })
     }
@@ -257,13 +261,17 @@ impl NodeVolumes {
     /// Removes a deleted volume's data crash-safely, then its record (which frees its
     /// capacity). Refused while the volume is still mounted somewhere.
     pub fn purge(&self, id: &str, spec: &VolumeSpec) -> Result<(), Status> {
-        let drive = self.drive(&spec.drive_id)?;
+        let drive = match self.drive(&spec.drive_id) {
+            Ok(d) => d,
+            Err(e) => {
+                // The drive is gone or failing: the record stays (deleting, capacity
+                // reserved) and a later pass finishes once the drive is back.
+                warn!(volume = %id, "delete postponed: {}", e.message());
+                return Ok(());
+            }
+        };
+        self.check_unused(id, spec)?;
         let volumes = drive.mount_point.join(VOLUMES_DIR);
-        if let Some(at) = mounted_subtree(&drive.mount_point, &format!("/{VOLUMES_DIR}/{id}")) {
-            return Err(Status::failed_precondition(format!(
-                "volume {id} is still mounted at {at}: unpublish and unstage it first"
-            )));
-        }
         let dir = volumes.join(id);
         let trash = volumes.join(format!("{DELETING_PREFIX}{id}"));
         match fs::rename(&dir, &trash) {
@@ -293,6 +301,25 @@ impl NodeVolumes {
             .map_err(store_error)??;
         info!(volume = %id, drive = %spec.drive_id, "volume deleted");
         Ok(())
+    }
+
+    /// FailedPrecondition while any mount (staging, publish, a pod's subPath) shows the
+    /// volume's directory or something inside it.
+    pub fn check_unused(&self, id: &str, spec: &VolumeSpec) -> Result<(), Status> {
+        match self.mounts(id, spec).first() {
+            Some(at) => Err(Status::failed_precondition(format!(
+                "volume {id} is still mounted at {at}: unpublish and unstage it first"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Where the volume is mounted on this node (staging, publish and subPath mounts).
+    pub fn mounts(&self, id: &str, spec: &VolumeSpec) -> Vec<String> {
+        match self.drive(&spec.drive_id) {
+            Ok(drive) => mounts_showing(&drive.mount_point, &format!("/{VOLUMES_DIR}/{id}")),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Finishes what a crash interrupted: leftover `.deleting-*` directories, and volumes
@@ -335,22 +362,35 @@ fn remove_tree(path: &Path) -> Result<(), Status> {
     }
 }
 
-/// A mount (other than the drive's own) showing `subtree` of the drive's filesystem.
-fn mounted_subtree(drive_mount: &Path, subtree: &str) -> Option<String> {
+/// Every mount (other than the drive's own) showing `subtree` of the drive's filesystem or
+/// something inside it (a pod's subPath).
+fn mounts_showing(drive_mount: &Path, subtree: &str) -> Vec<String> {
     // Two reads: one read racing other mounts can miss a line (see mount::mount_at).
     let mut entries = read_mountinfo(Path::new("/proc/self/mountinfo"));
     entries.extend(read_mountinfo(Path::new("/proc/self/mountinfo")));
     let here = drive_mount.to_string_lossy();
-    let dev = entries
+    let Some(dev) = entries
         .iter()
         .rev()
-        .find(|e| e.mount_point == here)?
-        .major_minor
-        .clone();
-    entries
-        .iter()
-        .find(|e| e.major_minor == dev && e.root == subtree)
-        .map(|e| e.mount_point.clone())
+        .find(|e| e.mount_point == here)
+        .map(|e| e.major_minor.clone())
+    else {
+        return Vec::new();
+    };
+    let mut points: Vec<String> = entries
+        .into_iter()
+        .filter(|e| {
+            e.major_minor == dev
+                && (e.root == subtree
+                    || e.root
+                        .strip_prefix(subtree)
+                        .is_some_and(|rest| rest.starts_with('/')))
+        })
+        .map(|e| e.mount_point)
+        .collect();
+    points.sort();
+    points.dedup();
+    points
 }
 
 /// Why a mounted drive cannot serve volumes: unmounted under us, or its filesystem failing.
@@ -394,10 +434,26 @@ fn statvfs(path: &Path) -> io::Result<libc::statvfs> {
     }
 }
 
-/// Bytes volumes may use on a drive: the size of its filesystem.
-fn fs_size(path: &Path) -> io::Result<u64> {
-    let st = statvfs(path)?;
-    Ok(st.f_blocks * st.f_frsize)
+/// Bytes volumes may use on a drive: what is free now plus what its volumes already use.
+/// Not the filesystem's size, which counts XFS's own metadata and reserves: quotas adding up
+/// to that would run the drive full before any volume reached its quota.
+fn volume_space(mount_point: &Path, quota: bool) -> io::Result<u64> {
+    let st = statvfs(mount_point)?;
+    let mut used = 0;
+    if let Ok(entries) = fs::read_dir(mount_point.join(VOLUMES_DIR)) {
+        for e in entries.flatten() {
+            let dir = e.path();
+            // Project 0 is everything outside volumes: a directory without its project id
+            // yet (a crash mid-stage) is measured by walking it.
+            let project = if quota { quota::project_of(&dir)? } else { 0 };
+            used += if project != 0 {
+                quota::usage(mount_point, project)?.bytes_used
+            } else {
+                walk_usage(&dir)?.0
+            };
+        }
+    }
+    Ok(st.f_bavail * st.f_frsize + used)
 }
 
 /// Bytes (allocated blocks) and inodes under a directory, for drives without quotas.

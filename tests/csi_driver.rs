@@ -82,6 +82,49 @@ fn identity_and_node_info_describe_the_plugin() {
     for t in [1, 2, 3, 4] {
         assert!(types.contains(&t), "node capability {t} missing: {types:?}");
     }
+    let again = csi
+        .call(n.node_get_capabilities(NodeGetCapabilitiesRequest {}))
+        .unwrap();
+    assert_eq!(caps, again);
+    assert_eq!(
+        csi.call(n.node_get_info(NodeGetInfoRequest {})).unwrap(),
+        csi.call(n.node_get_info(NodeGetInfoRequest {})).unwrap()
+    );
+
+    use controller_service_capability::rpc::Type as Rpc;
+    let mut c = csi.controller();
+    let caps = csi
+        .call(c.controller_get_capabilities(ControllerGetCapabilitiesRequest {}))
+        .unwrap();
+    let types: Vec<i32> = caps
+        .capabilities
+        .iter()
+        .filter_map(|c| match c.r#type {
+            Some(controller_service_capability::Type::Rpc(r)) => Some(r.r#type),
+            _ => None,
+        })
+        .collect();
+    for t in [
+        Rpc::CreateDeleteVolume,
+        Rpc::ListVolumes,
+        Rpc::GetCapacity,
+        Rpc::ExpandVolume,
+    ] {
+        assert!(types.contains(&(t as i32)), "{t:?} missing: {types:?}");
+    }
+    // Strata has no attach step: Kubernetes must not wait for ControllerPublishVolume.
+    assert!(!types.contains(&(Rpc::PublishUnpublishVolume as i32)));
+    let again = csi
+        .call(c.controller_get_capabilities(ControllerGetCapabilitiesRequest {}))
+        .unwrap();
+    assert_eq!(caps, again);
+    let mut id = csi.identity();
+    assert_eq!(
+        csi.call(id.get_plugin_info(GetPluginInfoRequest {}))
+            .unwrap(),
+        csi.call(id.get_plugin_info(GetPluginInfoRequest {}))
+            .unwrap()
+    );
 }
 
 #[test]

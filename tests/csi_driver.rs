@@ -9,6 +9,7 @@ use common::{quota_supported, MIB};
 use csi_support::*;
 use std::fs;
 use std::path::Path;
+use strata::csi::proto::controller_client;
 use strata::csi::proto::volume_capability::access_mode::Mode;
 use strata::csi::proto::*;
 use tonic::Code;
@@ -832,4 +833,75 @@ fn every_rpc_twice_gives_the_same_answer() {
     // Unpublish/unstage of a volume that is gone altogether is still fine.
     csi.unpublish(&id, &target).unwrap();
     csi.unstage(&id, &staging).unwrap();
+}
+
+#[test]
+fn a_separate_controller_and_node_plugin_share_the_state_file() {
+    let mut csi = Csi::start(1, DRIVE);
+    let (available, _) = csi.capacity(None);
+    // A controller-only process beside the harness's plugin, on the same state file.
+    let socket = csi.dir.path().join("controller.sock");
+    let _controller = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["csi", "--mode", "controller", "--node-id", "controller"])
+            .arg("--endpoint")
+            .arg(format!("unix://{}", socket.display()))
+            .arg("--state")
+            .arg(format!("file:{}", csi.state_file.display()))
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let node = csi.lab.node.clone();
+    {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let channel = loop {
+            match csi.rt.block_on(connect(&socket)) {
+                Ok(ch) => break ch,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(100))
+                }
+                Err(e) => panic!("controller socket: {e}"),
+            }
+        };
+        let mut ctl = controller_client::ControllerClient::new(channel);
+        let req = create_request("pvc-split", (8 * MIB) as i64, &[], &node);
+        let vol = csi.call(ctl.create_volume(req)).unwrap().volume.unwrap();
+        let (staging, _) = csi.paths("split");
+        csi.stage(&vol.volume_id, &staging).unwrap();
+        fs::write(Path::new(&staging).join("f"), b"data").unwrap();
+        csi.unstage(&vol.volume_id, &staging).unwrap();
+        csi.call(ctl.delete_volume(DeleteVolumeRequest {
+            volume_id: vol.volume_id.clone(),
+            ..Default::default()
+        }))
+        .unwrap();
+        // The controller only marks it; the node plugin's next pass removes it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while csi.state()["volumes"].get(&vol.volume_id).is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the node plugin did not finish the delete:\n{}",
+                csi.log_text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let drive = csi.drive_ids()[0].clone();
+        assert!(!csi
+            .mount_point(&drive)
+            .join("volumes")
+            .join(&vol.volume_id)
+            .exists());
+        assert_eq!(csi.capacity(None).0, available);
+    }
+}
+
+/// Kills a helper process when the test ends, also when it fails.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

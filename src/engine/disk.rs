@@ -6,29 +6,43 @@
 //! <root>/.strata.sys/format.json           deployment format record
 //! <root>/.strata.sys/tmp/                  writes in progress (emptied at start-up)
 //! <root>/.strata.sys/multipart/<bucket>/<upload-id>/   multipart uploads
-//! <root>/<bucket>/<key segments…>/%meta    object metadata
+//! <root>/<bucket>/<key segments…>/%meta    object metadata (written as %meta.tmp-<id>, renamed)
 //! <root>/<bucket>/<key segments…>/%d<id>/part.<n>      shard files (absent when inline)
 //! ```
 
+use super::barrier::Barrier;
 use super::meta::ObjectMeta;
 use super::names::{self, Segment};
-use crate::fsutil;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub const SYS_DIR: &str = ".strata.sys";
 pub const META_FILE: &str = "%meta";
+/// A metadata file being written next to `%meta`, renamed over it when complete.
+const META_TMP_PREFIX: &str = "%meta.tmp-";
 pub const DATA_PREFIX: &str = "%d";
 
 #[derive(Debug, Clone)]
 pub struct Disk {
     root: PathBuf,
+    barrier: Arc<Barrier>,
 }
 
 impl Disk {
     pub fn new(root: impl Into<PathBuf>) -> Disk {
-        Disk { root: root.into() }
+        let root = root.into();
+        Disk {
+            barrier: Arc::new(Barrier::new(&root)),
+            root,
+        }
+    }
+
+    /// Waits until everything written on this drive so far is durable (shared with the
+    /// drive's other writers: see `barrier`).
+    pub fn barrier(&self) -> io::Result<()> {
+        self.barrier.wait()
     }
 
     pub fn root(&self) -> &Path {
@@ -122,7 +136,7 @@ impl Disk {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
-    /// Makes the object's directory chain, fsyncing each parent that gained an entry.
+    /// Makes the object's directory chain (durable with the commit's first barrier).
     fn create_object_dir(&self, bucket: &str, key: &str) -> io::Result<PathBuf> {
         let mut cur = self.bucket(bucket);
         if !cur.is_dir() {
@@ -135,10 +149,10 @@ impl Disk {
             let next = cur.join(seg.dir_name());
             match fs::create_dir(&next) {
                 Ok(()) => {
+                    // Made durable by the commit's barrier, before the metadata is renamed in.
                     if let Segment::Long { name, .. } = &seg {
-                        write_synced(&next.join(names::LONG_NAME_FILE), name.as_bytes())?;
+                        fs::write(next.join(names::LONG_NAME_FILE), name.as_bytes())?;
                     }
-                    fsutil::fsync_dir(&cur)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e),
@@ -194,14 +208,27 @@ impl Disk {
             }
             fs::rename(tmp, target)?;
         }
-        let temp = self.new_temp()?;
-        let staged = temp.join(META_FILE);
-        let result = write_synced(&staged, &meta.encode())
-            .and_then(|()| fs::rename(&staged, dir.join(META_FILE)))
-            .and_then(|()| fsutil::fsync_dir(&dir));
-        // Also when the write failed (a full drive): nothing may stay behind in tmp.
-        let _ = fs::remove_dir_all(&temp);
-        result.map(|()| previous)
+        self.replace_meta(&dir, &meta.encode())
+            .and_then(|()| self.barrier())
+            .map(|()| previous)
+    }
+
+    /// Replaces `%meta` in an object directory atomically: a temporary file beside it, made
+    /// durable (with the data directory and the key's directories) by a barrier, then renamed
+    /// over it (within one directory: no cross-directory rename lock). The temporary file is
+    /// removed when anything fails; a crash leaves it for the start-up sweep.
+    fn replace_meta(&self, dir: &Path, bytes: &[u8]) -> io::Result<()> {
+        let tmp = dir.join(format!(
+            "{META_TMP_PREFIX}{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let result = fs::write(&tmp, bytes)
+            .and_then(|()| self.barrier())
+            .and_then(|()| fs::rename(&tmp, dir.join(META_FILE)));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
     }
 
     /// Undoes `commit` after the write as a whole failed its quorum.
@@ -214,13 +241,7 @@ impl Disk {
     ) {
         let dir = self.object_dir(bucket, key);
         let restored = match previous {
-            Some(prev) => self.new_temp().and_then(|t| {
-                let staged = t.join(META_FILE);
-                let r = write_synced(&staged, &prev.encode())
-                    .and_then(|()| fs::rename(&staged, dir.join(META_FILE)));
-                let _ = fs::remove_dir_all(&t);
-                r
-            }),
+            Some(prev) => self.replace_meta(&dir, &prev.encode()),
             None => fs::remove_file(dir.join(META_FILE)),
         };
         if let Err(e) = restored {
@@ -251,8 +272,9 @@ impl Disk {
 
     /// Removes data directories that no metadata references and that were last changed before
     /// `before` (the start of this process): leftovers of a process killed between the data
-    /// and the metadata renames of a commit. Data directories of writes in progress were made
-    /// by this process, so they are newer and never touched. Returns how many were removed.
+    /// and the metadata renames of a commit, and half-written `%meta.tmp-*` files. Those of
+    /// writes in progress were made by this process, so they are newer and never touched.
+    /// Returns how many were removed.
     pub fn sweep_orphans(&self, before: std::time::SystemTime) -> usize {
         let Ok(buckets) = fs::read_dir(&self.root) else {
             return 0;
@@ -273,7 +295,7 @@ impl Disk {
             Err(e) => return Err(e),
         };
         if existed {
-            fsutil::fsync_dir(&dir)?;
+            self.barrier()?;
         }
         self.remove_stale_data(bucket, key, None);
         self.prune_empty(bucket, key);
@@ -313,20 +335,23 @@ fn sweep_dir(dir: &Path, before: std::time::SystemTime) -> usize {
         .and_then(|b| ObjectMeta::decode(&b).ok())
         .and_then(|m| m.data_dir);
     let mut removed = 0;
+    let older = |e: &fs::DirEntry| {
+        e.metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t < before)
+    };
     for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
         if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            // A metadata file a killed process was writing.
+            if name.starts_with(META_TMP_PREFIX) && older(&e) && fs::remove_file(e.path()).is_ok() {
+                removed += 1;
+            }
             continue;
         }
-        let name = e.file_name().to_string_lossy().into_owned();
         match name.strip_prefix(DATA_PREFIX) {
-            Some(id) if Some(id) != keep.as_deref() => {
-                let old = e
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| t < before);
-                if old && fs::remove_dir_all(e.path()).is_ok() {
-                    removed += 1;
-                }
+            Some(id) if Some(id) != keep.as_deref() && older(&e) => {
+                removed += usize::from(fs::remove_dir_all(e.path()).is_ok());
             }
             Some(_) => {}
             None if names::decode_dir_name(&name).is_some() => {

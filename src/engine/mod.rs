@@ -6,6 +6,7 @@
 //! metadata → verified shards → reconstruct), `heal.rs`, `list.rs`, `multipart.rs`; beneath
 //! them `set.rs` (quorums, commits), `disk.rs` (one drive's files), `layout.rs` (deployments).
 
+mod barrier;
 mod disk;
 mod error;
 pub mod geometry;

@@ -177,7 +177,7 @@ PY
     echo
     echo "Command: \`hack/bench-peers.sh\` (${SECS} s per cell), $when, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB."
     echo "Ratios are to the best peer (s3s-fs, garage) in the row; \`!\` marks a cell with failed requests."
-    echo "fsync: Strata ON (data, metadata, directories), garage ON (data_fsync, metadata_fsync), s3s-fs OFF."
+    echo "Durability: Strata ON (every write on stable storage before the reply: syncfs barriers), garage ON (data_fsync, metadata_fsync), s3s-fs OFF (never syncs)."
     echo
     echo "$table"
   } | tee "${OUT:-hack/BENCH-PEERS.md}"

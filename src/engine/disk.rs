@@ -1,5 +1,5 @@
 //! One drive of a deployment: a directory. Every file operation the engine does on a drive is
-//! here, each crash-safe on its own (temporary files, fsync, atomic rename, directory fsync).
+//! here, each crash-safe on its own (temporary files, durability barriers, atomic rename).
 //!
 //! Layout of a drive:
 //! ```text
@@ -108,7 +108,7 @@ impl Disk {
         }
     }
 
-    /// Creates an empty file and fsyncs its directory later via `commit`.
+    /// Creates an empty file (made durable by its writer's barrier).
     pub fn create_file(path: &Path) -> io::Result<File> {
         OpenOptions::new().write(true).create_new(true).open(path)
     }
@@ -163,7 +163,7 @@ impl Disk {
     }
 
     /// Makes a new version visible on this drive: the data directory first, then the metadata
-    /// by atomic rename, each followed by a directory fsync. Returns the metadata it replaced.
+    /// by atomic rename after a barrier, and a barrier after it. Returns the metadata it replaced.
     pub fn commit(
         &self,
         bucket: &str,

@@ -31,6 +31,32 @@ fn bench_hashes(c: &mut Criterion) {
         });
         group.finish();
     }
+    bench_etag(c);
+}
+
+/// The S3 ETag (MD5): one stream with the md-5 crate, and sixteen streams at once in
+/// AVX-512 lanes (`strata::md5x`, what concurrent uploads share).
+fn bench_etag(c: &mut Criterion) {
+    use md5::Digest;
+    let len = 1usize << 20;
+    let inputs: Vec<Vec<u8>> = (0..16)
+        .map(|s| {
+            (0..len)
+                .map(|i| (i * 7 + s * 13 + (i >> 9)) as u8)
+                .collect()
+        })
+        .collect();
+    let mut group = c.benchmark_group("etag-md5-1MiB");
+    group.throughput(Throughput::Bytes(len as u64));
+    group.bench_function("md-5 one stream", |b| {
+        b.iter(|| md5::Md5::digest(black_box(&inputs[0])))
+    });
+    group.throughput(Throughput::Bytes(16 * len as u64));
+    group.bench_function("md5x 16 streams", |b| {
+        let slices: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+        b.iter(|| strata::md5x::digest_many(black_box(&slices)))
+    });
+    group.finish();
 }
 
 criterion_group! {

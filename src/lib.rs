@@ -11,5 +11,6 @@ pub mod engine;
 pub mod erasure;
 pub mod fsutil;
 pub mod logging;
+pub mod md5x;
 pub mod s3;
 pub mod server;

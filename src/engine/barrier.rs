@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 
 /// A drive's barrier: its root, and the filesystem it is on now.
@@ -22,13 +22,12 @@ pub struct Barrier {
     device: Mutex<Option<(u64, Arc<DeviceSync>)>>,
 }
 
-/// The group commit of one filesystem. Drives that are folders of one filesystem (a
-/// development set) share it: concurrent syncfs calls of one filesystem only queue behind
-/// each other's journal commits.
+/// The group commit of one filesystem (by device number). Drives that are folders of one
+/// filesystem (a development set) share it: concurrent syncfs calls of one filesystem only
+/// queue behind each other's journal commits. It keeps no descriptor open: a pulled drive's
+/// filesystem must not stay pinned by Strata.
 #[derive(Debug)]
 struct DeviceSync {
-    /// Kept open: it pins the filesystem, so its device number cannot name another one.
-    file: File,
     state: Mutex<State>,
     done: Condvar,
 }
@@ -61,42 +60,39 @@ impl Barrier {
             match &*cur {
                 Some((d, s)) if *d == dev => s.clone(),
                 _ => {
-                    let s = DeviceSync::of(dev, &self.root)?;
+                    let s = DeviceSync::of(dev);
                     *cur = Some((dev, s.clone()));
                     s
                 }
             }
         };
-        sync.wait()
+        sync.wait(&self.root, dev)
     }
 }
 
 impl DeviceSync {
     /// The filesystem's group commit, shared by every drive on it.
-    fn of(dev: u64, root: &std::path::Path) -> io::Result<Arc<DeviceSync>> {
+    fn of(dev: u64) -> Arc<DeviceSync> {
         static ALL: OnceLock<Mutex<HashMap<u64, Weak<DeviceSync>>>> = OnceLock::new();
         let mut all = ALL
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         if let Some(s) = all.get(&dev).and_then(Weak::upgrade) {
-            return Ok(s);
-        }
-        let file = File::open(root)?;
-        if file.metadata()?.dev() != dev {
-            return Err(io::Error::other("drive remounted while opening it"));
+            return s;
         }
         let s = Arc::new(DeviceSync {
-            file,
             state: Mutex::new(State::default()),
             done: Condvar::new(),
         });
         all.retain(|_, w| w.strong_count() > 0);
         all.insert(dev, Arc::downgrade(&s));
-        Ok(s)
+        s
     }
 
-    fn wait(&self) -> io::Result<()> {
+    /// Waits for a sync of the filesystem that starts after now; a waiter that finds none
+    /// running runs it, through its own drive root (`root`, on device `dev`).
+    fn wait(&self, root: &Path, dev: u64) -> io::Result<()> {
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let target = st.started + 1;
         loop {
@@ -116,16 +112,34 @@ impl DeviceSync {
             st.started += 1;
             let seq = st.started;
             drop(st);
-            let result = syncfs(&self.file);
+            let opened = File::open(root).and_then(|f| match f.metadata()?.dev() == dev {
+                true => Ok(f),
+                false => Err(io::Error::other("drive changed filesystem meanwhile")),
+            });
+            let result = opened.as_ref().map_err(clone_err).and_then(syncfs);
             st = self.state.lock().unwrap_or_else(|p| p.into_inner());
             st.running = false;
-            st.completed = seq;
-            if let Err(e) = result {
-                st.failed = Some((seq, e.kind(), e.to_string()));
+            match opened {
+                // This drive's root is gone: its own write fails, the other drives of the
+                // filesystem are not its business; one of them runs the sync instead.
+                Err(e) => {
+                    self.done.notify_all();
+                    return Err(e);
+                }
+                Ok(_) => {
+                    st.completed = seq;
+                    if let Err(e) = result {
+                        st.failed = Some((seq, e.kind(), e.to_string()));
+                    }
+                }
             }
             self.done.notify_all();
         }
     }
+}
+
+fn clone_err(e: &io::Error) -> io::Error {
+    io::Error::new(e.kind(), e.to_string())
 }
 
 fn syncfs(f: &File) -> io::Result<()> {

@@ -254,6 +254,29 @@ fn read_only_publish_refuses_writes() {
 }
 
 #[test]
+fn a_volume_whose_directory_vanished_is_reported_lost_not_recreated_empty() {
+    let mut csi = Csi::start(1, DRIVE);
+    let id = csi
+        .create("pvc-gone", (8 * MIB) as i64, &[])
+        .unwrap()
+        .volume_id;
+    let (staging, _) = csi.paths("gone");
+    csi.stage(&id, &staging).unwrap();
+    fs::write(Path::new(&staging).join("precious"), b"data").unwrap();
+    csi.unstage(&id, &staging).unwrap();
+    let dir = csi
+        .mount_point(&csi.drive_ids()[0])
+        .join("volumes")
+        .join(&id);
+    fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code(csi.stage(&id, &staging)), Code::DataLoss);
+    assert!(
+        !dir.exists(),
+        "an empty directory must not stand in for the lost one"
+    );
+}
+
+#[test]
 fn a_single_writer_volume_is_published_at_one_target_only() {
     let mut csi = Csi::start(1, DRIVE);
     let id = csi

@@ -360,6 +360,7 @@ fn reserve(
         pvc_name: want.claim.as_ref().map(|c| c.name.clone()),
         phase: VolumePhase::Ready,
         created_at: now_rfc3339(),
+        on_drive: false,
     };
     st.volumes.insert(id.to_string(), spec.clone());
     Ok(spec)

@@ -94,6 +94,10 @@ pub struct VolumeSpec {
     pub pvc_name: Option<String>,
     pub phase: VolumePhase,
     pub created_at: String,
+    /// Set once the node plugin made the volume's directory: from then on a missing
+    /// directory is lost data, reported, never silently replaced by an empty one.
+    #[serde(default)]
+    pub on_drive: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]

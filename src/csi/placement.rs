@@ -275,6 +275,7 @@ mod tests {
                 pvc_name: pvc.map(str::to_string),
                 phase: VolumePhase::Ready,
                 created_at: String::new(),
+                on_drive: false,
             },
         );
     }

@@ -215,11 +215,29 @@ impl NodeVolumes {
     pub fn prepare(&self, id: &str, spec: &VolumeSpec) -> Result<PathBuf, Status> {
         let drive = self.drive(&spec.drive_id)?;
         let dir = drive.mount_point.join(VOLUMES_DIR).join(id);
-        fs::create_dir_all(&dir)
-            .map_err(|e| internal(&format!("creating {}", dir.display()), e))?;
+        if !dir.is_dir() {
+            if spec.on_drive {
+                return Err(Status::data_loss(format!(
+                    "the directory of volume {id} is gone from drive {}: its data is lost",
+                    spec.drive_id
+                )));
+            }
+            fs::create_dir_all(&dir)
+                .map_err(|e| internal(&format!("creating {}", dir.display()), e))?;
+        }
         if drive.quota {
             quota::assign_project(&dir, spec.project_id).map_err(|e| internal("project id", e))?;
             self.apply_limit(&drive, spec)?;
+        }
+        if !spec.on_drive {
+            self.store
+                .transact(|st| {
+                    if let Some(v) = st.volumes.get_mut(id) {
+                        v.on_drive = true;
+                    }
+                    Ok::<_, Status>(())
+                })
+                .map_err(store_error)??;
         }
         Ok(dir)
     }

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The CSI driver name: the StorageClasses' provisioner and the kubelet plugin name.
-pub const DRIVER_NAME: &str = "csi.strata.dev";
+pub const DRIVER_NAME: &str = crate::csi::request::DRIVER_NAME;
 /// Where the controller, the node plugin and their RBAC live.
 pub const NAMESPACE: &str = "strata-system";
 /// The command the header of every generated file names.

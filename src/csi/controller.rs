@@ -8,8 +8,9 @@ use super::proto::controller_server::Controller;
 use super::proto::controller_service_capability::{self as ccap, rpc::Type as Rpc};
 use super::proto::*;
 use super::request::{self as rq, required};
+use super::status::{blocking, clamp, store_error, Reply};
 use super::store::Store;
-use super::volumes::{store_error, NodeVolumes};
+use super::volumes::NodeVolumes;
 use crate::drive::identity::now_rfc3339;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,13 +22,6 @@ pub struct ControllerService {
     /// The node side of this same process (`--mode all`): deletes of its volumes finish at
     /// once instead of on the node plugin's next pass.
     local: Option<Arc<NodeVolumes>>,
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-/// Runs a blocking body (state file lock, fsync) without stalling the async workers.
-fn blocking<T>(f: impl FnOnce() -> Result<T, Status>) -> Reply<T> {
-    tokio::task::block_in_place(f).map(Response::new)
 }
 
 impl ControllerService {
@@ -364,10 +358,6 @@ fn reserve(
     };
     st.volumes.insert(id.to_string(), spec.clone());
     Ok(spec)
-}
-
-fn clamp(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 pub fn volume_message(id: &str, v: &VolumeSpec) -> super::proto::Volume {

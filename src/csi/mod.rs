@@ -13,6 +13,7 @@ pub mod proto;
 pub mod quota;
 pub mod request;
 pub mod server;
+pub mod status;
 pub mod store;
 pub mod volumes;
 

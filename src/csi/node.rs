@@ -9,8 +9,9 @@ use super::proto::node_service_capability::{self as ncap, rpc::Type as Rpc};
 use super::proto::volume_usage::Unit;
 use super::proto::*;
 use super::request::{self as rq, required};
+use super::status::{blocking, clamp, internal, store_error, Reply};
 use super::store::Store;
-use super::volumes::{store_error, NodeVolumes};
+use super::volumes::NodeVolumes;
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -21,16 +22,6 @@ pub struct NodeService {
     volumes: Arc<NodeVolumes>,
     store: Store,
     max_volumes: i64,
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn blocking<T>(f: impl FnOnce() -> Result<T, Status>) -> Reply<T> {
-    tokio::task::block_in_place(f).map(Response::new)
-}
-
-fn internal(what: &str, e: impl std::fmt::Display) -> Status {
-    Status::internal(format!("{what}: {e}"))
 }
 
 impl NodeService {
@@ -284,10 +275,6 @@ fn unmount_all(path: &Path) -> Result<(), Status> {
         "{} stays mounted after 16 unmounts",
         path.display()
     )))
-}
-
-fn clamp(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 #[tonic::async_trait]

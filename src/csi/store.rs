@@ -50,16 +50,6 @@ pub enum Store {
 }
 
 impl Store {
-    /// Opens a `file:PATH` store (synchronously; for `kube` use [`Store::connect`]).
-    pub fn open(spec: &str) -> Result<Store, StoreError> {
-        match StoreSpec::parse(spec)? {
-            StoreSpec::File(path) => Ok(Store::File(FileStore::new(path))),
-            StoreSpec::Kube => Err(StoreError::BadSpec(
-                "kube (needs the async runtime: Store::connect)".into(),
-            )),
-        }
-    }
-
     pub async fn connect(spec: &StoreSpec) -> Result<Store, StoreError> {
         Ok(match spec {
             StoreSpec::File(path) => Store::File(FileStore::new(path)),
@@ -183,16 +173,25 @@ mod tests {
 
     #[test]
     fn parses_the_state_option() {
-        assert!(matches!(Store::open("file:/x/y.json"), Ok(Store::File(_))));
-        assert!(matches!(Store::open("file:"), Err(StoreError::BadSpec(_))));
-        assert!(matches!(Store::open("etcd"), Err(StoreError::BadSpec(_))));
+        assert_eq!(
+            StoreSpec::parse("file:/x/y.json").unwrap(),
+            StoreSpec::File("/x/y.json".into())
+        );
+        assert!(matches!(
+            StoreSpec::parse("file:"),
+            Err(StoreError::BadSpec(_))
+        ));
+        assert!(matches!(
+            StoreSpec::parse("etcd"),
+            Err(StoreError::BadSpec(_))
+        ));
         assert_eq!(StoreSpec::parse("kube").unwrap(), StoreSpec::Kube);
     }
 
     #[test]
     fn transactions_from_many_threads_all_land() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&format!("file:{}/s/state.json", dir.path().display())).unwrap();
+        let store = Store::File(FileStore::new(dir.path().join("s/state.json")));
         std::thread::scope(|s| {
             for i in 0..16 {
                 let store = &store;
@@ -213,7 +212,7 @@ mod tests {
     #[test]
     fn a_failed_change_stores_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&format!("file:{}/state.json", dir.path().display())).unwrap();
+        let store = Store::File(FileStore::new(dir.path().join("state.json")));
         let out = store
             .transact(|st| {
                 st.drives.insert("d".into(), drive("n"));

@@ -6,6 +6,7 @@
 //! through leaves a name that the next start-up recognises and finishes removing.
 
 use super::model::{DriveSpec, DriveState, Reservation, VolumePhase, VolumeSpec};
+use super::status::{internal, store_error};
 use super::{mount, quota, store::Store};
 use crate::drive::identity::VOLUMES_DIR;
 use crate::drive::mounts::read_mountinfo;
@@ -44,14 +45,6 @@ pub struct VolumeUsage {
     pub bytes_used: u64,
     pub inodes_total: u64,
     pub inodes_used: u64,
-}
-
-fn internal(what: &str, e: impl std::fmt::Display) -> Status {
-    Status::internal(format!("{what}: {e}"))
-}
-
-pub fn store_error(e: super::store::StoreError) -> Status {
-    Status::unavailable(e.to_string())
 }
 
 impl NodeVolumes {

@@ -694,6 +694,19 @@ fn errors_are_the_codes_the_spec_names() {
     let (staging, target) = csi.paths("err");
     assert_eq!(code(csi.stage("", &staging)), Code::InvalidArgument);
     assert_eq!(code(csi.stage("pvc-e", "")), Code::InvalidArgument);
+    // Relative mount paths would land in the plugin's working directory.
+    assert_eq!(
+        code(csi.stage("pvc-e", "relative/staging")),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(csi.publish("pvc-e", &staging, "relative/target", false)),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(csi.unpublish("pvc-e", "relative/target")),
+        Code::InvalidArgument
+    );
     assert_eq!(code(csi.stage("pvc-nope", &staging)), Code::NotFound);
     let mut n = csi.node();
     let no_cap = NodeStageVolumeRequest {

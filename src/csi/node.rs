@@ -59,7 +59,7 @@ impl NodeService {
 
     fn stage(&self, r: NodeStageVolumeRequest) -> Result<NodeStageVolumeResponse, Status> {
         let id = required(&r.volume_id, "volume_id")?;
-        let staging = Path::new(required(&r.staging_target_path, "staging_target_path")?);
+        let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
         rq::node_capability(r.volume_capability.as_ref())?;
         let spec = self.volume(id)?;
         let dir = self.volumes.prepare(id, &spec)?;
@@ -82,14 +82,14 @@ impl NodeService {
 
     fn unstage(&self, r: NodeUnstageVolumeRequest) -> Result<NodeUnstageVolumeResponse, Status> {
         required(&r.volume_id, "volume_id")?;
-        let staging = Path::new(required(&r.staging_target_path, "staging_target_path")?);
+        let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
         unmount_all(staging)?;
         Ok(NodeUnstageVolumeResponse {})
     }
 
     fn publish(&self, r: NodePublishVolumeRequest) -> Result<NodePublishVolumeResponse, Status> {
         let id = required(&r.volume_id, "volume_id")?;
-        let target = Path::new(required(&r.target_path, "target_path")?);
+        let target = rq::mount_path(&r.target_path, "target_path")?;
         let cap = rq::node_capability(r.volume_capability.as_ref())?;
         // The spec's code for a missing staging path (the plugin stages) is FailedPrecondition.
         if r.staging_target_path.is_empty() {
@@ -97,7 +97,7 @@ impl NodeService {
                 "volume {id} must be staged first: staging_target_path is empty"
             )));
         }
-        let staging = Path::new(&r.staging_target_path);
+        let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
         let read_only = r.readonly || rq::read_only_mode(cap);
         let spec = self.volume(id)?;
         let dir = self.volumes.volume_dir(id, &spec)?;
@@ -161,7 +161,7 @@ impl NodeService {
         r: NodeUnpublishVolumeRequest,
     ) -> Result<NodeUnpublishVolumeResponse, Status> {
         required(&r.volume_id, "volume_id")?;
-        let target = Path::new(required(&r.target_path, "target_path")?);
+        let target = rq::mount_path(&r.target_path, "target_path")?;
         unmount_all(target)?;
         match fs::remove_dir(target) {
             Ok(()) => {}

@@ -28,6 +28,19 @@ pub fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, Status> {
     }
 }
 
+/// A required path where the plugin mounts: absolute, as the spec says. A relative one would
+/// be resolved against the plugin's working directory and mount there.
+pub fn mount_path<'a>(value: &'a str, field: &str) -> Result<&'a std::path::Path, Status> {
+    let path = std::path::Path::new(required(value, field)?);
+    if path.is_absolute() {
+        Ok(path)
+    } else {
+        Err(Status::invalid_argument(format!(
+            "{field} {value:?} must be an absolute path"
+        )))
+    }
+}
+
 /// Why a capability cannot be served, or None when it can: a mounted filesystem (XFS, the
 /// default when fs_type is empty) used from one node.
 pub fn unsupported(cap: &VolumeCapability) -> Option<String> {

@@ -75,11 +75,18 @@ impl NodeVolumes {
             .drives
             .mount_all(false)
             .map_err(|e| Status::unavailable(format!("mounting drives: {e}")))?;
+        let known = self.store.load().map_err(store_error)?;
         let mut found: HashMap<String, (Mounted, DriveSpec)> = HashMap::new();
         for rec in report.mounted.iter().filter(|r| r.node == self.node) {
             let quota = rec.project_quota && quota::enforced(&rec.mount_point).unwrap_or(false);
-            let capacity = volume_space(&rec.mount_point, quota)
-                .map_err(|e| internal(&format!("measuring {}", rec.mount_point.display()), e))?;
+            // Measured once, when the drive is first published (see `publish`): a restart
+            // does not walk the volumes again.
+            let capacity = match known.drives.get(&rec.drive_id) {
+                Some(d) => d.capacity_bytes,
+                None => volume_space(&rec.mount_point, quota).map_err(|e| {
+                    internal(&format!("measuring {}", rec.mount_point.display()), e)
+                })?,
+            };
             if rec.project_quota && !quota {
                 warn!(drive = %rec.drive_id, "project quotas are not enforced on this drive");
             }

@@ -106,16 +106,21 @@ fn assert_clean_on_disk(dirs: &Dirs, bucket: &str) {
         assert!(tmp.is_empty(), "leftovers in tmp: {tmp:?}");
         for meta_file in find_files(&p.join(bucket), "%meta") {
             let dir = meta_file.parent().unwrap();
-            let meta =
-                strata::engine::meta::ObjectMeta::decode(&std::fs::read(&meta_file).unwrap())
-                    .unwrap();
+            let meta = strata::engine::meta::MetaFile::decode(&std::fs::read(&meta_file).unwrap())
+                .unwrap();
+            assert_eq!(
+                meta.versions.len(),
+                1,
+                "one version per key once every write is done, in {}",
+                dir.display()
+            );
             let data_dirs: Vec<String> = std::fs::read_dir(dir)
                 .unwrap()
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .filter(|n| n.starts_with("%d"))
                 .collect();
-            let want: Vec<String> = meta.data_dir.iter().map(|d| format!("%d{d}")).collect();
+            let want: Vec<String> = meta.data_dirs().map(|d| format!("%d{d}")).collect();
             assert_eq!(data_dirs, want, "data directories in {}", dir.display());
         }
     }
@@ -273,6 +278,14 @@ fn writers_to_different_keys_across_sets() {
         for t in 0..THREADS {
             let (e, final_state, acked, running) = (&e, &final_state, &acked, &running);
             s.spawn(move || {
+                // Counted down even when this writer panics, so the lister stops.
+                struct Done<'a>(&'a AtomicUsize);
+                impl Drop for Done<'_> {
+                    fn drop(&mut self) {
+                        self.0.fetch_sub(1, Ordering::SeqCst);
+                    }
+                }
+                let _done = Done(running);
                 let mut mine = BTreeMap::new();
                 for i in 0..KEYS * 3 {
                     let key = match i % 3 {
@@ -291,7 +304,6 @@ fn writers_to_different_keys_across_sets() {
                     }
                 }
                 final_state.lock().unwrap().extend(mine);
-                running.fetch_sub(1, Ordering::SeqCst);
             });
         }
     });

@@ -376,14 +376,14 @@ fn killed_writers_leave_only_complete_objects() {
             for meta_file in find_files(&p.join(BUCKET), "%meta") {
                 let dir = meta_file.parent().unwrap();
                 let meta =
-                    strata::engine::meta::ObjectMeta::decode(&std::fs::read(&meta_file).unwrap())
+                    strata::engine::meta::MetaFile::decode(&std::fs::read(&meta_file).unwrap())
                         .unwrap();
                 orphans += std::fs::read_dir(dir)
                     .unwrap()
                     .flatten()
                     .filter(|x| {
                         let name = x.file_name().to_string_lossy().into_owned();
-                        name.starts_with("%d") && Some(&name[2..]) != meta.data_dir.as_deref()
+                        name.starts_with("%d") && !meta.data_dirs().any(|d| d == &name[2..])
                     })
                     .count();
             }

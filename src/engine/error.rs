@@ -24,6 +24,8 @@ pub enum EngineError {
     EntityTooSmall { part: u32, size: u64, min: u64 },
     #[error("range {start}-{end} is outside an object of {size} bytes")]
     InvalidRange { start: u64, end: u64, size: u64 },
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(String),
     #[error("content MD5 does not match the data received")]
     BadDigest,
     #[error("{0}")]

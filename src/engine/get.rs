@@ -1,28 +1,45 @@
-//! The read path: take the version a read quorum agrees on, read k shards of each block
-//! (data shards first), verify every block's hash, and rebuild missing or corrupt shards on the
-//! fly. A range read touches only the blocks it needs. Damage seen on the way queues a heal.
+//! The read path: take the key's state (`set::resolve`), hold the version's data on each drive
+//! that lists it, read k shards of each block (data shards first) through the shard format's
+//! reader, which checks every block's hash against the shard's identity, and rebuild missing or
+//! bad shards on the fly. A range read touches only the blocks it needs. Damage met on the way
+//! queues a heal.
+//!
+//! A reader reads one version from start to end: it holds that version's data directories
+//! (`Drive::open_data`) for its whole life, so a commit or delete that replaces the version
+//! meanwhile defers removing them until the reader is done.
 
-use super::disk::Disk;
-use super::geometry::{shard_header, Geometry, SHARD_HEADER_LEN};
-use super::meta::ObjectMeta;
-use super::set::{ErasureSet, Quorum};
+use super::drive::{DataReader, Drive, DriveError, ReadAt};
+use super::geometry::Geometry;
+use super::meta::{ObjectMeta, Version};
+use super::set::resolve::Resolution;
+use super::set::{ErasureSet, KeyState};
+use super::shard::{BlockError, ShardId, ShardReader};
 use super::{EngineError, ObjectInfo};
-use crate::bitrot::{BitrotAlgo, HASH_LEN};
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 /// Shards smaller than this are read one after another: a thread costs more than the read.
 const PARALLEL_READ_MIN: usize = 64 * 1024;
+/// Times a reader re-reads the key's state when a version's data vanished under it (replaced
+/// meanwhile) before taking the key's lock.
+const OPEN_ATTEMPTS: usize = 3;
 
 /// Where one shard index can be read from.
 struct Source {
-    disk: Disk,
+    drive: Arc<dyn Drive>,
     inline: Option<Vec<u8>>,
-    /// The open shard file of the current part.
-    file: Option<(u32, File)>,
-    /// Failed once: not used again by this reader.
+    /// The version's data directory, held (none when inline).
+    data: Option<Box<dyn DataReader>>,
+    /// The current part's shard, opened.
+    opened: Option<Opened>,
+    /// Failed once: tried last from then on.
     bad: bool,
+}
+
+/// The shard of one part of a source: its file (none when inline) and its checker.
+struct Opened {
+    part: u32,
+    file: Option<Box<dyn ReadAt>>,
+    reader: ShardReader,
 }
 
 /// A streaming reader over one object version (or a range of it).
@@ -30,52 +47,62 @@ pub struct ObjectReader {
     set: Arc<ErasureSet>,
     bucket: String,
     key: String,
-    meta: ObjectMeta,
+    object: ObjectMeta,
     info: ObjectInfo,
     /// By shard index.
     sources: Vec<Option<Source>>,
     pos: u64,
     end: u64,
-    heal_queued: bool,
+    /// A heal this read found needed (deep: a shard failed its check), queued when the
+    /// reader is done so that one read queues one heal.
+    heal: Option<bool>,
 }
 
 impl ErasureSet {
-    /// Opens the object for reading `range` (start, length) or all of it.
-    ///
-    /// Without the key lock first, so that readers never wait for a writer's fsyncs. A read
-    /// that meets a commit or delete of the key half-way — no version on a read quorum yet
-    /// (mid-commit, when data shards outnumber parity), or files of the version it picked
-    /// removed before it opened them (by the commit or delete that followed) — tries once more
-    /// holding the key lock, under which no commit or delete is half-done. Once open, a
-    /// file stays readable whatever later commits and deletes unlink.
+    /// Opens the key's current version for reading `range` (start, length) or all of it.
     pub fn open_reader(
         self: &Arc<Self>,
         bucket: &str,
         key: &str,
         range: Option<(u64, u64)>,
     ) -> Result<ObjectReader, EngineError> {
-        match self.open_version(bucket, key, range) {
-            Ok((reader, true)) => return Ok(reader),
-            Ok((_, false)) | Err(EngineError::ReadQuorum { .. }) => {}
-            Err(e) => return Err(e),
+        for attempt in 1..=OPEN_ATTEMPTS {
+            let state = self.read_state(bucket, key);
+            let (reader, vanished) = self.open_state(bucket, key, &state, range)?;
+            if vanished == 0 || attempt == OPEN_ATTEMPTS {
+                return Ok(reader);
+            }
         }
+        // A version replaced under every attempt: once more under the key's lock, where no
+        // commit is half-done.
         let _guard = self.lock_key(bucket, key);
-        self.open_version(bucket, key, range)
-            .map(|(reader, _)| reader)
+        let state = self.read_key(bucket, key);
+        Ok(self.open_state(bucket, key, &state, range)?.0)
     }
 
-    /// Picks the version and opens the shard files of the first part read; says whether every
-    /// drive holding the version had them.
-    fn open_version(
+    /// The key's state as object info (`NoSuchKey` when absent or deleted).
+    pub fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, EngineError> {
+        let state = self.read_state(bucket, key);
+        let v = current_object(&state, bucket, key)?;
+        if state.needs_heal() {
+            self.queue_heal(bucket, key, false);
+        }
+        Ok(ObjectInfo::from_version(bucket, key, v))
+    }
+
+    /// A reader of the state's version, and how many drives listing it no longer had its data.
+    fn open_state(
         self: &Arc<Self>,
         bucket: &str,
         key: &str,
+        state: &KeyState,
         range: Option<(u64, u64)>,
-    ) -> Result<(ObjectReader, bool), EngineError> {
-        let q = self
-            .quorum_meta(bucket, key)?
-            .ok_or_else(|| EngineError::no_such_key(bucket, key))?;
-        let size = q.meta.size;
+    ) -> Result<(ObjectReader, usize), EngineError> {
+        let v = current_object(state, bucket, key)?;
+        let Some(object) = v.object.clone() else {
+            return Err(EngineError::no_such_key(bucket, key));
+        };
+        let size = object.size;
         let (start, end) = match range {
             None => (0, size),
             Some((start, len)) if start < size && len > 0 => (start, start + len.min(size - start)),
@@ -87,53 +114,82 @@ impl ErasureSet {
                 })
             }
         };
+        let (sources, vanished) = self.sources(bucket, key, state, v, &object);
         let mut reader = ObjectReader {
             set: self.clone(),
             bucket: bucket.to_string(),
             key: key.to_string(),
-            info: ObjectInfo::from_meta(bucket, key, &q.meta),
-            sources: self.sources(&q),
-            meta: q.meta.clone(),
+            info: ObjectInfo::from_version(bucket, key, v),
+            object,
+            sources,
             pos: start,
             end,
-            heal_queued: false,
+            heal: None,
         };
-        // Every source's file (all n, so that a degraded read can still turn to parity).
-        // Later parts of multipart objects are opened when reached.
-        let (part_idx, _) = reader.part_at(start);
-        if let Some(number) = reader.meta.parts.get(part_idx).map(|p| p.number) {
-            let all: Vec<usize> = (0..reader.sources.len()).collect();
-            reader.open_files(&all, number);
+        if state.needs_heal() || vanished > 0 {
+            reader.queue_heal(vanished > 0);
         }
-        let complete = reader
-            .sources
-            .iter()
-            .flatten()
-            .all(|s| s.inline.is_some() || s.file.is_some());
-        if q.degraded() {
-            reader.queue_heal();
-        }
-        Ok((reader, complete))
+        Ok((reader, vanished))
     }
 
-    fn sources(&self, q: &Quorum) -> Vec<Option<Source>> {
-        let n = q.meta.erasure.distribution.len();
+    /// The drives listing `v`, by shard index, each holding the version's data directory.
+    fn sources(
+        &self,
+        bucket: &str,
+        key: &str,
+        state: &KeyState,
+        v: &Version,
+        object: &ObjectMeta,
+    ) -> (Vec<Option<Source>>, usize) {
+        let n = object.erasure.distribution.len();
         let mut sources: Vec<Option<Source>> = (0..n).map(|_| None).collect();
-        for (p, agree) in q.agree.iter().enumerate() {
-            let (true, Some(disk), Ok(Some(m))) = (*agree, self.disk(p), &q.metas[p]) else {
+        let mut vanished = 0;
+        for (p, answer) in state.answers.iter().enumerate() {
+            let (Ok(Some(f)), Some(drive)) = (answer, self.drive(p)) else {
                 continue;
             };
-            let index = m.erasure.index as usize;
-            if index < n && sources[index].is_none() {
-                sources[index] = Some(Source {
-                    disk,
-                    inline: m.inline.clone(),
-                    file: None,
-                    bad: false,
-                });
+            let Some(entry) = f.entry(v) else { continue };
+            let index = entry.shard as usize;
+            if index >= n || sources[index].is_some() {
+                continue;
             }
+            let data = match (&entry.inline, &object.data_dir) {
+                (Some(_), _) => None,
+                (None, Some(dir)) => match drive.open_data(bucket, key, dir) {
+                    Ok(d) => Some(d),
+                    Err(DriveError::NotFound) => {
+                        vanished += 1;
+                        continue;
+                    }
+                    Err(_) => continue,
+                },
+                (None, None) => continue,
+            };
+            sources[index] = Some(Source {
+                drive,
+                inline: entry.inline.clone(),
+                data,
+                opened: None,
+                bad: false,
+            });
         }
-        sources
+        (sources, vanished)
+    }
+}
+
+/// The state's object version, or the error a reader gets.
+fn current_object<'a>(
+    state: &'a KeyState,
+    bucket: &str,
+    key: &str,
+) -> Result<&'a Version, EngineError> {
+    match &state.resolution {
+        Resolution::Version(v) if !v.is_deletion() => Ok(v),
+        Resolution::Version(_) | Resolution::Absent => Err(EngineError::no_such_key(bucket, key)),
+        Resolution::Undecided(detail) => Err(EngineError::ReadQuorum {
+            what: format!("{bucket}/{key}"),
+            detail: detail.clone(),
+        }),
     }
 }
 
@@ -145,7 +201,7 @@ impl ObjectReader {
     /// Narrows the reader to `len` bytes from `start` (resolved by the caller once it knows
     /// the object's size, e.g. from an HTTP Range header).
     pub fn restrict(&mut self, start: u64, len: u64) -> Result<(), EngineError> {
-        let size = self.meta.size;
+        let size = self.object.size;
         if start >= size || len == 0 {
             return Err(EngineError::InvalidRange {
                 start,
@@ -173,7 +229,7 @@ impl ObjectReader {
             return Ok(None);
         }
         let (part_idx, part_start) = self.part_at(self.pos);
-        let part_size = self.meta.parts[part_idx].size;
+        let part_size = self.object.parts[part_idx].size;
         let geo = self.geometry();
         let in_part = self.pos - part_start;
         let block = in_part / geo.block_size as u64;
@@ -192,31 +248,31 @@ impl ObjectReader {
 
     fn geometry(&self) -> Geometry {
         Geometry {
-            data: self.meta.erasure.data as usize,
-            parity: self.meta.erasure.parity as usize,
-            block_size: self.meta.erasure.block_size as usize,
+            data: self.object.erasure.data as usize,
+            parity: self.object.erasure.parity as usize,
+            block_size: self.object.erasure.block_size as usize,
         }
     }
 
     /// The part holding byte `pos`, and where that part starts in the object.
     fn part_at(&self, pos: u64) -> (usize, u64) {
         let mut start = 0;
-        for (i, p) in self.meta.parts.iter().enumerate() {
+        for (i, p) in self.object.parts.iter().enumerate() {
             if pos < start + p.size {
                 return (i, start);
             }
             start += p.size;
         }
-        (self.meta.parts.len().saturating_sub(1), start)
+        (self.object.parts.len().saturating_sub(1), start)
     }
 
-    /// One block of a part, verified, rebuilt from parity when data shards are bad.
+    /// One block of a part, checked, rebuilt from parity when data shards are bad.
     fn read_block(&mut self, part_idx: usize, block: u64) -> Result<Vec<u8>, EngineError> {
         let geo = self.geometry();
-        let part = self.meta.parts[part_idx].clone();
-        let block_len = geo.block_len(part.size, block);
+        let part_number = self.object.parts[part_idx].number;
+        let part_size = self.object.parts[part_idx].size;
+        let block_len = geo.block_len(part_size, block);
         let shard_len = geo.shard_len(block_len);
-        let offset = geo.shard_offset(block);
         let n = geo.drives();
         let mut shards: Vec<Option<Vec<u8>>> = (0..n).map(|_| None).collect();
         // Shard indices are tried in order, data first, then parity. Sources that failed on an
@@ -242,10 +298,11 @@ impl ObjectReader {
                     .collect();
             }
             if want.is_empty() {
+                self.queue_heal(true);
                 return Err(EngineError::ReadQuorum {
                     what: format!(
-                        "{}/{} part {} block {block}",
-                        self.bucket, self.key, part.number
+                        "{}/{} part {part_number} block {block}",
+                        self.bucket, self.key
                     ),
                     detail: format!("only {have} of {} shards readable and intact", geo.data),
                 });
@@ -253,40 +310,58 @@ impl ObjectReader {
             for &i in &want {
                 tried[i] = true;
             }
-            let results = self.read_shards(&want, part.number, offset, shard_len);
+            let results = self.read_shards(&want, part_idx, block);
             for (i, r) in want.into_iter().zip(results) {
                 match r {
-                    Some(bytes) => shards[i] = Some(bytes),
-                    None => {
+                    Ok(bytes) => shards[i] = Some(bytes),
+                    Err(e) => {
                         if let Some(s) = self.sources[i].as_mut() {
+                            tracing::warn!(
+                                drive = %s.drive.label(), bucket = %self.bucket, key = %self.key,
+                                part = part_number, block, error = ?e, "shard unreadable"
+                            );
                             s.bad = true;
                         }
-                        self.queue_heal();
+                        self.queue_heal(true);
                     }
                 }
             }
             if self.sources.iter().any(Option::is_none) {
-                self.queue_heal();
+                self.queue_heal(false);
             }
         }
         self.assemble(&geo, shards, shard_len, block_len)
     }
 
-    /// Reads and verifies shards `want` of a block; `None` for each that is missing or corrupt.
+    /// Reads and checks shards `want` of a block.
     fn read_shards(
         &mut self,
         want: &[usize],
-        part: u32,
-        offset: u64,
-        shard_len: usize,
-    ) -> Vec<Option<Vec<u8>>> {
-        let bitrot = self.meta.erasure.bitrot;
-        self.open_files(want, part);
-        let read_one = |s: &Source| read_verified(s, offset, shard_len, bitrot);
+        part_idx: usize,
+        block: u64,
+    ) -> Vec<Result<Vec<u8>, BlockError>> {
+        self.open_part(want, part_idx);
+        let part_size = self.object.parts[part_idx].size;
+        let read_one = |s: &Source| -> Result<Vec<u8>, BlockError> {
+            match (&s.inline, &s.opened) {
+                (Some(bytes), Some(o)) => o.reader.read_block(bytes, part_size, block),
+                (
+                    None,
+                    Some(Opened {
+                        file: Some(f),
+                        reader,
+                        ..
+                    }),
+                ) => reader.read_block(f.as_ref(), part_size, block),
+                _ => Err(BlockError::Unreadable("no shard".into())),
+            }
+        };
         let chosen: Vec<&Source> = want
             .iter()
             .filter_map(|i| self.sources[*i].as_ref())
             .collect();
+        let geo = self.geometry();
+        let shard_len = geo.shard_len(geo.block_len(part_size, block));
         if chosen.len() > 1 && shard_len >= PARALLEL_READ_MIN {
             std::thread::scope(|sc| {
                 let handles: Vec<_> = chosen
@@ -295,7 +370,10 @@ impl ObjectReader {
                     .collect();
                 handles
                     .into_iter()
-                    .map(|h| h.join().unwrap_or(None))
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or(Err(BlockError::Unreadable("reader panicked".into())))
+                    })
                     .collect()
             })
         } else {
@@ -303,28 +381,43 @@ impl ObjectReader {
         }
     }
 
-    /// Opens the shard files of `part` for sources `want` (unless open already).
-    /// Opens the shard files of `part` for the wanted sources; a file whose header does not
-    /// name the object's algorithms counts as missing.
-    fn open_files(&mut self, want: &[usize], part: u32) {
-        let data_dir = self.meta.data_dir.clone();
-        let header = shard_header(self.meta.erasure.codec, self.meta.erasure.bitrot as u8);
-        let (bucket, key) = (&self.bucket, &self.key);
+    /// Opens the shard of part `part_idx` for the wanted sources (unless open already); a
+    /// shard whose header does not name the version's algorithms counts as missing.
+    fn open_part(&mut self, want: &[usize], part_idx: usize) {
+        let part = &self.object.parts[part_idx];
+        let geo = self.geometry();
+        let header =
+            super::shard::header(self.object.erasure.codec, self.object.erasure.bitrot as u8);
         for &i in want {
-            if let Some(s) = self.sources[i].as_mut() {
-                if s.inline.is_none() && s.file.as_ref().is_none_or(|(p, _)| *p != part) {
-                    s.file = data_dir
-                        .as_deref()
-                        .and_then(|d| File::open(s.disk.part_path(bucket, key, d, part)).ok())
-                        .filter(|f| {
-                            let mut h = [0u8; SHARD_HEADER_LEN];
-                            f.read_exact_at(&mut h, 0).is_ok() && h == header
-                        })
-                        .map(|f| (part, f));
-                } else if s.inline.as_ref().is_some_and(|b| !b.starts_with(&header)) {
-                    s.inline = None; // unreadable: no file either, so this source fails
-                }
+            let Some(s) = self.sources[i].as_mut() else {
+                continue;
+            };
+            if s.opened.as_ref().is_some_and(|o| o.part == part.number) {
+                continue;
             }
+            let reader = ShardReader::new(
+                &ShardId {
+                    data_id: &part.data_id,
+                    part: part.number,
+                    index: i as u8,
+                    geo,
+                },
+                header,
+            );
+            let file = match (&s.inline, &s.data) {
+                (Some(bytes), _) => reader.check_header(bytes).ok().map(|()| None),
+                (None, Some(data)) => data
+                    .open_part(part.number)
+                    .ok()
+                    .filter(|f| reader.check_header(f.as_ref()).is_ok())
+                    .map(Some),
+                (None, None) => None,
+            };
+            s.opened = file.map(|file| Opened {
+                part: part.number,
+                file,
+                reader,
+            });
         }
     }
 
@@ -356,32 +449,17 @@ impl ObjectReader {
         Ok(out)
     }
 
-    fn queue_heal(&mut self) {
-        if !self.heal_queued {
-            self.heal_queued = true;
-            self.set.queue_heal(&self.bucket, &self.key);
-        }
+    fn queue_heal(&mut self, deep: bool) {
+        self.heal = Some(deep || self.heal == Some(true));
     }
 }
 
-/// Reads hash + shard at `offset` from a source and checks the hash.
-fn read_verified(s: &Source, offset: u64, shard_len: usize, bitrot: BitrotAlgo) -> Option<Vec<u8>> {
-    let mut rec = vec![0u8; HASH_LEN + shard_len];
-    match (&s.inline, &s.file) {
-        (Some(bytes), _) => {
-            let start = offset as usize;
-            rec.copy_from_slice(bytes.get(start..start + HASH_LEN + shard_len)?);
+impl Drop for ObjectReader {
+    fn drop(&mut self) {
+        if let Some(deep) = self.heal {
+            self.set.queue_heal(&self.bucket, &self.key, deep);
         }
-        (None, Some((_, f))) => f.read_exact_at(&mut rec, offset).ok()?,
-        (None, None) => return None,
     }
-    let (hash, shard) = rec.split_at(HASH_LEN);
-    if !bitrot.verify(shard, hash) {
-        tracing::warn!(drive = %s.disk.root().display(), offset, "bitrot hash mismatch");
-        return None;
-    }
-    rec.drain(..HASH_LEN);
-    Some(rec)
 }
 
 impl std::io::Read for ObjectReader {

@@ -1,343 +1,543 @@
-//! Healing: rewrite missing, stale or corrupt shards and metadata of an object from the
-//! healthy drives, byte-identical to what a fresh write would have stored.
+//! Healing one key: make every drive of its set hold exactly the key's state, as `resolve`
+//! decides it from all drives (under the key's lock, like a commit):
+//! - an object version: drives that lack it, or whose shards are missing, damaged or another
+//!   drive's, get it rebuilt from k intact shards — byte-identical to what a fresh write would
+//!   have stored — and every drive is left listing it alone (rolled forward);
+//! - a deletion: drives still listing anything get the deletion; once every drive has it (or
+//!   nothing), the key's metadata is removed everywhere;
+//! - absent: versions that were never acknowledged are removed (rolled back);
+//! - undecided: nothing can be done until the silent drives answer.
+//!
+//! Then each drive's leftovers of the key (unreferenced data, half-written metadata) go.
 
+use super::drive::{DataMove, Drive, DriveError, Staging};
 use super::geometry::Geometry;
-use super::geometry::{shard_header, SHARD_HEADER_LEN};
-use super::meta::ObjectMeta;
-use super::set::{ErasureSet, Pick, Version};
+use super::meta::{Entry, MetaFile, ObjectMeta, Version};
+use super::set::resolve::Resolution;
+use super::set::{ErasureSet, KeyState};
+use super::shard::{self, BlockError, ShardId, ShardReader, ShardWriter};
 use super::EngineError;
-use crate::bitrot::HASH_LEN;
-use std::fs::{self, File};
-use std::io::Write;
-use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct HealResult {
-    /// Positions (drives of the set) that were rewritten.
+    /// Positions (drives of the set) whose copy was rewritten.
     pub healed: Vec<usize>,
-    /// Copies of an object that a quorum says does not exist, removed.
-    pub removed_dangling: usize,
+    /// Drives on which versions that lost (never acknowledged, or deleted) were removed.
+    pub removed: usize,
+    /// Leftover files and directories of interrupted writes removed.
+    pub swept: usize,
+}
+
+impl HealResult {
+    pub fn changed(&self) -> bool {
+        !self.healed.is_empty() || self.removed > 0 || self.swept > 0
+    }
 }
 
 impl ErasureSet {
-    pub fn heal_object(&self, bucket: &str, key: &str) -> Result<HealResult, EngineError> {
+    /// Heals a key (`deep`: read every block of every shard, parity included, to find damage;
+    /// otherwise shards are checked by header and length).
+    pub fn heal_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        deep: bool,
+    ) -> Result<HealResult, EngineError> {
         let _guard = self.lock_key(bucket, key);
-        let metas = self.on_drives(|_, d| d.read_meta(bucket, key));
-        let (meta, agree) =
-            match super::set::pick_version(&metas, self.geometry(false).read_quorum()) {
-                Pick::Found(m, a) => (*m, a),
-                Pick::NotFound => return Ok(self.remove_dangling(bucket, key, &metas)),
-                Pick::NoQuorum(detail) => {
-                    return Err(EngineError::ReadQuorum {
-                        what: format!("{bucket}/{key}"),
-                        detail,
-                    })
+        let state = self.read_key(bucket, key);
+        let mut result = match &state.resolution {
+            Resolution::Undecided(detail) => {
+                return Err(EngineError::ReadQuorum {
+                    what: format!("{bucket}/{key}"),
+                    detail: detail.clone(),
+                })
+            }
+            Resolution::Absent => self.roll_back_all(bucket, key, &state),
+            Resolution::Version(v) if v.is_deletion() => self.heal_deletion(bucket, key, &state, v),
+            Resolution::Version(v) => self.heal_version(bucket, key, &state, v, deep)?,
+        };
+        for r in self.on_drives(|_, d| d.sweep_key(bucket, key)) {
+            result.swept += r.unwrap_or(0);
+        }
+        if result.changed() {
+            tracing::info!(bucket, key, healed = ?result.healed, removed = result.removed,
+                swept = result.swept, "healed");
+        }
+        Ok(result)
+    }
+
+    /// Removes every version listed: none of them was ever acknowledged.
+    fn roll_back_all(&self, bucket: &str, key: &str, state: &KeyState) -> HealResult {
+        let mut result = HealResult::default();
+        for (p, a) in state.answers.iter().enumerate() {
+            if let (Ok(Some(_)), Some(d)) = (a, self.drive(p)) {
+                if d.write_meta(bucket, key, &MetaFile::default(), None)
+                    .is_ok()
+                {
+                    result.removed += 1;
+                }
+            }
+        }
+        result
+    }
+
+    fn heal_deletion(
+        &self,
+        bucket: &str,
+        key: &str,
+        state: &KeyState,
+        deletion: &Version,
+    ) -> HealResult {
+        let mut result = HealResult::default();
+        let only = MetaFile {
+            versions: vec![Entry {
+                version: deletion.clone(),
+                shard: 0,
+                inline: None,
+            }],
+        };
+        let mut settled = 0;
+        for (p, a) in state.answers.iter().enumerate() {
+            let Some(d) = self.drive(p) else { continue };
+            match a {
+                Ok(None) => settled += 1,
+                Ok(Some(f)) if *f == only => settled += 1,
+                Ok(Some(_)) | Err(DriveError::Corrupt(_)) => {
+                    if d.write_meta(bucket, key, &only, None).is_ok() {
+                        result.removed += 1;
+                        settled += 1;
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+        // Every drive has the deletion or nothing: nothing older can come back, so the
+        // deletion itself can go.
+        if settled == self.drive_count() {
+            for p in 0..self.drive_count() {
+                if let (Ok(Some(_)) | Err(_), Some(d)) = (&state.answers[p], self.drive(p)) {
+                    let _ = d.remove_meta(bucket, key);
+                }
+            }
+        }
+        result
+    }
+
+    fn heal_version(
+        &self,
+        bucket: &str,
+        key: &str,
+        state: &KeyState,
+        v: &Version,
+        deep: bool,
+    ) -> Result<HealResult, EngineError> {
+        let object = v
+            .object
+            .as_ref()
+            .ok_or_else(|| EngineError::no_such_key(bucket, key))?;
+        let n = self.drive_count();
+        // Which drives can be written to, which hold the version with sound shards.
+        let mut rebuild: Vec<usize> = Vec::new();
+        let mut tidy: Vec<usize> = Vec::new();
+        let mut sound: Vec<usize> = Vec::new();
+        for p in 0..n {
+            let Some(d) = self.drive(p).filter(|d| d.check_present().is_ok()) else {
+                continue;
+            };
+            match &state.answers[p] {
+                Ok(Some(f)) => match f.entry(v) {
+                    Some(e) if self.shards_sound(d.as_ref(), bucket, key, object, e, deep) => {
+                        sound.push(p);
+                        if f.versions.len() > 1 {
+                            tidy.push(p);
+                        }
+                    }
+                    _ => rebuild.push(p),
+                },
+                Ok(None) | Err(DriveError::Corrupt(_)) => rebuild.push(p),
+                Err(_) => {}
+            }
+        }
+        let mut result = HealResult::default();
+        if !rebuild.is_empty() {
+            let geo = geometry(object);
+            if sound.len() < geo.data {
+                return Err(EngineError::ReadQuorum {
+                    what: format!("{bucket}/{key}"),
+                    detail: format!(
+                        "only {} sound copies of {}, {} needed to heal",
+                        sound.len(),
+                        v.id,
+                        geo.data
+                    ),
+                });
+            }
+            result.healed = self.rebuild(bucket, key, v, object, &sound, &rebuild)?;
+        }
+        for p in tidy {
+            let (Ok(Some(f)), Some(d)) = (&state.answers[p], self.drive(p)) else {
+                continue;
+            };
+            if let Some(e) = f.entry(v) {
+                let alone = MetaFile {
+                    versions: vec![e.clone()],
+                };
+                if d.write_meta(bucket, key, &alone, None).is_ok() {
+                    result.removed += 1;
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    /// Whether a drive's shards of the version are all there (deep: and every block intact).
+    fn shards_sound(
+        &self,
+        d: &dyn Drive,
+        bucket: &str,
+        key: &str,
+        object: &ObjectMeta,
+        e: &Entry,
+        deep: bool,
+    ) -> bool {
+        let geo = geometry(object);
+        let header = shard::header(object.erasure.codec, object.erasure.bitrot as u8);
+        let data = match (&e.inline, &object.data_dir) {
+            (Some(_), _) => None,
+            (None, Some(dir)) => match d.open_data(bucket, key, dir) {
+                Ok(data) => Some(data),
+                Err(_) => return false,
+            },
+            (None, None) => return false,
+        };
+        object.parts.iter().all(|part| {
+            let reader = ShardReader::new(
+                &ShardId {
+                    data_id: &part.data_id,
+                    part: part.number,
+                    index: e.shard,
+                    geo,
+                },
+                header,
+            );
+            let check = |src: &dyn super::drive::ReadAt| {
+                if deep {
+                    reader.verify(src, part.size).is_ok()
+                } else {
+                    reader.check_shape(src, part.size).is_ok()
                 }
             };
-        let geo = Geometry {
-            data: meta.erasure.data as usize,
-            parity: meta.erasure.parity as usize,
-            block_size: meta.erasure.block_size as usize,
-        };
-        let copies: Vec<Option<ObjectMeta>> = metas
-            .iter()
-            .zip(&agree)
-            .map(|(m, a)| {
-                if *a {
-                    m.as_ref().ok().cloned().flatten()
-                } else {
-                    None
-                }
-            })
-            .collect();
-        // Only drives that are there can be healed: a vanished drive directory (deleted, or
-        // an unmounted mount point) is never recreated, and does not fail the others' heal.
-        let bad: Vec<usize> = (0..geo.drives())
-            .filter(|&p| self.disk(p).is_some_and(|d| d.check_present().is_ok()))
-            .filter(|&p| {
-                copies[p]
-                    .as_ref()
-                    .is_none_or(|c| !self.shards_intact(bucket, key, p, c, &geo))
-            })
-            .collect();
-        if bad.is_empty() {
-            return Ok(HealResult::default());
-        }
-        let good: Vec<usize> = (0..geo.drives())
-            .filter(|p| copies[*p].is_some() && !bad.contains(p))
-            .collect();
-        if good.len() < geo.data {
-            return Err(EngineError::ReadQuorum {
-                what: format!("{bucket}/{key}"),
-                detail: format!(
-                    "only {} intact copies, {} needed to heal",
-                    good.len(),
-                    geo.data
-                ),
-            });
-        }
-        let versions = self.rebuild(bucket, key, &meta, &geo, &copies, &good, &bad)?;
-        for &p in &bad {
-            if let Some(d) = self.disk(p) {
-                let _ = fs::create_dir_all(d.bucket(bucket));
+            match (&e.inline, &data) {
+                (Some(bytes), _) => check(bytes),
+                (None, Some(data)) => data.open_part(part.number).is_ok_and(|f| check(f.as_ref())),
+                (None, None) => false,
             }
-        }
-        let committed = self.commit_versions(bucket, key, &versions, 0)?;
-        // Staging directories of drives that failed to commit (committed ones were renamed).
-        for (_, dir) in versions.iter().flatten() {
-            if let Some(dir) = dir {
-                let _ = fs::remove_dir_all(dir);
-            }
-        }
-        // Report only the drives really rewritten; the others stay damaged (and logged).
-        let healed: Vec<usize> = bad.iter().copied().filter(|&p| committed[p]).collect();
-        if healed.len() < bad.len() {
-            tracing::warn!(bucket, key, drives = ?bad, ?healed, "heal failed on some drives");
-        }
-        tracing::info!(bucket, key, drives = ?healed, "healed");
-        Ok(HealResult {
-            healed,
-            removed_dangling: 0,
         })
     }
 
-    fn remove_dangling(
-        &self,
-        bucket: &str,
-        key: &str,
-        metas: &[super::set::DriveResult<Option<ObjectMeta>>],
-    ) -> HealResult {
-        let mut removed = 0;
-        for (p, m) in metas.iter().enumerate() {
-            if let (Ok(Some(_)), Some(d)) = (m, self.disk(p)) {
-                if d.delete_object(bucket, key).unwrap_or(false) {
-                    removed += 1;
-                }
-            }
-        }
-        HealResult {
-            healed: Vec::new(),
-            removed_dangling: removed,
-        }
-    }
-
-    /// Reads every block of this drive's shards and checks its hash.
-    fn shards_intact(
-        &self,
-        bucket: &str,
-        key: &str,
-        position: usize,
-        copy: &ObjectMeta,
-        geo: &Geometry,
-    ) -> bool {
-        let Some(disk) = self.disk(position) else {
-            return false;
-        };
-        if copy.erasure.distribution.get(position) != Some(&copy.erasure.index) {
-            return false;
-        }
-        for part in &copy.parts {
-            let expected = geo.shard_file_size(part.size);
-            let bytes = match (&copy.inline, &copy.data_dir) {
-                (Some(b), _) => b.clone(),
-                (None, Some(dir)) => {
-                    match fs::read(disk.part_path(bucket, key, dir, part.number)) {
-                        Ok(b) => b,
-                        Err(_) => return false,
-                    }
-                }
-                (None, None) => return false,
-            };
-            let header = shard_header(copy.erasure.codec, copy.erasure.bitrot as u8);
-            if bytes.len() as u64 != expected || bytes[..SHARD_HEADER_LEN] != header {
-                return false;
-            }
-            let mut off = SHARD_HEADER_LEN;
-            for b in 0..geo.blocks(part.size) {
-                let len = geo.shard_len(geo.block_len(part.size, b));
-                let (hash, shard) = bytes[off..off + HASH_LEN + len].split_at(HASH_LEN);
-                if !copy.erasure.bitrot.verify(shard, hash) {
-                    return false;
-                }
-                off += HASH_LEN + len;
-            }
-        }
-        true
-    }
-
-    /// Recomputes the bad drives' shard files from `good` ones; returns what to commit. A bad
-    /// drive that cannot be written (dead, full) is left out (`None`) instead of failing the
-    /// heal of the others.
-    #[allow(clippy::too_many_arguments)]
+    /// Recomputes the shards of drives `targets` from the `sound` ones and commits them there;
+    /// returns the positions rewritten. A target that cannot be written (dead, full) is left
+    /// out instead of failing the others; a source that turns out damaged is healed too, on
+    /// the next attempt.
     fn rebuild(
         &self,
         bucket: &str,
         key: &str,
-        meta: &ObjectMeta,
-        geo: &Geometry,
-        copies: &[Option<ObjectMeta>],
-        good: &[usize],
-        bad: &[usize],
-    ) -> Result<Vec<Version>, EngineError> {
-        let codec = self.codec(geo)?;
-        let dist = &meta.erasure.distribution;
-        let inline = meta.inline.is_some() || copies.iter().flatten().any(|c| c.inline.is_some());
-        let io_err = |p: usize, e: std::io::Error| {
-            EngineError::drive(
-                self.disk(p)
-                    .map(|d| d.root().to_path_buf())
-                    .unwrap_or_default(),
-                e,
-            )
-        };
-        // Per bad position: staging dir (file objects) or inline bytes.
-        let mut staging: Vec<Option<PathBuf>> = vec![None; geo.drives()];
-        // Shard files start with the header of the algorithms the object was written with.
-        let header = shard_header(meta.erasure.codec, meta.erasure.bitrot as u8);
-        let mut inline_out: Vec<Vec<u8>> = vec![header.to_vec(); geo.drives()];
-        let mut failed = vec![false; geo.drives()];
-        let fail = |failed: &mut [bool], p: usize, e: std::io::Error| {
-            tracing::warn!(bucket, key, position = p, %e, "cannot heal onto this drive");
-            failed[p] = true;
-        };
-        if !inline {
-            for &p in bad {
-                match self.disk(p).map(|d| d.new_temp()) {
-                    Some(Ok(dir)) => staging[p] = Some(dir),
-                    Some(Err(e)) => fail(&mut failed, p, e),
-                    None => fail(&mut failed, p, std::io::Error::other("drive went offline")),
+        v: &Version,
+        object: &ObjectMeta,
+        sound: &[usize],
+        targets: &[usize],
+    ) -> Result<Vec<usize>, EngineError> {
+        let mut sound = sound.to_vec();
+        let mut targets = targets.to_vec();
+        loop {
+            match self.rebuild_once(bucket, key, v, object, &sound, &targets)? {
+                Ok(done) => return Ok(done),
+                Err(bad_source) => {
+                    sound.retain(|p| *p != bad_source);
+                    targets.push(bad_source);
+                    if sound.len() < object.erasure.data as usize {
+                        return Err(EngineError::ReadQuorum {
+                            what: format!("{bucket}/{key}"),
+                            detail: "too few intact shards left to heal from".into(),
+                        });
+                    }
                 }
             }
         }
-        for part in &meta.parts {
-            let sources: Vec<(usize, Source)> = good
+    }
+
+    /// One rebuild attempt: `Ok(Err(p))` when source `p` failed a block.
+    fn rebuild_once(
+        &self,
+        bucket: &str,
+        key: &str,
+        v: &Version,
+        object: &ObjectMeta,
+        sound: &[usize],
+        targets: &[usize],
+    ) -> Result<Result<Vec<usize>, usize>, EngineError> {
+        let geo = geometry(object);
+        let codec = self.codec(&geo)?;
+        let dist = &object.erasure.distribution;
+        let header = shard::header(object.erasure.codec, object.erasure.bitrot as u8);
+        let inline = object.data_dir.is_none();
+        let sources: Vec<Source> = sound
+            .iter()
+            .take(geo.data)
+            .filter_map(|&p| Source::open(self, bucket, key, v, object, p))
+            .collect();
+        if sources.len() < geo.data {
+            return Err(EngineError::ReadQuorum {
+                what: format!("{bucket}/{key}"),
+                detail: "a sound copy could not be opened to heal from".into(),
+            });
+        }
+        let mut outs: Vec<Target> = targets
+            .iter()
+            .filter_map(|&p| Target::new(self, p, inline))
+            .collect();
+        for part in &object.parts {
+            let readers: Vec<ShardReader> = sources
                 .iter()
-                .take(geo.data)
-                .map(|&p| {
-                    let c = copies[p].as_ref().expect("good copies exist");
-                    let src = match (&c.inline, &meta.data_dir, self.disk(p)) {
-                        (Some(b), _, _) => Ok(Source::Inline(b.clone())),
-                        (None, Some(dir), Some(d)) => {
-                            File::open(d.part_path(bucket, key, dir, part.number)).map(Source::File)
-                        }
-                        _ => Err(std::io::Error::other("no shard source")),
-                    };
-                    src.map(|s| (c.erasure.index as usize, s))
-                        .map_err(|e| io_err(p, e))
+                .map(|s| {
+                    ShardReader::new(
+                        &ShardId {
+                            data_id: &part.data_id,
+                            part: part.number,
+                            index: s.index,
+                            geo,
+                        },
+                        header,
+                    )
                 })
-                .collect::<Result<_, _>>()?;
-            let mut outs: Vec<Option<std::io::BufWriter<File>>> = Vec::new();
-            for p in 0..geo.drives() {
-                let out = match staging[p].as_ref().filter(|_| !failed[p]) {
-                    Some(dir) => match File::create(dir.join(format!("part.{}", part.number)))
-                        .and_then(|f| {
-                            let mut w = std::io::BufWriter::new(f);
-                            w.write_all(&header)?;
-                            Ok(w)
-                        }) {
-                        Ok(w) => Some(w),
-                        Err(e) => {
-                            fail(&mut failed, p, e);
-                            None
-                        }
-                    },
-                    None => None,
+                .collect();
+            let files: Vec<Option<Box<dyn super::drive::ReadAt>>> =
+                sources.iter().map(|s| s.part(part.number)).collect();
+            for t in outs.iter_mut() {
+                let id = ShardId {
+                    data_id: &part.data_id,
+                    part: part.number,
+                    index: dist[t.position],
+                    geo,
                 };
-                outs.push(out);
+                t.start_part(part.number, &id, header);
             }
             for b in 0..geo.blocks(part.size) {
                 let shard_len = geo.shard_len(geo.block_len(part.size, b));
-                let offset = geo.shard_offset(b);
                 let mut bufs = vec![vec![0u8; shard_len]; geo.drives()];
                 let mut present = vec![false; geo.drives()];
-                for (index, src) in &sources {
-                    let mut rec = vec![0u8; HASH_LEN + shard_len];
-                    src.read_at(&mut rec, offset)
-                        .map_err(|e| EngineError::drive("heal source", e))?;
-                    if !meta
-                        .erasure
-                        .bitrot
-                        .verify(&rec[HASH_LEN..], &rec[..HASH_LEN])
-                    {
-                        return Err(EngineError::ReadQuorum {
-                            what: format!("{bucket}/{key}"),
-                            detail: "a shard believed intact failed its hash during heal".into(),
-                        });
+                for ((s, r), f) in sources.iter().zip(&readers).zip(&files) {
+                    let got = match (&s.inline, f) {
+                        (Some(bytes), _) => r.read_block(bytes, part.size, b),
+                        (None, Some(f)) => r.read_block(f.as_ref(), part.size, b),
+                        (None, None) => Err(BlockError::Unreadable("no shard".into())),
+                    };
+                    match got {
+                        Ok(bytes) => {
+                            bufs[s.index as usize] = bytes;
+                            present[s.index as usize] = true;
+                        }
+                        Err(e) => {
+                            tracing::warn!(bucket, key, position = s.position, error = ?e,
+                                "a heal source is damaged");
+                            for t in &outs {
+                                t.abandon(self);
+                            }
+                            return Ok(Err(s.position));
+                        }
                     }
-                    bufs[*index].copy_from_slice(&rec[HASH_LEN..]);
-                    present[*index] = true;
                 }
                 let mut refs: Vec<&mut [u8]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
                 codec
                     .reconstruct(&mut refs, &present, true)
                     .map_err(|e| EngineError::Codec(e.to_string()))?;
-                for &p in bad {
-                    if failed[p] {
-                        continue;
-                    }
-                    let shard = &bufs[dist[p] as usize];
-                    let hash = meta.erasure.bitrot.hash(shard);
-                    match outs[p].as_mut() {
-                        Some(w) => {
-                            if let Err(e) = w.write_all(&hash).and_then(|_| w.write_all(shard)) {
-                                outs[p] = None;
-                                fail(&mut failed, p, e);
-                            }
-                        }
-                        None => {
-                            inline_out[p].extend_from_slice(&hash);
-                            inline_out[p].extend_from_slice(shard);
-                        }
-                    }
+                for t in outs.iter_mut() {
+                    t.write_block(&bufs[dist[t.position] as usize]);
                 }
             }
-            for (p, w) in outs.iter_mut().enumerate() {
-                if let Some(w) = w.take() {
-                    let synced = w
-                        .into_inner()
-                        .map_err(|e| e.into_error())
-                        .and_then(|f| f.sync_all());
-                    if let Err(e) = synced {
-                        fail(&mut failed, p, e);
-                    }
-                }
+            for t in outs.iter_mut() {
+                t.finish_part();
             }
         }
-        for p in 0..geo.drives() {
-            if failed[p] {
-                if let Some(dir) = staging[p].take() {
-                    let _ = fs::remove_dir_all(dir);
-                }
+        let mut healed = Vec::new();
+        for t in outs {
+            if let Some(p) = t.commit(self, bucket, key, v) {
+                healed.push(p);
             }
         }
-        Ok((0..geo.drives())
-            .map(|p| {
-                (bad.contains(&p) && !failed[p]).then(|| {
-                    let inline_bytes = inline.then(|| std::mem::take(&mut inline_out[p]));
-                    (meta.for_index(dist[p], inline_bytes), staging[p].clone())
-                })
-            })
-            .collect())
+        Ok(Ok(healed))
     }
 }
 
-enum Source {
-    Inline(Vec<u8>),
-    File(File),
+fn geometry(o: &ObjectMeta) -> Geometry {
+    Geometry {
+        data: o.erasure.data as usize,
+        parity: o.erasure.parity as usize,
+        block_size: o.erasure.block_size as usize,
+    }
+}
+
+/// A sound copy to rebuild from.
+struct Source {
+    position: usize,
+    index: u8,
+    inline: Option<Vec<u8>>,
+    data: Option<Box<dyn super::drive::DataReader>>,
 }
 
 impl Source {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-        match self {
-            Source::File(f) => f.read_exact_at(buf, offset),
-            Source::Inline(b) => {
-                let start = offset as usize;
-                let src = b.get(start..start + buf.len()).ok_or_else(|| {
-                    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "short inline shard")
-                })?;
-                buf.copy_from_slice(src);
-                Ok(())
+    fn open(
+        set: &ErasureSet,
+        bucket: &str,
+        key: &str,
+        v: &Version,
+        object: &ObjectMeta,
+        p: usize,
+    ) -> Option<Source> {
+        let d = set.drive(p)?;
+        let f = d.read_meta(bucket, key).ok()??;
+        let e = f.entry(v)?;
+        let data = match &object.data_dir {
+            Some(dir) if e.inline.is_none() => Some(d.open_data(bucket, key, dir).ok()?),
+            _ => None,
+        };
+        Some(Source {
+            position: p,
+            index: e.shard,
+            inline: e.inline.clone(),
+            data,
+        })
+    }
+
+    fn part(&self, number: u32) -> Option<Box<dyn super::drive::ReadAt>> {
+        self.data.as_ref().and_then(|d| d.open_part(number).ok())
+    }
+}
+
+/// A drive being rebuilt: its staging directory and shard writer, or its inline bytes.
+struct Target {
+    position: usize,
+    drive: Arc<dyn Drive>,
+    staging: Option<Staging>,
+    writer: Option<ShardWriter<dyn super::drive::Sink>>,
+    inline: Option<ShardWriter<Vec<u8>>>,
+    inline_bytes: Option<Vec<u8>>,
+    is_inline: bool,
+    failed: bool,
+}
+
+impl Target {
+    fn new(set: &ErasureSet, position: usize, is_inline: bool) -> Option<Target> {
+        let drive = set.drive(position)?;
+        let staging = if is_inline {
+            None
+        } else {
+            match drive.new_staging() {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!(drive = %drive.label(), %e, "cannot heal onto this drive");
+                    return None;
+                }
+            }
+        };
+        Some(Target {
+            position,
+            drive,
+            staging,
+            writer: None,
+            inline: None,
+            inline_bytes: None,
+            is_inline,
+            failed: false,
+        })
+    }
+
+    fn fail(&mut self, e: DriveError) {
+        tracing::warn!(drive = %self.drive.label(), %e, "cannot heal onto this drive");
+        self.failed = true;
+        self.writer = None;
+    }
+
+    fn start_part(&mut self, number: u32, id: &ShardId<'_>, header: [u8; shard::HEADER_LEN]) {
+        if self.failed {
+            return;
+        }
+        if self.is_inline {
+            match ShardWriter::new(Box::new(Vec::new()), id, header) {
+                Ok(w) => self.inline = Some(w),
+                Err(e) => self.fail(e),
+            }
+            return;
+        }
+        let Some(staging) = &self.staging else { return };
+        let w = self
+            .drive
+            .create_file(staging, &format!("part.{number}"))
+            .and_then(|sink| ShardWriter::new(sink, id, header));
+        match w {
+            Ok(w) => self.writer = Some(w),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn write_block(&mut self, shard: &[u8]) {
+        if self.failed {
+            return;
+        }
+        let r = match (&mut self.writer, &mut self.inline) {
+            (Some(w), _) => w.write_block(shard),
+            (None, Some(w)) => w.write_block(shard),
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = r {
+            self.fail(e);
+        }
+    }
+
+    fn finish_part(&mut self) {
+        if let Some(w) = self.writer.take() {
+            if let Err(e) = w.finish() {
+                self.fail(e);
+            }
+        }
+        if let Some(w) = self.inline.take() {
+            match w.finish() {
+                Ok(bytes) => self.inline_bytes = Some(*bytes),
+                Err(e) => self.fail(e),
+            }
+        }
+    }
+
+    fn abandon(&self, _set: &ErasureSet) {
+        if let Some(s) = &self.staging {
+            self.drive.remove_staging(s);
+        }
+    }
+
+    /// Writes the version alone as this drive's metadata, with its rebuilt data.
+    fn commit(self, set: &ErasureSet, bucket: &str, key: &str, v: &Version) -> Option<usize> {
+        if self.failed {
+            self.abandon(set);
+            return None;
+        }
+        let index = v.object.as_ref()?.erasure.distribution[self.position];
+        let meta = MetaFile {
+            versions: vec![Entry {
+                version: v.clone(),
+                shard: index,
+                inline: self.inline_bytes.clone(),
+            }],
+        };
+        let data = self.staging.as_ref().zip(v.data_dir());
+        let data = data.map(|(staging, data_dir)| DataMove { staging, data_dir });
+        match self.drive.write_meta(bucket, key, &meta, data) {
+            Ok(()) => Some(self.position),
+            Err(e) => {
+                tracing::warn!(drive = %self.drive.label(), %e, "heal write failed");
+                self.abandon(set);
+                None
             }
         }
     }

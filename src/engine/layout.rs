@@ -6,7 +6,7 @@
 //! that divides the group's drive count, unless a size is configured. A single drive is a
 //! single-drive deployment (no erasure coding, still bitrot-protected).
 
-use super::disk::Disk;
+use super::drive::{LocalDrive, SYS_DIR};
 use super::EngineError;
 use crate::fsutil;
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub const FORMAT_FILE: &str = "format.json";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: object metadata format 3 (versions and the commit protocol) and shard files `SSF2`
+/// (identity-keyed block hashes). Drives of version 1 came from development builds whose
+/// objects this one cannot read; they are refused, never reinterpreted.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FormatRecord {
@@ -34,14 +37,25 @@ pub struct FormatRecord {
 
 impl FormatRecord {
     fn path(root: &Path) -> PathBuf {
-        Disk::new(root).sys().join(FORMAT_FILE)
+        root.join(SYS_DIR).join(FORMAT_FILE)
     }
 
     pub fn load(root: &Path) -> io::Result<Option<FormatRecord>> {
         match fs::read(FormatRecord::path(root)) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map(Some)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
+            Ok(b) => {
+                let rec: FormatRecord = serde_json::from_slice(&b)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                if rec.version != FORMAT_VERSION {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "drive format version {} (this Strata reads version {FORMAT_VERSION};                              drives of version 1 were made by a development build with another                              object format: recreate them)",
+                            rec.version
+                        ),
+                    ));
+                }
+                Ok(Some(rec))
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 fs::metadata(root)?; // the drive itself must be there
                 Ok(None)
@@ -51,7 +65,7 @@ impl FormatRecord {
     }
 
     pub fn store(&self, root: &Path) -> io::Result<()> {
-        let sys = Disk::new(root).sys();
+        let sys = root.join(SYS_DIR);
         fs::create_dir_all(&sys)?;
         let bytes = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
         fsutil::atomic_write(&sys.join(FORMAT_FILE), &bytes)?;
@@ -132,7 +146,7 @@ pub enum DriveProblem {
 pub struct Deployment {
     pub id: String,
     /// Per set, per position: the drive id and, when online, its directory.
-    pub sets: Vec<Vec<(String, Option<Disk>)>>,
+    pub sets: Vec<Vec<(String, Option<LocalDrive>)>>,
     pub problems: Vec<DriveProblem>,
     pub codec: u8,
     pub bitrot: u8,
@@ -190,7 +204,7 @@ fn create(planned: &[Vec<PathBuf>], codec: u8, bitrot: u8) -> Result<Deployment,
                 bitrot,
             };
             rec.store(path).map_err(|e| EngineError::drive(path, e))?;
-            set.push((drive_id.clone(), Some(Disk::new(path))));
+            set.push((drive_id.clone(), Some(LocalDrive::new(path))));
         }
         sets.push(set);
     }
@@ -259,7 +273,7 @@ fn assemble(
     for (s, ids) in reference.sets.iter().enumerate() {
         let mut set = Vec::new();
         for (pos, drive_id) in ids.iter().enumerate() {
-            let disk = found.get(drive_id).map(Disk::new);
+            let disk = found.get(drive_id).map(LocalDrive::new);
             if disk.is_none() {
                 problems.push(DriveProblem::Missing {
                     set: s,
@@ -289,7 +303,7 @@ pub fn format_replacement(
     set: usize,
     position: usize,
     path: &Path,
-) -> Result<Disk, EngineError> {
+) -> Result<LocalDrive, EngineError> {
     let sets: Vec<Vec<String>> = dep
         .sets
         .iter()
@@ -320,7 +334,7 @@ pub fn format_replacement(
         bitrot: dep.bitrot,
     };
     rec.store(path).map_err(|e| EngineError::drive(path, e))?;
-    Ok(Disk::new(path))
+    Ok(LocalDrive::new(path))
 }
 
 #[cfg(test)]

@@ -1,13 +1,18 @@
 //! The erasure-coded storage engine: buckets and objects over erasure sets of drives, with no
 //! HTTP in it. `Engine` routes each key to its set (a keyed hash of bucket and key, fixed for
-//! the life of the deployment) and owns the background healer.
+//! the life of the deployment) and runs the background workers.
 //!
-//! Data path, top to bottom: `put.rs` (stream → blocks → shards → drives), `get.rs` (quorum
-//! metadata → verified shards → reconstruct), `heal.rs`, `list.rs`, `multipart.rs`; beneath
-//! them `set.rs` (quorums, commits), `disk.rs` (one drive's files), `layout.rs` (deployments).
+//! Data path, top to bottom: `put.rs` (stream → blocks → shards → drives), `get.rs` (the key's
+//! state → held, checked shards → reconstruct), `heal.rs`, `list.rs`, `multipart.rs`; beneath
+//! them `set/` (the key's state from its drives: `resolve`; changing it: `commit`, whose module
+//! docs state the commit protocol's invariants), `shard.rs` (the one owner of the shard
+//! format), `meta.rs` (the metadata format), `drive/` (the `Drive` trait, the only way to
+//! storage), `layout.rs` (deployments); around them `bucket.rs`, `scanner.rs` (background
+//! checks, drive monitor, rebuilds) and `background.rs` (workers and their counters).
 
-mod barrier;
-mod disk;
+mod background;
+mod bucket;
+pub mod drive;
 mod error;
 pub mod geometry;
 mod get;
@@ -18,165 +23,61 @@ pub mod meta;
 mod multipart;
 pub mod names;
 mod put;
+mod scanner;
 mod set;
+pub mod shard;
+mod types;
 
+pub use background::{Rebuild, Stats};
 pub use error::EngineError;
 pub use get::ObjectReader;
 pub use heal::HealResult;
 pub use layout::DriveProblem;
 pub use multipart::{PartInfo, UploadInfo};
 pub use put::{now_ns, BodyCheck};
+pub use types::*;
 
 use crate::bitrot::BitrotAlgo;
-use disk::Disk;
-use list::{Item, Walk};
+use drive::Drive;
+use list::Item;
 use meta::ObjectMeta;
+use set::commit::Proposal;
 use set::ErasureSet;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// Drives per erasure set; by default the largest size in 16..=2 dividing each group.
-    pub set_size: Option<usize>,
-    /// Parity shards per set; by default MinIO's (2 for 4–5 drives, 3 for 6–7, 4 for 8–16).
-    pub parity: Option<usize>,
-    /// Parity for the REDUCED_REDUNDANCY storage class (default 1).
-    pub rrs_parity: Option<usize>,
-    pub block_size: usize,
-    /// Objects whose per-drive shard data is at most this many bytes live in the metadata.
-    pub inline_limit: usize,
-    /// Smallest size of every multipart part but the last.
-    pub min_part_size: u64,
-    /// Run the background healer (tests may turn it off to observe damage).
-    pub background_heal: bool,
+/// What the engine and its workers share.
+pub(crate) struct Shared {
+    pub deployment_id: String,
+    pub sets: Vec<Arc<ErasureSet>>,
+    /// The drive paths as given, cut into sets (where a replacement for a place is looked for).
+    pub planned: Vec<Vec<PathBuf>>,
+    pub problems: Mutex<Vec<DriveProblem>>,
+    pub cfg: Arc<Config>,
+    pub stats: Stats,
+    pub codec: u8,
+    pub bitrot: u8,
+    /// Where each offline place's drive was last seen.
+    pub last_paths: Mutex<HashMap<(usize, usize), PathBuf>>,
+    /// Places taken out of service on purpose (never brought back by the monitor).
+    pub held_offline: Mutex<HashSet<(usize, usize)>>,
+    /// Rebuilds to run: (set, position).
+    pub rebuild_tx: Mutex<Option<std::sync::mpsc::Sender<(usize, usize)>>>,
 }
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            set_size: None,
-            parity: None,
-            rrs_parity: None,
-            block_size: 1 << 20,
-            inline_limit: 128 * 1024,
-            min_part_size: 5 << 20,
-            background_heal: true,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct PutOptions {
-    pub content_type: Option<String>,
-    pub user_meta: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, String>,
-    pub checksums: BTreeMap<String, String>,
-    /// Expected MD5 of the body (Content-MD5); a mismatch fails with BadDigest.
-    pub content_md5: Option<[u8; 16]>,
-    pub reduced_redundancy: bool,
-}
-
-/// What a client learns about an object.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ObjectInfo {
-    pub bucket: String,
-    pub key: String,
-    pub size: u64,
-    pub etag: String,
-    pub mod_time_ns: u64,
-    pub version_id: String,
-    pub content_type: Option<String>,
-    pub user_meta: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, String>,
-    pub checksums: BTreeMap<String, String>,
-    pub parts: usize,
-    pub reduced_redundancy: bool,
-}
-
-impl ObjectInfo {
-    pub fn from_meta(bucket: &str, key: &str, m: &ObjectMeta) -> ObjectInfo {
-        ObjectInfo {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            size: m.size,
-            etag: m.etag.clone(),
-            mod_time_ns: m.mod_time_ns,
-            version_id: m.version_id.clone(),
-            content_type: m.content_type.clone(),
-            user_meta: m.user_meta.clone(),
-            tags: m.tags.clone(),
-            checksums: m.checksums.clone(),
-            parts: m.parts.len(),
-            reduced_redundancy: (m.erasure.parity as usize)
-                < layout::default_parity(m.erasure.distribution.len()),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct ListQuery {
-    pub prefix: String,
-    pub delimiter: Option<String>,
-    /// Only keys (and prefixes) strictly after this (marker, start-after, continuation).
-    pub after: Option<String>,
-    pub max_keys: usize,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct ListPage {
-    pub objects: Vec<ObjectInfo>,
-    pub prefixes: Vec<String>,
-    pub truncated: bool,
-    /// The last key or prefix returned: where the next page starts.
-    pub next_after: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-pub struct BucketInfo {
-    pub name: String,
-    pub created_ns: u64,
-}
-
-/// Health of one drive slot, for readiness and metrics.
-#[derive(Clone, Debug)]
-pub struct DriveState {
-    pub set: usize,
-    pub position: usize,
-    pub drive_id: String,
-    pub path: Option<PathBuf>,
-    pub online: bool,
-}
-
-const BUCKET_FILE: &str = "%bucket";
 
 pub struct Engine {
-    deployment_id: String,
+    shared: Arc<Shared>,
     placement_key: [u8; 32],
-    sets: Vec<Arc<ErasureSet>>,
-    planned: Vec<Vec<PathBuf>>,
-    problems: Mutex<Vec<DriveProblem>>,
-    cfg: Arc<Config>,
-    healer: Arc<Healer>,
-    /// When this engine opened the drives (the start-up sweep only removes older leftovers).
-    started: std::time::SystemTime,
-}
-
-/// Background heal bookkeeping: pending keys (deduplicated) and a counter of finished heals.
-#[derive(Default)]
-struct Healer {
-    pending: Mutex<HashSet<(usize, String, String)>>,
-    idle: Condvar,
-    done: AtomicUsize,
+    workers: background::Workers,
 }
 
 impl Engine {
     /// Opens the deployment on these drive groups (each ellipsis group forms its own sets),
-    /// formatting it when every drive is new. Start-up also clears interrupted writes.
+    /// formatting it when every drive is new. Start-up also clears interrupted writes, puts
+    /// empty drives given in the place of missing ones to work, and starts the workers.
     pub fn open(groups: &[Vec<PathBuf>], cfg: Config) -> Result<Engine, EngineError> {
         let dep = layout::open(
             groups,
@@ -187,6 +88,7 @@ impl Engine {
         let bitrot = BitrotAlgo::try_from(dep.bitrot).map_err(EngineError::Format)?;
         let cfg = Arc::new(cfg);
         let mut problems = dep.problems;
+        let mut last_paths = HashMap::new();
         let sets: Vec<Arc<ErasureSet>> = dep
             .sets
             .into_iter()
@@ -194,10 +96,12 @@ impl Engine {
             .map(|(i, drives)| {
                 let drives = drives
                     .into_iter()
-                    .map(|(id, disk)| {
-                        let disk = disk.and_then(|d| match d.clean_tmp() {
-                            Ok(()) => Some(d),
+                    .enumerate()
+                    .map(|(p, (id, d))| {
+                        let d = d.and_then(|d| match d.clean_tmp() {
+                            Ok(()) => Some(Arc::new(d) as Arc<dyn Drive>),
                             Err(e) => {
+                                last_paths.insert((i, p), d.root().to_path_buf());
                                 problems.push(DriveProblem::Offline {
                                     path: d.root().to_path_buf(),
                                     reason: e.to_string(),
@@ -205,7 +109,7 @@ impl Engine {
                                 None
                             }
                         });
-                        (id, disk)
+                        (id, d)
                     })
                     .collect();
                 Arc::new(ErasureSet::new(i, drives, cfg.clone(), bitrot, dep.codec))
@@ -213,55 +117,78 @@ impl Engine {
             .collect();
         let placement_key = *blake3::hash(dep.id.as_bytes()).as_bytes();
         let engine = Engine {
-            deployment_id: dep.id,
+            shared: Arc::new(Shared {
+                deployment_id: dep.id,
+                sets,
+                planned: layout::plan_sets(groups, cfg.set_size)?,
+                problems: Mutex::new(problems),
+                cfg,
+                stats: Stats::default(),
+                codec: dep.codec,
+                bitrot: dep.bitrot,
+                last_paths: Mutex::new(last_paths),
+                held_offline: Mutex::new(HashSet::new()),
+                rebuild_tx: Mutex::new(None),
+            }),
             placement_key,
-            sets,
-            planned: layout::plan_sets(groups, cfg.set_size)?,
-            problems: Mutex::new(problems),
-            cfg,
-            healer: Arc::new(Healer::default()),
-            started: std::time::SystemTime::now(),
+            workers: background::Workers::default(),
         };
-        if engine.cfg.background_heal {
-            engine.start_healer();
-            let sets = engine.sets.clone();
-            let before = engine.started - Duration::from_secs(2);
-            let _ = std::thread::Builder::new()
-                .name("strata-sweep".into())
-                .spawn(move || sweep_sets(&sets, before));
+        if engine.shared.cfg.background_heal {
+            scanner::start(&engine.shared, &engine.workers);
         }
         Ok(engine)
     }
 
-    /// Removes data directories orphaned by a process killed mid-commit (see
-    /// `Disk::sweep_orphans`); runs in the background at start-up. Returns how many.
+    /// Removes leftovers of interrupted writes on every drive now (data no metadata refers
+    /// to, half-written metadata), and rolls cut-short writes forward or back; the scanner
+    /// does this in the background. Returns how many leftovers were removed.
     pub fn sweep_orphans(&self) -> usize {
-        sweep_sets(&self.sets, self.started - Duration::from_secs(2))
+        scanner::sweep(&self.shared, &self.workers.stop)
+    }
+
+    /// Runs one scanner pass now (every object, every shard read and checked); returns the
+    /// objects healed.
+    pub fn scan_now(&self) -> u64 {
+        scanner::scan_pass(&self.shared, &self.workers.stop, true, u64::MAX)
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
     }
 
     pub fn deployment_id(&self) -> &str {
-        &self.deployment_id
+        &self.shared.deployment_id
     }
 
     pub fn problems(&self) -> Vec<DriveProblem> {
-        self.problems.lock().map(|p| p.clone()).unwrap_or_default()
+        self.shared
+            .problems
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
     }
 
     pub fn set_count(&self) -> usize {
-        self.sets.len()
+        self.shared.sets.len()
+    }
+
+    fn sets(&self) -> &[Arc<ErasureSet>] {
+        &self.shared.sets
     }
 
     pub fn drives(&self) -> Vec<DriveState> {
         let mut out = Vec::new();
-        for s in &self.sets {
+        for s in self.sets() {
             for p in 0..s.drive_count() {
-                let disk = s.disk(p);
+                let d = s.drive(p);
                 out.push(DriveState {
                     set: s.index,
                     position: p,
                     drive_id: s.drive_ids[p].clone(),
-                    online: disk.as_ref().is_some_and(|d| d.sys().is_dir()),
-                    path: disk.map(|d| d.root().to_path_buf()),
+                    online: d.as_ref().is_some_and(|d| d.check_present().is_ok()),
+                    healing: d.as_ref().is_some_and(|d| d.is_healing()),
+                    capacity: d.as_ref().and_then(|d| d.capacity().ok()),
+                    path: d.and_then(|d| d.path().map(PathBuf::from)),
                 });
             }
         }
@@ -271,7 +198,7 @@ impl Engine {
     /// Whether every set has enough drives online to accept writes.
     pub fn write_quorum_ok(&self) -> bool {
         let states = self.drives();
-        self.sets.iter().all(|s| {
+        self.sets().iter().all(|s| {
             let online = states
                 .iter()
                 .filter(|d| d.set == s.index && d.online)
@@ -280,10 +207,14 @@ impl Engine {
         })
     }
 
-    /// Takes a drive out of service (tests, and a drive an operator pulled).
+    /// Takes a drive out of service (tests, and a drive an operator pulled); the monitor
+    /// leaves it out until `replace_drive`.
     pub fn take_offline(&self, set: usize, position: usize) {
-        if let Some(s) = self.sets.get(set) {
-            s.set_disk(position, None);
+        if let Some(s) = self.sets().get(set) {
+            if let Ok(mut held) = self.shared.held_offline.lock() {
+                held.insert((set, position));
+            }
+            s.set_drive(position, None);
         }
     }
 
@@ -299,7 +230,7 @@ impl Engine {
 
     fn set_for(&self, bucket: &str, key: &str) -> (&Arc<ErasureSet>, u64) {
         let h = self.placement(bucket, key);
-        (&self.sets[(h % self.sets.len() as u64) as usize], h)
+        (&self.sets()[(h % self.sets().len() as u64) as usize], h)
     }
 
     /// What every object operation starts with: a valid key, an existing bucket, its set.
@@ -309,182 +240,8 @@ impl Engine {
         Ok(self.set_for(bucket, key))
     }
 
-    fn all_disks(&self) -> Vec<Option<Disk>> {
-        self.sets
-            .iter()
-            .flat_map(|s| (0..s.drive_count()).map(|p| s.disk(p)))
-            .collect()
-    }
-
-    /// Drives that must create a bucket (write quorum of bucket operations).
-    fn majority(&self) -> usize {
-        self.all_disks().len() / 2 + 1
-    }
-
-    /// Drives that must agree for a bucket to be known to exist, or known not to. Half the
-    /// drives, like MinIO's bucket read quorum: every set keeps at least half its drives when
-    /// it loses no more than its parity, so objects that can still be read never hide behind
-    /// a bucket that seems missing.
-    fn bucket_read_quorum(&self) -> usize {
-        (self.all_disks().len() / 2).max(1)
-    }
-
-    // ---- buckets ----
-
-    pub fn make_bucket(&self, bucket: &str) -> Result<(), EngineError> {
-        names::check_bucket(bucket)?;
-        if self.bucket_exists(bucket)? {
-            return Err(EngineError::BucketExists(bucket.to_string()));
-        }
-        let created = put::now_ns().to_le_bytes();
-        let disks = self.all_disks();
-        let results = set::run_parallel(&disks, |_, d| {
-            d.check_present()?; // never recreate a vanished drive directory
-            let dir = d.bucket(bucket);
-            std::fs::create_dir_all(&dir)?;
-            disk::write_synced(&dir.join(BUCKET_FILE), &created)?;
-            crate::fsutil::fsync_dir(d.root())
-        });
-        let ok = results.iter().filter(|r| r.is_ok()).count();
-        if ok < self.majority() {
-            // Undo: the markers left on the drives that answered would otherwise make the
-            // failed bucket exist by read quorum (half the drives) later.
-            for (d, r) in disks.iter().zip(&results) {
-                if let (Some(d), Ok(())) = (d, r) {
-                    let _ = std::fs::remove_file(d.bucket(bucket).join(BUCKET_FILE));
-                    let _ = std::fs::remove_dir(d.bucket(bucket));
-                }
-            }
-            return Err(EngineError::WriteQuorum {
-                ok,
-                needed: self.majority(),
-                failures: results
-                    .iter()
-                    .filter_map(|r| r.as_ref().err().cloned())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            });
-        }
-        Ok(())
-    }
-
-    /// Whether a read quorum of drives holds the bucket. When too few drives answer either way
-    /// this is a read-quorum error, not "no such bucket".
-    pub fn bucket_exists(&self, bucket: &str) -> Result<bool, EngineError> {
-        names::check_bucket(bucket)?;
-        let disks = self.all_disks();
-        let (mut found, mut absent) = (0, 0);
-        for d in disks.iter().flatten() {
-            match std::fs::metadata(d.bucket(bucket).join(BUCKET_FILE)) {
-                Ok(m) if m.is_file() => found += 1,
-                // "Absent" only from a drive that is there (a vanished drive knows nothing).
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && d.sys().is_dir() => {
-                    absent += 1
-                }
-                _ => {}
-            }
-        }
-        let quorum = self.bucket_read_quorum();
-        if found >= quorum {
-            Ok(true)
-        } else if absent >= quorum {
-            Ok(false)
-        } else {
-            Err(EngineError::ReadQuorum {
-                what: format!("bucket {bucket}"),
-                detail: format!(
-                    "{found} of {} drives hold it, {absent} do not, {quorum} needed",
-                    disks.len()
-                ),
-            })
-        }
-    }
-
-    fn require_bucket(&self, bucket: &str) -> Result<(), EngineError> {
-        if self.bucket_exists(bucket)? {
-            Ok(())
-        } else {
-            Err(EngineError::NoSuchBucket(bucket.to_string()))
-        }
-    }
-
-    pub fn list_buckets(&self) -> Result<Vec<BucketInfo>, EngineError> {
-        let mut seen: BTreeMap<String, (usize, u64)> = BTreeMap::new();
-        for d in self.all_disks().iter().flatten() {
-            let Ok(rd) = std::fs::read_dir(d.root()) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if let Ok(bytes) = std::fs::read(e.path().join(BUCKET_FILE)) {
-                    let created = u64::from_le_bytes(
-                        bytes
-                            .get(..8)
-                            .and_then(|b| b.try_into().ok())
-                            .unwrap_or([0; 8]),
-                    );
-                    let entry = seen.entry(name).or_insert((0, created));
-                    entry.0 += 1;
-                    entry.1 = entry.1.min(created);
-                }
-            }
-        }
-        let quorum = self.bucket_read_quorum();
-        Ok(seen
-            .into_iter()
-            .filter(|(_, (n, _))| *n >= quorum)
-            .map(|(name, (_, created_ns))| BucketInfo { name, created_ns })
-            .collect())
-    }
-
-    pub fn delete_bucket(&self, bucket: &str) -> Result<(), EngineError> {
-        self.require_bucket(bucket)?;
-        let page = self.list_objects(
-            bucket,
-            &ListQuery {
-                max_keys: 1,
-                ..Default::default()
-            },
-        )?;
-        if !page.objects.is_empty() {
-            return Err(EngineError::BucketNotEmpty(bucket.to_string()));
-        }
-        let disks = self.all_disks();
-        let marker = disks
-            .iter()
-            .flatten()
-            .find_map(|d| std::fs::read(d.bucket(bucket).join(BUCKET_FILE)).ok());
-        let results = set::run_parallel(&disks, |_, d| {
-            let _ = std::fs::remove_dir_all(d.multipart(bucket));
-            match std::fs::remove_dir_all(d.bucket(bucket)) {
-                // A drive that is there but never had the bucket agrees it is gone.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => d.check_present()?,
-                r => r?,
-            }
-            crate::fsutil::fsync_dir(d.root())
-        });
-        let ok = results.iter().filter(|r| r.is_ok()).count();
-        if ok < self.majority() {
-            // Undo (as MinIO does): a delete that missed its write quorum must not leave the
-            // bucket to come back by read quorum when the drives that missed it return.
-            for (d, r) in disks.iter().zip(&results) {
-                if let (Some(d), Ok(()), Some(marker)) = (d, r, &marker) {
-                    let dir = d.bucket(bucket);
-                    let _ = std::fs::create_dir_all(&dir)
-                        .and_then(|()| disk::write_synced(&dir.join(BUCKET_FILE), marker));
-                }
-            }
-            return Err(EngineError::WriteQuorum {
-                ok,
-                needed: self.majority(),
-                failures: results
-                    .iter()
-                    .filter_map(|r| r.as_ref().err().cloned())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            });
-        }
-        Ok(())
+    fn all_drives(&self) -> Vec<Option<Arc<dyn Drive>>> {
+        self.sets().iter().flat_map(|s| s.all_drives()).collect()
     }
 
     // ---- objects ----
@@ -514,16 +271,57 @@ impl Engine {
     }
 
     /// Changes an object's metadata (tags, user metadata, content headers) without rewriting
-    /// its data; every copy gets the same new version id.
+    /// its data: a new version sharing the data of the current one.
     pub fn update_metadata(
         &self,
         bucket: &str,
         key: &str,
         change: &(dyn Fn(&mut ObjectMeta) + Sync),
     ) -> Result<ObjectInfo, EngineError> {
-        self.locate(bucket, key)?
-            .0
-            .update_metadata(bucket, key, change)
+        let set = self.locate(bucket, key)?.0;
+        let _guard = set.lock_key(bucket, key);
+        let state = set.read_key(bucket, key);
+        let current = state
+            .current(|| format!("{bucket}/{key}"))?
+            .ok_or_else(|| EngineError::no_such_key(bucket, key))?
+            .clone();
+        let Some(mut object) = current.object.clone() else {
+            return Err(EngineError::no_such_key(bucket, key));
+        };
+        change(&mut object);
+        let quorum = geometry::Geometry {
+            data: object.erasure.data as usize,
+            parity: object.erasure.parity as usize,
+            block_size: object.erasure.block_size as usize,
+        }
+        .write_quorum();
+        let version = put::new_version(&state, Some(object));
+        // Every drive holding the current version gets the new one with its own shard index
+        // and inline bytes; the data directory is shared, so nothing is moved.
+        let entries = state
+            .answers
+            .iter()
+            .map(|a| {
+                let e = match a {
+                    Ok(Some(f)) => f.entry(&current).ok_or(drive::DriveError::NotFound)?,
+                    Ok(None) => return Err(drive::DriveError::NotFound),
+                    Err(e) => return Err(e.clone()),
+                };
+                Ok(meta::Entry {
+                    version: version.clone(),
+                    shard: e.shard,
+                    inline: e.inline.clone(),
+                })
+            })
+            .collect();
+        let proposal = Proposal {
+            entries,
+            data: vec![None; set.drive_count()],
+            quorum,
+            version,
+        };
+        set.commit(bucket, key, &state, &proposal)?;
+        Ok(ObjectInfo::from_version(bucket, key, &proposal.version))
     }
 
     /// Opens an object for streaming; `range` is (start, length).
@@ -537,35 +335,47 @@ impl Engine {
     }
 
     pub fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo, EngineError> {
-        let set = self.locate(bucket, key)?.0;
-        // A commit or delete met half-way can leave no version on a read quorum: once more
-        // under the key lock then (see `open_reader`).
-        let q = match set.quorum_meta(bucket, key) {
-            Err(EngineError::ReadQuorum { .. }) => {
-                let _guard = set.lock_key(bucket, key);
-                set.quorum_meta(bucket, key)?
-            }
-            other => other?,
-        }
-        .ok_or_else(|| EngineError::no_such_key(bucket, key))?;
-        Ok(ObjectInfo::from_meta(bucket, key, &q.meta))
+        self.locate(bucket, key)?.0.head(bucket, key)
     }
 
     /// Deletes an object; deleting a missing object succeeds (S3 semantics).
     pub fn delete_object(&self, bucket: &str, key: &str) -> Result<(), EngineError> {
+        self.delete_object_if(bucket, key, &Conditions::default())
+    }
+
+    /// Deletes an object if `conditions` hold (checked under the key's lock).
+    pub fn delete_object_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        conditions: &Conditions,
+    ) -> Result<(), EngineError> {
         let set = self.locate(bucket, key)?.0;
         let _guard = set.lock_key(bucket, key);
-        let results = set.on_drives(|_, d| d.delete_object(bucket, key));
-        let ok = results.iter().filter(|r| r.is_ok()).count();
-        let quorum = set.drive_count() / 2 + 1;
-        if ok < quorum {
-            return Err(EngineError::WriteQuorum {
-                ok,
-                needed: quorum,
-                failures: set::describe_failures(&results, &set.drive_ids),
-            });
+        let state = set.read_key(bucket, key);
+        set.check_conditions(&state, bucket, key, conditions)?;
+        match &state.resolution {
+            set::resolve::Resolution::Absent => return Ok(()),
+            set::resolve::Resolution::Version(v) if v.is_deletion() => return Ok(()),
+            _ => {}
         }
-        Ok(())
+        let n = set.drive_count();
+        let version = put::new_version(&state, None);
+        let proposal = Proposal {
+            entries: (0..n)
+                .map(|_| {
+                    Ok(meta::Entry {
+                        version: version.clone(),
+                        shard: 0,
+                        inline: None,
+                    })
+                })
+                .collect(),
+            data: vec![None; n],
+            quorum: set::resolve::deletion_quorum(n),
+            version,
+        };
+        set.commit(bucket, key, &state, &proposal).map(drop)
     }
 
     pub fn list_objects(&self, bucket: &str, q: &ListQuery) -> Result<ListPage, EngineError> {
@@ -578,15 +388,16 @@ impl Engine {
         let slash = q.delimiter.as_deref() == Some("/");
         let mut after = q.after.clone().unwrap_or_default();
         loop {
-            let walk = Walk {
+            let walk = drive::Walk {
                 prefix: &q.prefix,
                 after: &after,
                 collapse: slash,
                 limit: max + 1,
+                debris: false,
             };
             let mut items: Vec<Item> = Vec::new();
             let mut more = false;
-            for s in &self.sets {
+            for s in self.sets() {
                 let (found, m) = s.list_items(bucket, &walk);
                 more |= m;
                 items.extend(found);
@@ -603,17 +414,18 @@ impl Engine {
                 after = name.clone();
                 match (item, q.delimiter.as_deref()) {
                     (Item::Prefix(p), _) => push_prefix(&mut page, p, q.after.as_deref()),
-                    (Item::Object(m, key), Some(delim)) if !slash && !delim.is_empty() => {
+                    (Item::Object(v, key), Some(delim)) if !slash && !delim.is_empty() => {
                         match key[q.prefix.len()..].find(delim) {
                             Some(i) => push_prefix(
                                 &mut page,
                                 key[..q.prefix.len() + i + delim.len()].to_string(),
                                 q.after.as_deref(),
                             ),
-                            None => push_object(&mut page, bucket, &key, &m),
+                            None => push_object(&mut page, bucket, &key, &v),
                         }
                     }
-                    (Item::Object(m, key), _) => push_object(&mut page, bucket, &key, &m),
+                    (Item::Object(v, key), _) => push_object(&mut page, bucket, &key, &v),
+                    (Item::Undecided(_) | Item::Other(_), _) => {}
                 }
             }
             if exhausted {
@@ -681,12 +493,25 @@ impl Engine {
         upload_id: &str,
         parts: &[(u32, String)],
     ) -> Result<ObjectInfo, EngineError> {
+        self.complete_multipart_if(bucket, key, upload_id, parts, &Conditions::default())
+    }
+
+    /// Completes an upload if `conditions` hold for the key (checked under its lock).
+    pub fn complete_multipart_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+        conditions: &Conditions,
+    ) -> Result<ObjectInfo, EngineError> {
         self.locate(bucket, key)?.0.complete_upload(
             bucket,
             key,
             upload_id,
             parts,
-            self.cfg.min_part_size,
+            self.shared.cfg.min_part_size,
+            conditions,
         )
     }
 
@@ -709,7 +534,7 @@ impl Engine {
     ) -> Result<Vec<UploadInfo>, EngineError> {
         self.require_bucket(bucket)?;
         let mut all: Vec<UploadInfo> = self
-            .sets
+            .sets()
             .iter()
             .flat_map(|s| s.list_uploads(bucket, prefix))
             .collect();
@@ -721,229 +546,70 @@ impl Engine {
 
     // ---- healing ----
 
+    /// Heals one key now (deep: every block of every shard is read and checked).
     pub fn heal_object(&self, bucket: &str, key: &str) -> Result<HealResult, EngineError> {
         names::check_key(key)?;
-        self.set_for(bucket, key).0.heal_object(bucket, key)
+        self.set_for(bucket, key).0.heal_object(bucket, key, true)
     }
 
     /// Rebuilds a replaced drive: `path` (empty) takes the place of the missing drive at
-    /// (set, position), then every bucket and object of the set is healed onto it.
+    /// (set, position), then every bucket and object of the set is healed onto it. Returns
+    /// the objects rewritten.
     pub fn replace_drive(
         &self,
         set: usize,
         position: usize,
         path: &std::path::Path,
     ) -> Result<usize, EngineError> {
-        let s = self
-            .sets
-            .get(set)
-            .ok_or_else(|| EngineError::Format(format!("no set {set}")))?;
-        if s.disk(position)
-            .is_some_and(|d| d.sys().join(layout::FORMAT_FILE).is_file())
-        {
-            return Err(EngineError::Format(format!(
-                "drive {set}/{position} is online; take it offline first"
-            )));
-        }
-        let dep = layout::Deployment {
-            id: self.deployment_id.clone(),
-            sets: self
-                .sets
-                .iter()
-                .map(|s| s.drive_ids.iter().map(|id| (id.clone(), None)).collect())
-                .collect(),
-            problems: Vec::new(),
-            codec: s.codec_id,
-            bitrot: s.bitrot as u8,
-        };
-        let disk = layout::format_replacement(&dep, set, position, path)?;
-        disk.clean_tmp().map_err(|e| EngineError::drive(path, e))?;
-        s.set_disk(position, Some(disk));
-        if let Ok(mut p) = self.problems.lock() {
-            p.retain(|x| !matches!(x, DriveProblem::Missing { set: ms, position: mp, .. } if *ms == set && *mp == position));
-            p.retain(|x| !matches!(x, DriveProblem::Unformatted { path: up } if up == path));
-        }
-        self.heal_set(set)
+        scanner::replace(&self.shared, set, position, path)?;
+        Ok(scanner::rebuild_drive(&self.shared, &self.workers.stop, set, position).0 as usize)
     }
 
     /// Unformatted drives given at start-up in the place of a missing drive are formatted
     /// into that place and rebuilt (the place is the one the drive's path has in the list).
+    /// The drive monitor does this by itself; this runs it now. Returns objects rewritten.
     pub fn heal_replaced_drives(&self) -> Result<usize, EngineError> {
-        let unformatted: Vec<PathBuf> = self
-            .problems()
-            .into_iter()
-            .filter_map(|p| match p {
-                DriveProblem::Unformatted { path } => Some(path),
-                _ => None,
-            })
-            .collect();
+        let placed = scanner::adopt_replacements(&self.shared);
         let mut healed = 0;
-        for path in &unformatted {
-            let place = self
-                .planned
-                .iter()
-                .enumerate()
-                .find_map(|(s, set)| set.iter().position(|p| p == path).map(|pos| (s, pos)));
-            // When the list was reordered as well, the path's place may be held by another
-            // drive: the replacement then goes to the one missing place, but only when that
-            // is unambiguous (one unformatted drive, one missing place).
-            let place = match place {
-                Some((s, pos)) if self.sets[s].disk(pos).is_none() => Some((s, pos)),
-                _ if unformatted.len() == 1 => {
-                    let missing: Vec<(usize, usize)> = self
-                        .sets
-                        .iter()
-                        .flat_map(|s| (0..s.drive_count()).map(move |p| (s.index, p)))
-                        .filter(|&(s, p)| self.sets[s].disk(p).is_none())
-                        .collect();
-                    (missing.len() == 1).then(|| missing[0])
-                }
-                _ => None,
-            };
-            match place {
-                Some((s, pos)) => healed += self.replace_drive(s, pos, path)?,
-                None => tracing::warn!(
-                    path = %path.display(),
-                    "unformatted drive has no unambiguous missing place; use replace_drive"
-                ),
-            }
+        for (set, position) in placed {
+            healed += scanner::rebuild_drive(&self.shared, &self.workers.stop, set, position).0;
         }
-        Ok(healed)
-    }
-
-    /// Heals every object of a set (after a drive replacement); returns objects rewritten.
-    pub fn heal_set(&self, set: usize) -> Result<usize, EngineError> {
-        let s = &self.sets[set];
-        let mut healed = 0;
-        for b in self.list_buckets()? {
-            set::run_parallel(
-                &(0..s.drive_count()).map(|p| s.disk(p)).collect::<Vec<_>>(),
-                |_, d| {
-                    let dir = d.bucket(&b.name);
-                    if !dir.join(BUCKET_FILE).exists() {
-                        d.check_present()?; // never recreate a vanished drive directory
-                        std::fs::create_dir_all(&dir)?;
-                        disk::write_synced(&dir.join(BUCKET_FILE), &b.created_ns.to_le_bytes())?;
-                    }
-                    Ok(())
-                },
-            );
-            let mut after = String::new();
-            loop {
-                let walk = Walk {
-                    prefix: "",
-                    after: &after,
-                    collapse: false,
-                    limit: 1000,
-                };
-                let (items, more) = s.list_items(&b.name, &walk);
-                for item in &items {
-                    if let Item::Object(_, key) = item {
-                        if !s.heal_object(&b.name, key)?.healed.is_empty() {
-                            healed += 1;
-                        }
-                    }
-                    after = item.name().to_string();
-                }
-                if !more || items.is_empty() {
-                    break;
-                }
-            }
-        }
-        Ok(healed)
-    }
-
-    fn start_healer(&self) {
-        let (tx, rx) = mpsc::channel::<(usize, String, String)>();
-        for s in &self.sets {
-            s.set_heal_sender(tx.clone());
-        }
-        let sets = self.sets.clone();
-        let healer = self.healer.clone();
-        let spawned = std::thread::Builder::new()
-            .name("strata-healer".into())
-            .spawn(move || {
-                for job in rx.iter() {
-                    let fresh = healer
-                        .pending
-                        .lock()
-                        .map(|mut p| p.insert(job.clone()))
-                        .unwrap_or(false);
-                    if !fresh {
-                        continue;
-                    }
-                    let (set, bucket, key) = &job;
-                    if let Err(e) = sets[*set].heal_object(bucket, key) {
-                        tracing::warn!(bucket, key, %e, "background heal failed");
-                    }
-                    healer.done.fetch_add(1, Ordering::SeqCst);
-                    if let Ok(mut p) = healer.pending.lock() {
-                        p.remove(&job);
-                    }
-                    healer.idle.notify_all();
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::warn!(%e, "cannot start the background healer");
-        }
+        Ok(healed as usize)
     }
 
     /// Number of background heals finished so far.
     pub fn heals_done(&self) -> usize {
-        self.healer.done.load(Ordering::SeqCst)
+        Stats::get(&self.shared.stats.heals_done) as usize
     }
 
     /// Waits until at least `count` background heals have finished (tests, tools).
     pub fn wait_heals(&self, count: usize, timeout: Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
-        let mut guard = match self.healer.pending.lock() {
-            Ok(g) => g,
-            Err(_) => return false,
-        };
         while self.heals_done() < count {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
+            if std::time::Instant::now() >= deadline {
                 return false;
             }
-            guard = match self
-                .healer
-                .idle
-                .wait_timeout(guard, left.min(Duration::from_millis(50)))
-            {
-                Ok((g, _)) => g,
-                Err(_) => return false,
-            };
+            std::thread::sleep(Duration::from_millis(20));
         }
         true
     }
 }
 
 impl Drop for Engine {
-    /// Closes the heal channel so the background healer thread ends with its engine.
+    /// Stops the workers (the healer ends once the heal channel closes) before the drives go.
     fn drop(&mut self) {
-        for s in &self.sets {
+        for s in self.sets() {
             s.clear_heal_sender();
         }
-    }
-}
-
-fn sweep_sets(sets: &[Arc<ErasureSet>], before: std::time::SystemTime) -> usize {
-    let mut removed = 0;
-    for s in sets {
-        for p in 0..s.drive_count() {
-            if let Some(d) = s.disk(p) {
-                removed += d.sweep_orphans(before);
-            }
+        if let Ok(mut tx) = self.shared.rebuild_tx.lock() {
+            *tx = None;
         }
+        self.workers.stop_all();
     }
-    if removed > 0 {
-        tracing::info!(removed, "removed data left by an interrupted write");
-    }
-    removed
 }
 
-fn push_object(page: &mut ListPage, bucket: &str, key: &str, m: &ObjectMeta) {
-    page.objects.push(ObjectInfo::from_meta(bucket, key, m));
+fn push_object(page: &mut ListPage, bucket: &str, key: &str, v: &meta::Version) {
+    page.objects.push(ObjectInfo::from_version(bucket, key, v));
     page.next_after = Some(key.to_string());
 }
 

@@ -1,20 +1,24 @@
-//! Multipart uploads. Each upload lives in `.strata.sys/multipart/<bucket>/<upload-id>/` on the
-//! drives of the key's set: an `upload.json`, and per part its shard file `part.<n>` (encoded
-//! like any object) with a `part.<n>.json`. Completing hard-links the chosen part files into the
-//! object's data directory: no data is copied, and the upload stays intact until the object is
-//! committed.
+//! Multipart uploads. An upload lives in each drive's `.strata.sys/multipart/<bucket>/<id>/`
+//! (see `drive::local`): an `upload.json`, and one directory per part *upload*
+//! (`<number>.<attempt>`) holding the part's shard file and its record. Each part upload is
+//! staged in full and moved in with one rename, so a part number uploaded twice at once (a
+//! client's retry racing the original) leaves two complete attempts side by side, never a mix.
+//! The listing and completion vote on attempts (a part is there once k drives hold the same
+//! attempt); completion takes, for each part the client names, the newest attempt with the
+//! ETag it names, hard-links exactly those files into the object's data directory (no data
+//! is copied), and commits the object like any write. The shard hashes of a part are keyed by
+//! its attempt's id, so a linked file is only ever read as the part it was written as.
 
-use super::disk::{write_synced, Disk};
-use super::meta::{Erasure, ObjectMeta, PartMeta, META_FORMAT};
-use super::put::{discard, hex, now_ns};
-use super::set::{describe_failures, ErasureSet};
-use super::{EngineError, ObjectInfo, PutOptions};
+use super::drive::DriveResult;
+use super::meta::{Erasure, ObjectMeta, PartMeta};
+use super::put::{hex, new_version, now_ns};
+use super::set::commit::Proposal;
+use super::set::ErasureSet;
+use super::{Conditions, EngineError, ObjectInfo, PutOptions};
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, Read};
-use std::path::PathBuf;
+use std::io::Read;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct UploadInfo {
@@ -25,6 +29,8 @@ pub struct UploadInfo {
     pub user_meta: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
     pub erasure: Erasure,
+    #[serde(default)]
+    pub reduced_redundancy: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,10 +41,15 @@ pub struct PartInfo {
     pub mod_time_ns: u64,
     #[serde(default)]
     pub checksums: BTreeMap<String, String>,
+    /// This upload of the part (the id its shard hashes are keyed by).
+    pub attempt: String,
 }
 
-fn upload_dir(d: &Disk, bucket: &str, id: &str) -> PathBuf {
-    d.multipart(bucket).join(id)
+impl PartInfo {
+    /// The part's directory in the upload.
+    fn dir_name(&self) -> String {
+        format!("{:05}.{}", self.number, self.attempt)
+    }
 }
 
 /// Upload ids are our own uuids; anything else could name a path.
@@ -46,6 +57,14 @@ fn check_upload_id(id: &str) -> Result<(), EngineError> {
     uuid::Uuid::parse_str(id)
         .map(drop)
         .map_err(|_| EngineError::NoSuchUpload(id.to_string()))
+}
+
+fn geometry_of(e: &Erasure) -> super::geometry::Geometry {
+    super::geometry::Geometry {
+        data: e.data as usize,
+        parity: e.parity as usize,
+        block_size: e.block_size as usize,
+    }
 }
 
 impl ErasureSet {
@@ -65,16 +84,14 @@ impl ErasureSet {
             user_meta: opts.user_meta.clone(),
             tags: opts.tags.clone(),
             erasure: self.erasure_for(&geo, placement),
+            reduced_redundancy: opts.reduced_redundancy,
         };
         let bytes = serde_json::to_vec(&info).map_err(|e| EngineError::Codec(e.to_string()))?;
-        let results = self.on_drives(|_, d| {
-            d.check_present()?; // never recreate a vanished drive directory
-            let dir = upload_dir(d, bucket, &info.upload_id);
-            fs::create_dir_all(&dir)?;
-            write_synced(&dir.join("upload.json"), &bytes)?;
-            crate::fsutil::fsync_dir(&dir)
-        });
-        self.require(&results, geo.write_quorum())?;
+        let results = self.on_drives(|_, d| d.put_upload(bucket, &info.upload_id, &bytes));
+        if let Err(e) = self.require(&results, geo.write_quorum()) {
+            self.on_drives(|_, d| d.remove_upload(bucket, &info.upload_id));
+            return Err(e);
+        }
         Ok(info.upload_id)
     }
 
@@ -86,17 +103,14 @@ impl ErasureSet {
         id: &str,
     ) -> Result<UploadInfo, EngineError> {
         check_upload_id(id)?;
-        let results = self.on_drives(|_, d| {
-            let b = fs::read(upload_dir(d, bucket, id).join("upload.json"))?;
-            serde_json::from_slice::<UploadInfo>(&b)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-        });
-        let found: Vec<UploadInfo> = results.into_iter().filter_map(Result::ok).collect();
-        let k = self.geometry(false).read_quorum();
+        let results = self.on_drives(|_, d| d.read_upload(bucket, id));
+        let found: Vec<UploadInfo> = results
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter_map(|b| serde_json::from_slice::<UploadInfo>(&b).ok())
+            .collect();
         match found.first() {
-            Some(info)
-                if found.len() >= k.min(info.erasure.data as usize).max(1) && info.key == key =>
-            {
+            Some(info) if found.len() >= (info.erasure.data as usize).max(1) && info.key == key => {
                 Ok(info.clone())
             }
             _ => Err(EngineError::NoSuchUpload(id.to_string())),
@@ -121,16 +135,13 @@ impl ErasureSet {
             )));
         }
         let info = self.upload_info(bucket, key, id)?;
-        let geo = super::geometry::Geometry {
-            data: info.erasure.data as usize,
-            parity: info.erasure.parity as usize,
-            block_size: info.erasure.block_size as usize,
-        };
-        let staged = self.stage_part(body, &geo, placement, number, false)?;
+        let geo = geometry_of(&info.erasure);
+        let attempt = uuid::Uuid::new_v4().to_string();
+        let staged = self.stage_part(body, &geo, placement, number, &attempt, false)?;
         let checksums = match super::put::verify_body(&staged, content_md5, check) {
             Ok(c) => c,
             Err(e) => {
-                discard(&staged);
+                staged.discard(self);
                 return Err(e);
             }
         };
@@ -140,29 +151,27 @@ impl ErasureSet {
             etag: hex(&staged.md5),
             mod_time_ns: now_ns(),
             checksums,
+            attempt,
         };
         let record = serde_json::to_vec(&part).map_err(|e| EngineError::Codec(e.to_string()))?;
+        let name = part.dir_name();
         let results = self.on_drives(|p, d| {
-            let staged_dir = staged.staged[p]
-                .as_ref()
-                .map_err(|e| io::Error::other(e.clone()))?;
-            let dir = upload_dir(d, bucket, id);
-            fs::rename(
-                staged_dir.join(format!("part.{number}")),
-                dir.join(format!("part.{number}")),
-            )?;
-            let tmp = staged_dir.join("part.json");
-            write_synced(&tmp, &record)?;
-            fs::rename(&tmp, dir.join(format!("part.{number}.json")))?;
-            crate::fsutil::fsync_dir(&dir)?;
-            fs::remove_dir(staged_dir)
+            let staging = staged.staged[p].as_ref().map_err(Clone::clone)?;
+            let mut f = d.create_file(staging, "part.json")?;
+            f.write_all(&record)?;
+            f.finish()?;
+            d.commit_part(bucket, id, staging, &name)
         });
-        discard(&staged);
-        self.require(&results, geo.write_quorum())?;
+        staged.discard(self);
+        if let Err(e) = self.require(&results, geo.write_quorum()) {
+            // Too few drives hold this attempt for it ever to count: remove it where it landed.
+            self.on_drives(|_, d| d.remove_upload_part(bucket, id, &name));
+            return Err(e);
+        }
         Ok(part)
     }
 
-    /// Parts agreed by a read quorum, by number.
+    /// The newest part upload of each number that k drives hold, by number.
     pub fn list_parts(
         &self,
         bucket: &str,
@@ -170,41 +179,37 @@ impl ErasureSet {
         id: &str,
     ) -> Result<Vec<PartInfo>, EngineError> {
         let info = self.upload_info(bucket, key, id)?;
-        let per_drive = self.on_drives(|_, d| {
-            let mut parts = Vec::new();
-            for e in fs::read_dir(upload_dir(d, bucket, id))?.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with("part.") && name.ends_with(".json") {
-                    if let Ok(p) = fs::read(e.path()).and_then(|b| {
-                        serde_json::from_slice::<PartInfo>(&b)
-                            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-                    }) {
-                        parts.push(p);
-                    }
-                }
+        let mut parts: Vec<PartInfo> = Vec::new();
+        for p in self.complete_attempts(bucket, id, &info) {
+            match parts.iter_mut().find(|x| x.number == p.number) {
+                Some(x) if (p.mod_time_ns, &p.attempt) > (x.mod_time_ns, &x.attempt) => *x = p,
+                Some(_) => {}
+                None => parts.push(p),
             }
-            Ok(parts)
-        });
-        let mut votes: BTreeMap<u32, Vec<PartInfo>> = BTreeMap::new();
-        for p in per_drive.into_iter().filter_map(Result::ok).flatten() {
-            votes.entry(p.number).or_default().push(p);
         }
-        let k = info.erasure.data as usize;
-        Ok(votes
-            .into_values()
-            .filter_map(|copies| {
-                copies
-                    .iter()
-                    .find(|c| {
-                        copies
-                            .iter()
-                            .filter(|o| o.etag == c.etag && o.mod_time_ns == c.mod_time_ns)
-                            .count()
-                            >= k
-                    })
-                    .cloned()
-            })
-            .collect())
+        parts.sort_by_key(|p| p.number);
+        Ok(parts)
+    }
+
+    /// Every part upload that k drives hold (the same attempt, the same record).
+    fn complete_attempts(&self, bucket: &str, id: &str, info: &UploadInfo) -> Vec<PartInfo> {
+        let per_drive = self.on_drives(|_, d| d.list_parts(bucket, id));
+        let mut votes: Vec<(PartInfo, usize)> = Vec::new();
+        for rec in per_drive.into_iter().filter_map(Result::ok).flatten() {
+            let Ok(p) = serde_json::from_slice::<PartInfo>(&rec) else {
+                continue;
+            };
+            match votes.iter_mut().find(|(x, _)| *x == p) {
+                Some((_, n)) => *n += 1,
+                None => votes.push((p, 1)),
+            }
+        }
+        let k = (info.erasure.data as usize).max(1);
+        votes
+            .into_iter()
+            .filter(|(_, n)| *n >= k)
+            .map(|(p, _)| p)
+            .collect()
     }
 
     pub fn complete_upload(
@@ -214,14 +219,18 @@ impl ErasureSet {
         id: &str,
         chosen: &[(u32, String)],
         min_part_size: u64,
+        conditions: &Conditions,
     ) -> Result<ObjectInfo, EngineError> {
-        let info = self.upload_info(bucket, key, id)?;
-        let available = self.list_parts(bucket, key, id)?;
+        let info = match self.upload_info(bucket, key, id) {
+            Ok(info) => info,
+            Err(EngineError::NoSuchUpload(_)) => return self.completed(bucket, key, id, chosen),
+            Err(e) => return Err(e),
+        };
         if chosen.is_empty() {
             return Err(EngineError::InvalidPart("the part list is empty".into()));
         }
-        let mut parts = Vec::new();
-        let mut md5s = Vec::new();
+        let available = self.complete_attempts(bucket, id, &info);
+        let mut parts: Vec<PartInfo> = Vec::new();
         for (i, (number, etag)) in chosen.iter().enumerate() {
             if i > 0 && *number <= chosen[i - 1].0 {
                 return Err(EngineError::InvalidPartOrder);
@@ -229,7 +238,8 @@ impl ErasureSet {
             let want = etag.trim_matches('"');
             let part = available
                 .iter()
-                .find(|p| p.number == *number && p.etag == want)
+                .filter(|p| p.number == *number && p.etag == want)
+                .max_by(|a, b| (a.mod_time_ns, &a.attempt).cmp(&(b.mod_time_ns, &b.attempt)))
                 .ok_or_else(|| {
                     EngineError::InvalidPart(format!(
                         "part {number} with ETag {etag} was not uploaded"
@@ -242,98 +252,117 @@ impl ErasureSet {
                     min: min_part_size,
                 });
             }
-            md5s.extend(
-                unhex(&part.etag).ok_or_else(|| {
-                    EngineError::InvalidPart(format!("bad ETag for part {number}"))
-                })?,
-            );
-            parts.push(PartMeta {
-                number: *number,
-                size: part.size,
-                etag: part.etag.clone(),
-                checksums: part.checksums.clone(),
-            });
+            parts.push(part.clone());
         }
-        let etag = format!("{}-{}", hex(&Md5::digest(&md5s)), parts.len());
-        let meta = ObjectMeta {
-            format: META_FORMAT,
-            version_id: uuid::Uuid::new_v4().to_string(),
-            mod_time_ns: now_ns(),
+        let mut md5s = Vec::new();
+        for p in &parts {
+            md5s.extend(unhex(&p.etag).ok_or_else(|| {
+                EngineError::InvalidPart(format!("bad ETag for part {}", p.number))
+            })?);
+        }
+        let object = ObjectMeta {
             size: parts.iter().map(|p| p.size).sum(),
-            etag,
+            etag: format!("{}-{}", hex(&Md5::digest(&md5s)), parts.len()),
+            mod_time_ns: now_ns(),
             content_type: info.content_type.clone(),
             user_meta: info.user_meta.clone(),
             tags: info.tags.clone(),
             checksums: BTreeMap::new(),
             erasure: info.erasure.clone(),
             data_dir: Some(uuid::Uuid::new_v4().to_string()),
-            parts,
-            inline: None,
-        };
-        // Link the parts into a staging data directory on every drive.
-        let linked = self.on_drives(|_, d| {
-            let tmp = d.new_temp()?;
-            for p in &meta.parts {
-                let name = format!("part.{}", p.number);
-                fs::hard_link(upload_dir(d, bucket, id).join(&name), tmp.join(&name))?;
-            }
-            crate::fsutil::fsync_dir(&tmp)?;
-            Ok(tmp)
-        });
-        let versions: Vec<_> = linked
-            .iter()
-            .enumerate()
-            .map(|(p, r)| {
-                r.as_ref().ok().map(|dir| {
-                    (
-                        meta.for_index(meta.erasure.distribution[p], None),
-                        Some(dir.clone()),
-                    )
+            parts: parts
+                .iter()
+                .map(|p| PartMeta {
+                    number: p.number,
+                    size: p.size,
+                    etag: p.etag.clone(),
+                    checksums: p.checksums.clone(),
+                    data_id: p.attempt.clone(),
                 })
-            })
-            .collect();
-        let quorum = super::geometry::Geometry {
-            data: meta.erasure.data as usize,
-            parity: meta.erasure.parity as usize,
-            block_size: meta.erasure.block_size as usize,
-        }
-        .write_quorum();
-        let result = self.commit(bucket, key, &versions, quorum);
-        for dir in linked.iter().flatten() {
-            let _ = fs::remove_dir_all(dir);
+                .collect(),
+            upload_id: Some(id.to_string()),
+            reduced_redundancy: info.reduced_redundancy,
+        };
+        let links: Vec<(String, u32)> = parts.iter().map(|p| (p.dir_name(), p.number)).collect();
+        let _guard = self.lock_key(bucket, key);
+        let state = self.read_key(bucket, key);
+        self.check_conditions(&state, bucket, key, conditions)?;
+        // Link the chosen part files into a staging data directory on every drive that has
+        // them all; the others get nothing (and are healed).
+        let linked = self.on_drives(|_, d| d.link_parts(bucket, id, &links));
+        let version = new_version(&state, Some(object));
+        let dist = info.erasure.distribution.clone();
+        let proposal = Proposal {
+            entries: linked
+                .iter()
+                .enumerate()
+                .map(|(p, l)| {
+                    l.as_ref()
+                        .map(|_| super::meta::Entry {
+                            version: version.clone(),
+                            shard: dist[p],
+                            inline: None,
+                        })
+                        .map_err(Clone::clone)
+                })
+                .collect(),
+            data: linked.iter().map(|l| l.clone().ok()).collect(),
+            quorum: geometry_of(&info.erasure).write_quorum(),
+            version,
+        };
+        let result = self.commit(bucket, key, &state, &proposal);
+        for (p, l) in linked.iter().enumerate() {
+            if let (Ok(s), Some(d)) = (l, self.drive(p)) {
+                d.remove_staging(s);
+            }
         }
         result?;
-        self.on_drives(|_, d| fs::remove_dir_all(upload_dir(d, bucket, id)));
-        Ok(ObjectInfo::from_meta(bucket, key, &meta))
+        self.on_drives(|_, d| d.remove_upload(bucket, id));
+        Ok(ObjectInfo::from_version(bucket, key, &proposal.version))
+    }
+
+    /// A completion retried after it succeeded: the upload is gone, the object it made is the
+    /// key's state. S3 answers such a retry with the object, not NoSuchUpload.
+    fn completed(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        chosen: &[(u32, String)],
+    ) -> Result<ObjectInfo, EngineError> {
+        let state = self.read_key(bucket, key);
+        let current = state.current(|| format!("{bucket}/{key}"))?;
+        let same = current.and_then(|v| v.object.as_ref()).is_some_and(|o| {
+            o.upload_id.as_deref() == Some(id)
+                && o.parts.len() == chosen.len()
+                && o.parts
+                    .iter()
+                    .zip(chosen)
+                    .all(|(p, (n, etag))| p.number == *n && p.etag == etag.trim_matches('"'))
+        });
+        match current {
+            Some(v) if same => Ok(ObjectInfo::from_version(bucket, key, v)),
+            _ => Err(EngineError::NoSuchUpload(id.to_string())),
+        }
     }
 
     pub fn abort_upload(&self, bucket: &str, key: &str, id: &str) -> Result<(), EngineError> {
         self.upload_info(bucket, key, id)?;
-        self.on_drives(|_, d| fs::remove_dir_all(upload_dir(d, bucket, id)));
+        self.on_drives(|_, d| d.remove_upload(bucket, id));
         Ok(())
     }
 
     /// Uploads of this bucket under `prefix`, as a read quorum knows them.
     pub fn list_uploads(&self, bucket: &str, prefix: &str) -> Vec<UploadInfo> {
-        let per_drive = self.on_drives(|_, d| {
-            let mut out = Vec::new();
-            let Ok(rd) = fs::read_dir(d.multipart(bucket)) else {
-                return Ok(out);
-            };
-            for e in rd.flatten() {
-                if let Ok(b) = fs::read(e.path().join("upload.json")) {
-                    if let Ok(info) = serde_json::from_slice::<UploadInfo>(&b) {
-                        if info.key.starts_with(prefix) {
-                            out.push(info);
-                        }
-                    }
-                }
-            }
-            Ok(out)
-        });
+        let per_drive = self.on_drives(|_, d| d.list_uploads(bucket));
         let mut votes: BTreeMap<String, (UploadInfo, usize)> = BTreeMap::new();
-        for u in per_drive.into_iter().filter_map(Result::ok).flatten() {
-            votes.entry(u.upload_id.clone()).or_insert((u, 0)).1 += 1;
+        for b in per_drive.into_iter().filter_map(Result::ok).flatten() {
+            let Ok(u) = serde_json::from_slice::<UploadInfo>(&b) else {
+                continue;
+            };
+            if u.key.starts_with(prefix) {
+                votes.entry(u.upload_id.clone()).or_insert((u, 0)).1 += 1;
+            }
         }
         votes
             .into_values()
@@ -342,11 +371,7 @@ impl ErasureSet {
             .collect()
     }
 
-    fn require(
-        &self,
-        results: &[super::set::DriveResult<()>],
-        quorum: usize,
-    ) -> Result<(), EngineError> {
+    fn require(&self, results: &[DriveResult<()>], quorum: usize) -> Result<(), EngineError> {
         let ok = results.iter().filter(|r| r.is_ok()).count();
         if ok >= quorum {
             Ok(())
@@ -354,13 +379,16 @@ impl ErasureSet {
             Err(EngineError::WriteQuorum {
                 ok,
                 needed: quorum,
-                failures: describe_failures(results, &self.drive_ids),
+                failures: self.describe_failures(results),
             })
         }
     }
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())

@@ -1,18 +1,19 @@
 //! The write path: stream the body block by block, encode each block, and write every shard
-//! with its bitrot hash to its own drive, all drives in parallel. Memory stays bounded by a few
-//! blocks whatever the object size. Small objects go inline into the metadata.
+//! through the shard format's writer to its own drive's staging directory, all drives in
+//! parallel (memory stays a few blocks whatever the object size; small objects go inline
+//! into the metadata instead). Then, under the key's lock: read the key's state, check the
+//! write's conditions against it, and commit (`set::commit`).
 
-use super::disk::Disk;
-use super::geometry::{encode_block, EncodedBlock, Geometry, SHARD_HEADER_LEN};
-use super::meta::{Erasure, ObjectMeta, PartMeta, META_FORMAT};
-use super::set::{describe_failures, ErasureSet};
+use super::drive::{Drive, DriveResult, Sink, Staging};
+use super::geometry::{encode_block, EncodedBlock, Geometry};
+use super::meta::{Entry, Erasure, ObjectMeta, PartMeta, Version};
+use super::set::commit::Proposal;
+use super::set::{ErasureSet, KeyState};
+use super::shard::{self, ShardId, ShardWriter};
 use super::{EngineError, ObjectInfo, PutOptions};
-use crate::bitrot::BitrotAlgo;
 use md5::{Digest, Md5};
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::io::{self, Read};
 use std::sync::{mpsc, Arc};
 
 /// A check run once the whole body was read, before anything becomes visible: it verifies
@@ -34,15 +35,29 @@ pub fn verify_body(
 
 /// Blocks in flight between the encoder and each drive writer.
 const PIPELINE_DEPTH: usize = 2;
+/// Bytes read before deciding between an inline object and a streamed one.
+const FIRST_READ: usize = 64 * 1024;
 
-/// The shards of one part, written: per position, the staged directory holding `part.<n>`.
+/// The shards of one part, written (not yet durable: the commit's barrier makes them so).
 pub struct StagedPart {
     pub size: u64,
     pub md5: [u8; 16],
-    /// Per position: the staging directory, or why that drive failed.
-    pub staged: Vec<Result<PathBuf, String>>,
-    /// Per position: the shard file bytes, when the part is small enough to inline.
+    /// Per position: the staging directory holding `part.<n>`, or why that drive failed.
+    pub staged: Vec<DriveResult<Staging>>,
+    /// Per position: the shard bytes, when the part is small enough to inline.
     pub inline: Option<Vec<Vec<u8>>>,
+}
+
+impl StagedPart {
+    /// Removes the staging directories (a write that will not be committed, or the ones of
+    /// drives that did not commit).
+    pub fn discard(&self, set: &ErasureSet) {
+        for (p, s) in self.staged.iter().enumerate() {
+            if let (Ok(s), Some(d)) = (s, set.drive(p)) {
+                d.remove_staging(s);
+            }
+        }
+    }
 }
 
 impl ErasureSet {
@@ -56,43 +71,78 @@ impl ErasureSet {
         check: BodyCheck<'_>,
     ) -> Result<ObjectInfo, EngineError> {
         let geo = self.geometry(opts.reduced_redundancy);
-        let staged = self.stage_part(body, &geo, placement, 1, true)?;
-        let checksums = match verify_body(&staged, opts.content_md5, check) {
-            Ok(c) => c,
-            Err(e) => {
-                discard(&staged);
-                return Err(e);
-            }
-        };
-        let mut all_checksums = opts.checksums.clone();
-        all_checksums.extend(checksums);
+        let data_id = uuid::Uuid::new_v4().to_string();
+        let staged = self.stage_part(body, &geo, placement, 1, &data_id, true)?;
+        let result = self.commit_put(bucket, key, opts, placement, check, &geo, &data_id, &staged);
+        // Committed drives moved their staging directory away; what is left belongs to a
+        // failed write or to drives that did not commit.
+        staged.discard(self);
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)] // one PutObject's worth of parameters
+    fn commit_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        opts: &PutOptions,
+        placement: u64,
+        check: BodyCheck<'_>,
+        geo: &Geometry,
+        data_id: &str,
+        staged: &StagedPart,
+    ) -> Result<ObjectInfo, EngineError> {
+        let mut checksums = opts.checksums.clone();
+        checksums.extend(verify_body(staged, opts.content_md5, check)?);
         let etag = hex(&staged.md5);
-        let data_dir = staged
-            .inline
-            .is_none()
-            .then(|| uuid::Uuid::new_v4().to_string());
-        let meta = ObjectMeta {
-            format: META_FORMAT,
-            version_id: uuid::Uuid::new_v4().to_string(),
-            mod_time_ns: now_ns(),
+        let object = ObjectMeta {
             size: staged.size,
             etag: etag.clone(),
+            mod_time_ns: now_ns(),
             content_type: opts.content_type.clone(),
             user_meta: opts.user_meta.clone(),
             tags: opts.tags.clone(),
-            checksums: all_checksums.clone(),
-            erasure: self.erasure_for(&geo, placement),
-            data_dir,
+            checksums: checksums.clone(),
+            erasure: self.erasure_for(geo, placement),
+            data_dir: staged.inline.is_none().then(|| data_id.to_string()),
             parts: vec![PartMeta {
                 number: 1,
                 size: staged.size,
                 etag,
-                checksums: all_checksums,
+                checksums,
+                data_id: data_id.to_string(),
             }],
-            inline: None,
+            upload_id: None,
+            reduced_redundancy: opts.reduced_redundancy,
         };
-        self.commit_staged(bucket, key, &meta, &geo, &staged)?;
-        Ok(ObjectInfo::from_meta(bucket, key, &meta))
+        let _guard = self.lock_key(bucket, key);
+        let state = self.read_key(bucket, key);
+        self.check_conditions(&state, bucket, key, &opts.conditions)?;
+        let version = new_version(&state, Some(object));
+        let proposal = Proposal {
+            entries: entries_for(&version, staged),
+            data: staged.staged.iter().map(|s| s.clone().ok()).collect(),
+            quorum: geo.write_quorum(),
+            version,
+        };
+        self.commit(bucket, key, &state, &proposal)?;
+        Ok(ObjectInfo::from_version(bucket, key, &proposal.version))
+    }
+
+    /// Checks a write's conditions against the key's state (under its lock: atomic with the
+    /// write that follows).
+    pub fn check_conditions(
+        &self,
+        state: &KeyState,
+        bucket: &str,
+        key: &str,
+        conditions: &super::Conditions,
+    ) -> Result<(), EngineError> {
+        if conditions.is_empty() {
+            return Ok(());
+        }
+        let current = state.current(|| format!("{bucket}/{key}"))?;
+        conditions.check(current.and_then(|v| v.object.as_ref()), bucket, key)
     }
 
     /// The erasure layout of a new object; the distribution rotates shard indices over the
@@ -106,61 +156,35 @@ impl ErasureSet {
             data: geo.data as u8,
             parity: geo.parity as u8,
             block_size: geo.block_size as u32,
-            index: 0,
             distribution: (0..n).map(|p| ((p + start) % n) as u8).collect(),
         }
     }
 
-    /// Commits a staged single-part object: each drive gets its own metadata copy (its shard
-    /// index, and inline bytes when small) and its staged data directory.
-    pub fn commit_staged(
-        &self,
-        bucket: &str,
-        key: &str,
-        meta: &ObjectMeta,
-        geo: &Geometry,
-        staged: &StagedPart,
-    ) -> Result<(), EngineError> {
-        let versions: Vec<_> = (0..geo.drives())
-            .map(|p| {
-                let index = meta.erasure.distribution[p];
-                match (&staged.inline, &staged.staged[p]) {
-                    (Some(inline), _) => {
-                        Some((meta.for_index(index, Some(inline[p].clone())), None))
-                    }
-                    (None, Ok(dir)) => Some((meta.for_index(index, None), Some(dir.clone()))),
-                    (None, Err(_)) => None,
-                }
-            })
-            .collect();
-        let ok = versions.iter().filter(|v| v.is_some()).count();
-        if ok < geo.write_quorum() {
-            discard(staged);
-            return Err(EngineError::WriteQuorum {
-                ok,
-                needed: geo.write_quorum(),
-                failures: describe_failures(&staged.staged, &self.drive_ids),
-            });
-        }
-        let result = self.commit(bucket, key, &versions, geo.write_quorum());
-        // Committed drives renamed their staging directory away; the ones still there belong
-        // to drives whose commit failed (e.g. full), also when the write as a whole succeeded.
-        discard(staged);
-        result
+    /// The header of shard files this set writes.
+    pub fn shard_header(&self) -> [u8; shard::HEADER_LEN] {
+        shard::header(self.codec_id, self.bitrot as u8)
     }
 
-    /// Reads a part from `body`, encodes it and stages every drive's shard file. With
-    /// `allow_inline`, a part whose shard files fit the inline limit is kept in memory.
+    /// Reads a part from `body`, encodes it and stages every drive's shard (`part.<n>`, its
+    /// hashes keyed by `data_id`). With `allow_inline`, a part whose shards fit the inline limit
+    /// is kept in memory instead.
     pub fn stage_part(
         &self,
         body: &mut dyn Read,
         geo: &Geometry,
         placement: u64,
         part: u32,
+        data_id: &str,
         allow_inline: bool,
     ) -> Result<StagedPart, EngineError> {
         let codec = self.codec(geo)?;
         let dist = self.erasure_for(geo, placement).distribution;
+        let id = |p: usize| ShardId {
+            data_id,
+            part,
+            index: dist[p],
+            geo: *geo,
+        };
         // A small first buffer: most objects are small, and zeroing a whole block (1 MiB)
         // for each of them showed up in profiles of 4 KiB PUTs.
         let mut block = vec![0u8; geo.block_size.min(FIRST_READ)];
@@ -177,28 +201,26 @@ impl ErasureSet {
             let encoded = encode_block(&codec, geo, &block[..first]).map_err(EngineError::Codec)?;
             let inline = (0..geo.drives())
                 .map(|p| {
-                    shard_record(
-                        self.header(),
-                        self.bitrot,
-                        &encoded,
-                        first,
-                        dist[p] as usize,
-                    )
+                    let blocks: Vec<&[u8]> = if first == 0 {
+                        Vec::new()
+                    } else {
+                        vec![encoded.shard(dist[p] as usize)]
+                    };
+                    shard::inline_shard(&id(p), self.shard_header(), &blocks)
                 })
                 .collect();
             return Ok(StagedPart {
                 size: first as u64,
                 md5: Md5::digest(&block[..first]).into(),
                 staged: (0..geo.drives())
-                    .map(|_| Err("inline".to_string()))
+                    .map(|_| Err(super::drive::DriveError::NotFound))
                     .collect(),
                 inline: Some(inline),
             });
         }
 
-        let disks: Vec<Option<Disk>> = (0..geo.drives()).map(|p| self.disk(p)).collect();
-        let bitrot = self.bitrot;
-        let header = self.header();
+        let drives = self.all_drives();
+        let header = self.shard_header();
         std::thread::scope(|s| {
             // MD5 (the S3 ETag) is serial per stream and the slowest hash on the path: it gets
             // its own stage, fed the encoded blocks (their data region is the block itself), so
@@ -214,14 +236,13 @@ impl ErasureSet {
             });
             let mut senders = vec![md5_tx];
             let mut writers = Vec::new();
-            for (p, disk) in disks.iter().enumerate() {
+            for (p, drive) in drives.iter().enumerate() {
                 let (tx, rx) = mpsc::sync_channel::<Arc<(EncodedBlock, usize)>>(PIPELINE_DEPTH);
                 senders.push(tx);
-                let index = dist[p] as usize;
-                writers
-                    .push(disk.as_ref().map(|d| {
-                        s.spawn(move || write_shards(d, part, index, header, bitrot, rx))
-                    }));
+                let shard_id = id(p);
+                writers.push(drive.as_ref().map(|d| {
+                    s.spawn(move || write_shards(d.as_ref(), part, &shard_id, header, rx))
+                }));
             }
             let mut size = 0u64;
             let mut len = first;
@@ -261,15 +282,13 @@ impl ErasureSet {
                     [0; 16]
                 }
             };
-            let staged: Vec<Result<PathBuf, String>> = writers
+            let staged = writers
                 .into_iter()
-                .zip(&disks)
-                .map(|(w, d)| match (w, d) {
-                    (Some(h), Some(d)) => h
-                        .join()
-                        .unwrap_or_else(|_| Err(io::Error::other("writer panicked")))
-                        .map_err(|e| format!("{}: {e}", d.root().display())),
-                    _ => Err("drive offline".to_string()),
+                .map(|w| match w {
+                    Some(h) => h.join().unwrap_or_else(|_| {
+                        Err(super::drive::DriveError::Io("writer panicked".into()))
+                    }),
+                    None => Err(super::drive::DriveError::Offline),
                 })
                 .collect();
             let staged = StagedPart {
@@ -280,7 +299,7 @@ impl ErasureSet {
             };
             match failure {
                 Some(e) => {
-                    discard(&staged);
+                    staged.discard(self);
                     Err(e)
                 }
                 None => Ok(staged),
@@ -289,73 +308,68 @@ impl ErasureSet {
     }
 }
 
-/// Bytes read before deciding between an inline object and a streamed one.
-const FIRST_READ: usize = 64 * 1024;
+/// A new version of the key: its stamp after every stamp the drives list (invariant 3 of
+/// `set::commit`), even when the clock is behind.
+pub fn new_version(state: &KeyState, object: Option<ObjectMeta>) -> Version {
+    Version {
+        id: uuid::Uuid::new_v4().to_string(),
+        stamp: now_ns().max(state.newest_stamp() + 1),
+        object,
+    }
+}
 
-/// One drive's writer: a staging directory with `part.<n>`, every block as hash + shard,
-/// made durable at the end (a barrier of the drive). A failed drive stops writing but keeps draining so the encoder never
-/// blocks on it, and removes its staging directory (the caller only learns the error).
+/// Each drive's entry of a new version from its staged shards.
+fn entries_for(version: &Version, staged: &StagedPart) -> Vec<DriveResult<Entry>> {
+    let dist = version
+        .object
+        .as_ref()
+        .map(|o| o.erasure.distribution.clone())
+        .unwrap_or_default();
+    (0..staged.staged.len())
+        .map(|p| {
+            let entry = |inline| Entry {
+                version: version.clone(),
+                shard: dist.get(p).copied().unwrap_or(0),
+                inline,
+            };
+            match (&staged.inline, &staged.staged[p]) {
+                (Some(inline), _) => Ok(entry(Some(inline[p].clone()))),
+                (None, Ok(_)) => Ok(entry(None)),
+                (None, Err(e)) => Err(e.clone()),
+            }
+        })
+        .collect()
+}
+
+/// One drive's writer: a staging directory with `part.<n>`, every block through the shard
+/// writer. A failed drive stops writing but keeps draining so the encoder never blocks on it,
+/// and removes its staging directory (the caller only learns the error).
 fn write_shards(
-    disk: &Disk,
+    drive: &dyn Drive,
     part: u32,
-    index: usize,
-    header: [u8; SHARD_HEADER_LEN],
-    bitrot: BitrotAlgo,
+    id: &ShardId<'_>,
+    header: [u8; shard::HEADER_LEN],
     rx: mpsc::Receiver<Arc<(EncodedBlock, usize)>>,
-) -> io::Result<PathBuf> {
+) -> DriveResult<Staging> {
     let mut staging = None;
     let result = (|| {
-        let dir = disk.new_temp()?;
-        staging = Some(dir.clone());
-        let mut file = io::BufWriter::with_capacity(
-            256 * 1024,
-            Disk::create_file(&dir.join(format!("part.{part}")))?,
-        );
-        file.write_all(&header)?;
+        let s = drive.new_staging()?;
+        staging = Some(s.clone());
+        let sink: Box<dyn Sink> = drive.create_file(&s, &format!("part.{part}"))?;
+        let mut w = ShardWriter::new(sink, id, header)?;
         for job in rx.iter() {
-            let shard = job.0.shard(index);
-            file.write_all(&bitrot.hash(shard))?;
-            file.write_all(shard)?;
+            w.write_block(job.0.shard(id.index as usize))?;
         }
-        let file: File = file.into_inner().map_err(|e| e.into_error())?;
-        drop(file);
-        // The shard data and its staging directory, durable before the commit renames them.
-        disk.barrier()?;
-        Ok(dir)
+        w.finish()?;
+        Ok(s)
     })();
     if result.is_err() {
         for _ in rx.iter() {}
-        if let Some(dir) = staging {
-            let _ = fs::remove_dir_all(dir);
+        if let Some(s) = staging {
+            drive.remove_staging(&s);
         }
     }
     result
-}
-
-/// Header, hash and shard bytes: the inline shard "file" of a one-block object.
-fn shard_record(
-    header: [u8; SHARD_HEADER_LEN],
-    bitrot: BitrotAlgo,
-    encoded: &EncodedBlock,
-    len: usize,
-    index: usize,
-) -> Vec<u8> {
-    let mut out = header.to_vec();
-    if len == 0 {
-        return out;
-    }
-    let shard = encoded.shard(index);
-    out.reserve(shard.len() + crate::bitrot::HASH_LEN);
-    out.extend_from_slice(&bitrot.hash(shard));
-    out.extend_from_slice(shard);
-    out
-}
-
-/// Removes staging directories of a write that will not be committed.
-pub fn discard(staged: &StagedPart) {
-    for dir in staged.staged.iter().flatten() {
-        let _ = fs::remove_dir_all(dir);
-    }
 }
 
 /// Fills `buf` from `r` unless the stream ends first; returns the bytes read.

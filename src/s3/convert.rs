@@ -218,7 +218,22 @@ pub fn put_options(
         checksums: BTreeMap::new(),
         content_md5,
         reduced_redundancy,
+        conditions: Default::default(),
     }
+}
+
+/// An `If-Match`/`If-None-Match` header as the engine's condition (`*` or an ETag).
+pub fn etag_condition(c: Option<&ETagCondition>) -> Option<String> {
+    c.map(|c| match c {
+        ETagCondition::Any => "*".to_string(),
+        ETagCondition::ETag(e) => e.value().trim_matches('"').to_string(),
+    })
+}
+
+/// Nanoseconds since the Unix epoch.
+pub fn timestamp_ns(t: &Timestamp) -> u64 {
+    let t = time::OffsetDateTime::from(t.clone());
+    u64::try_from(t.unix_timestamp_nanos()).unwrap_or(0)
 }
 
 /// Opaque continuation tokens: the last key returned, base64url.

@@ -21,6 +21,7 @@ pub fn to_s3(e: EngineError) -> S3Error {
         EngineError::EntityTooSmall { .. } => (C::EntityTooSmall, None),
         EngineError::InvalidRange { .. } => (C::InvalidRange, None),
         EngineError::BadDigest | EngineError::ChecksumMismatch(_) => (C::BadDigest, None),
+        EngineError::PreconditionFailed(_) => (C::PreconditionFailed, None),
         // Clients retry 503s: a lost quorum may come back when drives do.
         EngineError::WriteQuorum { .. } | EngineError::ReadQuorum { .. } => (
             C::ServiceUnavailable,

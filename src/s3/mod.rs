@@ -315,19 +315,13 @@ impl S3 for StrataS3 {
             reduced,
         );
         let (bucket, key) = (input.bucket, input.key);
-        if input.if_match.is_some() || input.if_none_match.is_some() {
-            let (b, k) = (bucket.clone(), key.clone());
-            let existing = match self.run(move |e| e.head_object(&b, &k)).await {
-                Ok(info) => Some(info),
-                Err(err) if *err.code() == s3s::S3ErrorCode::NoSuchKey => None,
-                Err(err) => return Err(err),
-            };
-            check_put_conditions(
-                existing.as_ref(),
-                input.if_match.as_ref(),
-                input.if_none_match.as_ref(),
-            )?;
-        }
+        // Checked by the engine under the key's lock, atomically with the write.
+        let mut opts = opts;
+        opts.conditions = crate::engine::Conditions {
+            if_match: etag_condition(input.if_match.as_ref()),
+            if_none_match: etag_condition(input.if_none_match.as_ref()),
+            ..Default::default()
+        };
         let blob = input.body.unwrap_or_else(|| {
             StreamingBlob::wrap(futures_util::stream::empty::<
                 Result<bytes::Bytes, std::io::Error>,
@@ -431,8 +425,16 @@ impl S3 for StrataS3 {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        let (bucket, key) = (req.input.bucket, req.input.key);
-        self.run(move |e| e.delete_object(&bucket, &key)).await?;
+        let input = req.input;
+        let conditions = crate::engine::Conditions {
+            if_match: etag_condition(input.if_match.as_ref()),
+            if_match_last_modified_ns: input.if_match_last_modified_time.as_ref().map(timestamp_ns),
+            if_match_size: input.if_match_size.map(|s| s.max(0) as u64),
+            ..Default::default()
+        };
+        let (bucket, key) = (input.bucket, input.key);
+        self.run(move |e| e.delete_object_if(&bucket, &key, &conditions))
+            .await?;
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }
 
@@ -446,7 +448,20 @@ impl S3 for StrataS3 {
         }
         let quiet = input.delete.quiet.unwrap_or(false);
         let bucket = input.bucket;
-        let keys: Vec<String> = input.delete.objects.into_iter().map(|o| o.key).collect();
+        let keys: Vec<(String, crate::engine::Conditions)> = input
+            .delete
+            .objects
+            .into_iter()
+            .map(|o| {
+                let conditions = crate::engine::Conditions {
+                    if_match: o.e_tag.map(|t| t.value().trim_matches('"').to_string()),
+                    if_match_last_modified_ns: o.last_modified_time.as_ref().map(timestamp_ns),
+                    if_match_size: o.size.map(|s| s.max(0) as u64),
+                    ..Default::default()
+                };
+                (o.key, conditions)
+            })
+            .collect();
         let results = self
             .run(move |e| {
                 e.bucket_exists(&bucket)?
@@ -454,8 +469,8 @@ impl S3 for StrataS3 {
                     .ok_or_else(|| EngineError::NoSuchBucket(bucket.clone()))?;
                 Ok(keys
                     .into_iter()
-                    .map(|k| {
-                        let r = e.delete_object(&bucket, &k);
+                    .map(|(k, c)| {
+                        let r = e.delete_object_if(&bucket, &k, &c);
                         (k, r)
                     })
                     .collect::<Vec<_>>())
@@ -554,6 +569,7 @@ impl S3 for StrataS3 {
                     checksums: src.checksums.clone(),
                     content_md5: None,
                     reduced_redundancy: reduced,
+                    conditions: Default::default(),
                 };
                 e.put_object(&bucket, &key, &mut reader, &opts).map(Ok)
             })
@@ -771,10 +787,15 @@ impl S3 for StrataS3 {
                 Ok((n, tag))
             })
             .collect::<S3Result<_>>()?;
+        let conditions = crate::engine::Conditions {
+            if_match: etag_condition(input.if_match.as_ref()),
+            if_none_match: etag_condition(input.if_none_match.as_ref()),
+            ..Default::default()
+        };
         let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
         let (b, k) = (bucket.clone(), key.clone());
         let info = self
-            .run(move |e| e.complete_multipart(&b, &k, &id, &parts))
+            .run(move |e| e.complete_multipart_if(&b, &k, &id, &parts, &conditions))
             .await?;
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             bucket: Some(bucket.clone()),
@@ -957,37 +978,6 @@ impl S3 for StrataS3 {
             .await?;
         Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
     }
-}
-
-fn check_put_conditions(
-    existing: Option<&ObjectInfo>,
-    if_match: Option<&ETagCondition>,
-    if_none_match: Option<&ETagCondition>,
-) -> S3Result<()> {
-    if let Some(c) = if_none_match {
-        let clash = match (c, existing) {
-            (_, None) => false,
-            (ETagCondition::Any, Some(_)) => true,
-            (ETagCondition::ETag(t), Some(info)) => t.value().trim_matches('"') == info.etag,
-        };
-        if clash {
-            return Err(s3_error!(PreconditionFailed, "the object already exists"));
-        }
-    }
-    if let Some(c) = if_match {
-        let ok = match (c, existing) {
-            (_, None) => return Err(s3_error!(NoSuchKey, "the object does not exist")),
-            (ETagCondition::Any, Some(_)) => true,
-            (ETagCondition::ETag(t), Some(info)) => t.value().trim_matches('"') == info.etag,
-        };
-        if !ok {
-            return Err(s3_error!(
-                PreconditionFailed,
-                "If-Match: the ETag does not match"
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// `x-amz-copy-source-if-*` of CopyObject and UploadPartCopy.

@@ -1,0 +1,186 @@
+//! Buckets: a marker directory on every drive of the deployment, created and removed on a
+//! majority of drives (undone where it landed when the majority is missed), known to exist
+//! (or not) when half the drives agree.
+
+use super::drive::Walk;
+use super::drive::{Drive, DriveError};
+use super::list::Item;
+use super::set::run_parallel;
+use super::{BucketInfo, Engine, EngineError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+impl Engine {
+    /// Drives that must create a bucket (write quorum of bucket operations).
+    fn majority(&self) -> usize {
+        self.all_drives().len() / 2 + 1
+    }
+
+    /// Drives that must agree for a bucket to be known to exist, or known not to. Half the
+    /// drives, like MinIO's bucket read quorum: every set keeps at least half its drives when
+    /// it loses no more than its parity, so objects that can still be read never hide behind
+    /// a bucket that seems missing.
+    fn bucket_read_quorum(&self) -> usize {
+        (self.all_drives().len() / 2).max(1)
+    }
+
+    pub fn make_bucket(&self, bucket: &str) -> Result<(), EngineError> {
+        super::names::check_bucket(bucket)?;
+        if self.bucket_exists(bucket)? {
+            return Err(EngineError::BucketExists(bucket.to_string()));
+        }
+        let created = super::now_ns();
+        let drives = self.all_drives();
+        let results = run_parallel(&drives, |_, d| d.make_bucket(bucket, created));
+        // Undo: markers left on the drives that answered would otherwise make the failed
+        // bucket exist by read quorum (half the drives) later.
+        quorum_or_undo(&drives, &results, self.majority(), |d| {
+            let _ = d.delete_bucket(bucket);
+        })
+    }
+
+    /// Whether a read quorum of drives holds the bucket. When too few drives answer either way
+    /// this is a read-quorum error, not "no such bucket".
+    pub fn bucket_exists(&self, bucket: &str) -> Result<bool, EngineError> {
+        super::names::check_bucket(bucket)?;
+        Ok(self.bucket_created(bucket)?.is_some())
+    }
+
+    /// When the bucket was created, if a read quorum of drives holds it.
+    fn bucket_created(&self, bucket: &str) -> Result<Option<u64>, EngineError> {
+        let drives = self.all_drives();
+        let answers = run_parallel(&drives, |_, d| d.bucket_created(bucket));
+        let found: Vec<u64> = answers.iter().flatten().flatten().copied().collect();
+        let absent = answers.iter().filter(|a| matches!(a, Ok(None))).count();
+        let quorum = self.bucket_read_quorum();
+        if found.len() >= quorum {
+            Ok(found.iter().min().copied())
+        } else if absent >= quorum {
+            Ok(None)
+        } else {
+            Err(EngineError::ReadQuorum {
+                what: format!("bucket {bucket}"),
+                detail: format!(
+                    "{} of {} drives hold it, {absent} do not, {quorum} needed",
+                    found.len(),
+                    drives.len()
+                ),
+            })
+        }
+    }
+
+    pub(crate) fn require_bucket(&self, bucket: &str) -> Result<(), EngineError> {
+        if self.bucket_exists(bucket)? {
+            Ok(())
+        } else {
+            Err(EngineError::NoSuchBucket(bucket.to_string()))
+        }
+    }
+
+    pub fn list_buckets(&self) -> Result<Vec<BucketInfo>, EngineError> {
+        Ok(list_buckets(&self.all_drives()))
+    }
+
+    pub fn delete_bucket(&self, bucket: &str) -> Result<(), EngineError> {
+        let Some(created) = self.bucket_created(bucket)? else {
+            return Err(EngineError::NoSuchBucket(bucket.to_string()));
+        };
+        // Not empty while any key holds an object, or may hold one (its drives silent).
+        let walk = Walk {
+            prefix: "",
+            after: "",
+            collapse: false,
+            limit: 1,
+            debris: false,
+        };
+        for s in self.sets() {
+            match s.list_items(bucket, &walk).0.first() {
+                Some(Item::Object(..)) => {
+                    return Err(EngineError::BucketNotEmpty(bucket.to_string()))
+                }
+                Some(Item::Undecided(key)) => {
+                    return Err(EngineError::ReadQuorum {
+                        what: format!("{bucket}/{key}"),
+                        detail: "too many drives are silent to tell whether the bucket is empty"
+                            .into(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        let drives = self.all_drives();
+        let results = run_parallel(&drives, |_, d| d.delete_bucket(bucket));
+        // Undo (as MinIO does): a delete that missed its write quorum must not leave the
+        // bucket to come back by read quorum when the drives that missed it return.
+        quorum_or_undo(&drives, &results, self.majority(), |d| {
+            let _ = d.make_bucket(bucket, created);
+        })
+    }
+}
+
+/// Counts `results`; below `quorum`, runs `undo` on the drives that succeeded and fails.
+pub(crate) fn quorum_or_undo(
+    drives: &[Option<Arc<dyn Drive>>],
+    results: &[Result<(), DriveError>],
+    quorum: usize,
+    undo: impl Fn(&dyn Drive),
+) -> Result<(), EngineError> {
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    if ok >= quorum {
+        return Ok(());
+    }
+    for (d, r) in drives.iter().zip(results) {
+        if let (Some(d), Ok(())) = (d, r) {
+            undo(d.as_ref());
+        }
+    }
+    Err(EngineError::WriteQuorum {
+        ok,
+        needed: quorum,
+        failures: drives
+            .iter()
+            .zip(results)
+            .filter_map(|(d, r)| {
+                let label = d.as_ref().map_or("offline drive".into(), |d| d.label());
+                r.as_ref().err().map(|e| format!("{label}: {e}"))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    })
+}
+
+/// The buckets a read quorum (half) of these drives holds.
+pub(crate) fn list_buckets(drives: &[Option<Arc<dyn Drive>>]) -> Vec<BucketInfo> {
+    let mut seen: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    for list in run_parallel(drives, |_, d| d.list_buckets())
+        .into_iter()
+        .flatten()
+    {
+        for (name, created) in list {
+            let entry = seen.entry(name).or_insert((0, created));
+            entry.0 += 1;
+            entry.1 = entry.1.min(created);
+        }
+    }
+    let quorum = (drives.len() / 2).max(1);
+    seen.into_iter()
+        .filter(|(_, (n, _))| *n >= quorum)
+        .map(|(name, (_, created_ns))| BucketInfo { name, created_ns })
+        .collect()
+}
+
+/// Makes sure every one of these drives has every bucket (a drive that missed a creation, or
+/// a replaced one); returns how many it made.
+pub(crate) fn heal_buckets(drives: &[Option<Arc<dyn Drive>>], buckets: &[BucketInfo]) -> usize {
+    let mut made = 0;
+    for b in buckets {
+        for r in run_parallel(drives, |_, d| match d.bucket_created(&b.name) {
+            Ok(None) => d.make_bucket(&b.name, b.created_ns).map(|()| 1),
+            Ok(Some(_)) => Ok(0),
+            Err(e) => Err(e),
+        }) {
+            made += r.unwrap_or(0);
+        }
+    }
+    made
+}

@@ -1,0 +1,498 @@
+//! The background workers' work:
+//! - the **healer** heals keys queued by reads that met damage and by commits that missed a
+//!   drive;
+//! - the **scanner** visits every key of every set at a cadence — a light pass at start-up
+//!   (roll cut-short writes forward or back, remove leftovers of interrupted writes), then deep
+//!   passes that read every shard of every object, parity included, and heal what is missing,
+//!   stale or damaged — paced to a byte rate so that client traffic is never starved;
+//! - the **drive monitor** takes drives that vanished out of service, and brings back drives
+//!   that return, or puts an empty drive given in a missing drive's place to work; either is
+//!   marked healing and **rebuilt** (every key of its set healed onto it), with its progress
+//!   and time to full redundancy counted in `Stats`.
+
+use super::background::{Pace, Rebuild, Stats, Stop, Workers};
+use super::bucket::{heal_buckets, list_buckets};
+use super::drive::{Drive, LocalDrive, Walk};
+use super::layout::{self, DriveProblem, FormatRecord};
+use super::list::Item;
+use super::set::ErasureSet;
+use super::{EngineError, Shared};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Keys walked per page.
+const PAGE: usize = 1000;
+
+pub(crate) fn start(shared: &Arc<Shared>, workers: &Workers) {
+    // Healer: queued keys, each once while pending.
+    let (tx, rx) = mpsc::channel::<super::set::HealJob>();
+    for s in &shared.sets {
+        s.set_heal_sender(tx.clone());
+    }
+    drop(tx);
+    let sh = shared.clone();
+    workers.spawn("healer", move |_stop| heal_queue(&sh, rx));
+
+    // Rebuilds, one drive at a time.
+    let (rtx, rrx) = mpsc::channel::<(usize, usize)>();
+    if let Ok(mut t) = shared.rebuild_tx.lock() {
+        *t = Some(rtx);
+    }
+    let sh = shared.clone();
+    workers.spawn("rebuild", move |stop| {
+        for (set, position) in rrx.iter() {
+            if stop.is_stopped() {
+                return;
+            }
+            if !rebuild_drive(&sh, &stop, set, position).1 {
+                // Keys whose state could not be told (drives silent): the drive stays
+                // healing and is rebuilt again a little later.
+                if !stop.sleep(sh.cfg.drive_check_interval) {
+                    return;
+                }
+                queue_rebuild(&sh, set, position);
+            }
+        }
+    });
+
+    // Drive monitor: once now (so a replaced drive is healing from the start), then at the
+    // configured interval.
+    check_drives(shared);
+    let sh = shared.clone();
+    let every = shared.cfg.drive_check_interval;
+    workers.spawn("drive-monitor", move |stop| {
+        while stop.sleep(every) {
+            check_drives(&sh);
+        }
+    });
+
+    // Scanner: a light pass at start-up, then deep passes.
+    let sh = shared.clone();
+    let interval = shared.cfg.scan_interval;
+    let rate = shared.cfg.scan_bytes_per_sec;
+    workers.spawn("scanner", move |stop| {
+        scan_pass(&sh, &stop, false, rate);
+        let Some(interval) = interval else { return };
+        loop {
+            let started = Instant::now();
+            if !stop.sleep(interval.saturating_sub(started.elapsed())) {
+                return;
+            }
+            scan_pass(&sh, &stop, true, rate);
+        }
+    });
+}
+
+/// The healer: keys in the order queued, each once while it waits (a deep request wins over a
+/// light one for the same key).
+fn heal_queue(shared: &Shared, rx: mpsc::Receiver<super::set::HealJob>) {
+    let mut order: VecDeque<(usize, String, String)> = VecDeque::new();
+    let mut waiting: HashMap<(usize, String, String), bool> = HashMap::new();
+    let add = |(set, bucket, key, deep): super::set::HealJob,
+               order: &mut VecDeque<_>,
+               waiting: &mut HashMap<_, bool>| {
+        let id = (set, bucket, key);
+        match waiting.get_mut(&id) {
+            Some(d) => *d |= deep,
+            None => {
+                waiting.insert(id.clone(), deep);
+                order.push_back(id);
+            }
+        }
+    };
+    loop {
+        if order.is_empty() {
+            match rx.recv() {
+                Ok(job) => add(job, &mut order, &mut waiting),
+                Err(_) => return, // every set dropped its sender: the engine is gone
+            }
+        }
+        while let Ok(job) = rx.try_recv() {
+            add(job, &mut order, &mut waiting);
+        }
+        let Some(id) = order.pop_front() else {
+            continue;
+        };
+        let deep = waiting.remove(&id).unwrap_or(false);
+        let (set, bucket, key) = id;
+        if let Err(e) = shared.sets[set].heal_object(&bucket, &key, deep) {
+            Stats::add(&shared.stats.heals_failed, 1);
+            tracing::warn!(bucket, key, %e, "background heal failed");
+        }
+        Stats::add(&shared.stats.heals_done, 1);
+    }
+}
+
+/// Visits every key of every set: heals it (deep: every block of every shard read) and removes
+/// leftovers; returns the keys that needed healing.
+pub(crate) fn scan_pass(shared: &Shared, stop: &Stop, deep: bool, rate: u64) -> u64 {
+    let mut pace = Pace::new(rate);
+    let mut healed = 0;
+    let buckets = list_buckets(&all_drives(shared));
+    for set in &shared.sets {
+        heal_buckets(&set.all_drives(), &buckets);
+        for b in &buckets {
+            let done = each_key(set, &b.name, stop, |key, size| {
+                let bytes = if deep { size } else { 0 };
+                match set.heal_object(&b.name, key, deep) {
+                    Ok(r) => {
+                        Stats::add(&shared.stats.scanned, 1);
+                        if !r.healed.is_empty() || r.removed > 0 {
+                            healed += 1;
+                            Stats::add(&shared.stats.scan_healed, 1);
+                        }
+                    }
+                    Err(e) => {
+                        Stats::add(&shared.stats.scanned, 1);
+                        Stats::add(&shared.stats.scan_failed, 1);
+                        tracing::warn!(bucket = %b.name, key, %e, "scanner could not heal");
+                    }
+                }
+                Stats::add(&shared.stats.scan_bytes, bytes);
+                stop.sleep(pace.took(bytes))
+            });
+            if !done {
+                return healed;
+            }
+        }
+    }
+    if deep {
+        Stats::add(&shared.stats.scan_passes, 1);
+    }
+    healed
+}
+
+/// A light pass now; returns the leftovers removed.
+pub(crate) fn sweep(shared: &Shared, stop: &Stop) -> usize {
+    let mut swept = 0;
+    let buckets = list_buckets(&all_drives(shared));
+    for set in &shared.sets {
+        for b in &buckets {
+            each_key(set, &b.name, stop, |key, _| {
+                if let Ok(r) = set.heal_object(&b.name, key, false) {
+                    swept += r.swept;
+                }
+                true
+            });
+        }
+    }
+    if swept > 0 {
+        tracing::info!(swept, "removed leftovers of interrupted writes");
+    }
+    swept
+}
+
+/// Calls `f(key, object size × n / k)` for every key of the bucket in the set (objects, and
+/// keys with only leftovers or undecided versions); stops when `f` returns false. Returns
+/// false when stopped.
+fn each_key(
+    set: &ErasureSet,
+    bucket: &str,
+    stop: &Stop,
+    mut f: impl FnMut(&str, u64) -> bool,
+) -> bool {
+    let mut after = String::new();
+    loop {
+        let walk = Walk {
+            prefix: "",
+            after: &after,
+            collapse: false,
+            limit: PAGE,
+            debris: true,
+        };
+        let (items, more) = set.list_items(bucket, &walk);
+        for item in &items {
+            if stop.is_stopped() {
+                return false;
+            }
+            let bytes = match item {
+                Item::Object(v, _) => v.object.as_ref().map_or(0, |o| {
+                    o.size * o.erasure.distribution.len() as u64 / (o.erasure.data as u64).max(1)
+                }),
+                _ => 0,
+            };
+            if !matches!(item, Item::Prefix(_)) && !f(item.name(), bytes) {
+                return false;
+            }
+            after = item.name().to_string();
+        }
+        if !more || items.is_empty() {
+            return true;
+        }
+    }
+}
+
+fn all_drives(shared: &Shared) -> Vec<Option<Arc<dyn Drive>>> {
+    shared.sets.iter().flat_map(|s| s.all_drives()).collect()
+}
+
+/// Heals every key of the set onto the drive at `position` (replaced, or back after an
+/// absence), then clears its healing mark; returns the keys rewritten onto it, and whether
+/// every key could be healed.
+pub(crate) fn rebuild_drive(
+    shared: &Shared,
+    stop: &Stop,
+    set: usize,
+    position: usize,
+) -> (u64, bool) {
+    let Some(s) = shared.sets.get(set) else {
+        return (0, true);
+    };
+    let Some(drive) = s.drive(position) else {
+        return (0, true);
+    };
+    let started = Instant::now();
+    if let Ok(mut r) = shared.stats.rebuilds.lock() {
+        r.insert(
+            (set, position),
+            Rebuild {
+                drive_id: s.drive_ids[position].clone(),
+                started,
+                checked: 0,
+                healed: 0,
+                failed: 0,
+                finished: None,
+            },
+        );
+    }
+    tracing::warn!(set, position, drive = %drive.label(), "rebuilding drive");
+    let buckets = list_buckets(&all_drives(shared));
+    heal_buckets(&[Some(drive.clone())], &buckets);
+    let mut healed = 0;
+    let mut failed = 0;
+    for b in &buckets {
+        let done = each_key(s, &b.name, stop, |key, _| {
+            match s.heal_object(&b.name, key, false) {
+                Ok(r) if r.healed.contains(&position) => healed += 1,
+                Ok(_) => {}
+                Err(e) => {
+                    failed += 1;
+                    tracing::warn!(bucket = %b.name, key, %e, "rebuild could not heal a key");
+                }
+            }
+            shared.stats.update_rebuild((set, position), |r| {
+                r.checked += 1;
+                r.healed = healed;
+                r.failed = failed;
+            });
+            true
+        });
+        if !done {
+            return (healed, false);
+        }
+    }
+    if failed > 0 {
+        tracing::warn!(set, position, failed, "rebuild incomplete; retried later");
+        return (healed, false);
+    }
+    if let Err(e) = drive.set_healing(false) {
+        tracing::warn!(drive = %drive.label(), %e, "cannot clear the healing mark");
+    }
+    let took = started.elapsed();
+    shared
+        .stats
+        .update_rebuild((set, position), |r| r.finished = Some(took));
+    tracing::warn!(set, position, drive = %drive.label(), healed, ?took,
+        "drive rebuilt: full redundancy");
+    (healed, true)
+}
+
+fn queue_rebuild(shared: &Shared, set: usize, position: usize) {
+    if let Some(tx) = shared.rebuild_tx.lock().ok().and_then(|t| t.clone()) {
+        let _ = tx.send((set, position));
+    }
+}
+
+/// One round of the drive monitor.
+pub(crate) fn check_drives(shared: &Shared) {
+    for s in &shared.sets {
+        for p in 0..s.drive_count() {
+            if let Some(d) = s.drive(p) {
+                if let Err(e) = d.check_present() {
+                    tracing::warn!(set = s.index, position = p, drive = %d.label(), %e,
+                        "drive went out of service");
+                    if let (Some(path), Ok(mut last)) = (d.path(), shared.last_paths.lock()) {
+                        last.insert((s.index, p), path.to_path_buf());
+                    }
+                    s.set_drive(p, None);
+                }
+            }
+        }
+    }
+    for (set, position) in bring_back(shared) {
+        queue_rebuild(shared, set, position);
+    }
+    for (set, position) in adopt_replacements(shared) {
+        queue_rebuild(shared, set, position);
+    }
+}
+
+/// Offline places (not held offline on purpose) and the paths their drive may be at.
+fn offline_places(shared: &Shared) -> Vec<(usize, usize)> {
+    let held = shared
+        .held_offline
+        .lock()
+        .map(|h| h.clone())
+        .unwrap_or_default();
+    shared
+        .sets
+        .iter()
+        .flat_map(|s| (0..s.drive_count()).map(move |p| (s.index, p)))
+        .filter(|&(s, p)| shared.sets[s].drive(p).is_none() && !held.contains(&(s, p)))
+        .collect()
+}
+
+/// Paths given at start-up that no drive in service is at.
+fn unused_paths(shared: &Shared) -> Vec<PathBuf> {
+    let used: HashSet<PathBuf> = all_drives(shared)
+        .iter()
+        .flatten()
+        .filter_map(|d| d.path().map(Path::to_path_buf))
+        .collect();
+    shared
+        .planned
+        .iter()
+        .flatten()
+        .filter(|p| !used.contains(*p))
+        .cloned()
+        .collect()
+}
+
+/// Drives of offline places found again (remounted, reattached): back in service, healing.
+fn bring_back(shared: &Shared) -> Vec<(usize, usize)> {
+    let mut back = Vec::new();
+    let candidates = unused_paths(shared);
+    for (set, position) in offline_places(shared) {
+        let id = &shared.sets[set].drive_ids[position];
+        let last = shared
+            .last_paths
+            .lock()
+            .ok()
+            .and_then(|l| l.get(&(set, position)).cloned());
+        let found = last.into_iter().chain(candidates.clone()).find(|path| {
+            FormatRecord::load(path).is_ok_and(|r| {
+                r.is_some_and(|r| r.deployment_id == shared.deployment_id && &r.drive_id == id)
+            })
+        });
+        let Some(path) = found else { continue };
+        if let Err(e) = put_in_service(shared, set, position, &path) {
+            tracing::warn!(path = %path.display(), %e, "drive is back but cannot be used");
+            continue;
+        }
+        tracing::warn!(set, position, path = %path.display(), "drive is back; rebuilding it");
+        back.push((set, position));
+    }
+    back
+}
+
+/// Empty, unformatted drives given in the place of a missing one: formatted into that place
+/// (the place its path has in the drive list, or the one missing place when unambiguous),
+/// marked healing and put in service. Returns the places filled.
+pub(crate) fn adopt_replacements(shared: &Shared) -> Vec<(usize, usize)> {
+    let missing = offline_places(shared);
+    let fresh: Vec<PathBuf> = unused_paths(shared)
+        .into_iter()
+        .filter(|p| matches!(FormatRecord::load(p), Ok(None)) && is_empty_dir(p))
+        .collect();
+    let mut placed = Vec::new();
+    for path in &fresh {
+        let own = shared
+            .planned
+            .iter()
+            .enumerate()
+            .find_map(|(s, set)| set.iter().position(|p| p == path).map(|pos| (s, pos)));
+        let place = match own {
+            Some(place) if missing.contains(&place) && !placed.contains(&place) => Some(place),
+            // When the list was reordered as well, the path's place may be held by another
+            // drive: the replacement then goes to the one missing place, but only when that
+            // is unambiguous (one fresh drive, one missing place).
+            _ if fresh.len() == 1 && missing.len() == 1 => Some(missing[0]),
+            _ => None,
+        };
+        let Some((set, position)) = place else {
+            tracing::warn!(path = %path.display(),
+                "empty drive has no unambiguous missing place; use replace_drive");
+            continue;
+        };
+        match replace(shared, set, position, path) {
+            Ok(()) => placed.push((set, position)),
+            Err(e) => tracing::warn!(path = %path.display(), %e, "cannot use replacement drive"),
+        }
+    }
+    placed
+}
+
+/// Formats `path` (empty) into the missing place (set, position) and puts it in service,
+/// healing (the caller rebuilds it).
+pub(crate) fn replace(
+    shared: &Shared,
+    set: usize,
+    position: usize,
+    path: &Path,
+) -> Result<(), EngineError> {
+    let s = shared
+        .sets
+        .get(set)
+        .ok_or_else(|| EngineError::Format(format!("no set {set}")))?;
+    if s.drive(position).is_some_and(|d| d.check_present().is_ok()) {
+        return Err(EngineError::Format(format!(
+            "drive {set}/{position} is online; take it offline first"
+        )));
+    }
+    let dep = layout::Deployment {
+        id: shared.deployment_id.clone(),
+        sets: shared
+            .sets
+            .iter()
+            .map(|s| s.drive_ids.iter().map(|id| (id.clone(), None)).collect())
+            .collect(),
+        problems: Vec::new(),
+        codec: shared.codec,
+        bitrot: shared.bitrot,
+    };
+    layout::format_replacement(&dep, set, position, path)?;
+    tracing::warn!(set, position, path = %path.display(), "formatted a replacement drive");
+    put_in_service(shared, set, position, path)
+}
+
+/// A drive at `path` in its place, marked healing (what it holds may be behind).
+fn put_in_service(
+    shared: &Shared,
+    set: usize,
+    position: usize,
+    path: &Path,
+) -> Result<(), EngineError> {
+    let d = LocalDrive::new(path);
+    d.clean_tmp().map_err(|e| EngineError::drive(path, e))?;
+    d.set_healing(true)
+        .map_err(|e| EngineError::drive(path, std::io::Error::other(e)))?;
+    shared.sets[set].set_drive(position, Some(Arc::new(d)));
+    if let Ok(mut held) = shared.held_offline.lock() {
+        held.remove(&(set, position));
+    }
+    if let Ok(mut p) = shared.problems.lock() {
+        p.retain(|x| match x {
+            DriveProblem::Missing {
+                set: s,
+                position: q,
+                ..
+            } => !(*s == set && *q == position),
+            DriveProblem::Unformatted { path: u } | DriveProblem::Offline { path: u, .. } => {
+                u != path
+            }
+            _ => true,
+        });
+    }
+    Ok(())
+}
+
+/// Nothing in it but what a fresh filesystem has.
+fn is_empty_dir(path: &Path) -> bool {
+    std::fs::read_dir(path).is_ok_and(|rd| {
+        rd.flatten()
+            .all(|e| e.file_name() == "lost+found" || e.file_name() == ".strata.sys")
+    })
+}

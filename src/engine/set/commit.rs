@@ -1,0 +1,186 @@
+//! The commit protocol: how a new version of a key (an object, or a deletion) becomes the
+//! key's state on its set's n drives, such that a crash at any point, of any number of drive
+//! writes, leaves a state that `resolve` reads right and heal completes.
+//!
+//! # Invariants
+//! 1. A drive lists a version only once the version's data is durable on it (its shard files
+//!    are moved in and synced before the metadata naming them is renamed into place).
+//! 2. A writer holds the key's lock from reading the key's state to the end of its commit;
+//!    so do heal and the sweep. Readers take no lock.
+//! 3. A new version's stamp exceeds every stamp any drive lists for the key.
+//! 4. A data version's write is acknowledged only once it is durable on its write quorum W
+//!    (k, or k + 1 when k = m); a deletion's on a majority (n/2 + 1).
+//! 5. Until then, the version it replaces stays listed on every drive that held it: phase one
+//!    writes `[new, current]`, not `[new]`. Only after the quorum does phase two drop the
+//!    replaced version and remove its data ("old data is removed only once the new version is
+//!    durable on a write quorum"). A deletion writes `[deletion]` at once: it decides at
+//!    ceil(n/2) drives, never more than the k of what it deletes, so the two can never both
+//!    be unreadable.
+//! 6. A version that `resolve` once made the state stays the state until a newer one is:
+//!    nothing removes a version from a drive but phase two of a newer, acknowledged version,
+//!    and heal acting on a resolution (which drops only versions older than the state, or
+//!    newer ones `resolve` proved were never acknowledged). Drives being rebuilt count as
+//!    silent, so an emptied drive cannot outvote what it lost.
+//!
+//! # Why it holds
+//! - An acknowledged version v stays readable until a newer version is acknowledged: by 4 and
+//!   5 it is listed on at least W drives until then, W ≥ k, so `resolve` finds it on k
+//!   drives (unless more than n − k drives are gone, when it answers "unknown", never an
+//!   older version: v is listed or silent on W drives, and `resolve` skips a version only
+//!   when fewer than W drives list it or are silent). Any newer version in front of it that
+//!   was cut short is on fewer than k drives (or it would be the state: then it became
+//!   visible, which is allowed for a write that was never acknowledged), and on fewer than W
+//!   listed-or-silent drives once the drives answer, so it is skipped.
+//! - A version that was never acknowledged is either on k drives or more (the state: heal
+//!   rolls it forward to every drive) or on fewer (skipped: heal rolls it back), once every
+//!   drive answers; which of the two never changes (6). No key is left "neither present nor
+//!   absent" by a crash.
+//! - A crash in phase two leaves drives with `[new]` or `[new, current]`: new is listed on W
+//!   drives either way. A crash during a deletion's cleanup (removing the file once every
+//!   drive has the deletion) leaves drives with `[deletion]` or nothing: nothing older
+//!   remains anywhere to come back.
+//! - Leftovers of a crash (data directories no metadata names, metadata files being written)
+//!   are recognised by what they are — unreferenced, looked at under the key's lock — not by
+//!   their age, so any restart gap is safe (`Drive::sweep_key`).
+
+use super::{ErasureSet, KeyState};
+use crate::engine::drive::{DataMove, DriveError, DriveResult, Prepared, Staging};
+use crate::engine::meta::{Entry, MetaFile, Version};
+use crate::engine::set::resolve::Resolution;
+use crate::engine::EngineError;
+
+/// A new version, and what each drive gets of it.
+pub struct Proposal {
+    pub version: Version,
+    /// Per position: the drive's entry (its shard index, its inline bytes), or why this
+    /// drive gets nothing (its shards could not be staged).
+    pub entries: Vec<DriveResult<Entry>>,
+    /// Per position: the staged data directory to move in as the version's `data_dir`.
+    pub data: Vec<Option<Staging>>,
+    /// Drives that must commit for the write to be acknowledged.
+    pub quorum: usize,
+}
+
+impl ErasureSet {
+    /// Commits `p` against `state` (read under the key lock, which the caller still holds).
+    /// Returns, per position, whether the drive committed; a write below its quorum is undone
+    /// everywhere and fails, naming each drive's error.
+    pub fn commit(
+        &self,
+        bucket: &str,
+        key: &str,
+        state: &KeyState,
+        p: &Proposal,
+    ) -> Result<Vec<bool>, EngineError> {
+        let n = self.drive_count();
+        let plans: Vec<Option<Plan>> = (0..n).map(|pos| self.plan(state, p, pos)).collect();
+        let results = self.on_drives(|pos, d| {
+            let Some(plan) = &plans[pos] else {
+                return Err(match (&state.answers[pos], &p.entries[pos]) {
+                    (_, Err(e)) | (Err(e), _) => e.clone(),
+                    (Ok(_), Ok(_)) => DriveError::Io("not written".into()),
+                });
+            };
+            let data = p.data[pos].as_ref().zip(p.version.data_dir());
+            let data = data.map(|(staging, data_dir)| DataMove { staging, data_dir });
+            d.commit_meta(bucket, key, &plan.first, data, plan.next.as_ref())
+        });
+        let committed: Vec<bool> = results.iter().map(Result::is_ok).collect();
+        let ok = committed.iter().filter(|c| **c).count();
+        if ok < p.quorum {
+            let failures = self.describe_failures(&results);
+            self.roll_back(bucket, key, &plans, &results, p);
+            return Err(EngineError::WriteQuorum {
+                ok,
+                needed: p.quorum,
+                failures,
+            });
+        }
+        // Phase two: the new version is durable on a quorum; what it replaced can go.
+        let cleanup_everywhere = p.version.is_deletion() && ok == n;
+        self.on_drives(|pos, d| {
+            let (Ok(prepared), Some(plan)) = (&results[pos], &plans[pos]) else {
+                return Ok(());
+            };
+            if cleanup_everywhere {
+                // Every drive has the deletion: the key's metadata itself can go.
+                d.finish_meta(bucket, key, prepared, false)?;
+                d.remove_meta(bucket, key)?;
+            } else {
+                d.finish_meta(bucket, key, prepared, true)?;
+            }
+            let keep = p.version.data_dir();
+            for dir in plan.prior.data_dirs().filter(|x| Some(*x) != keep) {
+                d.remove_data(bucket, key, dir);
+            }
+            Ok(())
+        });
+        if ok < n || (p.version.is_deletion() && !cleanup_everywhere) {
+            self.queue_heal(bucket, key, false);
+        }
+        Ok(committed)
+    }
+
+    /// What drive `pos` gets, or `None` when it gets nothing (it could not say what it held,
+    /// or has no entry of the proposal).
+    fn plan(&self, state: &KeyState, p: &Proposal, pos: usize) -> Option<Plan> {
+        let entry = p.entries[pos].clone().ok()?;
+        let prior = match &state.answers[pos] {
+            Ok(f) => f.clone().unwrap_or_default(),
+            // A drive that could not say what it holds is not written: writing only the new
+            // version there could drop what it held, and the write could still fail.
+            Err(_) => return None,
+        };
+        let kept: Vec<Entry> = match (&state.resolution, p.version.is_deletion()) {
+            // Nothing to keep under a deletion: it decides before what it deletes can be lost.
+            (Resolution::Version(_) | Resolution::Absent, true) => Vec::new(),
+            (Resolution::Version(cur), false) => prior.entry(cur).cloned().into_iter().collect(),
+            (Resolution::Absent, false) => Vec::new(),
+            // The state is unknown: keep everything this drive holds.
+            (Resolution::Undecided(_), _) => prior.versions.clone(),
+        };
+        let next = (!kept.is_empty()).then(|| MetaFile {
+            versions: vec![entry.clone()],
+        });
+        let mut first = MetaFile {
+            versions: vec![entry],
+        };
+        first.versions.extend(kept);
+        Some(Plan { prior, first, next })
+    }
+
+    /// Undoes a commit that missed its quorum, on the drives that made it.
+    fn roll_back(
+        &self,
+        bucket: &str,
+        key: &str,
+        plans: &[Option<Plan>],
+        results: &[DriveResult<Prepared>],
+        p: &Proposal,
+    ) {
+        for (pos, (r, plan)) in results.iter().zip(plans).enumerate() {
+            let (Ok(prepared), Some(plan), Some(d)) = (r, plan, self.drive(pos)) else {
+                continue;
+            };
+            let _ = d.finish_meta(bucket, key, prepared, false);
+            if let Some(dir) = p.version.data_dir() {
+                if !plan.prior.data_dirs().any(|x| x == dir) {
+                    d.remove_data(bucket, key, dir);
+                }
+            }
+            if let Err(e) = d.write_meta(bucket, key, &plan.prior, None) {
+                tracing::warn!(drive = %d.label(), %e, "rolling back a failed write");
+            }
+        }
+    }
+}
+
+/// One drive's part in a commit.
+struct Plan {
+    /// What it held.
+    prior: MetaFile,
+    /// Phase one: the new version in front of what must be kept until the quorum.
+    first: MetaFile,
+    /// Phase two, when phase one kept anything: the new version alone.
+    next: Option<MetaFile>,
+}

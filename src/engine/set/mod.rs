@@ -1,0 +1,327 @@
+//! One erasure set: n drives by position, the codecs for its geometries, per-key locks, and
+//! what every operation on a key starts with: the key's state as its drives answer it
+//! (`read_key`, decided by `resolve`), then changed by the commit protocol (`commit`).
+
+pub mod commit;
+pub mod resolve;
+
+use super::drive::{Drive, DriveError, DriveResult};
+use super::geometry::Geometry;
+use super::meta::{MetaFile, Version};
+use super::{Config, EngineError};
+use crate::bitrot::BitrotAlgo;
+use crate::erasure::Codec;
+use resolve::{Answer, Resolution};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard, RwLock};
+
+const LOCK_STRIPES: usize = 1024;
+
+/// A heal request: set, bucket, key, and whether to check every block (deep).
+pub type HealJob = (usize, String, String, bool);
+
+pub struct ErasureSet {
+    pub index: usize,
+    drives: Vec<RwLock<Option<Arc<dyn Drive>>>>,
+    pub drive_ids: Vec<String>,
+    pub cfg: Arc<Config>,
+    pub bitrot: BitrotAlgo,
+    pub codec_id: u8,
+    codecs: Mutex<HashMap<(usize, usize), Arc<Codec>>>,
+    locks: Vec<Mutex<()>>,
+    heal_tx: Mutex<Option<mpsc::Sender<HealJob>>>,
+}
+
+/// A key as its set's drives hold it.
+pub struct KeyState {
+    /// Per position: the drive's versions, or why it could not say.
+    pub answers: Vec<DriveResult<Option<MetaFile>>>,
+    pub resolution: Resolution,
+}
+
+impl KeyState {
+    /// `healing`: per position, the drive is being rebuilt (its "none" means nothing).
+    pub fn new(answers: Vec<DriveResult<Option<MetaFile>>>, healing: Vec<bool>) -> KeyState {
+        let resolution = resolve::resolve(&answers_of(&answers, &healing));
+        KeyState {
+            answers,
+            resolution,
+        }
+    }
+
+    /// The current object version; `Ok(None)` when the key holds none (absent or deleted),
+    /// a read-quorum error when that cannot be told.
+    pub fn current(&self, what: impl FnOnce() -> String) -> Result<Option<&Version>, EngineError> {
+        match &self.resolution {
+            Resolution::Undecided(detail) => Err(EngineError::ReadQuorum {
+                what: what(),
+                detail: detail.clone(),
+            }),
+            r => Ok(r.object()),
+        }
+    }
+
+    /// The stamp a new version must exceed: the newest any drive lists.
+    pub fn newest_stamp(&self) -> u64 {
+        self.answers
+            .iter()
+            .flatten()
+            .flatten()
+            .flat_map(|f| f.versions.iter().map(|e| e.version.stamp))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Some drive lists a version of the key.
+    pub fn lists_anything(&self) -> bool {
+        self.answers
+            .iter()
+            .any(|a| matches!(a, Ok(Some(f)) if !f.versions.is_empty()))
+    }
+
+    /// Some drive that answered lacks the state or holds more than it; offline drives are not
+    /// counted (they are rebuilt when they return).
+    pub fn needs_heal(&self) -> bool {
+        let want = match &self.resolution {
+            Resolution::Version(v) => Some(v),
+            Resolution::Absent => None,
+            Resolution::Undecided(_) => return false,
+        };
+        self.answers.iter().any(|a| match a {
+            Ok(None) => want.is_some_and(|v| !v.is_deletion()),
+            Ok(Some(f)) => {
+                !want.is_some_and(|v| f.versions.len() == 1 && f.versions[0].version == **v)
+            }
+            Err(DriveError::Offline) => false,
+            Err(_) => true,
+        })
+    }
+}
+
+fn answers_of<'a>(
+    answers: &'a [DriveResult<Option<MetaFile>>],
+    healing: &[bool],
+) -> Vec<Answer<'a>> {
+    answers
+        .iter()
+        .zip(healing)
+        .map(|(a, h)| match a {
+            Ok(Some(f)) => Answer::Known(Some(f)),
+            Ok(None) if !h => Answer::Known(None),
+            _ => Answer::Unknown,
+        })
+        .collect()
+}
+
+impl ErasureSet {
+    pub fn new(
+        index: usize,
+        drives: Vec<(String, Option<Arc<dyn Drive>>)>,
+        cfg: Arc<Config>,
+        bitrot: BitrotAlgo,
+        codec_id: u8,
+    ) -> ErasureSet {
+        let (drive_ids, drives) = drives
+            .into_iter()
+            .map(|(id, d)| (id, RwLock::new(d)))
+            .unzip();
+        ErasureSet {
+            index,
+            drives,
+            drive_ids,
+            cfg,
+            bitrot,
+            codec_id,
+            codecs: Mutex::new(HashMap::new()),
+            locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            heal_tx: Mutex::new(None),
+        }
+    }
+
+    pub fn drive_count(&self) -> usize {
+        self.drives.len()
+    }
+
+    pub fn drive(&self, position: usize) -> Option<Arc<dyn Drive>> {
+        self.drives
+            .get(position)
+            .and_then(|d| d.read().ok().and_then(|g| g.clone()))
+    }
+
+    pub fn all_drives(&self) -> Vec<Option<Arc<dyn Drive>>> {
+        (0..self.drive_count()).map(|p| self.drive(p)).collect()
+    }
+
+    pub fn set_drive(&self, position: usize, drive: Option<Arc<dyn Drive>>) {
+        if let Some(slot) = self.drives.get(position) {
+            if let Ok(mut g) = slot.write() {
+                *g = drive;
+            }
+        }
+    }
+
+    /// The geometry for new objects: default parity, or the reduced-redundancy one.
+    pub fn geometry(&self, reduced_redundancy: bool) -> Geometry {
+        let n = self.drive_count();
+        let parity = if reduced_redundancy {
+            self.cfg.rrs_parity.unwrap_or(1).min(self.default_parity())
+        } else {
+            self.default_parity()
+        };
+        Geometry {
+            data: n - parity,
+            parity,
+            block_size: self.cfg.block_size,
+        }
+    }
+
+    pub fn default_parity(&self) -> usize {
+        let n = self.drive_count();
+        self.cfg
+            .parity
+            .unwrap_or_else(|| super::layout::default_parity(n))
+            .min(n / 2)
+    }
+
+    pub fn codec(&self, geo: &Geometry) -> Result<Arc<Codec>, EngineError> {
+        let mut cache = self.codecs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.get(&(geo.data, geo.parity)) {
+            return Ok(c.clone());
+        }
+        let c = Arc::new(
+            Codec::new(geo.data, geo.parity).map_err(|e| EngineError::Codec(e.to_string()))?,
+        );
+        cache.insert((geo.data, geo.parity), c.clone());
+        Ok(c)
+    }
+
+    /// Serialises commits, deletes, heals and sweeps of one key within this process. (With
+    /// nodes, this becomes a lock of the set's drives' owners.)
+    pub fn lock_key(&self, bucket: &str, key: &str) -> MutexGuard<'_, ()> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (bucket, key).hash(&mut h);
+        let stripe = (h.finish() as usize) % LOCK_STRIPES;
+        self.locks[stripe].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on every drive in parallel; offline drives answer `Offline`.
+    pub fn on_drives<T: Send>(
+        &self,
+        f: impl Fn(usize, &dyn Drive) -> DriveResult<T> + Sync,
+    ) -> Vec<DriveResult<T>> {
+        run_parallel(&self.all_drives(), f)
+    }
+
+    /// Every drive's versions of the key, and the state they make. A drive whose metadata
+    /// puts a shard index at a position other than its own holds another drive's copy (moved
+    /// or restored to the wrong place): it counts as corrupt.
+    pub fn read_key(&self, bucket: &str, key: &str) -> KeyState {
+        let n = self.drive_count();
+        let answers = self.on_drives(|p, d| {
+            let f = d.read_meta(bucket, key)?;
+            if let Some(f) = &f {
+                let misplaced = f.versions.iter().any(|e| {
+                    e.version.object.as_ref().is_some_and(|o| {
+                        o.erasure.distribution.len() != n || o.erasure.distribution[p] != e.shard
+                    })
+                });
+                if misplaced {
+                    return Err(DriveError::Corrupt(
+                        "metadata names another drive's shard".into(),
+                    ));
+                }
+            }
+            Ok(f)
+        });
+        let healing = self
+            .all_drives()
+            .iter()
+            .map(|d| d.as_ref().is_some_and(|d| d.is_healing()))
+            .collect();
+        KeyState::new(answers, healing)
+    }
+
+    /// `read_key` for a caller without the key's lock. Its drives are read one by one, so a
+    /// commit running meanwhile can show some of them before and some after: then no version
+    /// may reach its count (never a wrong one: a version newer than the one read on k drives
+    /// would have been listed on them too). When no version is decided but drives list some,
+    /// the key is read again under its lock, where no commit is half-done.
+    pub fn read_state(&self, bucket: &str, key: &str) -> KeyState {
+        let state = self.read_key(bucket, key);
+        if matches!(state.resolution, Resolution::Version(_)) || !state.lists_anything() {
+            return state;
+        }
+        let _guard = self.lock_key(bucket, key);
+        self.read_key(bucket, key)
+    }
+
+    /// Drops this set's end of the heal channel (the healer stops once every set did).
+    pub fn clear_heal_sender(&self) {
+        *self.heal_tx.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    pub fn set_heal_sender(&self, tx: mpsc::Sender<HealJob>) {
+        *self.heal_tx.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    }
+
+    /// Asks the background healer to look at this object (`deep`: check every block).
+    pub fn queue_heal(&self, bucket: &str, key: &str, deep: bool) {
+        if let Some(tx) = self
+            .heal_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            let _ = tx.send((self.index, bucket.to_string(), key.to_string(), deep));
+        }
+    }
+
+    pub fn describe_failures<T>(&self, results: &[DriveResult<T>]) -> String {
+        describe_failures(results, &self.drive_ids)
+    }
+}
+
+/// `f` on every present drive in parallel threads (one per drive); absent ones are `Offline`.
+pub fn run_parallel<T: Send>(
+    drives: &[Option<Arc<dyn Drive>>],
+    f: impl Fn(usize, &dyn Drive) -> DriveResult<T> + Sync,
+) -> Vec<DriveResult<T>> {
+    let f = &f;
+    if drives.len() == 1 {
+        return vec![match &drives[0] {
+            Some(d) => f(0, d.as_ref()),
+            None => Err(DriveError::Offline),
+        }];
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = drives
+            .iter()
+            .enumerate()
+            .map(|(p, d)| d.as_ref().map(|d| s.spawn(move || f(p, d.as_ref()))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h {
+                None => Err(DriveError::Offline),
+                Some(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(DriveError::Io("drive task panicked".into()))),
+            })
+            .collect()
+    })
+}
+
+/// "drive <id>: <error>" for each drive that failed.
+pub fn describe_failures<T>(results: &[DriveResult<T>], ids: &[String]) -> String {
+    let failed: Vec<String> = results
+        .iter()
+        .zip(ids)
+        .filter_map(|(r, id)| r.as_ref().err().map(|e| format!("drive {id}: {e}")))
+        .collect();
+    if failed.is_empty() {
+        "no drive reported an error".into()
+    } else {
+        failed.join("; ")
+    }
+}

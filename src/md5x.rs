@@ -280,12 +280,15 @@ mod avx512 {
         m: __m512i,
         s: u32,
     ) -> __m512i {
-        let f = _mm512_ternarylogic_epi32::<F>(b, c, d);
-        let t = _mm512_add_epi32(
-            _mm512_add_epi32(a, f),
-            _mm512_add_epi32(_mm512_set1_epi32(k as i32), m),
-        );
-        _mm512_add_epi32(b, _mm512_rolv_epi32(t, _mm512_set1_epi32(s as i32)))
+        // SAFETY: only called from `compress_x16`, which runs with AVX-512F enabled.
+        unsafe {
+            let f = _mm512_ternarylogic_epi32::<F>(b, c, d);
+            let t = _mm512_add_epi32(
+                _mm512_add_epi32(a, f),
+                _mm512_add_epi32(_mm512_set1_epi32(k as i32), m),
+            );
+            _mm512_add_epi32(b, _mm512_rolv_epi32(t, _mm512_set1_epi32(s as i32)))
+        }
     }
 
     /// Sixteen MD5 states over sixteen inputs of one length, a lane each.
@@ -295,7 +298,8 @@ mod avx512 {
         let mut v = [_mm512_setzero_si512(); 4];
         for (r, reg) in v.iter_mut().enumerate() {
             let col: [u32; LANES] = std::array::from_fn(|l| states[l][r]);
-            *reg = _mm512_loadu_si512(col.as_ptr().cast());
+            // SAFETY: `col` is 16 u32s, the 64 bytes an unaligned load reads.
+            *reg = unsafe { _mm512_loadu_si512(col.as_ptr().cast()) };
         }
         let mut words = [[0u32; LANES]; 16];
         for chunk in (0..len).step_by(64) {
@@ -311,8 +315,9 @@ mod avx512 {
                     ]);
                 }
             }
+            // SAFETY: each `words[w]` is 16 u32s, the 64 bytes an unaligned load reads.
             let m: [__m512i; 16] =
-                std::array::from_fn(|w| _mm512_loadu_si512(words[w].as_ptr().cast()));
+                std::array::from_fn(|w| unsafe { _mm512_loadu_si512(words[w].as_ptr().cast()) });
             let [mut a, mut b, mut c, mut d] = v;
             for i in 0..64 {
                 let round = i / 16;
@@ -324,11 +329,14 @@ mod avx512 {
                 };
                 let (k, s) = (K[i], S[round][i % 4]);
                 // F = b ? c : d; G = d ? b : c; H = b ^ c ^ d; I = c ^ (b | !d)
-                let f_new = match round {
-                    0 => step::<0xCA>(a, b, c, d, k, m[g], s),
-                    1 => step::<0xE4>(a, b, c, d, k, m[g], s),
-                    2 => step::<0x96>(a, b, c, d, k, m[g], s),
-                    _ => step::<0x39>(a, b, c, d, k, m[g], s),
+                // SAFETY: this function runs with AVX-512F enabled, as `step` needs.
+                let f_new = unsafe {
+                    match round {
+                        0 => step::<0xCA>(a, b, c, d, k, m[g], s),
+                        1 => step::<0xE4>(a, b, c, d, k, m[g], s),
+                        2 => step::<0x96>(a, b, c, d, k, m[g], s),
+                        _ => step::<0x39>(a, b, c, d, k, m[g], s),
+                    }
                 };
                 a = d;
                 d = c;
@@ -344,7 +352,8 @@ mod avx512 {
         }
         for (r, reg) in v.iter().enumerate() {
             let mut col = [0u32; LANES];
-            _mm512_storeu_si512(col.as_mut_ptr().cast(), *reg);
+            // SAFETY: `col` is 16 u32s, the 64 bytes an unaligned store writes.
+            unsafe { _mm512_storeu_si512(col.as_mut_ptr().cast(), *reg) };
             for (l, state) in states.iter_mut().enumerate() {
                 state[r] = col[l];
             }

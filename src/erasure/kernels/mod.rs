@@ -262,7 +262,7 @@ unsafe fn dispatch(
     start: usize,
     end: usize,
 ) {
-    // SAFETY (all arms): forwarded from the caller, which checked the CPU features.
+    // SAFETY: (all arms) forwarded from the caller, which checked the CPU features.
     unsafe {
         match kernel {
             Kernel::Portable => portable::dot(&g.raw, inputs, outputs, start, end),

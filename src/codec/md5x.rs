@@ -49,7 +49,7 @@ impl Md5 {
             self.tail.clear();
         }
         let whole = data.len() / 64 * 64;
-        if whole >= SHARED_MIN && use_lanes() {
+        if whole >= SHARED_MIN && simd_available() {
             shared().hash(&mut self.state, &data[..whole]);
         } else {
             compress_chunks(&mut self.state, &data[..whole]);
@@ -107,13 +107,8 @@ fn compress_chunks(state: &mut [u32; 4], data: &[u8]) {
     compress_scalar(state, chunks);
 }
 
-/// Whether streams share the SIMD hasher. Not in unoptimised (debug) builds: there the
-/// kernel, compiled with this crate, is far slower than the md-5 dependency, which dev
-/// builds optimise (Cargo.toml). The kernel's own tests call it directly in any build.
-fn use_lanes() -> bool {
-    !cfg!(debug_assertions) && simd_available()
-}
-
+/// Whether this CPU has the lane kernel's AVX-512F: then streams share the SIMD hasher, in
+/// every build (this crate is optimised in dev builds too, so the tests take the shipped path).
 fn simd_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -429,7 +424,6 @@ mod tests {
 
     #[test]
     fn the_shared_hasher_batches_streams_and_returns_each_its_own_state() {
-        // Called directly: streams only use it in optimised builds (see `use_lanes`).
         let inputs: Vec<Vec<u8>> = (0..20).map(|i| data(128 * 1024, 7 + i)).collect();
         std::thread::scope(|s| {
             for (i, d) in inputs.iter().enumerate() {

@@ -11,3 +11,6 @@
 pub mod bitrot;
 pub mod erasure;
 pub mod md5x;
+
+#[cfg(test)]
+mod coverage;

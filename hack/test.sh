@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 hack/deps.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
+# Ends with the codec's kernel coverage table (.config/nextest.toml): which SIMD kernels ran
+# on this CPU and which it could not run.
 cargo nextest run --no-fail-fast
 
 if [[ "${STRATA_SKIP_VM_LAB:-}" == 1 ]]; then

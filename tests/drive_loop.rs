@@ -435,6 +435,86 @@ fn release_refuses_while_volumes_exist_then_wipes() {
     assert!(stderr(&out).contains("no Strata drive"), "{}", stderr(&out));
 }
 
+/// A drive that is not mounted at its place (after a reboot before `drivectl mount`, or an
+/// operator's umount) still holds its volumes: release counts them on a read-only mount and
+/// refuses, touching nothing. One mounted elsewhere is refused too. Without volumes, an
+/// unmounted drive is released and nothing of the counting stays behind.
+#[test]
+fn release_never_wipes_a_drive_it_cannot_see_mounted_at_its_place() {
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let id = format(&lab, &disk.dev)["drive_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mnt = lab.state().join("mnt").join(&id);
+    fs::create_dir_all(mnt.join("volumes/pvc-1")).unwrap();
+    fs::write(mnt.join("volumes/pvc-1/object"), b"a tenant's data").unwrap();
+    let umount = |path: &std::path::Path| {
+        assert!(Command::new("umount").arg(path).status().unwrap().success());
+    };
+    umount(&mnt);
+
+    // (Not a byte-for-byte check: even a read-only XFS mount writes its log's unmount record.)
+    let out = lab.drivectl(&["release", &id, "--dangerous"]);
+    let err = stderr(&out);
+    assert!(
+        !out.status.success(),
+        "an unmounted drive holding a volume was released: {err}"
+    );
+    assert!(err.contains(&id) && err.contains("holds 1 volume"), "{err}");
+    let d = lab.device(&disk.name());
+    assert_eq!(d["status"], "strata", "{d}");
+    assert_eq!(d["drive_id"], id.as_str());
+    assert_eq!(
+        d["mount_points"],
+        serde_json::json!([]),
+        "the count's mount stayed"
+    );
+    assert_eq!(lab.registry()["drives"][0]["drive_id"], id.as_str());
+
+    // Mounted, but not at its place: in use by something else.
+    let elsewhere = lab.state().join("mnt").join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    let mounted = Command::new("mount")
+        .arg(&disk.dev)
+        .arg(&elsewhere)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    let out = lab.drivectl(&["release", &disk.dev, "--dangerous"]);
+    let err = stderr(&out);
+    assert!(
+        !out.status.success(),
+        "a drive mounted elsewhere was released: {err}"
+    );
+    let at = format!("mounted at {}", elsewhere.display());
+    assert!(err.contains(&id) && err.contains(&at), "{err}");
+    umount(&elsewhere);
+    fs::remove_dir(&elsewhere).unwrap();
+    assert_eq!(lab.device(&disk.name())["status"], "strata");
+
+    // Back at its place, the volume is all there; emptied and unmounted, the drive goes.
+    lab.ok(&["mount"]);
+    assert_eq!(
+        fs::read(mnt.join("volumes/pvc-1/object")).unwrap(),
+        b"a tenant's data"
+    );
+    fs::remove_dir_all(mnt.join("volumes/pvc-1")).unwrap();
+    umount(&mnt);
+    let out = lab.ok(&["release", &id, "--dangerous"]);
+    assert!(out.contains(&format!("released drive {id}")), "{out}");
+    let d = lab.device(&disk.name());
+    assert_eq!(d["status"], "available", "{d}");
+    assert_eq!(d["mount_points"], serde_json::json!([]));
+    assert!(lab.registry_missing_or_empty());
+    let left: Vec<_> = fs::read_dir(lab.state().join("mnt"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind in mnt/: {left:?}");
+}
+
 #[test]
 fn bad_input_gets_a_clear_error_and_non_zero_exit() {
     let lab = Lab::new();

@@ -4,8 +4,8 @@
 #
 # Installs the peers from Debian packages (Go toolchain + klauspost source, libisal-dev),
 # builds a tiny Go program and a tiny C program against them (no network beyond apt),
-# builds Strata's examples/codec_bench, runs all three with the same shard sizes, data and
-# matrix (Cauchy, so the parity checksums must agree), and prints one table.
+# builds Strata's codec_bench (src/codec/examples/), runs all three with the same shard sizes,
+# data and matrix (Cauchy, so the parity checksums must agree), and prints one table.
 #
 # Units: GB/s (10^9 bytes per second) of DATA, i.e. k x shard length per call, single
 # thread. Each figure is the best of 5 rounds (the machine may be shared).

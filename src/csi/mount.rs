@@ -176,8 +176,9 @@ pub fn mount_at(target: &Path) -> io::Result<Option<MountInfo>> {
 /// directory of the same filesystem included). A missing path is not.
 pub fn is_mount_root(path: &Path) -> io::Result<bool> {
     let c = cstring(path)?;
-    // SAFETY: statx fills the zeroed struct; c is a valid NUL-terminated path.
+    // SAFETY: statx is plain data, for which all zeros is a valid value.
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: statx fills the zeroed struct; c is a valid NUL-terminated path.
     let rc = unsafe {
         libc::statx(
             libc::AT_FDCWD,

@@ -443,6 +443,7 @@ fn next_free_project(mount_point: &Path) -> u32 {
 fn statvfs(path: &Path) -> io::Result<libc::statvfs> {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    // SAFETY: statvfs is plain data, for which all zeros is a valid value.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: c is a valid NUL-terminated path and st a writable statvfs.
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0 {

@@ -39,6 +39,8 @@ pub enum DriveError {
     NotMounted(String),
     #[error("refusing to release drive {drive}: it holds {count} volume(s); delete them first")]
     HasVolumes { drive: String, count: usize },
+    #[error("refusing to release drive {drive}: {why}; nothing was changed")]
+    ReleaseRefused { drive: String, why: String },
 }
 
 impl DriveError {

@@ -406,29 +406,29 @@ impl Node {
         Ok(updated)
     }
 
-    /// Unmounts a drive and wipes its Strata signature. Refused while it holds volumes.
-    /// A drive that went missing is only forgotten.
+    /// Unmounts a drive and wipes its Strata signature. Refused while it holds volumes and
+    /// whenever they cannot be counted: a drive not mounted at all is mounted read-only at
+    /// a scratch place to count them; one mounted anywhere but its place is in use by
+    /// something else and refused. A drive that went missing is only forgotten (nothing
+    /// to wipe; `mount --rebuild` takes it back if it returns).
     pub fn release(&self, key: &str) -> Result<DriveRecord, DriveError> {
         let rec = self.find(key)?;
-        let volumes = count_entries(&rec.mount_point.join(VOLUMES_DIR));
-        if volumes > 0 {
-            return Err(DriveError::HasVolumes {
-                drive: rec.drive_id.clone(),
-                count: volumes,
-            });
-        }
         let devices = discover::discover(&self.host)?;
-        let dev = devices
+        let found: Vec<&Device> = devices
             .iter()
-            .find(|d| d.drive_id.as_deref() == Some(rec.drive_id.as_str()));
-        if let Some(dev) = dev {
-            if !dev.mount_points.is_empty() {
-                sys::unmount(&rec.mount_point).map_err(|e| {
-                    DriveError::io(format!("unmounting {}", rec.mount_point.display()), e)
-                })?;
+            .filter(|d| d.drive_id.as_deref() == Some(rec.drive_id.as_str()))
+            .collect();
+        match found.as_slice() {
+            [] => {}
+            [dev] => self.wipe_if_empty(&rec, dev)?,
+            many => {
+                let names: Vec<&str> = many.iter().map(|d| d.path.as_str()).collect();
+                let why = format!(
+                    "its filesystem UUID is on several devices ({})",
+                    names.join(", ")
+                );
+                return Err(refused(&rec, why));
             }
-            sys::wipe_signature(&self.host.dev(&dev.name))
-                .map_err(|e| DriveError::io(format!("{}: wiping", dev.path), e))?;
         }
         let _ = fs::remove_dir(&rec.mount_point);
         Registry::update(&self.state, |r| {
@@ -436,6 +436,66 @@ impl Node {
         })
         .map_err(|e| DriveError::io("updating the drive registry", e))?;
         Ok(rec)
+    }
+
+    /// Counts the drive's volumes and, when there are none, unmounts and wipes it.
+    fn wipe_if_empty(&self, rec: &DriveRecord, dev: &Device) -> Result<(), DriveError> {
+        let place = &rec.mount_point;
+        let elsewhere: Vec<&str> = dev
+            .mount_points
+            .iter()
+            .filter(|m| Path::new(m) != place)
+            .map(String::as_str)
+            .collect();
+        if !elsewhere.is_empty() {
+            let why = format!(
+                "it is mounted at {} (its place is {}): in use, unmount it there first",
+                elsewhere.join(", "),
+                place.display()
+            );
+            return Err(refused(rec, why));
+        }
+        let at_place = !dev.mount_points.is_empty();
+        let volumes = if at_place {
+            count_volumes(rec, place)
+        } else {
+            self.count_volumes_unmounted(rec, dev)
+        };
+        let volumes =
+            volumes.map_err(|why| refused(rec, format!("cannot count its volumes: {why}")))?;
+        if volumes > 0 {
+            return Err(DriveError::HasVolumes {
+                drive: rec.drive_id.clone(),
+                count: volumes,
+            });
+        }
+        if at_place {
+            sys::unmount(place)
+                .map_err(|e| DriveError::io(format!("unmounting {}", place.display()), e))?;
+        }
+        sys::wipe_signature(&self.host.dev(&dev.name))
+            .map_err(|e| DriveError::io(format!("{}: wiping", dev.path), e))
+    }
+
+    /// Counts the volumes of a drive mounted nowhere, on a read-only mount at a scratch
+    /// place that is gone again afterwards.
+    fn count_volumes_unmounted(&self, rec: &DriveRecord, dev: &Device) -> Result<usize, String> {
+        let scratch = self.state.release_mount_point(&rec.drive_id);
+        fs::create_dir_all(&scratch)
+            .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
+        if let Err(e) = sys::mount_xfs_read_only(&self.host.dev(&dev.name), &scratch) {
+            let _ = fs::remove_dir(&scratch);
+            return Err(format!(
+                "it is not mounted, and mounting {} read-only at {} failed: {e}",
+                dev.path,
+                scratch.display()
+            ));
+        }
+        let counted = count_volumes(rec, &scratch);
+        let unmounted = sys::unmount(&scratch);
+        let _ = fs::remove_dir(&scratch);
+        unmounted.map_err(|e| format!("cannot unmount {}: {e}", scratch.display()))?;
+        counted
     }
 
     fn find(&self, key: &str) -> Result<DriveRecord, DriveError> {
@@ -461,8 +521,36 @@ fn record_of(id: &Identity, dev: &Device, mount_point: PathBuf) -> DriveRecord {
     }
 }
 
-fn count_entries(dir: &Path) -> usize {
-    fs::read_dir(dir).map(|rd| rd.count()).unwrap_or(0)
+fn refused(rec: &DriveRecord, why: String) -> DriveError {
+    DriveError::ReleaseRefused {
+        drive: rec.drive_id.clone(),
+        why,
+    }
+}
+
+/// The volumes on the drive mounted at `root`, after checking by its identity record that
+/// it is this drive. Every error is an error, never "no volumes".
+fn count_volumes(rec: &DriveRecord, root: &Path) -> Result<usize, String> {
+    let id = Identity::load(root)
+        .map_err(|e| format!("no readable identity record under {}: {e}", root.display()))?;
+    if id.drive_id != rec.drive_id {
+        return Err(format!(
+            "{} holds drive {}, not this one",
+            root.display(),
+            id.drive_id
+        ));
+    }
+    let dir = root.join(VOLUMES_DIR);
+    match fs::read_dir(&dir) {
+        // The drive's own filesystem with no volumes directory holds no volumes.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(format!("cannot read {}: {e}", dir.display())),
+        Ok(entries) => entries
+            .map(|e| e.map(drop))
+            .collect::<io::Result<Vec<()>>>()
+            .map(|v| v.len())
+            .map_err(|e| format!("cannot read {}: {e}", dir.display())),
+    }
 }
 
 fn file_name(p: &Path) -> String {

@@ -29,6 +29,12 @@ impl StateDir {
         self.root.join("mnt").join(drive_id)
     }
 
+    /// Where `release` mounts a drive that is not at its place, read-only, to count its
+    /// volumes: `<state-dir>/mnt/.release-<fs-uuid>` (only for the time of the count).
+    pub fn release_mount_point(&self, drive_id: &str) -> PathBuf {
+        self.root.join("mnt").join(format!(".release-{drive_id}"))
+    }
+
     fn registry_path(&self) -> PathBuf {
         self.root.join("drives.json")
     }

@@ -70,18 +70,28 @@ pub fn mkfs_xfs(dev: &Path, uuid: &str, force: bool) -> Result<(), String> {
 
 /// Mounts an XFS filesystem, with project quotas when asked.
 pub fn mount_xfs(dev: &Path, target: &Path, project_quota: bool) -> io::Result<()> {
+    let data = if project_quota { "prjquota" } else { "" };
+    mount(dev, target, libc::MS_NOATIME, data)
+}
+
+/// Mounts an XFS filesystem read-only (to look at a drive without changing it; a dirty log
+/// is still replayed, as by any mount, so what is read is the filesystem's true state).
+pub fn mount_xfs_read_only(dev: &Path, target: &Path) -> io::Result<()> {
+    mount(dev, target, libc::MS_NOATIME | libc::MS_RDONLY, "")
+}
+
+fn mount(dev: &Path, target: &Path, flags: libc::c_ulong, data: &str) -> io::Result<()> {
     let source = cstring(dev)?;
     let target = cstring(target)?;
     let fstype = c"xfs";
-    let data =
-        CString::new(if project_quota { "prjquota" } else { "" }).map_err(io::Error::other)?;
+    let data = CString::new(data).map_err(io::Error::other)?;
     // SAFETY: all pointers are valid NUL-terminated strings that outlive the call.
     let rc = unsafe {
         libc::mount(
             source.as_ptr(),
             target.as_ptr(),
             fstype.as_ptr(),
-            libc::MS_NOATIME,
+            flags,
             data.as_ptr().cast(),
         )
     };

@@ -121,6 +121,7 @@ impl LoopDevice {
             if data < 0 {
                 break; // only a hole remains
             }
+            // SAFETY: as above.
             let hole = unsafe { libc::lseek(f.as_raw_fd(), data, libc::SEEK_HOLE) };
             h.write_i64(data);
             h.write_i64(hole);

@@ -6,7 +6,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::Duration;
-use strata::erasure::{Codec, Kernel};
+use strata_codec::erasure::{Codec, Kernel};
 
 const GEOMETRIES: [(usize, usize); 3] = [(4, 2), (8, 4), (12, 4)];
 const BLOCK: usize = 1 << 20;

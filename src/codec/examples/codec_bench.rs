@@ -5,7 +5,7 @@
 //! usage: codec_bench K M SHARD_LEN [SECONDS]
 
 use std::time::Instant;
-use strata::erasure::{Codec, Kernel};
+use strata_codec::erasure::{Codec, Kernel};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();

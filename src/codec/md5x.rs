@@ -49,7 +49,7 @@ impl Md5 {
             self.tail.clear();
         }
         let whole = data.len() / 64 * 64;
-        if whole >= SHARED_MIN && use_lanes() {
+        if whole >= SHARED_MIN && simd_available() {
             shared().hash(&mut self.state, &data[..whole]);
         } else {
             compress_chunks(&mut self.state, &data[..whole]);
@@ -107,12 +107,10 @@ fn compress_chunks(state: &mut [u32; 4], data: &[u8]) {
     compress_scalar(state, chunks);
 }
 
-/// Whether streams share the SIMD hasher. Not in unoptimised (debug) builds: there the
-/// kernel, compiled with this crate, is far slower than the md-5 dependency, which dev
-/// builds optimise (Cargo.toml). The kernel's own tests call it directly in any build.
-fn use_lanes() -> bool {
-    !cfg!(debug_assertions) && simd_available()
-}
+/// Whether this CPU has the lane kernel's AVX-512F: then streams share the SIMD hasher, in
+/// every build (this crate is optimised in dev builds too, so the tests take the shipped path).
+/// The CPU features of the lane kernel, as `is_x86_feature_detected!` names them.
+pub const LANE_FEATURES: &[&str] = &["avx512f"];
 
 fn simd_available() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -162,6 +160,8 @@ impl Shared {
     /// Advances `state` over `data` (whole 64-byte chunks), in a batch with other streams'
     /// blocks when there are any.
     fn hash(&self, state: &mut [u32; 4], data: &[u8]) {
+        #[cfg(test)]
+        tests::SHARED_CALLS.with(|n| n.set(n.get() + 1));
         let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         let id = q.next_id;
         q.next_id += 1;
@@ -280,12 +280,15 @@ mod avx512 {
         m: __m512i,
         s: u32,
     ) -> __m512i {
-        let f = _mm512_ternarylogic_epi32::<F>(b, c, d);
-        let t = _mm512_add_epi32(
-            _mm512_add_epi32(a, f),
-            _mm512_add_epi32(_mm512_set1_epi32(k as i32), m),
-        );
-        _mm512_add_epi32(b, _mm512_rolv_epi32(t, _mm512_set1_epi32(s as i32)))
+        // SAFETY: only called from `compress_x16`, which runs with AVX-512F enabled.
+        unsafe {
+            let f = _mm512_ternarylogic_epi32::<F>(b, c, d);
+            let t = _mm512_add_epi32(
+                _mm512_add_epi32(a, f),
+                _mm512_add_epi32(_mm512_set1_epi32(k as i32), m),
+            );
+            _mm512_add_epi32(b, _mm512_rolv_epi32(t, _mm512_set1_epi32(s as i32)))
+        }
     }
 
     /// Sixteen MD5 states over sixteen inputs of one length, a lane each.
@@ -295,7 +298,8 @@ mod avx512 {
         let mut v = [_mm512_setzero_si512(); 4];
         for (r, reg) in v.iter_mut().enumerate() {
             let col: [u32; LANES] = std::array::from_fn(|l| states[l][r]);
-            *reg = _mm512_loadu_si512(col.as_ptr().cast());
+            // SAFETY: `col` is 16 u32s, the 64 bytes an unaligned load reads.
+            *reg = unsafe { _mm512_loadu_si512(col.as_ptr().cast()) };
         }
         let mut words = [[0u32; LANES]; 16];
         for chunk in (0..len).step_by(64) {
@@ -311,8 +315,9 @@ mod avx512 {
                     ]);
                 }
             }
+            // SAFETY: each `words[w]` is 16 u32s, the 64 bytes an unaligned load reads.
             let m: [__m512i; 16] =
-                std::array::from_fn(|w| _mm512_loadu_si512(words[w].as_ptr().cast()));
+                std::array::from_fn(|w| unsafe { _mm512_loadu_si512(words[w].as_ptr().cast()) });
             let [mut a, mut b, mut c, mut d] = v;
             for i in 0..64 {
                 let round = i / 16;
@@ -324,11 +329,14 @@ mod avx512 {
                 };
                 let (k, s) = (K[i], S[round][i % 4]);
                 // F = b ? c : d; G = d ? b : c; H = b ^ c ^ d; I = c ^ (b | !d)
-                let f_new = match round {
-                    0 => step::<0xCA>(a, b, c, d, k, m[g], s),
-                    1 => step::<0xE4>(a, b, c, d, k, m[g], s),
-                    2 => step::<0x96>(a, b, c, d, k, m[g], s),
-                    _ => step::<0x39>(a, b, c, d, k, m[g], s),
+                // SAFETY: this function runs with AVX-512F enabled, as `step` needs.
+                let f_new = unsafe {
+                    match round {
+                        0 => step::<0xCA>(a, b, c, d, k, m[g], s),
+                        1 => step::<0xE4>(a, b, c, d, k, m[g], s),
+                        2 => step::<0x96>(a, b, c, d, k, m[g], s),
+                        _ => step::<0x39>(a, b, c, d, k, m[g], s),
+                    }
                 };
                 a = d;
                 d = c;
@@ -344,7 +352,8 @@ mod avx512 {
         }
         for (r, reg) in v.iter().enumerate() {
             let mut col = [0u32; LANES];
-            _mm512_storeu_si512(col.as_mut_ptr().cast(), *reg);
+            // SAFETY: `col` is 16 u32s, the 64 bytes an unaligned store writes.
+            unsafe { _mm512_storeu_si512(col.as_mut_ptr().cast(), *reg) };
             for (l, state) in states.iter_mut().enumerate() {
                 state[r] = col[l];
             }
@@ -353,9 +362,15 @@ mod avx512 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use md5::{Digest, Md5 as Reference};
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Blocks this thread handed to the shared lane hasher.
+        pub(super) static SHARED_CALLS: Cell<u64> = const { Cell::new(0) };
+    }
 
     fn data(len: usize, seed: u64) -> Vec<u8> {
         let mut x = seed.wrapping_mul(0x9e3779b97f4a7c15) | 1;
@@ -398,29 +413,64 @@ mod tests {
         }
     }
 
-    #[test]
-    fn sixteen_lanes_match_sixteen_scalar_hashes() {
-        if !simd_available() {
-            return;
-        }
-        for lanes in [3, 9, 16] {
-            let inputs: Vec<Vec<u8>> = (0..lanes).map(|i| data(64 * 40, i as u64 + 1)).collect();
-            let slices: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
-            let mut states: Vec<[u32; 4]> = (0..lanes)
-                .map(|i| [INIT[0] ^ i as u32, INIT[1], INIT[2], INIT[3]])
-                .collect();
-            let mut want = states.clone();
-            for (s, d) in want.iter_mut().zip(&slices) {
-                compress_chunks(s, d);
+    /// The lane kernel, called directly for every lane count and several lengths, against
+    /// the md-5 crate's digests of the same inputs (each with its own tail after the lanes).
+    pub(crate) fn check_lane_kernel() {
+        for lanes in 1..=LANES {
+            for whole in [0, 64, 128, 64 * 17, 64 * 1000] {
+                let inputs: Vec<Vec<u8>> = (0..lanes)
+                    .map(|i| data(whole + (i * 7) % 64, (lanes * 1000 + whole + i) as u64))
+                    .collect();
+                let heads: Vec<&[u8]> = inputs.iter().map(|d| &d[..whole]).collect();
+                let mut states = vec![INIT; lanes];
+                compress_lanes(&mut states, &heads);
+                for (i, (d, state)) in inputs.iter().zip(states).enumerate() {
+                    let mut h = Md5 {
+                        state,
+                        tail: Vec::with_capacity(64),
+                        len: whole as u64,
+                    };
+                    h.update(&d[whole..]);
+                    let want: [u8; 16] = Reference::digest(d).into();
+                    assert_eq!(h.finalize(), want, "{lanes} lanes, {whole} bytes, lane {i}");
+                }
             }
-            compress_lanes(&mut states, &slices);
-            assert_eq!(states, want, "{lanes} lanes");
         }
+    }
+
+    /// On a CPU without AVX-512F this passes, but says so on stderr (and hack/test.sh's
+    /// coverage table lists the kernel as not tested).
+    #[test]
+    fn lane_kernel_avx512_matches_the_md5_crate() {
+        crate::coverage::check_or_say_why("md5x avx512 lanes", LANE_FEATURES, check_lane_kernel);
+    }
+
+    /// Fails when the CPU has the lane kernel but a stream does not take it (as debug builds
+    /// once did not): the tests would not be testing what ships.
+    #[test]
+    fn streams_take_the_lane_hasher_when_the_cpu_has_it() {
+        let before = SHARED_CALLS.with(Cell::get);
+        let d = data(2 * SHARED_MIN, 5);
+        let mut h = Md5::new();
+        h.update(&d);
+        let want: [u8; 16] = Reference::digest(&d).into();
+        assert_eq!(h.finalize(), want);
+        let shared = SHARED_CALLS.with(Cell::get) > before;
+        assert_eq!(
+            shared,
+            simd_available(),
+            "shared lane hasher used: {shared}"
+        );
     }
 
     #[test]
     fn the_shared_hasher_batches_streams_and_returns_each_its_own_state() {
-        // Called directly: streams only use it in optimised builds (see `use_lanes`).
+        // Batches of more than two run the lane kernel: only on a CPU that has it.
+        let name = "md5x shared hasher";
+        crate::coverage::check_or_say_why(name, LANE_FEATURES, shared_hasher_batches);
+    }
+
+    fn shared_hasher_batches() {
         let inputs: Vec<Vec<u8>> = (0..20).map(|i| data(128 * 1024, 7 + i)).collect();
         std::thread::scope(|s| {
             for (i, d) in inputs.iter().enumerate() {

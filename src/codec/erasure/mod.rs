@@ -22,6 +22,8 @@
 mod gf;
 mod kernels;
 
+#[cfg(test)]
+pub(crate) use kernels::cpu_has;
 pub use kernels::Kernel;
 
 use gf::Matrix;
@@ -332,4 +334,4 @@ fn check_lengths(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -63,26 +63,28 @@ impl Kernel {
         }
     }
 
+    /// The x86_64 CPU features the kernel needs, as `is_x86_feature_detected!` names them.
+    pub fn required_features(self) -> &'static [&'static str] {
+        match self {
+            Kernel::Portable => &[],
+            Kernel::Avx2 => &["avx2"],
+            Kernel::GfniAvx2 => &["avx2", "gfni"],
+            Kernel::GfniAvx512 => &["avx512f", "avx512bw", "gfni"],
+        }
+    }
+
+    /// The required features this CPU lacks (all of them on another architecture).
+    pub fn missing_features(self) -> Vec<&'static str> {
+        self.required_features()
+            .iter()
+            .copied()
+            .filter(|f| !cpu_has(f))
+            .collect()
+    }
+
     /// Whether this CPU can run the kernel (checked at run time).
     pub fn is_available(self) -> bool {
-        match self {
-            Kernel::Portable => true,
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
-            #[cfg(target_arch = "x86_64")]
-            Kernel::GfniAvx2 => {
-                std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("gfni")
-            }
-            #[cfg(target_arch = "x86_64")]
-            Kernel::GfniAvx512 => {
-                std::arch::is_x86_feature_detected!("avx512f")
-                    && std::arch::is_x86_feature_detected!("avx512bw")
-                    && std::arch::is_x86_feature_detected!("gfni")
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => false,
-        }
+        self.missing_features().is_empty()
     }
 
     /// The kernels this CPU can run, fastest-preferred first.
@@ -99,6 +101,29 @@ impl Kernel {
             .into_iter()
             .find(|k| k.is_available())
             .unwrap_or(Kernel::Portable)
+    }
+}
+
+/// Whether this CPU has one of the features named in [`Kernel::required_features`].
+pub(crate) fn cpu_has(feature: &str) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        match feature {
+            "avx2" => has!("avx2"),
+            "gfni" => has!("gfni"),
+            "avx512f" => has!("avx512f"),
+            "avx512bw" => has!("avx512bw"),
+            other => {
+                debug_assert!(false, "unknown CPU feature {other:?}");
+                false
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = feature;
+        false
     }
 }
 
@@ -262,7 +287,7 @@ unsafe fn dispatch(
     start: usize,
     end: usize,
 ) {
-    // SAFETY (all arms): forwarded from the caller, which checked the CPU features.
+    // SAFETY: (all arms) forwarded from the caller, which checked the CPU features.
     unsafe {
         match kernel {
             Kernel::Portable => portable::dot(&g.raw, inputs, outputs, start, end),

@@ -35,7 +35,7 @@ fn bench_hashes(c: &mut Criterion) {
 }
 
 /// The S3 ETag (MD5): one stream with the md-5 crate, and sixteen streams at once in
-/// AVX-512 lanes (`strata::md5x`, what concurrent uploads share).
+/// AVX-512 lanes (`strata_codec::md5x`, what concurrent uploads share).
 fn bench_etag(c: &mut Criterion) {
     use md5::Digest;
     let len = 1usize << 20;
@@ -54,7 +54,7 @@ fn bench_etag(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(16 * len as u64));
     group.bench_function("md5x 16 streams", |b| {
         let slices: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
-        b.iter(|| strata::md5x::digest_many(black_box(&slices)))
+        b.iter(|| strata_codec::md5x::digest_many(black_box(&slices)))
     });
     group.finish();
 }

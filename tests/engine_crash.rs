@@ -1,12 +1,16 @@
 //! Crash safety: a child process writing objects (single puts of every size class, overwrites,
 //! multipart uploads, deletes; several threads) is killed with SIGKILL at random points, round
-//! after round on the same drives. After every kill, a fresh engine must find:
+//! after round on the same drives, in three geometries: two 2+2 sets (k = m), one 4+2 set and
+//! one 12+4 set (k > n/2: where a commit that each drive makes on its own can leave neither
+//! the old nor the new version on k drives). After every kill, a fresh engine must find:
 //! - nothing left in `.strata.sys/tmp` of any drive (cleared at start-up);
 //! - every listed object complete and self-consistent (its bytes are what its seed and size
 //!   say, its ETag matches them), and listing, HEAD and GET agree;
 //! - every acknowledged write present, unless a later acknowledged write or delete of the same
 //!   key superseded it; the only other possible state of a key is the outcome of the one
-//!   operation on it that was in flight when the child died.
+//!   operation on it that was in flight when the child died; no key is unreadable (503);
+//! - after a sweep (heal every key, remove leftovers) the same state, every drive holding
+//!   exactly one version of every key, and no leftover on any drive.
 //!
 //! The child is this test binary run again (`--exact crash_child --include-ignored`) with the
 //! drives in an environment variable. It prints `START …` before and `ACK …` after each
@@ -21,10 +25,12 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use strata::engine::meta::MetaFile;
 use strata::engine::{Config, Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
 
 const DRIVES_ENV: &str = "STRATA_CRASH_CHILD_DRIVES";
 const SEED_ENV: &str = "STRATA_CRASH_CHILD_SEED";
+const GEOMETRY_ENV: &str = "STRATA_CRASH_CHILD_GEOMETRY";
 const BUCKET: &str = "crash";
 const THREADS: usize = 3;
 const KEYS_PER_THREAD: usize = 5;
@@ -33,9 +39,17 @@ const SIZES: [usize; 10] = [0, 1, 100, 3000, 5000, 65535, 65536, 65537, 200_000,
 /// Every multipart part but the last is this long (the configured minimum).
 const PART: usize = 100 * 1024;
 
-fn config() -> Config {
+/// A set size and its parity.
+#[derive(Clone, Copy)]
+struct Geo {
+    set_size: usize,
+    parity: usize,
+}
+
+fn config(g: Geo) -> Config {
     Config {
-        set_size: Some(4),
+        set_size: Some(g.set_size),
+        parity: Some(g.parity),
         min_part_size: PART as u64,
         // As a server runs: partial commits queue heals, and heals can be killed too.
         background_heal: true,
@@ -103,7 +117,16 @@ fn crash_child() {
     };
     let paths: Vec<PathBuf> = drives.split('\n').map(PathBuf::from).collect();
     let seed: u64 = std::env::var(SEED_ENV).unwrap().parse().unwrap();
-    let e = Engine::open(&[paths], config()).unwrap();
+    let geo: Vec<usize> = std::env::var(GEOMETRY_ENV)
+        .unwrap()
+        .split(',')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let geo = Geo {
+        set_size: geo[0],
+        parity: geo[1],
+    };
+    let e = Engine::open(&[paths], config(geo)).unwrap();
     let started = Instant::now();
     std::thread::scope(|s| {
         for t in 0..THREADS {
@@ -250,14 +273,50 @@ fn drives_env(paths: &[PathBuf]) -> String {
 }
 
 #[test]
-fn killed_writers_leave_only_complete_objects() {
-    let dirs = Dirs::new(8);
+fn killed_writers_leave_only_complete_objects_2_plus_2() {
+    killed_writers(
+        8,
+        Geo {
+            set_size: 4,
+            parity: 2,
+        },
+    );
+}
+
+#[test]
+fn killed_writers_leave_only_complete_objects_4_plus_2() {
+    killed_writers(
+        6,
+        Geo {
+            set_size: 6,
+            parity: 2,
+        },
+    );
+}
+
+#[test]
+fn killed_writers_leave_only_complete_objects_12_plus_4() {
+    killed_writers(
+        16,
+        Geo {
+            set_size: 16,
+            parity: 4,
+        },
+    );
+}
+
+fn quiet(g: Geo) -> Config {
+    Config {
+        background_heal: false,
+        ..config(g)
+    }
+}
+
+fn killed_writers(drives: usize, geo: Geo) {
+    let dirs = Dirs::new(drives);
     {
-        let e = dirs.open(Config {
-            background_heal: false,
-            ..config()
-        });
-        assert_eq!(e.set_count(), 2);
+        let e = dirs.open(quiet(geo));
+        assert_eq!(e.set_count(), drives / geo.set_size);
         e.make_bucket(BUCKET).unwrap();
     }
     let exe = std::env::current_exe().unwrap();
@@ -265,7 +324,7 @@ fn killed_writers_leave_only_complete_objects() {
     // What each key holds as far as the parent knows (observed after the last kill, then
     // acknowledged operations on top).
     let mut state: BTreeMap<String, State> = BTreeMap::new();
-    let (mut acks, mut in_flight_kills, mut orphans) = (0, 0, 0);
+    let (mut acks, mut in_flight_kills, mut orphans, mut checked, mut swept) = (0, 0, 0, 0, 0);
     for round in 0..ROUNDS {
         let child_seed = rng.next();
         let mut child = Killed(
@@ -273,6 +332,7 @@ fn killed_writers_leave_only_complete_objects() {
                 .args(["--exact", "crash_child", "--nocapture", "--include-ignored"])
                 .env(DRIVES_ENV, drives_env(&dirs.paths))
                 .env(SEED_ENV, child_seed.to_string())
+                .env(GEOMETRY_ENV, format!("{},{}", geo.set_size, geo.parity))
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
@@ -285,7 +345,9 @@ fn killed_writers_leave_only_complete_objects() {
             out
         });
         // Start-up takes a few tens of milliseconds; kill anywhere after it.
-        std::thread::sleep(Duration::from_millis(40 + rng.next() % 400));
+        std::thread::sleep(Duration::from_millis(
+            40 + rng.next() % (400 * drives as u64 / 8).max(400),
+        ));
         drop(child); // SIGKILL, then reap
         let out = reader.join().unwrap();
         let events = parse(&out);
@@ -313,10 +375,7 @@ fn killed_writers_leave_only_complete_objects() {
         }
 
         // A fresh start on the drives (without a healer: the parent only looks).
-        let e = dirs.open(Config {
-            background_heal: false,
-            ..config()
-        });
+        let e = dirs.open(quiet(geo));
         assert!(e.problems().is_empty(), "{:?}", e.problems());
         for p in &dirs.paths {
             let left: Vec<_> = std::fs::read_dir(p.join(".strata.sys/tmp"))
@@ -372,26 +431,31 @@ fn killed_writers_leave_only_complete_objects() {
         }
         // Data directories no metadata references (a kill between the two renames of a
         // commit) are harmless; counted for the record.
-        for p in &dirs.paths {
-            for meta_file in find_files(&p.join(BUCKET), "%meta") {
-                let dir = meta_file.parent().unwrap();
-                let meta =
-                    strata::engine::meta::MetaFile::decode(&std::fs::read(&meta_file).unwrap())
-                        .unwrap();
-                orphans += std::fs::read_dir(dir)
-                    .unwrap()
-                    .flatten()
-                    .filter(|x| {
-                        let name = x.file_name().to_string_lossy().into_owned();
-                        name.starts_with("%d") && !meta.data_dirs().any(|d| d == &name[2..])
-                    })
-                    .count();
-            }
+        orphans += leftovers(&dirs.paths).0;
+        checked += keys.len();
+        // The sweep (what the scanner does at start-up) heals every key and removes the
+        // leftovers, and changes no key's state.
+        swept += e.sweep_orphans();
+        for key in &keys {
+            let again = read_consistent(&e, key).unwrap_or_else(|m| panic!("round {round}: {m}"));
+            assert_eq!(
+                again, state[key],
+                "round {round}: {key} changed in the sweep"
+            );
         }
+        let (unreferenced, versions) = leftovers(&dirs.paths);
+        assert_eq!(unreferenced, 0, "round {round}: leftovers after the sweep");
+        assert!(
+            versions.iter().all(|n| *n == 1),
+            "round {round}: a key holds {versions:?} versions after the sweep"
+        );
     }
     eprintln!(
-        "{ROUNDS} rounds: {acks} acknowledged operations, {in_flight_kills} kills with \
-         operations in flight, {orphans} unreferenced data directories seen"
+        "{drives} drives ({}+{}): {ROUNDS} rounds, {acks} acknowledged operations, \
+         {in_flight_kills} kills with operations in flight, {checked} key states checked, \
+         {orphans} leftovers seen after kills, {swept} swept",
+        geo.set_size - geo.parity,
+        geo.parity
     );
     assert!(
         acks >= ROUNDS,
@@ -401,4 +465,35 @@ fn killed_writers_leave_only_complete_objects() {
         in_flight_kills >= ROUNDS / 2,
         "few kills hit an operation ({in_flight_kills} of {ROUNDS})"
     );
+}
+
+/// Leftovers on the drives (data directories no entry refers to, metadata being written), and
+/// for every key on every drive the number of versions its metadata lists (deletions count).
+fn leftovers(paths: &[PathBuf]) -> (usize, Vec<usize>) {
+    let (mut unreferenced, mut versions) = (0, Vec::new());
+    for p in paths {
+        for meta_file in find_files(&p.join(BUCKET), "%meta") {
+            let dir = meta_file.parent().unwrap();
+            let meta = MetaFile::decode(&std::fs::read(&meta_file).unwrap()).unwrap();
+            versions.push(
+                meta.versions
+                    .iter()
+                    .filter(|e| e.version.object.is_some())
+                    .count(),
+            );
+            if meta.versions.iter().any(|e| e.version.object.is_none()) {
+                versions.push(0); // a deletion left behind
+            }
+            unreferenced += std::fs::read_dir(dir)
+                .unwrap()
+                .flatten()
+                .filter(|x| {
+                    let name = x.file_name().to_string_lossy().into_owned();
+                    (name.starts_with("%d") && !meta.data_dirs().any(|d| d == &name[2..]))
+                        || name.starts_with("%meta.tmp-")
+                })
+                .count();
+        }
+    }
+    (unreferenced, versions)
 }

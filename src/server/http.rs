@@ -57,14 +57,9 @@ impl Front {
             ("HealthLive", _) => plain(StatusCode::OK, ""),
             ("HealthReady", _) => {
                 let engine = self.engine.clone();
-                let ready = tokio::task::spawn_blocking(move || engine.write_quorum_ok())
+                tokio::task::spawn_blocking(move || readiness(&engine))
                     .await
-                    .unwrap_or(false);
-                if ready {
-                    plain(StatusCode::OK, "")
-                } else {
-                    plain(StatusCode::SERVICE_UNAVAILABLE, "write quorum lost\n")
-                }
+                    .unwrap_or_else(|_| plain(StatusCode::SERVICE_UNAVAILABLE, ""))
             }
             ("Metrics", &Method::GET) => {
                 let (engine, metrics) = (self.engine.clone(), self.metrics.clone());
@@ -131,6 +126,39 @@ impl Front {
         let metrics = self.metrics.clone();
         Ok(resp.map(|b| s3s::Body::http_body_unsync(Counted { inner: b, metrics })))
     }
+}
+
+/// 200 while every set can take writes (503 otherwise); drives being rebuilt are listed in the
+/// body and counted in `X-Strata-Healing-Drives`, as they serve with reduced redundancy.
+fn readiness(engine: &Engine) -> Response<s3s::Body> {
+    let rebuilds = engine.stats().rebuilds();
+    let healing: Vec<String> = engine
+        .drives()
+        .into_iter()
+        .filter(|d| d.online && d.healing)
+        .map(|d| {
+            let progress = rebuilds
+                .iter()
+                .find(|(place, _)| *place == (d.set, d.position))
+                .map(|(_, r)| format!(": {} keys checked, {} rebuilt", r.checked, r.healed))
+                .unwrap_or_default();
+            format!("healing: set {} drive {}{progress}\n", d.set, d.drive_id)
+        })
+        .collect();
+    let (status, mut text) = if engine.write_quorum_ok() {
+        (StatusCode::OK, String::new())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "write quorum lost\n".to_string(),
+        )
+    };
+    text.push_str(&healing.concat());
+    let mut r = plain(status, &text);
+    if let Ok(v) = HeaderValue::from_str(&healing.len().to_string()) {
+        r.headers_mut().insert("x-strata-healing-drives", v);
+    }
+    r
 }
 
 fn plain(status: StatusCode, text: &str) -> Response<s3s::Body> {

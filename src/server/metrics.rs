@@ -1,7 +1,8 @@
 //! Prometheus metrics in the text exposition format: requests by API and status, bytes in and
-//! out, time-to-first-byte histograms by API, drives online/offline and capacity.
+//! out, time-to-first-byte histograms by API, drives online/offline/healing and capacity, and
+//! the background workers (heals, scanner, rebuilds with their time to full redundancy).
 
-use crate::engine::Engine;
+use crate::engine::{Engine, Stats};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,6 +89,7 @@ impl Metrics {
             self.bytes_out.load(Ordering::Relaxed)
         );
         render_drives(engine, &mut out);
+        render_background(engine, &mut out);
         out
     }
 }
@@ -95,37 +97,96 @@ impl Metrics {
 fn render_drives(engine: &Engine, out: &mut String) {
     let drives = engine.drives();
     let online = drives.iter().filter(|d| d.online).count();
+    let healing = drives.iter().filter(|d| d.online && d.healing).count();
     let _ = writeln!(
         out,
-        "# HELP strata_drives_online Drives in service.\n# TYPE strata_drives_online gauge\nstrata_drives_online {online}\n# HELP strata_drives_offline Drives out of service.\n# TYPE strata_drives_offline gauge\nstrata_drives_offline {}",
+        "# HELP strata_drives_online Drives in service.\n# TYPE strata_drives_online gauge\nstrata_drives_online {online}\n# HELP strata_drives_offline Drives out of service.\n# TYPE strata_drives_offline gauge\nstrata_drives_offline {}\n# HELP strata_drives_healing Drives in service being rebuilt (reduced redundancy until done).\n# TYPE strata_drives_healing gauge\nstrata_drives_healing {healing}",
         drives.len() - online
     );
     out.push_str("# HELP strata_drive_total_bytes Capacity of each drive.\n# TYPE strata_drive_total_bytes gauge\n# HELP strata_drive_free_bytes Free space of each drive.\n# TYPE strata_drive_free_bytes gauge\n");
     for d in drives.iter().filter(|d| d.online) {
-        let Some(path) = &d.path else { continue };
-        if let Some((total, free)) = statvfs(path) {
-            let labels = format!(
-                "set=\"{}\",drive=\"{}\",path=\"{}\"",
-                d.set,
-                d.drive_id,
-                path.display()
-            );
-            let _ = writeln!(out, "strata_drive_total_bytes{{{labels}}} {total}");
-            let _ = writeln!(out, "strata_drive_free_bytes{{{labels}}} {free}");
-        }
+        let (Some(path), Some(c)) = (&d.path, &d.capacity) else {
+            continue;
+        };
+        let labels = format!(
+            "set=\"{}\",drive=\"{}\",path=\"{}\"",
+            d.set,
+            d.drive_id,
+            path.display()
+        );
+        let _ = writeln!(out, "strata_drive_total_bytes{{{labels}}} {}", c.total);
+        let _ = writeln!(out, "strata_drive_free_bytes{{{labels}}} {}", c.free);
     }
 }
 
-/// (total, available) bytes of the filesystem holding `path`.
-pub fn statvfs(path: &std::path::Path) -> Option<(u64, u64)> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: statvfs is plain data, for which all zeros is a valid value.
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: c is a valid NUL-terminated path and s a properly sized out-parameter.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return None;
+/// The background workers: heals queued by reads and commits, scanner passes, rebuilds.
+fn render_background(engine: &Engine, out: &mut String) {
+    let s = engine.stats();
+    let counters = [
+        (
+            "strata_heal_objects_total",
+            "Keys healed from the heal queue (reads that met damage, commits that missed a drive).",
+            Stats::get(&s.heals_done),
+        ),
+        (
+            "strata_heal_objects_failed_total",
+            "Queued heals that could not complete.",
+            Stats::get(&s.heals_failed),
+        ),
+        (
+            "strata_scanner_objects_scanned_total",
+            "Keys the scanner checked (every shard read, parity included).",
+            Stats::get(&s.scanned),
+        ),
+        (
+            "strata_scanner_objects_healed_total",
+            "Keys the scanner found missing, stale or damaged on some drive and healed.",
+            Stats::get(&s.scan_healed),
+        ),
+        (
+            "strata_scanner_objects_failed_total",
+            "Keys the scanner could not heal.",
+            Stats::get(&s.scan_failed),
+        ),
+        (
+            "strata_scanner_bytes_read_total",
+            "Shard bytes the scanner read.",
+            Stats::get(&s.scan_bytes),
+        ),
+        (
+            "strata_scanner_passes_total",
+            "Full scanner passes finished.",
+            Stats::get(&s.scan_passes),
+        ),
+    ];
+    for (name, help, v) in counters {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+        );
     }
-    let frsize = s.f_frsize as u64;
-    Some((s.f_blocks as u64 * frsize, s.f_bavail as u64 * frsize))
+    out.push_str("# HELP strata_drive_rebuild_keys_checked Keys of its set looked at by a drive's rebuild.\n# TYPE strata_drive_rebuild_keys_checked gauge\n# HELP strata_drive_rebuild_keys_healed Keys rewritten onto the drive by its rebuild.\n# TYPE strata_drive_rebuild_keys_healed gauge\n# HELP strata_drive_rebuild_seconds Time the rebuild has run, or took to full redundancy once complete.\n# TYPE strata_drive_rebuild_seconds gauge\n# HELP strata_drive_rebuild_complete Whether the drive's rebuild reached full redundancy.\n# TYPE strata_drive_rebuild_complete gauge\n");
+    for ((set, _), r) in s.rebuilds() {
+        let labels = format!("set=\"{set}\",drive=\"{}\"", r.drive_id);
+        let secs = r
+            .finished
+            .unwrap_or_else(|| r.started.elapsed())
+            .as_secs_f64();
+        let _ = writeln!(
+            out,
+            "strata_drive_rebuild_keys_checked{{{labels}}} {}",
+            r.checked
+        );
+        let _ = writeln!(
+            out,
+            "strata_drive_rebuild_keys_healed{{{labels}}} {}",
+            r.healed
+        );
+        let _ = writeln!(out, "strata_drive_rebuild_seconds{{{labels}}} {secs}");
+        let _ = writeln!(
+            out,
+            "strata_drive_rebuild_complete{{{labels}}} {}",
+            u8::from(r.finished.is_some())
+        );
+    }
 }

@@ -6,7 +6,6 @@ mod metrics;
 
 pub use ellipsis::{expand, expand_groups};
 pub use http::classify;
-pub use metrics::statvfs;
 
 use crate::engine::{Config, Engine};
 use crate::s3::StrataS3;
@@ -53,6 +52,17 @@ pub struct ServerArgs {
     /// Parity shards per set (default: 2 for 4-5 drives, 3 for 6-7, 4 for 8-16).
     #[arg(long)]
     pub parity: Option<usize>,
+    /// Time between the starts of two scanner passes, which read every shard of every object
+    /// (parity included) and heal what is missing, stale or damaged; `off` for none.
+    #[arg(long, default_value = "24h")]
+    pub scan_interval: String,
+    /// Bytes per second the scanner may read (e.g. 64MiB).
+    #[arg(long, default_value = "64MiB")]
+    pub scan_rate: String,
+    /// How often drives out of service are looked for again (a drive that returns, or an
+    /// empty one in a missing drive's place, is put back to work and rebuilt).
+    #[arg(long, default_value = "10s")]
+    pub drive_check_interval: String,
     /// Drive folders or mount points; ellipsis groups like /mnt/disk{1...8} form their own sets.
     pub drives: Vec<String>,
 }
@@ -74,9 +84,17 @@ pub fn run(args: ServerArgs) -> Result<()> {
 }
 
 fn deployment(args: &ServerArgs) -> Result<(Vec<Vec<PathBuf>>, Config)> {
+    let scan_interval = match args.scan_interval.as_str() {
+        "off" | "0" => None,
+        d => Some(humantime::parse_duration(d).context("--scan-interval")?),
+    };
     let mut cfg = Config {
         set_size: args.set_size,
         parity: args.parity,
+        scan_interval,
+        scan_bytes_per_sec: crate::bench::parse_size(&args.scan_rate).context("--scan-rate")?,
+        drive_check_interval: humantime::parse_duration(&args.drive_check_interval)
+            .context("--drive-check-interval")?,
         ..Config::default()
     };
     if args.dev {

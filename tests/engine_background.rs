@@ -59,8 +59,12 @@ fn populate(e: &Engine) -> Vec<(String, Vec<u8>)> {
         .unwrap();
     let p1 = data(110_000, 4);
     let p2 = data(5000, 5);
-    let t1 = e.put_part("bgw", "mpu", &id, 1, &mut &p1[..], None).unwrap();
-    let t2 = e.put_part("bgw", "mpu", &id, 2, &mut &p2[..], None).unwrap();
+    let t1 = e
+        .put_part("bgw", "mpu", &id, 1, &mut &p1[..], None)
+        .unwrap();
+    let t2 = e
+        .put_part("bgw", "mpu", &id, 2, &mut &p2[..], None)
+        .unwrap();
     e.complete_multipart("bgw", "mpu", &id, &[(1, t1.etag), (2, t2.etag)])
         .unwrap();
     out.push(("mpu".into(), [p1, p2].concat()));
@@ -174,7 +178,11 @@ fn an_emptied_drive_is_rebuilt_by_itself() {
         ..background(2)
     });
     for (key, body) in &objects {
-        assert_eq!(&get(&e, "bgw", key).unwrap(), body, "{key} while rebuilding");
+        assert_eq!(
+            &get(&e, "bgw", key).unwrap(),
+            body,
+            "{key} while rebuilding"
+        );
     }
     wait_for("the rebuild", Duration::from_secs(30), || {
         e.stats()

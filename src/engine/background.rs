@@ -157,6 +157,9 @@ impl Pace {
 
     /// Records `bytes` read and returns the rest owed so that the average stays at the rate.
     pub fn took(&mut self, bytes: u64) -> Duration {
+        if self.rate == u64::MAX {
+            return Duration::ZERO;
+        }
         self.bytes += bytes;
         let due = Duration::from_secs_f64(self.bytes as f64 / self.rate as f64);
         let spent = self.since.elapsed();

@@ -27,6 +27,8 @@ pub struct HealResult {
     pub removed: usize,
     /// Leftover files and directories of interrupted writes removed.
     pub swept: usize,
+    /// Shard bytes read to check and rebuild (what pacing counts).
+    pub read: u64,
 }
 
 impl HealResult {
@@ -159,9 +161,18 @@ impl ErasureSet {
                 Err(_) => {}
             }
         }
-        let mut result = HealResult::default();
+        let geo = geometry(object);
+        let shard_bytes: u64 = object
+            .parts
+            .iter()
+            .map(|p| geo.shard_file_size(p.size))
+            .sum();
+        let mut result = HealResult {
+            read: if deep { shard_bytes * n as u64 } else { 0 },
+            ..HealResult::default()
+        };
         if !rebuild.is_empty() {
-            let geo = geometry(object);
+            result.read += shard_bytes * geo.data as u64;
             if sound.len() < geo.data {
                 return Err(EngineError::ReadQuorum {
                     what: format!("{bucket}/{key}"),

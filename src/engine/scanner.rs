@@ -135,10 +135,11 @@ pub(crate) fn scan_pass(shared: &Shared, stop: &Stop, deep: bool, rate: u64) -> 
     for set in &shared.sets {
         heal_buckets(&set.all_drives(), &buckets);
         for b in &buckets {
-            let done = each_key(set, &b.name, stop, |key, size| {
-                let bytes = if deep { size } else { 0 };
+            let done = each_key(set, &b.name, stop, |key| {
+                let mut bytes = 0;
                 match set.heal_object(&b.name, key, deep) {
                     Ok(r) => {
+                        bytes = r.read;
                         Stats::add(&shared.stats.scanned, 1);
                         if !r.healed.is_empty() || r.removed > 0 {
                             healed += 1;
@@ -171,7 +172,7 @@ pub(crate) fn sweep(shared: &Shared, stop: &Stop) -> usize {
     let buckets = list_buckets(&all_drives(shared));
     for set in &shared.sets {
         for b in &buckets {
-            each_key(set, &b.name, stop, |key, _| {
+            each_key(set, &b.name, stop, |key| {
                 if let Ok(r) = set.heal_object(&b.name, key, false) {
                     swept += r.swept;
                 }
@@ -185,15 +186,9 @@ pub(crate) fn sweep(shared: &Shared, stop: &Stop) -> usize {
     swept
 }
 
-/// Calls `f(key, object size × n / k)` for every key of the bucket in the set (objects, and
-/// keys with only leftovers or undecided versions); stops when `f` returns false. Returns
-/// false when stopped.
-fn each_key(
-    set: &ErasureSet,
-    bucket: &str,
-    stop: &Stop,
-    mut f: impl FnMut(&str, u64) -> bool,
-) -> bool {
+/// Calls `f(key)` for every key of the bucket in the set (objects, and keys with only
+/// leftovers or undecided versions); stops when `f` returns false. Returns false when stopped.
+fn each_key(set: &ErasureSet, bucket: &str, stop: &Stop, mut f: impl FnMut(&str) -> bool) -> bool {
     let mut after = String::new();
     loop {
         let walk = Walk {
@@ -208,13 +203,7 @@ fn each_key(
             if stop.is_stopped() {
                 return false;
             }
-            let bytes = match item {
-                Item::Object(v, _) => v.object.as_ref().map_or(0, |o| {
-                    o.size * o.erasure.distribution.len() as u64 / (o.erasure.data as u64).max(1)
-                }),
-                _ => 0,
-            };
-            if !matches!(item, Item::Prefix(_)) && !f(item.name(), bytes) {
+            if !matches!(item, Item::Prefix(_)) && !f(item.name()) {
                 return false;
             }
             after = item.name().to_string();
@@ -263,11 +252,15 @@ pub(crate) fn rebuild_drive(
     heal_buckets(&[Some(drive.clone())], &buckets);
     let mut healed = 0;
     let mut failed = 0;
+    let mut pace = Pace::new(shared.cfg.rebuild_bytes_per_sec);
     for b in &buckets {
-        let done = each_key(s, &b.name, stop, |key, _| {
+        let done = each_key(s, &b.name, stop, |key| {
+            let mut bytes = 0;
             match s.heal_object(&b.name, key, false) {
-                Ok(r) if r.healed.contains(&position) => healed += 1,
-                Ok(_) => {}
+                Ok(r) => {
+                    bytes = r.read;
+                    healed += u64::from(r.healed.contains(&position));
+                }
                 Err(e) => {
                     failed += 1;
                     tracing::warn!(bucket = %b.name, key, %e, "rebuild could not heal a key");
@@ -278,7 +271,7 @@ pub(crate) fn rebuild_drive(
                 r.healed = healed;
                 r.failed = failed;
             });
-            true
+            stop.sleep(pace.took(bytes))
         });
         if !done {
             return (healed, false);

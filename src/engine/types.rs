@@ -27,6 +27,8 @@ pub struct Config {
     pub scan_interval: Option<Duration>,
     /// Bytes per second the scanner may read (it never starves client traffic).
     pub scan_bytes_per_sec: u64,
+    /// Bytes per second a drive's rebuild may read (`u64::MAX`: as fast as the drives go).
+    pub rebuild_bytes_per_sec: u64,
     /// How often offline drives are looked for (a drive that returns, or an empty one put in
     /// the place of a missing one, is brought back and rebuilt).
     pub drive_check_interval: Duration,
@@ -44,6 +46,7 @@ impl Default for Config {
             background_heal: true,
             scan_interval: Some(Duration::from_secs(24 * 3600)),
             scan_bytes_per_sec: 64 << 20,
+            rebuild_bytes_per_sec: u64::MAX,
             drive_check_interval: Duration::from_secs(10),
         }
     }

@@ -59,6 +59,9 @@ pub struct ServerArgs {
     /// Bytes per second the scanner may read (e.g. 64MiB).
     #[arg(long, default_value = "64MiB")]
     pub scan_rate: String,
+    /// Bytes per second a drive's rebuild may read (e.g. 200MiB), or `unlimited`.
+    #[arg(long, default_value = "unlimited")]
+    pub rebuild_rate: String,
     /// How often drives out of service are looked for again (a drive that returns, or an
     /// empty one in a missing drive's place, is put back to work and rebuilt).
     #[arg(long, default_value = "10s")]
@@ -93,6 +96,10 @@ fn deployment(args: &ServerArgs) -> Result<(Vec<Vec<PathBuf>>, Config)> {
         parity: args.parity,
         scan_interval,
         scan_bytes_per_sec: crate::bench::parse_size(&args.scan_rate).context("--scan-rate")?,
+        rebuild_bytes_per_sec: match args.rebuild_rate.as_str() {
+            "unlimited" => u64::MAX,
+            r => crate::bench::parse_size(r).context("--rebuild-rate")?,
+        },
         drive_check_interval: humantime::parse_duration(&args.drive_check_interval)
             .context("--drive-check-interval")?,
         ..Config::default()

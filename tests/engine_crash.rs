@@ -312,10 +312,38 @@ fn quiet(g: Geo) -> Config {
     }
 }
 
+/// On real XFS drives, one of them frozen (`fsfreeze`) at a random moment of the load — its
+/// writes hang mid-commit — and the child killed while it is frozen; thawed, then checked as
+/// always. A drive that stops answering must never cost an acknowledged write.
+#[test]
+fn killed_writers_with_a_frozen_drive_on_xfs_4_plus_2() {
+    let drives: Vec<common::XfsDrive> = (0..6).map(|_| common::XfsDrive::new(320)).collect();
+    let paths: Vec<PathBuf> = drives.iter().map(|d| d.path.clone()).collect();
+    killed_writers_on(
+        &paths,
+        Geo {
+            set_size: 6,
+            parity: 2,
+        },
+        Some(&drives),
+        10,
+    );
+}
+
 fn killed_writers(drives: usize, geo: Geo) {
     let dirs = Dirs::new(drives);
+    killed_writers_on(&dirs.paths, geo, None, ROUNDS);
+}
+
+fn killed_writers_on(
+    paths: &[PathBuf],
+    geo: Geo,
+    frozen: Option<&[common::XfsDrive]>,
+    rounds: usize,
+) {
+    let drives = paths.len();
     {
-        let e = dirs.open(quiet(geo));
+        let e = Engine::open(&[paths.to_vec()], quiet(geo)).unwrap();
         assert_eq!(e.set_count(), drives / geo.set_size);
         e.make_bucket(BUCKET).unwrap();
     }
@@ -325,12 +353,12 @@ fn killed_writers(drives: usize, geo: Geo) {
     // acknowledged operations on top).
     let mut state: BTreeMap<String, State> = BTreeMap::new();
     let (mut acks, mut in_flight_kills, mut orphans, mut checked, mut swept) = (0, 0, 0, 0, 0);
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let child_seed = rng.next();
         let mut child = Killed(
             Command::new(&exe)
                 .args(["--exact", "crash_child", "--nocapture", "--include-ignored"])
-                .env(DRIVES_ENV, drives_env(&dirs.paths))
+                .env(DRIVES_ENV, drives_env(paths))
                 .env(SEED_ENV, child_seed.to_string())
                 .env(GEOMETRY_ENV, format!("{},{}", geo.set_size, geo.parity))
                 .stdout(Stdio::piped())
@@ -348,7 +376,19 @@ fn killed_writers(drives: usize, geo: Geo) {
         std::thread::sleep(Duration::from_millis(
             40 + rng.next() % (400 * drives as u64 / 8).max(400),
         ));
-        drop(child); // SIGKILL, then reap
+        match frozen {
+            None => drop(child), // SIGKILL, then reap
+            Some(xfs) => {
+                // Writes to the frozen drive hang; the others go on until they need it. The
+                // kill lands while it is frozen (a task blocked on the freeze dies on thaw).
+                let victim = &xfs[rng.below(xfs.len())];
+                victim.freeze();
+                std::thread::sleep(Duration::from_millis(100 + rng.next() % 300));
+                let _ = child.0.kill();
+                victim.thaw();
+                drop(child);
+            }
+        }
         let out = reader.join().unwrap();
         let events = parse(&out);
 
@@ -375,9 +415,9 @@ fn killed_writers(drives: usize, geo: Geo) {
         }
 
         // A fresh start on the drives (without a healer: the parent only looks).
-        let e = dirs.open(quiet(geo));
+        let e = Engine::open(&[paths.to_vec()], quiet(geo)).unwrap();
         assert!(e.problems().is_empty(), "{:?}", e.problems());
-        for p in &dirs.paths {
+        for p in paths {
             let left: Vec<_> = std::fs::read_dir(p.join(".strata.sys/tmp"))
                 .unwrap()
                 .flatten()
@@ -431,7 +471,7 @@ fn killed_writers(drives: usize, geo: Geo) {
         }
         // Data directories no metadata references (a kill between the two renames of a
         // commit) are harmless; counted for the record.
-        orphans += leftovers(&dirs.paths).0;
+        orphans += leftovers(paths).0;
         checked += keys.len();
         // The sweep (what the scanner does at start-up) heals every key and removes the
         // leftovers, and changes no key's state.
@@ -443,7 +483,7 @@ fn killed_writers(drives: usize, geo: Geo) {
                 "round {round}: {key} changed in the sweep"
             );
         }
-        let (unreferenced, versions) = leftovers(&dirs.paths);
+        let (unreferenced, versions) = leftovers(paths);
         assert_eq!(unreferenced, 0, "round {round}: leftovers after the sweep");
         assert!(
             versions.iter().all(|n| *n == 1),
@@ -451,19 +491,24 @@ fn killed_writers(drives: usize, geo: Geo) {
         );
     }
     eprintln!(
-        "{drives} drives ({}+{}): {ROUNDS} rounds, {acks} acknowledged operations, \
+        "{drives} drives ({}+{}{}): {rounds} rounds, {acks} acknowledged operations, \
          {in_flight_kills} kills with operations in flight, {checked} key states checked, \
          {orphans} leftovers seen after kills, {swept} swept",
         geo.set_size - geo.parity,
-        geo.parity
+        geo.parity,
+        if frozen.is_some() {
+            ", XFS, one frozen per round"
+        } else {
+            ""
+        }
     );
     assert!(
-        acks >= ROUNDS,
+        acks >= rounds,
         "the child barely wrote ({acks} acknowledgements)"
     );
     assert!(
-        in_flight_kills >= ROUNDS / 2,
-        "few kills hit an operation ({in_flight_kills} of {ROUNDS})"
+        in_flight_kills >= rounds / 2,
+        "few kills hit an operation ({in_flight_kills} of {rounds})"
     );
 }
 

@@ -360,6 +360,84 @@ fn deleted_drives_4_plus_2_write_with_m_gone() {
     assert_eq!(tmp_leftovers(&d.paths), Vec::<PathBuf>::new());
 }
 
+/// Every geometry, k = m and k > n/2: with m drives gone, every object reads and writes go on
+/// (k > m) or fail cleanly (k = m: the write quorum is k + 1); with m + 1 gone, objects cannot
+/// be read (an error, never a wrong or missing answer), writes fail without changing a file,
+/// and a key never written is known absent exactly when the drives left could not miss a
+/// write quorum.
+#[test]
+fn losing_drives_in_every_geometry() {
+    for (n, parity) in [(4usize, 2usize), (6, 2), (8, 4), (16, 4)] {
+        let k = n - parity;
+        let d = Dirs::new(n);
+        let e = d.open(Config {
+            parity: Some(parity),
+            ..cfg()
+        });
+        e.make_bucket("geo").unwrap();
+        let objects: Vec<(String, Vec<u8>)> = [("inline", 500), ("blocks", 260_000)]
+            .iter()
+            .enumerate()
+            .map(|(i, (k, len))| (k.to_string(), data(*len, i as u64 + 40)))
+            .collect();
+        for (key, body) in &objects {
+            put(&e, "geo", key, body);
+        }
+        let what = format!("{k}+{parity}");
+        for p in &d.paths[..parity] {
+            fs::remove_dir_all(p).unwrap();
+        }
+        for (key, body) in &objects {
+            assert_eq!(&get(&e, "geo", key).unwrap(), body, "{what}: {key}, m gone");
+        }
+        let later = data(70_000, 49);
+        let wrote = e.put_object("geo", "later", &mut &later[..], &PutOptions::default());
+        if k > parity {
+            wrote.unwrap();
+            assert_eq!(get(&e, "geo", "later").unwrap(), later, "{what}");
+        } else {
+            assert!(
+                matches!(wrote, Err(EngineError::WriteQuorum { .. })),
+                "{what}"
+            );
+        }
+        fs::remove_dir_all(&d.paths[parity]).unwrap();
+        let left = d.paths[parity + 1..].to_vec();
+        let before = snapshots(&left);
+        for (key, _) in &objects {
+            assert!(
+                matches!(get(&e, "geo", key), Err(EngineError::ReadQuorum { .. })),
+                "{what}: {key} with m + 1 gone"
+            );
+        }
+        // A write quorum is missing (with too few drives for the bucket itself, its
+        // existence is unknown first: a read-quorum error). Both are 503 to a client.
+        let denied = put_err(&e, "geo", "denied", &data(10_000, 50));
+        assert!(
+            matches!(
+                denied,
+                EngineError::WriteQuorum { .. } | EngineError::ReadQuorum { .. }
+            ),
+            "{what}: {denied}"
+        );
+        for (b, a) in before.iter().zip(snapshots(&left)) {
+            assert_same(&format!("{what}: after a refused write"), b, &a);
+        }
+        let never = get(&e, "geo", "never-written");
+        if parity + 1 < n / 2 + 1 {
+            assert!(
+                matches!(never, Err(EngineError::NoSuchKey { .. })),
+                "{what}: {never:?}"
+            );
+        } else {
+            assert!(
+                matches!(never, Err(EngineError::ReadQuorum { .. })),
+                "{what}: {never:?}"
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // (b) drives that cannot be read (root ignores permissions, so the files themselves are bad)
 

@@ -181,6 +181,57 @@ fn detach(dev: &str) {
     let _ = Command::new("losetup").arg("-d").arg(dev).status();
 }
 
+/// A loop device with a fresh XFS filesystem mounted on a temporary directory: a real drive
+/// for tests where the filesystem matters (freezing, filling, syncs). Thawed and unmounted
+/// when dropped, whatever happened.
+pub struct XfsDrive {
+    pub path: PathBuf,
+    _mnt: tempfile::TempDir,
+    _dev: LoopDevice,
+}
+
+impl XfsDrive {
+    /// `mib` MiB (mkfs.xfs wants at least 300).
+    pub fn new(mib: u64) -> XfsDrive {
+        let dev = LoopDevice::new(mib * MIB);
+        let mnt = tempfile::tempdir().unwrap();
+        let path = mnt.path().join("drive");
+        fs::create_dir(&path).unwrap();
+        run(Command::new("mkfs.xfs").args(["-q", "-f"]).arg(&dev.dev));
+        run(Command::new("mount").arg(&dev.dev).arg(&path));
+        XfsDrive {
+            path,
+            _mnt: mnt,
+            _dev: dev,
+        }
+    }
+
+    /// Freezes the filesystem (`fsfreeze`): every write to it blocks until `thaw`.
+    pub fn freeze(&self) {
+        run(Command::new("fsfreeze").arg("--freeze").arg(&self.path));
+    }
+
+    pub fn thaw(&self) {
+        let _ = Command::new("fsfreeze")
+            .arg("--unfreeze")
+            .arg(&self.path)
+            .status();
+    }
+}
+
+impl Drop for XfsDrive {
+    fn drop(&mut self) {
+        self.thaw();
+        let clean = Command::new("umount")
+            .arg(&self.path)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !clean {
+            let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        }
+    }
+}
+
 /// A state directory whose drive mounts are unmounted when it is dropped.
 pub struct Lab {
     pub dir: tempfile::TempDir,

@@ -16,16 +16,9 @@ impl Engine {
         self.all_drives().len() / 2 + 1
     }
 
-    /// Drives that must agree for a bucket to be known to exist, or known not to. Half the
-    /// drives, like MinIO's bucket read quorum: every set keeps at least half its drives when
-    /// it loses no more than its parity, so objects that can still be read never hide behind
-    /// a bucket that seems missing.
-    fn bucket_read_quorum(&self) -> usize {
-        (self.all_drives().len() / 2).max(1)
-    }
-
     pub fn make_bucket(&self, bucket: &str) -> Result<(), EngineError> {
         super::names::check_bucket(bucket)?;
+        let _lock = self.bucket_exclusive(bucket);
         if self.bucket_exists(bucket)? {
             return Err(EngineError::BucketExists(bucket.to_string()));
         }
@@ -48,25 +41,7 @@ impl Engine {
 
     /// When the bucket was created, if a read quorum of drives holds it.
     fn bucket_created(&self, bucket: &str) -> Result<Option<u64>, EngineError> {
-        let drives = self.all_drives();
-        let answers = run_parallel(&drives, |_, d| d.bucket_created(bucket));
-        let found: Vec<u64> = answers.iter().flatten().flatten().copied().collect();
-        let absent = answers.iter().filter(|a| matches!(a, Ok(None))).count();
-        let quorum = self.bucket_read_quorum();
-        if found.len() >= quorum {
-            Ok(found.iter().min().copied())
-        } else if absent >= quorum {
-            Ok(None)
-        } else {
-            Err(EngineError::ReadQuorum {
-                what: format!("bucket {bucket}"),
-                detail: format!(
-                    "{} of {} drives hold it, {absent} do not, {quorum} needed",
-                    found.len(),
-                    drives.len()
-                ),
-            })
-        }
+        bucket_created(&self.all_drives(), bucket)
     }
 
     pub(crate) fn require_bucket(&self, bucket: &str) -> Result<(), EngineError> {
@@ -81,11 +56,35 @@ impl Engine {
         Ok(list_buckets(&self.all_drives()))
     }
 
+    fn bucket_exclusive(&self, bucket: &str) -> std::sync::RwLockWriteGuard<'_, ()> {
+        self.shared
+            .bucket_lock(bucket)
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn delete_bucket(&self, bucket: &str) -> Result<(), EngineError> {
+        super::names::check_bucket(bucket)?;
+        let _lock = self.bucket_exclusive(bucket);
         let Some(created) = self.bucket_created(bucket)? else {
             return Err(EngineError::NoSuchBucket(bucket.to_string()));
         };
-        // Not empty while any key holds an object, or may hold one (its drives silent).
+        // Not empty while any key holds an object, or may hold one: a key listed by no drive
+        // that answers could be the state once the silent ones do (ceil(n/2) of them).
+        for s in self.sets() {
+            let silent = s.drives_out();
+            if silent >= s.drive_count() - s.drive_count() / 2 {
+                return Err(EngineError::ReadQuorum {
+                    what: format!("bucket {bucket}"),
+                    detail: format!(
+                        "{silent} of {} drives of set {} are out: whether the bucket is empty \
+                         cannot be told",
+                        s.drive_count(),
+                        s.index
+                    ),
+                });
+            }
+        }
         let walk = Walk {
             prefix: "",
             after: "",
@@ -98,7 +97,7 @@ impl Engine {
                 Some(Item::Object(..)) => {
                     return Err(EngineError::BucketNotEmpty(bucket.to_string()))
                 }
-                Some(Item::Undecided(key)) => {
+                Some(Item::Undecided(key, _)) => {
                     return Err(EngineError::ReadQuorum {
                         what: format!("{bucket}/{key}"),
                         detail: "too many drives are silent to tell whether the bucket is empty"
@@ -149,6 +148,35 @@ pub(crate) fn quorum_or_undo(
     })
 }
 
+/// When the bucket was created, if a read quorum of `drives` holds it; `None` when a read
+/// quorum says it does not exist; an error when too few drives answer either way. The read
+/// quorum is half the drives, like MinIO's: every set keeps at least half its drives when it
+/// loses no more than its parity, so objects that can still be read never hide behind a bucket
+/// that seems missing.
+fn bucket_created(
+    drives: &[Option<Arc<dyn Drive>>],
+    bucket: &str,
+) -> Result<Option<u64>, EngineError> {
+    let answers = run_parallel(drives, |_, d| d.bucket_created(bucket));
+    let found: Vec<u64> = answers.iter().flatten().flatten().copied().collect();
+    let absent = answers.iter().filter(|a| matches!(a, Ok(None))).count();
+    let quorum = (drives.len() / 2).max(1);
+    if found.len() >= quorum {
+        Ok(found.iter().min().copied())
+    } else if absent >= quorum {
+        Ok(None)
+    } else {
+        Err(EngineError::ReadQuorum {
+            what: format!("bucket {bucket}"),
+            detail: format!(
+                "{} of {} drives hold it, {absent} do not, {quorum} needed",
+                found.len(),
+                drives.len()
+            ),
+        })
+    }
+}
+
 /// The buckets a read quorum (half) of these drives holds.
 pub(crate) fn list_buckets(drives: &[Option<Arc<dyn Drive>>]) -> Vec<BucketInfo> {
     let mut seen: BTreeMap<String, (usize, u64)> = BTreeMap::new();
@@ -169,11 +197,26 @@ pub(crate) fn list_buckets(drives: &[Option<Arc<dyn Drive>>]) -> Vec<BucketInfo>
         .collect()
 }
 
-/// Makes sure every one of these drives has every bucket (a drive that missed a creation, or
-/// a replaced one); returns how many it made.
-pub(crate) fn heal_buckets(drives: &[Option<Arc<dyn Drive>>], buckets: &[BucketInfo]) -> usize {
+/// Makes sure every one of `drives` has every bucket of `buckets` that still exists (a drive
+/// that missed a creation, or a replaced one); returns how many it made. Each bucket's
+/// existence is checked again by quorum under its lock, so a bucket deleted since `buckets`
+/// was listed is not brought back.
+pub(crate) fn heal_buckets(
+    shared: &super::Shared,
+    drives: &[Option<Arc<dyn Drive>>],
+    buckets: &[BucketInfo],
+) -> usize {
+    let everyone: Vec<Option<Arc<dyn Drive>>> =
+        shared.sets.iter().flat_map(|s| s.all_drives()).collect();
     let mut made = 0;
     for b in buckets {
+        let _lock = shared
+            .bucket_lock(&b.name)
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if !matches!(bucket_created(&everyone, &b.name), Ok(Some(_))) {
+            continue;
+        }
         for r in run_parallel(drives, |_, d| match d.bucket_created(&b.name) {
             Ok(None) => d.make_bucket(&b.name, b.created_ns).map(|()| 1),
             Ok(Some(_)) => Ok(0),

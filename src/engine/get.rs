@@ -66,10 +66,10 @@ impl ErasureSet {
         key: &str,
         range: Option<(u64, u64)>,
     ) -> Result<ObjectReader, EngineError> {
-        for attempt in 1..=OPEN_ATTEMPTS {
+        for _ in 0..OPEN_ATTEMPTS {
             let state = self.read_state(bucket, key);
             let (reader, vanished) = self.open_state(bucket, key, &state, range)?;
-            if vanished == 0 || attempt == OPEN_ATTEMPTS {
+            if vanished == 0 {
                 return Ok(reader);
             }
         }
@@ -186,7 +186,7 @@ fn current_object<'a>(
     match &state.resolution {
         Resolution::Version(v) if !v.is_deletion() => Ok(v),
         Resolution::Version(_) | Resolution::Absent => Err(EngineError::no_such_key(bucket, key)),
-        Resolution::Undecided(detail) => Err(EngineError::ReadQuorum {
+        Resolution::Undecided { detail, .. } => Err(EngineError::ReadQuorum {
             what: format!("{bucket}/{key}"),
             detail: detail.clone(),
         }),

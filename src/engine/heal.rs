@@ -29,6 +29,9 @@ pub struct HealResult {
     pub swept: usize,
     /// Shard bytes read to check and rebuild (what pacing counts).
     pub read: u64,
+    /// Positions that needed healing and could not be healed (a write failed, the drive left,
+    /// or the key's state is unknown).
+    pub incomplete: Vec<usize>,
 }
 
 impl HealResult {
@@ -48,8 +51,13 @@ impl ErasureSet {
     ) -> Result<HealResult, EngineError> {
         let _guard = self.lock_key(bucket, key);
         let state = self.read_key(bucket, key);
+        for v in state.lost() {
+            tracing::error!(bucket, key, version = %v.id,
+                "a version that may have been acknowledged is held by too few drives to be \
+                 read since drives were replaced: skipped");
+        }
         let mut result = match &state.resolution {
-            Resolution::Undecided(detail) => {
+            Resolution::Undecided { detail, .. } => {
                 return Err(EngineError::ReadQuorum {
                     what: format!("{bucket}/{key}"),
                     detail: detail.clone(),
@@ -69,15 +77,22 @@ impl ErasureSet {
         Ok(result)
     }
 
-    /// Removes every version listed: none of them was ever acknowledged.
+    /// Removes every version listed (none of them can ever be the state) and unreadable
+    /// copies — only once every drive answered: a version is rolled back on what all drives
+    /// say, never on what some could not.
     fn roll_back_all(&self, bucket: &str, key: &str, state: &KeyState) -> HealResult {
         let mut result = HealResult::default();
+        if !state.all_answered() {
+            result.incomplete = (0..self.drive_count())
+                .filter(|p| !matches!(state.answers[*p], Ok(None)))
+                .collect();
+            return result;
+        }
         for (p, a) in state.answers.iter().enumerate() {
-            if let (Ok(Some(_)), Some(d)) = (a, self.drive(p)) {
-                if d.write_meta(bucket, key, &MetaFile::default(), None)
-                    .is_ok()
-                {
-                    result.removed += 1;
+            if let (Ok(Some(_)) | Err(DriveError::Corrupt(_)), Some(d)) = (a, self.drive(p)) {
+                match d.write_meta(bucket, key, &MetaFile::default(), None) {
+                    Ok(()) => result.removed += 1,
+                    Err(_) => result.incomplete.push(p),
                 }
             }
         }
@@ -109,9 +124,11 @@ impl ErasureSet {
                     if d.write_meta(bucket, key, &only, None).is_ok() {
                         result.removed += 1;
                         settled += 1;
+                    } else {
+                        result.incomplete.push(p);
                     }
                 }
-                Err(_) => {}
+                Err(_) => result.incomplete.push(p),
             }
         }
         // Every drive has the deletion or nothing: nothing older can come back, so the
@@ -143,8 +160,10 @@ impl ErasureSet {
         let mut rebuild: Vec<usize> = Vec::new();
         let mut tidy: Vec<usize> = Vec::new();
         let mut sound: Vec<usize> = Vec::new();
+        let mut incomplete: Vec<usize> = Vec::new();
         for p in 0..n {
             let Some(d) = self.drive(p).filter(|d| d.check_present().is_ok()) else {
+                incomplete.push(p);
                 continue;
             };
             match &state.answers[p] {
@@ -158,7 +177,7 @@ impl ErasureSet {
                     _ => rebuild.push(p),
                 },
                 Ok(None) | Err(DriveError::Corrupt(_)) => rebuild.push(p),
-                Err(_) => {}
+                Err(_) => incomplete.push(p),
             }
         }
         let geo = geometry(object);
@@ -169,6 +188,7 @@ impl ErasureSet {
             .sum();
         let mut result = HealResult {
             read: if deep { shard_bytes * n as u64 } else { 0 },
+            incomplete,
             ..HealResult::default()
         };
         if !rebuild.is_empty() {
@@ -185,6 +205,9 @@ impl ErasureSet {
                 });
             }
             result.healed = self.rebuild(bucket, key, v, object, &sound, &rebuild)?;
+            result
+                .incomplete
+                .extend(rebuild.iter().filter(|p| !result.healed.contains(p)));
         }
         for p in tidy {
             let (Ok(Some(f)), Some(d)) = (&state.answers[p], self.drive(p)) else {
@@ -194,8 +217,9 @@ impl ErasureSet {
                 let alone = MetaFile {
                     versions: vec![e.clone()],
                 };
-                if d.write_meta(bucket, key, &alone, None).is_ok() {
-                    result.removed += 1;
+                match d.write_meta(bucket, key, &alone, None) {
+                    Ok(()) => result.removed += 1,
+                    Err(_) => result.incomplete.push(p),
                 }
             }
         }

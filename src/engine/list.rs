@@ -16,8 +16,9 @@ pub enum Item {
     Object(Box<Version>, String),
     /// A common prefix (ends with the delimiter).
     Prefix(String),
-    /// A key whose state cannot be told while some drives are silent.
-    Undecided(String),
+    /// A key whose state cannot be told while some drives are silent (`true`: it may hold an
+    /// acknowledged version).
+    Undecided(String, bool),
     /// A key with no version (deleted, or only leftovers): what the scanner visits besides
     /// objects (only with `Walk::debris`).
     Other(String),
@@ -26,7 +27,7 @@ pub enum Item {
 impl Item {
     pub fn name(&self) -> &str {
         match self {
-            Item::Object(_, k) | Item::Prefix(k) | Item::Undecided(k) | Item::Other(k) => k,
+            Item::Object(_, k) | Item::Prefix(k) | Item::Undecided(k, _) | Item::Other(k) => k,
         }
     }
 }
@@ -105,7 +106,9 @@ impl ErasureSet {
                 }
                 match state.resolution {
                     Resolution::Version(v) if !v.is_deletion() => out.push(Item::Object(v, name)),
-                    Resolution::Undecided(_) => out.push(Item::Undecided(name)),
+                    Resolution::Undecided { maybe_acked, .. } => {
+                        out.push(Item::Undecided(name, maybe_acked))
+                    }
                     _ if w.debris => out.push(Item::Other(name)),
                     _ => {}
                 }

@@ -66,7 +66,24 @@ pub(crate) struct Shared {
     pub held_offline: Mutex<HashSet<(usize, usize)>>,
     /// Rebuilds to run: (set, position).
     pub rebuild_tx: Mutex<Option<std::sync::mpsc::Sender<(usize, usize)>>>,
+    /// Rebuilds that could not finish, with when to try again and the wait after that.
+    pub pending_rebuilds: Mutex<HashMap<(usize, usize), (std::time::Instant, Duration)>>,
+    /// Per bucket (striped): writes of its objects hold it shared, creating or deleting the
+    /// bucket (and the scanner re-creating it on a drive that missed it) exclusively, so that
+    /// no write is acknowledged into a bucket being deleted and no deleted bucket comes back.
+    bucket_locks: Vec<std::sync::RwLock<()>>,
 }
+
+impl Shared {
+    pub fn bucket_lock(&self, bucket: &str) -> &std::sync::RwLock<()> {
+        let h = blake3::hash(bucket.as_bytes());
+        let i = u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+        &self.bucket_locks[(i % self.bucket_locks.len() as u64) as usize]
+    }
+}
+
+/// Bucket lock stripes.
+const BUCKET_LOCKS: usize = 64;
 
 pub struct Engine {
     shared: Arc<Shared>,
@@ -129,6 +146,8 @@ impl Engine {
                 last_paths: Mutex::new(last_paths),
                 held_offline: Mutex::new(HashSet::new()),
                 rebuild_tx: Mutex::new(None),
+                pending_rebuilds: Mutex::new(HashMap::new()),
+                bucket_locks: (0..BUCKET_LOCKS).map(|_| Default::default()).collect(),
             }),
             placement_key,
             workers: background::Workers::default(),
@@ -240,6 +259,14 @@ impl Engine {
         Ok(self.set_for(bucket, key))
     }
 
+    /// The bucket's lock, shared (object writes).
+    fn bucket_shared(&self, bucket: &str) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.shared
+            .bucket_lock(bucket)
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     fn all_drives(&self) -> Vec<Option<Arc<dyn Drive>>> {
         self.sets().iter().flat_map(|s| s.all_drives()).collect()
     }
@@ -266,6 +293,7 @@ impl Engine {
         opts: &PutOptions,
         check: BodyCheck<'_>,
     ) -> Result<ObjectInfo, EngineError> {
+        let _bucket = self.bucket_shared(bucket);
         let (set, h) = self.locate(bucket, key)?;
         set.put(bucket, key, body, opts, h, check)
     }
@@ -278,6 +306,7 @@ impl Engine {
         key: &str,
         change: &(dyn Fn(&mut ObjectMeta) + Sync),
     ) -> Result<ObjectInfo, EngineError> {
+        let _bucket = self.bucket_shared(bucket);
         let set = self.locate(bucket, key)?.0;
         let _guard = set.lock_key(bucket, key);
         let state = set.read_key(bucket, key);
@@ -350,6 +379,7 @@ impl Engine {
         key: &str,
         conditions: &Conditions,
     ) -> Result<(), EngineError> {
+        let _bucket = self.bucket_shared(bucket);
         let set = self.locate(bucket, key)?.0;
         let _guard = set.lock_key(bucket, key);
         let state = set.read_key(bucket, key);
@@ -380,6 +410,21 @@ impl Engine {
 
     pub fn list_objects(&self, bucket: &str, q: &ListQuery) -> Result<ListPage, EngineError> {
         self.require_bucket(bucket)?;
+        // A set whose silent drives alone could hold a write quorum may hide acknowledged
+        // objects no answering drive lists: a listing would be silently incomplete.
+        for s in self.sets() {
+            let silent = s.drives_out();
+            if silent > s.drive_count() / 2 {
+                return Err(EngineError::ReadQuorum {
+                    what: format!("listing of {bucket}"),
+                    detail: format!(
+                        "{silent} of {} drives of set {} are out",
+                        s.drive_count(),
+                        s.index
+                    ),
+                });
+            }
+        }
         let max = q.max_keys.min(1000);
         let mut page = ListPage::default();
         if max == 0 {
@@ -425,7 +470,14 @@ impl Engine {
                         }
                     }
                     (Item::Object(v, key), _) => push_object(&mut page, bucket, &key, &v),
-                    (Item::Undecided(_) | Item::Other(_), _) => {}
+                    // A key that may hold an acknowledged version cannot be left out.
+                    (Item::Undecided(key, true), _) => {
+                        return Err(EngineError::ReadQuorum {
+                            what: format!("{bucket}/{key}"),
+                            detail: "too many drives are silent to tell its state".into(),
+                        })
+                    }
+                    (Item::Undecided(_, false) | Item::Other(_), _) => {}
                 }
             }
             if exhausted {
@@ -442,6 +494,7 @@ impl Engine {
         key: &str,
         opts: &PutOptions,
     ) -> Result<String, EngineError> {
+        let _bucket = self.bucket_shared(bucket);
         let (set, h) = self.locate(bucket, key)?;
         set.new_upload(bucket, key, opts, h)
     }
@@ -471,6 +524,7 @@ impl Engine {
         content_md5: Option<[u8; 16]>,
         check: BodyCheck<'_>,
     ) -> Result<PartInfo, EngineError> {
+        let _bucket = self.bucket_shared(bucket);
         let (set, h) = self.locate(bucket, key)?;
         set.put_part(bucket, key, upload_id, part, body, content_md5, h, check)
     }
@@ -505,6 +559,7 @@ impl Engine {
         parts: &[(u32, String)],
         conditions: &Conditions,
     ) -> Result<ObjectInfo, EngineError> {
+        let _bucket = self.bucket_shared(bucket);
         self.locate(bucket, key)?.0.complete_upload(
             bucket,
             key,

@@ -171,7 +171,8 @@ impl ErasureSet {
         Ok(part)
     }
 
-    /// The newest part upload of each number that k drives hold, by number.
+    /// For each part number, its newest upload that a write quorum of drives holds (or, when
+    /// none does — drives lost since —, the newest that k drives hold), by number.
     pub fn list_parts(
         &self,
         bucket: &str,
@@ -179,20 +180,31 @@ impl ErasureSet {
         id: &str,
     ) -> Result<Vec<PartInfo>, EngineError> {
         let info = self.upload_info(bucket, key, id)?;
-        let mut parts: Vec<PartInfo> = Vec::new();
-        for p in self.complete_attempts(bucket, id, &info) {
-            match parts.iter_mut().find(|x| x.number == p.number) {
-                Some(x) if (p.mod_time_ns, &p.attempt) > (x.mod_time_ns, &x.attempt) => *x = p,
+        let w = geometry_of(&info.erasure).write_quorum();
+        let mut parts: Vec<(PartInfo, usize)> = Vec::new();
+        for (p, held) in self.complete_attempts(bucket, id, &info) {
+            let rank = |q: &PartInfo, h: usize| (h >= w, q.mod_time_ns, q.attempt.clone());
+            match parts.iter_mut().find(|(x, _)| x.number == p.number) {
+                Some((x, xh)) if rank(&p, held) > rank(x, *xh) => {
+                    *x = p;
+                    *xh = held;
+                }
                 Some(_) => {}
-                None => parts.push(p),
+                None => parts.push((p, held)),
             }
         }
-        parts.sort_by_key(|p| p.number);
-        Ok(parts)
+        parts.sort_by_key(|(p, _)| p.number);
+        Ok(parts.into_iter().map(|(p, _)| p).collect())
     }
 
-    /// Every part upload that k drives hold (the same attempt, the same record).
-    fn complete_attempts(&self, bucket: &str, id: &str, info: &UploadInfo) -> Vec<PartInfo> {
+    /// Every part upload that k drives hold (the same attempt, the same record), with how
+    /// many drives hold it.
+    fn complete_attempts(
+        &self,
+        bucket: &str,
+        id: &str,
+        info: &UploadInfo,
+    ) -> Vec<(PartInfo, usize)> {
         let per_drive = self.on_drives(|_, d| d.list_parts(bucket, id));
         let mut votes: Vec<(PartInfo, usize)> = Vec::new();
         for rec in per_drive.into_iter().filter_map(Result::ok).flatten() {
@@ -205,11 +217,7 @@ impl ErasureSet {
             }
         }
         let k = (info.erasure.data as usize).max(1);
-        votes
-            .into_iter()
-            .filter(|(_, n)| *n >= k)
-            .map(|(p, _)| p)
-            .collect()
+        votes.into_iter().filter(|(_, n)| *n >= k).collect()
     }
 
     pub fn complete_upload(
@@ -223,7 +231,10 @@ impl ErasureSet {
     ) -> Result<ObjectInfo, EngineError> {
         let info = match self.upload_info(bucket, key, id) {
             Ok(info) => info,
-            Err(EngineError::NoSuchUpload(_)) => return self.completed(bucket, key, id, chosen),
+            Err(EngineError::NoSuchUpload(_)) => {
+                let state = self.read_state(bucket, key);
+                return completed(&state, bucket, key, id, chosen);
+            }
             Err(e) => return Err(e),
         };
         if chosen.is_empty() {
@@ -236,10 +247,15 @@ impl ErasureSet {
                 return Err(EngineError::InvalidPartOrder);
             }
             let want = etag.trim_matches('"');
+            // Uploads of one part with the same ETag hold the same bytes: take the one most
+            // drives hold (a retry cut short may hold too few to complete with), then the newest.
             let part = available
                 .iter()
-                .filter(|p| p.number == *number && p.etag == want)
-                .max_by(|a, b| (a.mod_time_ns, &a.attempt).cmp(&(b.mod_time_ns, &b.attempt)))
+                .filter(|(p, _)| p.number == *number && p.etag == want)
+                .max_by(|(a, ah), (b, bh)| {
+                    (ah, a.mod_time_ns, &a.attempt).cmp(&(bh, b.mod_time_ns, &b.attempt))
+                })
+                .map(|(p, _)| p)
                 .ok_or_else(|| {
                     EngineError::InvalidPart(format!(
                         "part {number} with ETag {etag} was not uploaded"
@@ -285,6 +301,13 @@ impl ErasureSet {
         };
         let links: Vec<(String, u32)> = parts.iter().map(|p| (p.dir_name(), p.number)).collect();
         let _guard = self.lock_key(bucket, key);
+        // A completion of the same upload may have finished while this one waited.
+        if matches!(
+            self.upload_info(bucket, key, id),
+            Err(EngineError::NoSuchUpload(_))
+        ) {
+            return completed(&self.read_key(bucket, key), bucket, key, id, chosen);
+        }
         let state = self.read_key(bucket, key);
         self.check_conditions(&state, bucket, key, conditions)?;
         // Link the chosen part files into a staging data directory on every drive that has
@@ -319,31 +342,6 @@ impl ErasureSet {
         result?;
         self.on_drives(|_, d| d.remove_upload(bucket, id));
         Ok(ObjectInfo::from_version(bucket, key, &proposal.version))
-    }
-
-    /// A completion retried after it succeeded: the upload is gone, the object it made is the
-    /// key's state. S3 answers such a retry with the object, not NoSuchUpload.
-    fn completed(
-        &self,
-        bucket: &str,
-        key: &str,
-        id: &str,
-        chosen: &[(u32, String)],
-    ) -> Result<ObjectInfo, EngineError> {
-        let state = self.read_key(bucket, key);
-        let current = state.current(|| format!("{bucket}/{key}"))?;
-        let same = current.and_then(|v| v.object.as_ref()).is_some_and(|o| {
-            o.upload_id.as_deref() == Some(id)
-                && o.parts.len() == chosen.len()
-                && o.parts
-                    .iter()
-                    .zip(chosen)
-                    .all(|(p, (n, etag))| p.number == *n && p.etag == etag.trim_matches('"'))
-        });
-        match current {
-            Some(v) if same => Ok(ObjectInfo::from_version(bucket, key, v)),
-            _ => Err(EngineError::NoSuchUpload(id.to_string())),
-        }
     }
 
     pub fn abort_upload(&self, bucket: &str, key: &str, id: &str) -> Result<(), EngineError> {
@@ -382,6 +380,30 @@ impl ErasureSet {
                 failures: self.describe_failures(results),
             })
         }
+    }
+}
+
+/// A completion retried after it succeeded: the upload is gone, the object it made is the
+/// key's state. S3 answers such a retry with the object, not NoSuchUpload.
+fn completed(
+    state: &super::set::KeyState,
+    bucket: &str,
+    key: &str,
+    id: &str,
+    chosen: &[(u32, String)],
+) -> Result<ObjectInfo, EngineError> {
+    let current = state.current(|| format!("{bucket}/{key}"))?;
+    let same = current.and_then(|v| v.object.as_ref()).is_some_and(|o| {
+        o.upload_id.as_deref() == Some(id)
+            && o.parts.len() == chosen.len()
+            && o.parts
+                .iter()
+                .zip(chosen)
+                .all(|(p, (n, etag))| p.number == *n && p.etag == etag.trim_matches('"'))
+    });
+    match current {
+        Some(v) if same => Ok(ObjectInfo::from_version(bucket, key, v)),
+        _ => Err(EngineError::NoSuchUpload(id.to_string())),
     }
 }
 

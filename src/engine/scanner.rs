@@ -48,18 +48,24 @@ pub(crate) fn start(shared: &Arc<Shared>, workers: &Workers) {
                 return;
             }
             if !rebuild_drive(&sh, &stop, set, position).1 {
-                // Keys whose state could not be told (drives silent): the drive stays
-                // healing and is rebuilt again a little later.
-                if !stop.sleep(sh.cfg.drive_check_interval) {
-                    return;
-                }
-                queue_rebuild(&sh, set, position);
+                // The drive stays healing; the monitor runs the rebuild again once every
+                // drive of the set is there, backing off while keys keep failing.
+                defer_rebuild(&sh, set, position);
             }
         }
     });
 
     // Drive monitor: once now (so a replaced drive is healing from the start), then at the
-    // configured interval.
+    // configured interval. Drives still marked healing by an earlier run resume their rebuild.
+    let resumed: Vec<(usize, usize)> = shared
+        .sets
+        .iter()
+        .flat_map(|s| (0..s.drive_count()).map(move |p| (s.index, p)))
+        .filter(|&(s, p)| shared.sets[s].drive(p).is_some_and(|d| d.is_healing()))
+        .collect();
+    for (set, position) in resumed {
+        queue_rebuild(shared, set, position);
+    }
     check_drives(shared);
     let sh = shared.clone();
     let every = shared.cfg.drive_check_interval;
@@ -133,7 +139,7 @@ pub(crate) fn scan_pass(shared: &Shared, stop: &Stop, deep: bool, rate: u64) -> 
     let mut healed = 0;
     let buckets = list_buckets(&all_drives(shared));
     for set in &shared.sets {
-        heal_buckets(&set.all_drives(), &buckets);
+        heal_buckets(shared, &set.all_drives(), &buckets);
         for b in &buckets {
             let done = each_key(set, &b.name, stop, |key| {
                 let mut bytes = 0;
@@ -248,8 +254,12 @@ pub(crate) fn rebuild_drive(
         );
     }
     tracing::warn!(set, position, drive = %drive.label(), "rebuilding drive");
+    // Keys only silent drives list would not be walked: a rebuild counts only while every
+    // drive of the set is there, from start to end.
+    let everyone = || s.drives_out() == 0;
+    let complete_walk = everyone();
     let buckets = list_buckets(&all_drives(shared));
-    heal_buckets(&[Some(drive.clone())], &buckets);
+    heal_buckets(shared, &[Some(drive.clone())], &buckets);
     let mut healed = 0;
     let mut failed = 0;
     let mut pace = Pace::new(shared.cfg.rebuild_bytes_per_sec);
@@ -257,6 +267,11 @@ pub(crate) fn rebuild_drive(
         let done = each_key(s, &b.name, stop, |key| {
             let mut bytes = 0;
             match s.heal_object(&b.name, key, false) {
+                Ok(r) if r.incomplete.contains(&position) => {
+                    bytes = r.read;
+                    failed += 1;
+                    tracing::warn!(bucket = %b.name, key, "rebuild could not write a key");
+                }
                 Ok(r) => {
                     bytes = r.read;
                     healed += u64::from(r.healed.contains(&position));
@@ -277,12 +292,22 @@ pub(crate) fn rebuild_drive(
             return (healed, false);
         }
     }
-    if failed > 0 {
-        tracing::warn!(set, position, failed, "rebuild incomplete; retried later");
+    if failed > 0 || !complete_walk || !everyone() {
+        tracing::warn!(
+            set,
+            position,
+            failed,
+            complete_walk,
+            "rebuild incomplete (keys not healed, or drives of the set out); retried later"
+        );
         return (healed, false);
     }
     if let Err(e) = drive.set_healing(false) {
         tracing::warn!(drive = %drive.label(), %e, "cannot clear the healing mark");
+        return (healed, false);
+    }
+    if let Ok(mut p) = shared.pending_rebuilds.lock() {
+        p.remove(&(set, position));
     }
     let took = started.elapsed();
     shared
@@ -291,6 +316,44 @@ pub(crate) fn rebuild_drive(
     tracing::warn!(set, position, drive = %drive.label(), healed, ?took,
         "drive rebuilt: full redundancy");
     (healed, true)
+}
+
+/// Longest wait between two attempts of a rebuild that cannot finish.
+const REBUILD_BACKOFF_MAX: std::time::Duration = std::time::Duration::from_secs(600);
+
+fn defer_rebuild(shared: &Shared, set: usize, position: usize) {
+    if let Ok(mut p) = shared.pending_rebuilds.lock() {
+        let wait = p
+            .get(&(set, position))
+            .map_or(shared.cfg.drive_check_interval, |(_, w)| {
+                (*w * 2).min(REBUILD_BACKOFF_MAX)
+            });
+        p.insert((set, position), (Instant::now() + wait, wait));
+    }
+}
+
+/// Rebuilds whose wait is over and whose set has every drive: queued again.
+fn retry_rebuilds(shared: &Shared) {
+    let due: Vec<(usize, usize)> = match shared.pending_rebuilds.lock() {
+        Ok(mut p) => {
+            let now = Instant::now();
+            let due: Vec<_> = p
+                .iter()
+                .filter(|(place, (at, _))| *at <= now && shared.sets[place.0].drives_out() == 0)
+                .map(|(place, _)| *place)
+                .collect();
+            for place in &due {
+                if let Some((at, _)) = p.get_mut(place) {
+                    *at = now + REBUILD_BACKOFF_MAX; // until this attempt reports back
+                }
+            }
+            due
+        }
+        Err(_) => Vec::new(),
+    };
+    for (set, position) in due {
+        queue_rebuild(shared, set, position);
+    }
 }
 
 fn queue_rebuild(shared: &Shared, set: usize, position: usize) {
@@ -321,6 +384,7 @@ pub(crate) fn check_drives(shared: &Shared) {
     for (set, position) in adopt_replacements(shared) {
         queue_rebuild(shared, set, position);
     }
+    retry_rebuilds(shared);
 }
 
 /// Offline places (not held offline on purpose) and the paths their drive may be at.

@@ -54,7 +54,7 @@ impl LocalDrive {
         let healing = root.join(SYS_DIR).join(HEALING_FILE).exists();
         LocalDrive {
             barrier: Barrier::new(&root),
-            leases: Arc::new(Leases::default()),
+            leases: Leases::of(&root),
             healing: AtomicBool::new(healing),
             root,
         }
@@ -110,14 +110,12 @@ impl LocalDrive {
         }
         for seg in names::key_segments(key) {
             let next = cur.join(seg.dir_name());
-            match fs::create_dir(&next) {
-                Ok(()) => {
-                    if let Segment::Long { name, .. } = &seg {
-                        fs::write(next.join(LONG_NAME_FILE), name.as_bytes())?;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e.into()),
+            match &seg {
+                Segment::Plain(_) => match fs::create_dir(&next) {
+                    Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e.into()),
+                    _ => {}
+                },
+                Segment::Long { name, .. } => create_long_dir(&cur, &next, name)?,
             }
             cur = next;
         }
@@ -181,26 +179,12 @@ impl LocalDrive {
         Ok(name)
     }
 
-    /// Removes now-empty key directories up to (not including) the bucket directory.
+    /// Removes now-empty key directories up to (not including) the bucket directory. A
+    /// digest-named directory (a long segment, with its `%name` file) is left in place: a
+    /// commit of another key may be using it right now, and removing its `%name` under it
+    /// would leave a directory whose keys no walk could name.
     fn prune_empty(&self, bucket: &str, key: &str) {
-        let top = self.bucket_dir(bucket);
-        let mut dir = self.object_dir(bucket, key);
-        while dir != top && dir.starts_with(&top) {
-            let only_name_file = fs::read_dir(&dir)
-                .map(|rd| rd.flatten().all(|e| e.file_name() == LONG_NAME_FILE))
-                .unwrap_or(false);
-            if !only_name_file {
-                return;
-            }
-            let _ = fs::remove_file(dir.join(LONG_NAME_FILE));
-            if fs::remove_dir(&dir).is_err() {
-                return;
-            }
-            match dir.parent() {
-                Some(p) => dir = p.to_path_buf(),
-                None => return,
-            }
-        }
+        prune_from(&self.bucket_dir(bucket), self.object_dir(bucket, key));
     }
 }
 
@@ -255,6 +239,7 @@ impl Drive for LocalDrive {
         let dir = self.bucket_dir(bucket);
         fs::create_dir_all(&dir)?;
         write_synced(&dir.join(BUCKET_FILE), &created_ns.to_le_bytes())?;
+        crate::fsutil::fsync_dir(&dir)?;
         Ok(crate::fsutil::fsync_dir(&self.root)?)
     }
 
@@ -464,6 +449,7 @@ impl Drive for LocalDrive {
         Ok(Box::new(LocalData {
             leases: self.leases.clone(),
             path,
+            bucket: self.bucket_dir(bucket),
         }))
     }
 
@@ -503,8 +489,16 @@ impl Drive for LocalDrive {
         let dir = self.upload_dir(bucket, upload_id);
         fs::create_dir_all(&dir)?;
         write_synced(&dir.join(UPLOAD_FILE), record)?;
-        crate::fsutil::fsync_dir(&dir)?;
-        Ok(crate::fsutil::fsync_dir(&self.multipart(bucket))?)
+        // The record and every directory above it that may have just been made, durable.
+        for d in [
+            dir.clone(),
+            self.multipart(bucket),
+            self.sys().join("multipart"),
+            self.sys(),
+        ] {
+            crate::fsutil::fsync_dir(&d)?;
+        }
+        Ok(())
     }
 
     fn read_upload(&self, bucket: &str, upload_id: &str) -> DriveResult<Vec<u8>> {
@@ -612,6 +606,8 @@ impl Drive for LocalDrive {
 struct LocalData {
     leases: Arc<Leases>,
     path: PathBuf,
+    /// The bucket's directory (where pruning stops).
+    bucket: PathBuf,
 }
 
 impl DataReader for LocalData {
@@ -624,7 +620,13 @@ impl DataReader for LocalData {
 
 impl Drop for LocalData {
     fn drop(&mut self) {
-        self.leases.release(&self.path);
+        if self.leases.release(&self.path) {
+            // The version was replaced or deleted while read: its directory went just now,
+            // and the key's directories may be empty.
+            if let Some(key_dir) = self.path.parent() {
+                prune_from(&self.bucket, key_dir.to_path_buf());
+            }
+        }
     }
 }
 
@@ -650,8 +652,58 @@ impl Sink for FileSink {
     }
 }
 
+/// See `LocalDrive::prune_empty`.
+fn prune_from(top: &Path, mut dir: PathBuf) {
+    while dir != top && dir.starts_with(top) {
+        // Only empty directories go (`remove_dir` fails on anything else, atomically).
+        if fs::remove_dir(&dir).is_err() {
+            return;
+        }
+        match dir.parent() {
+            Some(p) => dir = p.to_path_buf(),
+            None => return,
+        }
+    }
+}
+
+/// Makes a digest-named key directory together with its `%name` file: made under a private
+/// name and renamed into place, so that it never exists without `%name`. One that exists
+/// already (made by another commit, or by an older version that could lose `%name`) gets its
+/// `%name` back if it lacks it.
+fn create_long_dir(parent: &Path, dir: &Path, name: &str) -> DriveResult<()> {
+    if dir.join(LONG_NAME_FILE).is_file() {
+        return Ok(());
+    }
+    if dir.is_dir() {
+        let tmp = dir.join(format!(
+            "{LONG_NAME_FILE}.tmp-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        fs::write(&tmp, name.as_bytes())?;
+        return Ok(fs::rename(&tmp, dir.join(LONG_NAME_FILE))?);
+    }
+    let fresh = parent.join(format!("%new-{}", uuid::Uuid::new_v4().simple()));
+    fs::create_dir(&fresh)?;
+    let made = fs::write(fresh.join(LONG_NAME_FILE), name.as_bytes())
+        .and_then(|()| fs::rename(&fresh, dir));
+    match made {
+        Ok(()) => Ok(()),
+        // Made meanwhile by another commit (renaming onto a non-empty directory fails).
+        Err(_) if dir.join(LONG_NAME_FILE).is_file() => {
+            let _ = fs::remove_dir_all(&fresh);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = fs::remove_dir_all(&fresh);
+            Err(e.into())
+        }
+    }
+}
+
 /// Data directories held by readers. Removing one that is held only marks it; the last
-/// reader to let go removes it. A marked directory can no longer be taken.
+/// reader to let go removes it. A marked directory can no longer be taken. One table per drive
+/// root in the process, shared by every `LocalDrive` of that root (a drive taken out of
+/// service and brought back is a new `LocalDrive`; readers of the old one stay protected).
 #[derive(Debug, Default)]
 struct Leases {
     held: Mutex<HashMap<PathBuf, Lease>>,
@@ -665,6 +717,22 @@ struct Lease {
 }
 
 impl Leases {
+    fn of(root: &Path) -> Arc<Leases> {
+        static ALL: std::sync::OnceLock<Mutex<HashMap<PathBuf, std::sync::Weak<Leases>>>> =
+            std::sync::OnceLock::new();
+        let mut all = ALL
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = all.get(root).and_then(std::sync::Weak::upgrade) {
+            return l;
+        }
+        let l = Arc::new(Leases::default());
+        all.retain(|_, w| w.strong_count() > 0);
+        all.insert(root.to_path_buf(), Arc::downgrade(&l));
+        l
+    }
+
     fn acquire(&self, path: &Path) -> DriveResult<()> {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         if held.get(path).is_some_and(|l| l.doomed) {
@@ -677,19 +745,23 @@ impl Leases {
         Ok(())
     }
 
-    fn release(&self, path: &Path) {
+    /// Lets go of a directory; true when this removed it (it was doomed meanwhile).
+    fn release(&self, path: &Path) -> bool {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(l) = held.get_mut(path) else { return };
+        let Some(l) = held.get_mut(path) else {
+            return false;
+        };
         l.readers = l.readers.saturating_sub(1);
         if l.readers > 0 {
-            return;
+            return false;
         }
         if !l.doomed {
             held.remove(path);
-            return;
+            return false;
         }
         drop(held);
         self.remove_now(path);
+        true
     }
 
     fn remove(&self, path: PathBuf) {
@@ -796,6 +868,17 @@ fn walk_dir(dir: &Path, base: &str, w: &Walk<'_>, out: &mut Vec<WalkItem>) -> Dr
     Ok(())
 }
 
+/// Whether a metadata file lists an object version (a key left with only a deletion, or an
+/// unreadable copy, is not one). Unreadable copies count: what they hold is unknown.
+fn lists_object(meta: &Path) -> bool {
+    match fs::read(meta) {
+        Ok(b) => MetaFile::decode(&b).map_or(true, |m| {
+            m.versions.iter().any(|e| e.version.object.is_some())
+        }),
+        Err(_) => false,
+    }
+}
+
 /// What a key directory holds as an object: metadata (readable or not), leftovers, or nothing.
 fn key_item(dir: &Path, key: String, debris: bool) -> Option<WalkItem> {
     match fs::read(dir.join(META_FILE)) {
@@ -855,7 +938,7 @@ fn has_object(path: &Path) -> DriveResult<bool> {
         if !e.file_type().is_ok_and(|t| t.is_dir()) || decode_dir_name(&name).is_none() {
             continue;
         }
-        if e.path().join(META_FILE).exists() || has_object(&e.path())? {
+        if lists_object(&e.path().join(META_FILE)) || has_object(&e.path())? {
             return Ok(true);
         }
     }

@@ -11,16 +11,22 @@
 //! 4. A data version's write is acknowledged only once it is durable on its write quorum W
 //!    (k, or k + 1 when k = m); a deletion's on a majority (n/2 + 1).
 //! 5. Until then, the version it replaces stays listed on every drive that held it: phase one
-//!    writes `[new, current]`, not `[new]`. Only after the quorum does phase two drop the
-//!    replaced version and remove its data ("old data is removed only once the new version is
-//!    durable on a write quorum"). A deletion writes `[deletion]` at once: it decides at
-//!    ceil(n/2) drives, never more than the k of what it deletes, so the two can never both
-//!    be unreadable.
+//!    writes `[new, current]` (a deletion too: `[deletion, current]`), not `[new]`. Only after
+//!    the quorum does phase two drop the replaced version and remove its data ("old data is
+//!    removed only once the new version is durable on a write quorum"); a rollback restores the
+//!    previous metadata before it removes the new data.
 //! 6. A version that `resolve` once made the state stays the state until a newer one is:
-//!    nothing removes a version from a drive but phase two of a newer, acknowledged version,
-//!    and heal acting on a resolution (which drops only versions older than the state, or
-//!    newer ones `resolve` proved were never acknowledged). Drives being rebuilt count as
-//!    silent, so an emptied drive cannot outvote what it lost.
+//!    `resolve` skips a version only when no answer of the silent drives could make it the
+//!    state, so silence makes the state unknown, never another; nothing removes a version from
+//!    a drive but phase two of a newer, acknowledged version, a rollback of a write that never
+//!    reached its quorum, and heal acting on a resolution (it drops only versions older than
+//!    the state, or ones no answer could make the state, and rolls back only when every drive
+//!    answered). A drive being rebuilt cannot vouch for what it lacks (its "not there" is no
+//!    vote for absence), and it stays marked until every key of its set was healed onto it
+//!    with every drive of the set answering.
+//! 7. A reader that finds the state held by fewer drives than its write quorum (a commit in
+//!    flight, or one about to be rolled back) reads again under the key's lock, so no read
+//!    returns a write that then fails.
 //!
 //! # Why it holds
 //! - An acknowledged version v stays readable until a newer version is acknowledged: by 4 and
@@ -36,9 +42,10 @@
 //!   drive answers; which of the two never changes (6). No key is left "neither present nor
 //!   absent" by a crash.
 //! - A crash in phase two leaves drives with `[new]` or `[new, current]`: new is listed on W
-//!   drives either way. A crash during a deletion's cleanup (removing the file once every
-//!   drive has the deletion) leaves drives with `[deletion]` or nothing: nothing older
-//!   remains anywhere to come back.
+//!   drives either way. A deletion on every drive removes the key's metadata in phase two;
+//!   cut short, drives hold `[deletion, current]` or nothing, so the deletion is listed
+//!   wherever the deleted version still is: once it is below ceil(n/2) drives, so is the
+//!   version, below its k — nothing older can come back.
 //! - Leftovers of a crash (data directories no metadata names, metadata files being written)
 //!   are recognised by what they are — unreferenced, looked at under the key's lock — not by
 //!   their age, so any restart gap is safe (`Drive::sweep_key`).
@@ -90,6 +97,9 @@ impl ErasureSet {
         if ok < p.quorum {
             let failures = self.describe_failures(&results);
             self.roll_back(bucket, key, &plans, &results, p);
+            // Whatever the rollback could not undo (a drive that failed meanwhile) is left to
+            // heal: undecided or skipped, never the state.
+            self.queue_heal(bucket, key, false);
             return Err(EngineError::WriteQuorum {
                 ok,
                 needed: p.quorum,
@@ -98,7 +108,7 @@ impl ErasureSet {
         }
         // Phase two: the new version is durable on a quorum; what it replaced can go.
         let cleanup_everywhere = p.version.is_deletion() && ok == n;
-        self.on_drives(|pos, d| {
+        let phase_two = self.on_drives(|pos, d| {
             let (Ok(prepared), Some(plan)) = (&results[pos], &plans[pos]) else {
                 return Ok(());
             };
@@ -115,7 +125,8 @@ impl ErasureSet {
             }
             Ok(())
         });
-        if ok < n || (p.version.is_deletion() && !cleanup_everywhere) {
+        let unfinished = phase_two.iter().any(Result::is_err);
+        if ok < n || (p.version.is_deletion() && !cleanup_everywhere) || unfinished {
             self.queue_heal(bucket, key, false);
         }
         Ok(committed)
@@ -131,13 +142,12 @@ impl ErasureSet {
             // version there could drop what it held, and the write could still fail.
             Err(_) => return None,
         };
-        let kept: Vec<Entry> = match (&state.resolution, p.version.is_deletion()) {
-            // Nothing to keep under a deletion: it decides before what it deletes can be lost.
-            (Resolution::Version(_) | Resolution::Absent, true) => Vec::new(),
-            (Resolution::Version(cur), false) => prior.entry(cur).cloned().into_iter().collect(),
-            (Resolution::Absent, false) => Vec::new(),
+        let kept: Vec<Entry> = match &state.resolution {
+            // The version being replaced (or deleted) stays until the new one has its quorum.
+            Resolution::Version(cur) => prior.entry(cur).cloned().into_iter().collect(),
+            Resolution::Absent => Vec::new(),
             // The state is unknown: keep everything this drive holds.
-            (Resolution::Undecided(_), _) => prior.versions.clone(),
+            Resolution::Undecided { .. } => prior.versions.clone(),
         };
         let next = (!kept.is_empty()).then(|| MetaFile {
             versions: vec![entry.clone()],
@@ -163,13 +173,17 @@ impl ErasureSet {
                 continue;
             };
             let _ = d.finish_meta(bucket, key, prepared, false);
-            if let Some(dir) = p.version.data_dir() {
-                if !plan.prior.data_dirs().any(|x| x == dir) {
-                    d.remove_data(bucket, key, dir);
+            // The metadata first: removing the new data before the new version is unlisted
+            // would leave, if this stopped between the two, a version listed without its data.
+            match d.write_meta(bucket, key, &plan.prior, None) {
+                Ok(()) => {
+                    if let Some(dir) = p.version.data_dir() {
+                        if !plan.prior.data_dirs().any(|x| x == dir) {
+                            d.remove_data(bucket, key, dir);
+                        }
+                    }
                 }
-            }
-            if let Err(e) = d.write_meta(bucket, key, &plan.prior, None) {
-                tracing::warn!(drive = %d.label(), %e, "rolling back a failed write");
+                Err(e) => tracing::warn!(drive = %d.label(), %e, "rolling back a failed write"),
             }
         }
     }

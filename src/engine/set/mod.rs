@@ -37,15 +37,17 @@ pub struct ErasureSet {
 pub struct KeyState {
     /// Per position: the drive's versions, or why it could not say.
     pub answers: Vec<DriveResult<Option<MetaFile>>>,
+    /// Per position: the drive is being rebuilt (what it lacks tells nothing).
+    pub healing: Vec<bool>,
     pub resolution: Resolution,
 }
 
 impl KeyState {
-    /// `healing`: per position, the drive is being rebuilt (its "none" means nothing).
     pub fn new(answers: Vec<DriveResult<Option<MetaFile>>>, healing: Vec<bool>) -> KeyState {
         let resolution = resolve::resolve(&answers_of(&answers, &healing));
         KeyState {
             answers,
+            healing,
             resolution,
         }
     }
@@ -54,7 +56,7 @@ impl KeyState {
     /// a read-quorum error when that cannot be told.
     pub fn current(&self, what: impl FnOnce() -> String) -> Result<Option<&Version>, EngineError> {
         match &self.resolution {
-            Resolution::Undecided(detail) => Err(EngineError::ReadQuorum {
+            Resolution::Undecided { detail, .. } => Err(EngineError::ReadQuorum {
                 what: what(),
                 detail: detail.clone(),
             }),
@@ -73,6 +75,31 @@ impl KeyState {
             .unwrap_or(0)
     }
 
+    /// Versions skipped although an acknowledged one would have been lost with replaced drives
+    /// (`resolve::lost`), for the logs.
+    pub fn lost(&self) -> Vec<Version> {
+        resolve::lost(&answers_of(&self.answers, &self.healing))
+    }
+
+    /// Drives listing `v`.
+    pub fn holders(&self, v: &Version) -> usize {
+        self.answers
+            .iter()
+            .filter(|a| matches!(a, Ok(Some(f)) if f.entry(v).is_some()))
+            .count()
+    }
+
+    /// Every drive answered (none offline or failing; corrupt copies and missing buckets are
+    /// answers too: what they hold is known to be nothing usable).
+    pub fn all_answered(&self) -> bool {
+        self.answers.iter().all(|a| {
+            matches!(
+                a,
+                Ok(_) | Err(DriveError::Corrupt(_)) | Err(DriveError::NoBucket)
+            )
+        })
+    }
+
     /// Some drive lists a version of the key.
     pub fn lists_anything(&self) -> bool {
         self.answers
@@ -86,7 +113,7 @@ impl KeyState {
         let want = match &self.resolution {
             Resolution::Version(v) => Some(v),
             Resolution::Absent => None,
-            Resolution::Undecided(_) => return false,
+            Resolution::Undecided { .. } => return false,
         };
         self.answers.iter().any(|a| match a {
             Ok(None) => want.is_some_and(|v| !v.is_deletion()),
@@ -107,9 +134,11 @@ fn answers_of<'a>(
         .iter()
         .zip(healing)
         .map(|(a, h)| match a {
-            Ok(Some(f)) => Answer::Known(Some(f)),
-            Ok(None) if !h => Answer::Known(None),
-            _ => Answer::Unknown,
+            Ok(f) => Answer::Known {
+                file: f.as_ref(),
+                healing: *h,
+            },
+            Err(_) => Answer::Silent,
         })
         .collect()
 }
@@ -151,6 +180,14 @@ impl ErasureSet {
 
     pub fn all_drives(&self) -> Vec<Option<Arc<dyn Drive>>> {
         (0..self.drive_count()).map(|p| self.drive(p)).collect()
+    }
+
+    /// Drives of the set out of service or not there (whatever they hold is unknown).
+    pub fn drives_out(&self) -> usize {
+        self.all_drives()
+            .iter()
+            .filter(|d| d.as_ref().is_none_or(|d| d.check_present().is_err()))
+            .count()
     }
 
     pub fn set_drive(&self, position: usize, drive: Option<Arc<dyn Drive>>) {
@@ -245,11 +282,18 @@ impl ErasureSet {
     /// `read_key` for a caller without the key's lock. Its drives are read one by one, so a
     /// commit running meanwhile can show some of them before and some after: then no version
     /// may reach its count (never a wrong one: a version newer than the one read on k drives
-    /// would have been listed on them too). When no version is decided but drives list some,
-    /// the key is read again under its lock, where no commit is half-done.
+    /// would have been listed on them too). And a version can be the state on k drives while
+    /// its commit has not reached its write quorum yet, or is about to be rolled back. In
+    /// either case — no version decided though drives list some, or the state held by fewer
+    /// drives than its write quorum — the key is read again under its lock, where no commit is
+    /// half-done. (When every drive answers, a settled key is read lock-free.)
     pub fn read_state(&self, bucket: &str, key: &str) -> KeyState {
         let state = self.read_key(bucket, key);
-        if matches!(state.resolution, Resolution::Version(_)) || !state.lists_anything() {
+        let settled = match &state.resolution {
+            Resolution::Version(v) => state.holders(v) >= resolve::quorum(v, self.drive_count()),
+            _ => !state.lists_anything(),
+        };
+        if settled {
             return state;
         }
         let _guard = self.lock_key(bucket, key);

@@ -2,21 +2,26 @@
 //! (for conditions and the stamp of the next version), heal and listing all decide with this
 //! one function; `commit` documents the protocol that makes its answer right.
 //!
-//! The rule, over the versions any answering drive lists, newest first (by stamp, then id):
-//! - a version listed by at least `decide(v)` drives is the state: the data shards it needs
-//!   are on those drives (a drive lists a version only once its data is durable);
-//! - otherwise, if the drives listing it plus the drives that did not answer could make its
-//!   write quorum `quorum(v)`, it may have been acknowledged: the state is unknowable until
-//!   those drives answer (never a guess, never an older version in its place);
-//! - otherwise it was never acknowledged (its write failed or was cut short): skip it.
+//! For a version v, count the drives that list it (h), the drives that did not answer or whose
+//! copy is unreadable (s: they might list it), and the drives being rebuilt that do not list it
+//! (r: they cannot have its data, but the drive they replaced might have held it). Then, over
+//! the versions any drive lists, newest first (by stamp, then id):
+//! - h ≥ `decide(v)`: v is the state — the data shards it needs are on those drives (a drive
+//!   lists a version only once its data is durable);
+//! - h + s ≥ `decide(v)`: v could be the state once the silent drives answer, so nothing else
+//!   may be (never an older version in its place): the state is unknown until they do;
+//! - otherwise v cannot be read whatever the silent drives say: skipped. (When h + s + r still
+//!   reaches its write quorum, an acknowledged v would have been lost with the replaced drives:
+//!   `lost` names it, for the logs.)
 //!
-//! When every listed version is skipped the key is absent — unless the drives that did not
-//! answer are enough to hold a whole write quorum of versions nobody else saw.
+//! When every listed version is skipped, the key is absent — unless the silent drives alone
+//! are a write quorum, which could hold an acknowledged version nobody else lists.
 //!
 //! `decide` is the version's data-shard count k; `quorum` its write quorum (k, or k + 1 when
-//! k = m). A deletion needs no data: it decides at ceil(n/2) drives (no larger than any data
-//! version's k, so a deletion seen on every drive that still lists the version it deleted
-//! always wins over it) and is acknowledged on a majority, n/2 + 1.
+//! k = m). A deletion needs no data: it decides at ceil(n/2) drives and is acknowledged on a
+//! majority, n/2 + 1. Because a skipped version is one that no answer can make the state, the
+//! decision is stable: a version once the state stays so while drives come and go, until a
+//! newer version is (invariant 6 of `commit`).
 
 use crate::engine::geometry::Geometry;
 use crate::engine::meta::{MetaFile, Version};
@@ -24,10 +29,14 @@ use crate::engine::meta::{MetaFile, Version};
 /// What one drive said about the key.
 #[derive(Debug, Clone, Copy)]
 pub enum Answer<'a> {
-    /// Its versions (`None`: it has none).
-    Known(Option<&'a MetaFile>),
-    /// Offline, unreadable, corrupt, or (while being rebuilt) unable to tell absence.
-    Unknown,
+    /// Its versions (`None`: it has none). A drive being rebuilt (`healing`) lists truly what
+    /// it has, but what it lacks may have been on the drive it replaced.
+    Known {
+        file: Option<&'a MetaFile>,
+        healing: bool,
+    },
+    /// Offline, unreadable or corrupt: it might list anything.
+    Silent,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +46,9 @@ pub enum Resolution {
     /// No version: the key does not exist.
     Absent,
     /// Too many drives did not answer to tell (transient: it resolves when they return).
-    Undecided(String),
+    /// `maybe_acked`: a version that could have been acknowledged is among the candidates (a
+    /// listing must not leave such a key out silently).
+    Undecided { detail: String, maybe_acked: bool },
 }
 
 impl Resolution {
@@ -86,48 +97,93 @@ fn smallest_quorum(n: usize) -> usize {
     n / 2 + 1
 }
 
-pub fn resolve(answers: &[Answer<'_>]) -> Resolution {
-    let n = answers.len();
-    let unknown = answers
+/// Per candidate version, newest first: the version and its (h, s, r) counts.
+fn candidates<'a>(answers: &[Answer<'a>]) -> Vec<(&'a Version, usize, usize, usize)> {
+    let silent = answers
         .iter()
-        .filter(|a| matches!(a, Answer::Unknown))
+        .filter(|a| matches!(a, Answer::Silent))
         .count();
-    let files: Vec<&MetaFile> = answers
-        .iter()
-        .filter_map(|a| match a {
-            Answer::Known(Some(f)) => Some(*f),
-            _ => None,
-        })
-        .collect();
-    let mut candidates: Vec<&Version> = Vec::new();
-    for f in &files {
-        for e in &f.versions {
-            if !candidates.contains(&&e.version) {
-                candidates.push(&e.version);
+    let mut versions: Vec<&'a Version> = Vec::new();
+    for a in answers {
+        if let Answer::Known { file: Some(f), .. } = a {
+            for e in &f.versions {
+                if !versions.contains(&&e.version) {
+                    versions.push(&e.version);
+                }
             }
         }
     }
-    candidates.sort_by(|a, b| (b.stamp, &b.id).cmp(&(a.stamp, &a.id)));
-    for v in candidates {
-        let holders = files.iter().filter(|f| f.entry(v).is_some()).count();
-        if holders >= decide(v, n) {
+    versions.sort_by(|a, b| (b.stamp, &b.id).cmp(&(a.stamp, &a.id)));
+    versions
+        .into_iter()
+        .map(|v| {
+            let lists = |a: &Answer<'_>| {
+                matches!(a, Answer::Known { file: Some(f), .. } if f.entry(v).is_some())
+            };
+            let h = answers.iter().filter(|a| lists(a)).count();
+            let r = answers
+                .iter()
+                .filter(|a| matches!(a, Answer::Known { healing: true, .. }) && !lists(a))
+                .count();
+            (v, h, silent, r)
+        })
+        .collect()
+}
+
+pub fn resolve(answers: &[Answer<'_>]) -> Resolution {
+    let n = answers.len();
+    let all = candidates(answers);
+    let silent = all.first().map_or_else(
+        || {
+            answers
+                .iter()
+                .filter(|a| matches!(a, Answer::Silent))
+                .count()
+        },
+        |c| c.2,
+    );
+    for (v, h, s, r) in all {
+        if h >= decide(v, n) {
             return Resolution::Version(Box::new(v.clone()));
         }
-        if holders + unknown >= quorum(v, n) {
-            return Resolution::Undecided(format!(
-                "version {} is on {holders} drive(s) and {unknown} did not answer: it may \
-                 have been written to {} of {n}",
-                v.id,
-                quorum(v, n)
-            ));
+        if h + s >= decide(v, n) {
+            return Resolution::Undecided {
+                detail: format!(
+                    "version {} is on {h} drive(s) and {s} did not answer: {} would make it the \
+                     key's state",
+                    v.id,
+                    decide(v, n)
+                ),
+                maybe_acked: h + s + r >= quorum(v, n),
+            };
         }
     }
-    if unknown >= smallest_quorum(n) {
-        return Resolution::Undecided(format!(
-            "{unknown} of {n} drives did not answer: a version only they hold could exist"
-        ));
+    if silent >= smallest_quorum(n) {
+        return Resolution::Undecided {
+            detail: format!(
+                "{silent} of {n} drives did not answer: a version only they hold could exist"
+            ),
+            maybe_acked: true,
+        };
     }
     Resolution::Absent
+}
+
+/// Versions skipped although they may have been acknowledged: listed (or possibly listed) by a
+/// write quorum once the drives that were replaced are counted, but held by too few drives to
+/// be read. Such a version, if it was acknowledged, was lost with the replaced drives.
+pub fn lost(answers: &[Answer<'_>]) -> Vec<Version> {
+    let n = answers.len();
+    let mut out = Vec::new();
+    for (v, h, s, r) in candidates(answers) {
+        if h >= decide(v, n) || h + s >= decide(v, n) {
+            break;
+        }
+        if r > 0 && h + s + r >= quorum(v, n) {
+            out.push(v.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -170,8 +226,11 @@ mod tests {
         let answers: Vec<Answer<'_>> = files
             .iter()
             .map(|f| match f {
-                Some(m) => Answer::Known(m.as_ref()),
-                None => Answer::Unknown,
+                Some(m) => Answer::Known {
+                    file: m.as_ref(),
+                    healing: false,
+                },
+                None => Answer::Silent,
             })
             .collect();
         resolve(&answers)
@@ -203,7 +262,7 @@ mod tests {
         for a in &mut unsure[3..] {
             *a = None;
         }
-        assert!(matches!(run(&unsure), Resolution::Undecided(_)));
+        assert!(matches!(run(&unsure), Resolution::Undecided { .. }));
     }
 
     #[test]
@@ -242,9 +301,64 @@ mod tests {
         // 4 drives: no write quorum is smaller than 3, so 3 silent drives could hide one;
         // 2 cannot (every acknowledged version is on one of the 2 that answered).
         let f = vec![Some(None), None, None, None];
-        assert!(matches!(run(&f), Resolution::Undecided(_)));
+        assert!(matches!(run(&f), Resolution::Undecided { .. }));
         let g = vec![Some(None), Some(None), None, None];
         assert_eq!(run(&g), Resolution::Absent);
+    }
+
+    #[test]
+    fn a_state_stays_the_state_while_one_of_its_drives_is_silent() {
+        // 2+2 (k = m): a version cut short on exactly k drives is the state; with one of
+        // them silent it must not turn back into the older version.
+        let old = v("old", 1, 2, 2);
+        let new = v("new", 2, 2, 2);
+        let f = vec![
+            Some(Some(file(&[&new, &old]))),
+            Some(Some(file(&[&new, &old]))),
+            Some(Some(file(&[&old]))),
+            Some(Some(file(&[&old]))),
+        ];
+        assert_eq!(run(&f), Resolution::Version(Box::new(new.clone())));
+        let mut g = f.clone();
+        g[0] = None;
+        assert!(
+            matches!(run(&g), Resolution::Undecided { .. }),
+            "{:?}",
+            run(&g)
+        );
+        // The same for a deletion (it decides at ceil(n/2)).
+        let d = del("d", 3);
+        let h = vec![
+            None,
+            Some(Some(file(&[&d, &old]))),
+            Some(Some(file(&[&old]))),
+            Some(Some(file(&[&old]))),
+        ];
+        assert!(matches!(run(&h), Resolution::Undecided { .. }));
+    }
+
+    #[test]
+    fn a_replaced_drive_cannot_keep_a_version_it_never_had_alive() {
+        // 4+2: a new version cut short on 3 drives (W - 1), one drive of the old version
+        // replaced by an empty one (healing). It may have been acknowledged only if the
+        // replaced drive held it — and then it was lost with it: skipped, and named as lost.
+        let old = v("old", 1, 4, 2);
+        let new = v("new", 2, 4, 2);
+        let mut answers: Vec<Answer<'_>> = Vec::new();
+        let both = file(&[&new, &old]);
+        let only_old = file(&[&old]);
+        for i in 0..5 {
+            answers.push(Answer::Known {
+                file: Some(if i < 3 { &both } else { &only_old }),
+                healing: false,
+            });
+        }
+        answers.push(Answer::Known {
+            file: None,
+            healing: true,
+        });
+        assert_eq!(resolve(&answers), Resolution::Version(Box::new(old)));
+        assert_eq!(lost(&answers), vec![new]);
     }
 
     #[test]

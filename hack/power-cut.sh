@@ -73,20 +73,22 @@ if [[ ${STRATA_VM_LAB:-} == 1 ]]; then
     sleep 0.2
   done
   say "strata server ready ($DRIVES drives, parity $PARITY)"
-  PY=(python3 "$LOADPY" --log-dir "$STRATA_PC_DIR" --round "$R")
+  ARGS=(--log-dir "$STRATA_PC_DIR" --round "$R")
+  DRV=()
+  for ((i = 1; i <= DRIVES; i++)); do DRV+=("/mnt/pc/d$i"); done
   if [[ $STRATA_PC_MODE == load ]]; then
     # One Python process checks, then loads until the power is cut (it exits only when the
     # check failed, or the load itself did).
-    [[ ${STRATA_PC_KEEP_GOING:-0} == 1 ]] && PY+=(--keep-going)
+    [[ ${STRATA_PC_KEEP_GOING:-0} == 1 ]] && ARGS+=(--keep-going)
     rc=0
-    "${PY[@]}" check-load --clients "${STRATA_PC_CLIENTS:-3}" --keys "${STRATA_PC_KEYS:-24}" \
-      --seed "${STRATA_PC_SEED:-1}" || rc=$?
+    python3 "$LOADPY" check-load "${ARGS[@]}" --clients "${STRATA_PC_CLIENTS:-3}" \
+      --keys "${STRATA_PC_KEYS:-24}" --seed "${STRATA_PC_SEED:-1}" --drives "${DRV[@]}" || rc=$?
     ((rc == 0)) && rc=2
     echo "power-cut: the load ended (exit $rc) before the power was cut" >&2
     exit "$rc"
   fi
   rc=0
-  "${PY[@]}" check || rc=$?
+  python3 "$LOADPY" check "${ARGS[@]}" --drives "${DRV[@]}" || rc=$?
   say "check done (exit $rc)"
   stop_server
   exit "$rc"

@@ -229,10 +229,15 @@ def read_logs(log_dir, upto_round):
     Also the load errors and counts."""
     names = os.listdir(log_dir) if os.path.isdir(log_dir) else []
     rounds = sorted({int(m.group(1)) for n in names if (m := re.match(r"r(\d+)-", n))})
-    events, errors, stats = {}, [], {"acks": 0, "starts": 0, "torn": 0, "bucket": False}
+    events, errors, stats = {}, [], {"acks": 0, "starts": 0, "torn": 0, "bucket": False, "cuts": {}}
     for r in rounds:
         if r >= upto_round:
             continue
+        try:  # the host's clock when it cut the power (hack/power-cut.sh writes it)
+            with open(os.path.join(log_dir, f"r{r:02d}.cut")) as f:
+                stats["cuts"][r] = float(f.read().strip())
+        except (OSError, ValueError):
+            pass
         files = [check_file(r)] + sorted(
             (n for n in names if re.fullmatch(rf"r{r:02d}-load-c\d+\.log", n)),
             key=lambda n: int(re.search(r"c(\d+)\.log$", n).group(1)),
@@ -277,12 +282,14 @@ def read_logs(log_dir, upto_round):
     return events, errors, stats
 
 
-def model(key, evs):
-    """(the acknowledged state with where it was logged, [(in-doubt state, where)], history)."""
+def model(key, evs, cuts):
+    """((the acknowledged state, where it was logged), [(in-doubt state, where)])."""
     base, base_where = ABSENT, "(never acknowledged: the key did not exist before)"
     pending = []  # (state, op, where) started after `base` and not acknowledged
-    for r, where, verb, st, op, _ in evs:
+    for r, where, verb, st, op, extra in evs:
         if verb == "START":
+            if r in cuts and extra and re.fullmatch(r"[0-9.]+", extra[0]):
+                where += f", {cuts[r] - float(extra[0]):.1f}s before the power cut"
             pending.append((st, op, where))
         elif verb == "ACK":
             if not pending or pending[-1][1] != op:
@@ -490,12 +497,55 @@ def first_diff(a, b):
     return next((i for i in range(off, min(len(a), len(b), off + step)) if a[i] != b[i]), min(len(a), len(b)))
 
 
+def drive_state(drives, key, evs):
+    """What each drive holds under the key's directory (the check runs beside the server in the
+    guest): its files with sizes and times, and which logged write each %meta copy belongs to,
+    found by the ETag it contains (the metadata encoding itself is not parsed)."""
+    if not drives:
+        return []
+    writes = {}  # ETag -> description of the logged write
+    for _, where, verb, _, op, _ in evs:
+        kind, seed, size = op
+        if verb == "START" and kind in ("put", "mpu"):
+            tag = etag_of(kind, body(key, seed, size))
+            acked = any(v == "ACK" and o == op for _, _, v, _, o, _ in evs)
+            writes[tag] = f"seed={seed} ({'acknowledged' if acked else 'never acknowledged'}, START at {where})"
+    out = ["  on the drives:"]
+    for d in drives:
+        top = os.path.join(d, BUCKET, key)
+        items = []
+        for root, dirs, files in os.walk(top):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                rel = os.path.relpath(path, top)
+                try:
+                    st = os.stat(path)
+                    mtime = time.strftime("%H:%M:%S", time.localtime(st.st_mtime)) + f".{st.st_mtime_ns % 10**9 // 10**6:03d}"
+                    what = ""
+                    if name == "%meta":
+                        with open(path, "rb") as f:
+                            raw = f.read()
+                        tags = list(dict.fromkeys(m.decode() for m in re.findall(rb"[0-9a-f]{32}(?:-[0-9]+)?", raw)))
+                        known = [writes[t] for t in tags if t in writes]
+                        what = " = " + (known[0] if known else f"no logged write (ETags in it: {tags or 'none'})")
+                    items.append(f"{rel} {st.st_size} B {mtime}{what}")
+                except OSError as e:
+                    items.append(f"{rel}: {e}")
+        if not items:
+            items = ["(nothing)" if os.path.isdir(d) else "(no such drive)"]
+        out.append(f"    {d}: " + "; ".join(items))
+    return out
+
+
 def verdict(base, found, evs, note):
     """A one-line name for a failure."""
     if note:
         return "METADATA DISAGREES WITH DATA"
     if found[0] == "error":
-        return "UNREADABLE (the error persists)"
+        if base[0] != "absent":
+            return "ACKNOWLEDGED WRITE UNREADABLE (the error persists)"
+        return "UNREADABLE (the error persists; what was acknowledged is that the key is absent)"
     if found[0] == "absent":
         return "ACKNOWLEDGED WRITE LOST (the key is gone)"
     seeds = {op[1] for _, _, verb, _, op, _ in evs if verb in ("ACK", "SEEN")}
@@ -533,7 +583,7 @@ def check(args):
     models = {}
     for key in sorted(events):
         try:
-            models[key] = model(key, events[key])
+            models[key] = model(key, events[key], stats["cuts"])
         except HarnessError as e:
             print(f"check: HARNESS ERROR: {e}", file=sys.stderr)
             return 2
@@ -579,6 +629,7 @@ def check(args):
                 lines.append(f"{later} the same")
             else:
                 lines.append(f"{later} {explain_found(key, again, events[key])}")
+            lines += drive_state(args.drives, key, events[key])
             failures.append("\n".join(lines))
             continue
         st, what = hit
@@ -661,6 +712,7 @@ def main():
     p.add_argument("--retries", type=int, default=7)
     p.add_argument("--retry-wait", type=float, default=5)
     p.add_argument("--keep-going", action="store_true", help="check-load: load even after a failed check")
+    p.add_argument("--drives", nargs="*", default=[], help="check: the drive folders, to show what they hold for a failed key")
     args = p.parse_args()
     if re.search(r"\s", args.seed):
         p.error("--seed must not contain blanks")

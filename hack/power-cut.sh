@@ -60,8 +60,10 @@ if [[ ${STRATA_VM_LAB:-} == 1 ]]; then
   export STRATA_ROOT_USER=powercut STRATA_ROOT_PASSWORD=powercut-secret
   export S3_ENDPOINT=http://127.0.0.1:9000 S3_ACCESS_KEY=$STRATA_ROOT_USER S3_SECRET_KEY=$STRATA_ROOT_PASSWORD
   SLOG=$STRATA_PC_DIR/server-r$(printf %02d "$R").log
-  "$STRATA_PC_BIN" server --address 127.0.0.1:9000 --parity "$PARITY" "/mnt/pc/d{1...$DRIVES}" \
-    >>"$SLOG" 2>&1 &
+  WRAP=()
+  [[ -n ${STRATA_PC_PRELOAD:-} ]] && WRAP=(env LD_PRELOAD="$STRATA_PC_PRELOAD")
+  "${WRAP[@]}" "$STRATA_PC_BIN" server --address 127.0.0.1:9000 --parity "$PARITY" \
+    "/mnt/pc/d{1...$DRIVES}" >>"$SLOG" 2>&1 &
   SPID=$!
   for ((i = 0; ; i++)); do
     curl -sf -o /dev/null http://127.0.0.1:9000/minio/health/ready && break
@@ -118,6 +120,9 @@ options (environment variables in brackets):
   --boot-timeout S  give up on a boot after S seconds (default 400)
   --keep-going      after a failed check, go on with the remaining rounds (later checks
                     then show whether later acknowledged writes survive); exit 1 all the same
+  --no-sync         negative control: the server's syncfs, fsync and fdatasync become no-ops
+                    (an LD_PRELOAD shim, built with cc); the test should then FAIL, which
+                    shows that the power cut loses what was never made durable
   --keep DIR        keep the disk images and logs in DIR (created; default: a temporary
                     directory, removed at exit)
   --no-build        do not run `cargo build --bin strata` (uses target/debug/strata)
@@ -141,6 +146,7 @@ SMP=''
 BOOT_TIMEOUT=400
 KEEP=''
 KEEP_GOING=0
+NO_SYNC=0
 BUILD=1
 BIN=$REPO/target/debug/strata
 while (($#)); do
@@ -157,6 +163,7 @@ while (($#)); do
     --boot-timeout) BOOT_TIMEOUT=${2:?}; shift 2 ;;
     --keep) KEEP=${2:?}; shift 2 ;;
     --keep-going) KEEP_GOING=1; shift ;;
+    --no-sync) NO_SYNC=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --strata) BIN=$(readlink -f -- "${2:?}"); BUILD=0; shift 2 ;;
     -h|--help) usage 0 ;;
@@ -208,12 +215,25 @@ trap 'exit 143' TERM
 
 LOGS=$WORK/logs
 mkdir -p "$LOGS"
+PRELOAD=''
+if ((NO_SYNC)); then
+  # In the shared directory: the guest does not see the host's /tmp.
+  PRELOAD=$LOGS/nosync.so
+  command -v cc >/dev/null || die "--no-sync needs a C compiler (cc)"
+  cc -shared -fPIC -O2 -o "$PRELOAD" -x c - <<'EOF' || die "cannot build the no-sync shim"
+int syncfs(int fd) { (void)fd; return 0; }
+int fsync(int fd) { (void)fd; return 0; }
+int fdatasync(int fd) { (void)fd; return 0; }
+void sync(void) {}
+EOF
+fi
 LAB=("$HERE/vm-lab/run.sh" --timeout "$BOOT_TIMEOUT" --pid-file "$WORK/qemu.pid" --rw "$LOGS"
   --disk-size "$DISK_SIZE")
 [[ -n $SMP ]] && LAB+=(--smp "$SMP")
 for ((i = 0; i < DRIVES; i++)); do LAB+=(--disk-file "$WORK/disk$i.img"); done
 
 RANDOM=$SEED
+((NO_SYNC)) && say "NEGATIVE CONTROL (--no-sync): the server never syncs; this run should FAIL"
 say "seed $SEED: $ROUNDS rounds, $DRIVES drives with parity $PARITY (a $((DRIVES - PARITY))+$PARITY set)," \
   "$CLIENTS clients on $KEYS keys, power cut ${KMIN}-${KMAX}s into the load; work dir $WORK"
 
@@ -233,7 +253,8 @@ for ((r = 1; r <= ROUNDS + 1; r++)); do
   "${LAB[@]}" -e STRATA_PC_MODE=$mode -e STRATA_PC_ROUND="$r" -e STRATA_PC_DIR="$LOGS" \
     -e STRATA_PC_FORMAT=$((r == 1)) -e STRATA_PC_BIN="$BIN" -e STRATA_PC_DRIVES="$DRIVES" \
     -e STRATA_PC_PARITY="$PARITY" -e STRATA_PC_CLIENTS="$CLIENTS" -e STRATA_PC_KEYS="$KEYS" \
-    -e STRATA_PC_SEED="$SEED" -e STRATA_PC_KEEP_GOING=$KEEP_GOING -- "$HERE/power-cut.sh" >"$out" 2>&1 &
+    -e STRATA_PC_SEED="$SEED" -e STRATA_PC_KEEP_GOING=$KEEP_GOING -e STRATA_PC_PRELOAD="$PRELOAD" \
+    -- "$HERE/power-cut.sh" >"$out" 2>&1 &
   RUNPID=$!
   cut=''
   if [[ $mode == load ]]; then

@@ -416,26 +416,37 @@ def load(args):
 # ---------------------------------------------------------------------------------------------
 # check
 # ---------------------------------------------------------------------------------------------
-def fetch(s3, key, retries, wait):
-    """('present', bytes, etag) | ('absent',) | ('error', text) after retries."""
-    last = None
-    for attempt in range(retries):
-        if attempt:
-            time.sleep(wait)
-        try:
-            status, headers, data = s3.request("GET", f"/{BUCKET}/{key}")
-        except (OSError, http.client.HTTPException) as e:
-            last = f"connection error: {e}"
-            continue
-        if status == 200:
-            return ("present", data, headers.get("etag", "").strip('"'))
-        code = _xml_code(data)
-        if status == 404 and code == "NoSuchKey":
-            return ("absent",)
-        last = f"HTTP {status} {code}: {_xml_text(data, 'Message')}"
-        if status < 500:
-            return ("error", last)
-    return ("error", f"{last} (after {retries} attempts, {wait:g}s apart)" if retries > 1 else last)
+def fetch(s3, key):
+    """One GET: ('present', bytes, etag) | ('absent', why) | ('error', text, retryable)."""
+    try:
+        status, headers, data = s3.request("GET", f"/{BUCKET}/{key}")
+    except (OSError, http.client.HTTPException) as e:
+        return ("error", f"connection error: {e}", True)
+    if status == 200:
+        return ("present", data, headers.get("etag", "").strip('"'))
+    code = _xml_code(data)
+    if status == 404 and code == "NoSuchKey":
+        return ("absent", "404 NoSuchKey")
+    if status == 404 and code == "NoSuchBucket":
+        return ("absent", "404 NoSuchBucket: the bucket itself is gone")
+    return ("error", f"HTTP {status} {code}: {_xml_text(data, 'Message')}", status >= 500)
+
+
+def fetch_all(s3, keys, retries, wait):
+    """GETs every key; those that fail with a 5xx or a connection error are tried again, all
+    together, up to `retries` times `wait` seconds apart (so a check of many broken keys still
+    takes about retries * wait seconds, not that per key)."""
+    found = {k: fetch(s3, k) for k in keys}
+    attempts = {k: 1 for k in keys}
+    for _ in range(1, retries):
+        again = [k for k, f in found.items() if f[0] == "error" and f[2]]
+        if not again:
+            break
+        time.sleep(wait)
+        for k in again:
+            found[k] = fetch(s3, k)
+            attempts[k] += 1
+    return found, attempts
 
 
 def list_all(s3, retries, wait):
@@ -463,7 +474,7 @@ def list_all(s3, retries, wait):
 def explain_found(key, found, evs):
     """What a found object is: which logged write its bytes come from, and whether intact."""
     if found[0] == "absent":
-        return "absent (404 NoSuchKey)"
+        return f"absent ({found[1]})"
     if found[0] == "error":
         return f"unreadable: {found[1]}"
     data, etag = found[1], found[2]
@@ -588,9 +599,8 @@ def check(args):
             print(f"check: HARNESS ERROR: {e}", file=sys.stderr)
             return 2
 
-    def verify(key, retries=args.retries):
+    def verify(key, found):
         (base, base_where), doubt = models[key]
-        found = fetch(s3, key, retries, args.retry_wait)
         allowed = [(base, base_where, "acknowledged")] + [(st, w, "in doubt") for st, w in doubt]
         for st, where, what in allowed:
             ok, note = matches(key, st, found)
@@ -600,26 +610,38 @@ def check(args):
                 return found, None, note
         return found, None, None
 
-    observed = {}
-    for key in sorted(models):
-        found, hit, note = verify(key)
-        observed[key] = (found, hit, note)
+    try:
+        status, _, _ = s3.request("HEAD", f"/{BUCKET}")
+    except (OSError, http.client.HTTPException) as e:
+        status = f"connection error: {e}"
+    if stats["bucket"] and status != 200:
+        failures.append(f"bucket {BUCKET!r}: ACKNOWLEDGED CreateBucket LOST (HEAD bucket: {status})")
+    fetched, attempts = fetch_all(s3, sorted(models), args.retries, args.retry_wait)
+    observed = {key: verify(key, fetched[key]) for key in sorted(models)}
     # Failures are read once more after a pause, to tell a lasting state from a passing one.
-    first_pass = {k for k, (_, hit, _) in observed.items() if hit is None}
+    first_pass = sorted(k for k, (_, hit, _) in observed.items() if hit is None)
     if first_pass:
         time.sleep(args.retry_wait)
+    refetched = {k: fetch(s3, k) for k in first_pass}
+    detailed = 0
     for key in sorted(models):
         found, hit, note = observed[key]
         (base, base_where), doubt = models[key]
         if hit is None:
-            again, hit2, _ = verify(key, retries=1)
+            again, hit2, _ = verify(key, refetched[key])
+            detailed += 1
+            if detailed > args.details:
+                failures.append(f"key {key!r}: {verdict(base, found, events[key], note)}: expected "
+                                f"{describe_state(base)}{' (or in doubt)' if doubt else ''}, found {explain_found(key, found, events[key])[:200]}")
+                continue
             lines = [
                 f"key {key!r}: {verdict(base, found, events[key], note)}",
                 f"  expected: {describe_state(base)}  [{base_where}]",
             ]
             for st, w in doubt:
                 lines.append(f"       or: {describe_state(st)}  [{w}]  (in doubt: may or may not have taken effect)")
-            lines.append(f"  found:    {explain_found(key, found, events[key])}")
+            tries = f" (after {attempts[key]} attempts, {args.retry_wait:g}s apart)" if attempts[key] > 1 else ""
+            lines.append(f"  found:    {explain_found(key, found, events[key])}{tries}")
             if note:
                 lines.append(f"  note:     {note}")
             later = f"  read again {args.retry_wait:g}s later:"
@@ -709,7 +731,8 @@ def main():
     p.add_argument("--keys", type=int, default=24)
     p.add_argument("--seed", default="1")
     p.add_argument("--duration", type=float, default=0, help="load: stop after this many seconds (0: until killed)")
-    p.add_argument("--retries", type=int, default=7)
+    p.add_argument("--retries", type=int, default=7, help="GET attempts on 5xx / connection errors")
+    p.add_argument("--details", type=int, default=8, help="failed keys reported in full (the rest in one line each)")
     p.add_argument("--retry-wait", type=float, default=5)
     p.add_argument("--keep-going", action="store_true", help="check-load: load even after a failed check")
     p.add_argument("--drives", nargs="*", default=[], help="check: the drive folders, to show what they hold for a failed key")

@@ -188,6 +188,10 @@ if ((BUILD)); then
   (cd "$REPO" && nice -n 15 cargo build --quiet --bin strata) || die "cargo build failed"
 fi
 [[ -x $BIN ]] || die "no strata binary at $BIN (build it, or --strata PATH)"
+# The guest sees the host's / except /tmp (a fresh tmpfs there).
+for p in "$REPO" "$BIN"; do
+  [[ $p != /tmp/* ]] || die "$p is under /tmp, which the VM lab's guest cannot see"
+done
 command -v python3 >/dev/null || die "python3 is missing"
 
 # Everything lives in WORK: disk images, the shared log directory, the qemu pid file.

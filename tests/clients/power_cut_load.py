@@ -26,7 +26,8 @@ acknowledged (cut in flight, or failed), which may or may not have taken effect.
 check finds for such an in-doubt key is written as `SEEN key seed size kind` to
 `r<R>-check.log`: from then on it is the key's acknowledged state (a later check must not find
 the in-doubt write appear or vanish again). GET is retried on 5xx and connection errors
-(--retries times, --retry-wait seconds apart); a 404, wrong bytes or a wrong ETag is final.
+(--retries times, --retry-wait seconds apart, all such keys together); a 404, wrong bytes or
+a wrong ETag is final; every failed key is read once more after --retry-wait seconds.
 ListObjectsV2 must list exactly the keys GET found, with their sizes and ETags. Errors the load
 saw are failures too (a healthy set should answer every request). Failures name the key, the
 expected states (with where they were logged) and what was found; the last line is a JSON

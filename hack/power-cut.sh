@@ -115,6 +115,11 @@ options (environment variables in brackets):
                     (default 3-20) [STRATA_PC_KILL_WINDOW]
   --clients C       concurrent load clients (default 3) [STRATA_PC_CLIENTS]
   --keys K          keys, shared out among the clients (default 24) [STRATA_PC_KEYS]
+  --slow-drives N   once the load runs, throttle the last N disks to --slow-iops I/O
+                    operations per second (qemu's block_set_io_throttle; default 0): drives of
+                    mixed speed widen the moment in which a write is durable on some drives
+                    and not yet on others (mkfs, mount and log recovery stay at full speed)
+  --slow-iops IOPS  (default 15)
   --disk-size SIZE  size of each disk image (default 2G, sparse)
   --smp N           guest CPUs (default: the VM lab's)
   --boot-timeout S  give up on a boot after S seconds (default 400)
@@ -142,6 +147,8 @@ WINDOW=${STRATA_PC_KILL_WINDOW:-3-20}
 CLIENTS=${STRATA_PC_CLIENTS:-3}
 KEYS=${STRATA_PC_KEYS:-24}
 DISK_SIZE=2G
+SLOW=${STRATA_PC_SLOW_DRIVES:-0}
+SLOW_IOPS=15
 SMP=''
 BOOT_TIMEOUT=400
 KEEP=''
@@ -159,6 +166,8 @@ while (($#)); do
     --clients) CLIENTS=${2:?}; shift 2 ;;
     --keys) KEYS=${2:?}; shift 2 ;;
     --disk-size) DISK_SIZE=${2:?}; shift 2 ;;
+    --slow-drives) SLOW=${2:?}; shift 2 ;;
+    --slow-iops) SLOW_IOPS=${2:?}; shift 2 ;;
     --smp) SMP=${2:?}; shift 2 ;;
     --boot-timeout) BOOT_TIMEOUT=${2:?}; shift 2 ;;
     --keep) KEEP=${2:?}; shift 2 ;;
@@ -171,7 +180,7 @@ while (($#)); do
   esac
 done
 [[ -z $SEED ]] && SEED=$((RANDOM * 32768 + RANDOM))
-for v in ROUNDS DRIVES PARITY SEED CLIENTS KEYS BOOT_TIMEOUT; do
+for v in ROUNDS DRIVES PARITY SEED CLIENTS KEYS BOOT_TIMEOUT SLOW SLOW_IOPS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "--${v,,} takes a number (got '${!v}')"
 done
 [[ $WINDOW =~ ^([0-9]+)-([0-9]+)$ ]] || die "--kill-window takes MIN-MAX seconds (got '$WINDOW')"
@@ -179,6 +188,7 @@ KMIN=${BASH_REMATCH[1]} KMAX=${BASH_REMATCH[2]}
 ((KMIN <= KMAX)) || die "--kill-window $WINDOW: MIN is above MAX"
 ((ROUNDS >= 1 && DRIVES >= 2 && DRIVES <= 16 && PARITY >= 1 && 2 * PARITY <= DRIVES)) ||
   die "need rounds >= 1, 2..16 drives, 1 <= parity <= drives/2"
+((SLOW <= DRIVES && SLOW_IOPS > 0)) || die "--slow-drives: at most --drives; --slow-iops: above 0"
 ((EUID == 0)) || die "run as root (the VM lab needs it)"
 
 say() { echo "power-cut: $*"; }
@@ -235,11 +245,37 @@ LAB=("$HERE/vm-lab/run.sh" --timeout "$BOOT_TIMEOUT" --pid-file "$WORK/qemu.pid"
   --disk-size "$DISK_SIZE")
 [[ -n $SMP ]] && LAB+=(--smp "$SMP")
 for ((i = 0; i < DRIVES; i++)); do LAB+=(--disk-file "$WORK/disk$i.img"); done
+((SLOW)) && LAB+=(--qmp "$WORK/qmp.sock")
+
+# block_set_io_throttle over QMP for the drive ids (run.sh calls them disk0.. in bus order).
+throttle() { # IOPS DRIVE-ID...
+  python3 - "$WORK/qmp.sock" "$@" <<'EOF'
+import json, socket, sys
+path, iops, ids = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+sock = socket.socket(socket.AF_UNIX)
+sock.connect(path)
+f = sock.makefile("rw")
+def call(cmd, **args):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+    f.flush()
+    while True:  # skip events
+        r = json.loads(f.readline())
+        if "return" in r:
+            return
+        if "error" in r:
+            sys.exit(f"QMP {cmd}: {r['error']}")
+json.loads(f.readline())  # the greeting
+call("qmp_capabilities")
+for d in ids:
+    call("block_set_io_throttle", device=d, bps=0, bps_rd=0, bps_wr=0, iops=iops, iops_rd=0, iops_wr=0)
+EOF
+}
 
 RANDOM=$SEED
 ((NO_SYNC)) && say "NEGATIVE CONTROL (--no-sync): the server never syncs; this run should FAIL"
 say "seed $SEED: $ROUNDS rounds, $DRIVES drives with parity $PARITY (a $((DRIVES - PARITY))+$PARITY set)," \
-  "$CLIENTS clients on $KEYS keys, power cut ${KMIN}-${KMAX}s into the load; work dir $WORK"
+  "$CLIENTS clients on $KEYS keys, power cut ${KMIN}-${KMAX}s into the load$(
+    ((SLOW)) && echo ", the last $SLOW disks at $SLOW_IOPS IOPS"); work dir $WORK"
 
 acks() { cat "$LOGS"/r*-load-c*.log 2>/dev/null | grep -c '^ACK ' || true; }
 # The check's JSON summary (its last line starting with '{') in a boot's output, or nothing.
@@ -267,6 +303,11 @@ for ((r = 1; r <= ROUNDS + 1; r++)); do
       tenths=$((KMIN * 10 + RANDOM % ((KMAX - KMIN) * 10 + 1)))
       cut=$((tenths / 10)).$((tenths % 10))
       say "  load running after $((SECONDS - tb))s; cutting the power in ${cut}s"
+      if ((SLOW)); then
+        ids=()
+        for ((i = DRIVES - SLOW; i < DRIVES; i++)); do ids+=("disk$i"); done
+        throttle "$SLOW_IOPS" "${ids[@]}" || die "could not throttle ${ids[*]}"
+      fi
       sleep "$cut"
       if kill -0 "$RUNPID" 2>/dev/null && [[ -s $WORK/qemu.pid ]]; then
         date +%s.%N >"${marker%.loading}.cut"

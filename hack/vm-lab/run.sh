@@ -47,6 +47,9 @@ options:
   --pid-file PATH      write qemu's pid to PATH (removed when run.sh exits), so the caller
                        can cut the power itself with kill -KILL; a SIGKILLed qemu then also
                        means exit 123
+  --qmp PATH           a QMP socket at PATH (removed when run.sh exits), to change the running
+                       guest's hardware, e.g. block_set_io_throttle; the extra disks' drive
+                       ids are disk0.. in bus order (--disks ones first)
   --debug              show the guest kernel log and init trace on stderr
   -h, --help           this help
 
@@ -78,6 +81,7 @@ DISK_FILES=()
 DISK_CACHE=writeback
 POWER_CUT_AFTER=''
 PID_FILE=''
+QMP=''
 
 while (($#)); do
   case "$1" in
@@ -90,6 +94,7 @@ while (($#)); do
     --disk-cache) DISK_CACHE=${2:?}; shift 2 ;;
     --power-cut-after) POWER_CUT_AFTER=${2:?}; shift 2 ;;
     --pid-file) PID_FILE=$(readlink -f -- "${2:?}"); shift 2 ;;
+    --qmp) QMP=$(readlink -f -- "${2:?}"); shift 2 ;;
     --root-disk-size) ROOT_DISK_SIZE=${2:?}; shift 2 ;;
     --no-root-disk) ROOT_DISK_SIZE=''; shift ;;
     --rw) RW_DIRS+=("$(readlink -f -- "${2:?}")"); shift 2 ;;
@@ -134,6 +139,7 @@ cleanup() {
   [[ -n $CUTTER ]] && kill "$CUTTER" 2>/dev/null && wait "$CUTTER" 2>/dev/null
   [[ -n $QPID ]] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
   [[ -n $PID_FILE ]] && rm -f "$PID_FILE"
+  [[ -n $QMP ]] && rm -f "$QMP"
   for p in "${READERS[@]}"; do kill "$p" 2>/dev/null; done
   for d in "${TMPS[@]}"; do rm -rf "$d"; done
   exit "$rc"
@@ -447,6 +453,7 @@ QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
 # shellcheck disable=SC2206
 QEMU+=(${STRATA_VM_QEMU_EXTRA:-})
 if [[ $ACCEL == kvm ]]; then QEMU+=(-accel kvm -cpu host); else QEMU+=(-accel tcg,thread=multi -cpu max); fi
+[[ -n $QMP ]] && QEMU+=(-qmp "unix:${QMP//,/,,},server=on,wait=off")
 
 i=0
 for d in "${RW_DIRS[@]}"; do

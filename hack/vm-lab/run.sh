@@ -24,8 +24,15 @@ options:
   --disks N            attach N empty sparse disks (default 0) with serials vmlab-disk0..;
                        as virtio disks they are /dev/vdb.. (vda is the system disk)
   --disk-size SIZE     size of each disk, as for truncate(1) (default 2G)
+  --disk-file PATH     attach the image file PATH as a persistent disk (repeatable), created
+                       sparse at --disk-size when missing, kept after the run; the n-th one
+                       has the serial vmlab-file<n> and comes after the --disks ones
+  --disk-cache MODE    qemu cache mode of the --disk-file disks (default writeback: the
+                       guest sees a write cache and its flushes reach the image with
+                       fdatasync); none | writethrough | directsync | unsafe (ignores flushes)
   --disk-type T[,T..]  per-disk bus: virtio | nvme | ssd | hdd (SCSI, rotation rate 1 / 7200);
-                       the last type repeats for the remaining disks (default virtio)
+                       the last type repeats for the remaining disks, --disks ones first,
+                       then the --disk-file ones (default virtio)
   --root-disk-size SZ  size of the system disk /dev/vda (default 8G, sparse): an ext4 disk
                        that holds the writable layer of / (so / has a real root disk)
   --no-root-disk       keep the writable layer of / in RAM (tmpfs) instead
@@ -34,10 +41,20 @@ options:
   -e, --env NAME[=VAL] pass an environment variable (repeatable); PATH, HOME, LANG, TERM, CI,
                        RUST_*, CARGO_TERM_* and STRATA_* are always passed
   --timeout SECONDS    kill the guest and fail (exit 124) after this long (default 600)
+  --power-cut-after S  cut the power S seconds (decimals allowed) after qemu started: qemu is
+                       SIGKILLed, the guest's memory (page cache, unflushed buffers, requests
+                       in flight) is lost; exit 123 unless COMMAND had finished already
+  --pid-file PATH      write qemu's pid to PATH (removed when run.sh exits), so the caller
+                       can cut the power itself with kill -KILL; a SIGKILLed qemu then also
+                       means exit 123
+  --qmp PATH           a QMP socket at PATH (removed when run.sh exits), to change the running
+                       guest's hardware, e.g. block_set_io_throttle; the extra disks' drive
+                       ids are disk0.. in bus order (--disks ones first)
   --debug              show the guest kernel log and init trace on stderr
   -h, --help           this help
 
-exit codes: COMMAND's own; 124 on timeout; 125 when the lab itself failed.
+exit codes: COMMAND's own; 123 when the power was cut before COMMAND finished; 124 on
+  timeout; 125 when the lab itself failed.
 environment: STRATA_VM_CACHE (cache dir, default ~/.cache/strata-vm-lab),
   STRATA_VM_ACCEL (tcg | kvm; default: probe kvm once, fall back to tcg),
   STRATA_VM_KERNEL_PKG (default linux-image-amd64), STRATA_VM_EXTRA_MODULES (module names),
@@ -60,6 +77,11 @@ TIMEOUT=${STRATA_VM_TIMEOUT:-600}
 DEBUG=0
 EXTRA_ENV=()
 RW_DIRS=()
+DISK_FILES=()
+DISK_CACHE=writeback
+POWER_CUT_AFTER=''
+PID_FILE=''
+QMP=''
 
 while (($#)); do
   case "$1" in
@@ -68,6 +90,11 @@ while (($#)); do
     --disks) DISKS=${2:?}; shift 2 ;;
     --disk-size) DISK_SIZE=${2:?}; shift 2 ;;
     --disk-type) DISK_TYPES=${2:?}; shift 2 ;;
+    --disk-file) DISK_FILES+=("$(readlink -f -- "${2:?}")"); shift 2 ;;
+    --disk-cache) DISK_CACHE=${2:?}; shift 2 ;;
+    --power-cut-after) POWER_CUT_AFTER=${2:?}; shift 2 ;;
+    --pid-file) PID_FILE=$(readlink -f -- "${2:?}"); shift 2 ;;
+    --qmp) QMP=$(readlink -f -- "${2:?}"); shift 2 ;;
     --root-disk-size) ROOT_DISK_SIZE=${2:?}; shift 2 ;;
     --no-root-disk) ROOT_DISK_SIZE=''; shift ;;
     --rw) RW_DIRS+=("$(readlink -f -- "${2:?}")"); shift 2 ;;
@@ -83,6 +110,16 @@ done
 [[ $MEM =~ ^[0-9]+$ && $SMP =~ ^[0-9]+$ && $DISKS =~ ^[0-9]+$ && $TIMEOUT =~ ^[0-9]+$ ]] ||
   die "--mem, --smp, --disks and --timeout take numbers"
 for d in "${RW_DIRS[@]}"; do [[ -d $d ]] || die "--rw $d: not a directory"; done
+[[ -z $POWER_CUT_AFTER || $POWER_CUT_AFTER =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+  die "--power-cut-after takes seconds"
+case "$DISK_CACHE" in
+  writeback|none|writethrough|directsync|unsafe) ;;
+  *) die "--disk-cache: unknown mode '$DISK_CACHE' (writeback, none, writethrough, directsync, unsafe)" ;;
+esac
+for f in "${DISK_FILES[@]}"; do
+  [[ -e $f ]] || truncate -s "$DISK_SIZE" "$f" 2>/dev/null || die "--disk-file $f: cannot create it"
+  [[ -f $f && -r $f && -w $f ]] || die "--disk-file $f: not a readable and writable file"
+done
 
 SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
 CACHE=${STRATA_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/strata-vm-lab}
@@ -95,11 +132,14 @@ MODULES="virtio_pci virtio_console virtio_rng 9pnet_virtio 9p overlay crc32c_gen
 declare -A BUS_MODULES=([virtio]="virtio_blk" [nvme]="nvme" [scsi]="virtio_scsi sd_mod")
 
 # Everything this run starts or creates is undone on exit, however it exits.
-TMPS=() QPID='' READERS=()
+TMPS=() QPID='' READERS=() CUTTER=''
 cleanup() {
   local rc=$?
   set +e
+  [[ -n $CUTTER ]] && kill "$CUTTER" 2>/dev/null && wait "$CUTTER" 2>/dev/null
   [[ -n $QPID ]] && kill "$QPID" 2>/dev/null && wait "$QPID" 2>/dev/null
+  [[ -n $PID_FILE ]] && rm -f "$PID_FILE"
+  [[ -n $QMP ]] && rm -f "$QMP"
   for p in "${READERS[@]}"; do kill "$p" 2>/dev/null; done
   for d in "${TMPS[@]}"; do rm -rf "$d"; done
   exit "$rc"
@@ -395,11 +435,12 @@ mkdir -p "$XFER"
   done
   printf 'exec'; printf ' %q' "$@"; printf '\n'
 } >"$XFER/cmd.sh"
-echo $((DISKS + (${#ROOT_DISK_SIZE} > 0))) >"$XFER/disks"
+echo $((DISKS + ${#DISK_FILES[@]} + (${#ROOT_DISK_SIZE} > 0))) >"$XFER/disks"
+QPIDFILE=${PID_FILE:-$WORK/qemu.pid}
 
 QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
   -machine pc -m "$MEM" -smp "$SMP"
-  -kernel "$KDIR/vmlinuz" -initrd "$INITRD"
+  -kernel "$KDIR/vmlinuz" -initrd "$INITRD" -pidfile "$QPIDFILE"
   -device virtio-rng-pci
   -virtfs "local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap"
   -virtfs "local,path=$XFER,mount_tag=vmlabxfer,security_model=passthrough,multidevs=remap"
@@ -412,6 +453,7 @@ QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
 # shellcheck disable=SC2206
 QEMU+=(${STRATA_VM_QEMU_EXTRA:-})
 if [[ $ACCEL == kvm ]]; then QEMU+=(-accel kvm -cpu host); else QEMU+=(-accel tcg,thread=multi -cpu max); fi
+[[ -n $QMP ]] && QEMU+=(-qmp "unix:${QMP//,/,,},server=on,wait=off")
 
 i=0
 for d in "${RW_DIRS[@]}"; do
@@ -430,18 +472,26 @@ if [[ -n $ROOT_DISK_SIZE ]]; then
 fi
 IFS=, read -r -a types <<<"$DISK_TYPES"
 scsi=0
-for ((i = 0; i < DISKS; i++)); do
+# The throw-away disks (cache=unsafe: nothing of them outlives the run, flushes would only cost
+# time), then the --disk-file ones, in the order given, so device names and serials are the
+# same in every run with the same options.
+for ((i = 0; i < DISKS + ${#DISK_FILES[@]}; i++)); do
   t=${types[i]:-${types[${#types[@]}-1]}}
-  truncate -s "$DISK_SIZE" "$WORK/disk$i.img"
-  QEMU+=(-drive "file=$WORK/disk$i.img,if=none,id=disk$i,format=raw,cache=unsafe,discard=unmap")
+  if ((i < DISKS)); then
+    truncate -s "$DISK_SIZE" "$WORK/disk$i.img"
+    file=$WORK/disk$i.img cache=unsafe serial=vmlab-disk$i
+  else
+    file=${DISK_FILES[i - DISKS]} cache=$DISK_CACHE serial=vmlab-file$((i - DISKS))
+  fi
+  QEMU+=(-drive "file=${file//,/,,},if=none,id=disk$i,format=raw,cache=$cache,discard=unmap")
   case "$t" in
-    virtio) QEMU+=(-device "virtio-blk-pci,drive=disk$i,serial=vmlab-disk$i"); BUSES+=,virtio ;;
-    nvme) QEMU+=(-device "nvme,drive=disk$i,serial=vmlab-disk$i"); BUSES+=,nvme ;;
+    virtio) QEMU+=(-device "virtio-blk-pci,drive=disk$i,serial=$serial"); BUSES+=,virtio ;;
+    nvme) QEMU+=(-device "nvme,drive=disk$i,serial=$serial"); BUSES+=,nvme ;;
     ssd|hdd)
       BUSES+=,scsi
       ((scsi)) || { QEMU+=(-device virtio-scsi-pci,id=scsi0); scsi=1; }
       rr=1; [[ $t == hdd ]] && rr=7200
-      QEMU+=(-device "scsi-hd,bus=scsi0.0,drive=disk$i,serial=vmlab-disk$i,rotation_rate=$rr") ;;
+      QEMU+=(-device "scsi-hd,bus=scsi0.0,drive=disk$i,serial=$serial,rotation_rate=$rr") ;;
     *) die "--disk-type: unknown type '$t' (virtio, nvme, ssd, hdd)" ;;
   esac
 done
@@ -465,12 +515,37 @@ else
   cat "$WORK/con.out" >"$WORK/console.log" & READERS+=($!)
 fi
 
+# The power cut: SIGKILL, so qemu neither shuts the guest down nor flushes anything for it.
+# What the guest had handed to its disks stays in the images (the host's page cache outlives
+# qemu); what was still in guest memory is gone.
+CUT=$WORK/power-cut
+power_cut_after() {
+  local s='' pid i
+  trap '[[ -n $s ]] && kill "$s" 2>/dev/null; exit 0' TERM
+  sleep "$1" & s=$!
+  wait "$s"; s=''
+  for ((i = 0; i < 50; i++)); do [[ -s $QPIDFILE ]] && break; sleep 0.1; done
+  pid=$(cat "$QPIDFILE" 2>/dev/null) || exit 0
+  touch "$CUT"
+  kill -KILL "$pid" 2>/dev/null || rm -f "$CUT"
+}
+
 START=$SECONDS
 timeout -k 5 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>"$WORK/qemu.log" &
 QPID=$!
+if [[ -n $POWER_CUT_AFTER ]]; then
+  power_cut_after "$POWER_CUT_AFTER" &
+  CUTTER=$!
+fi
 QRC=0
-wait "$QPID" || QRC=$?
+# (bash reports a SIGKILLed job on stderr after the wait; the redirection keeps that quiet.)
+{ wait "$QPID" || QRC=$?; } 2>/dev/null
 QPID=''
+if [[ -n $CUTTER ]]; then
+  kill "$CUTTER" 2>/dev/null || true
+  wait "$CUTTER" 2>/dev/null || true
+  CUTTER=''
+fi
 # qemu has exited: the readers see end-of-file once the pipes are drained. A reader still
 # waiting to open its pipe (qemu failed before opening it) is released by a brief open here.
 for c in con out err; do : <>"$WORK/$c.out"; done
@@ -479,6 +554,12 @@ READERS=()
 
 if [[ -f $XFER/rc ]]; then
   exit "$(cat "$XFER/rc")"
+fi
+# A SIGKILLed qemu (timeout(1) reports 137 then) is a power cut when run.sh cut it, or when a
+# caller holding the pid file may have; otherwise (say, the OOM killer) a lab failure.
+if [[ -f $CUT ]] || { [[ -n $PID_FILE ]] && ((QRC == 137 && SECONDS - START < TIMEOUT)); }; then
+  echo "vm-lab: power cut after $((SECONDS - START))s: qemu SIGKILLed before the command finished" >&2
+  exit 123
 fi
 if ((QRC == 124)); then
   echo "vm-lab: timed out after ${TIMEOUT}s; guest killed" >&2

@@ -198,9 +198,14 @@ if ((BUILD)); then
   (cd "$REPO" && nice -n 15 cargo build --quiet --bin strata) || die "cargo build failed"
 fi
 [[ -x $BIN ]] || die "no strata binary at $BIN (build it, or --strata PATH)"
-# The guest sees the host's / except /tmp (a fresh tmpfs there).
+# The guest sees the host's / except /tmp (a fresh tmpfs there): a checkout or binary under
+# /tmp (a CI clone) is shared into the guest at the same path.
+SHARE=()
 for p in "$REPO" "$BIN"; do
-  [[ $p != /tmp/* ]] || die "$p is under /tmp, which the VM lab's guest cannot see"
+  if [[ $p == /tmp/* ]]; then
+    [[ $p == "$REPO"/* || $p == "$REPO" ]] || die "$p is under /tmp, which the VM lab's guest cannot see"
+    SHARE=(--rw "$REPO")
+  fi
 done
 command -v python3 >/dev/null || die "python3 is missing"
 
@@ -242,7 +247,7 @@ void sync(void) {}
 EOF
 fi
 LAB=("$HERE/vm-lab/run.sh" --timeout "$BOOT_TIMEOUT" --pid-file "$WORK/qemu.pid" --rw "$LOGS"
-  --disk-size "$DISK_SIZE")
+  --disk-size "$DISK_SIZE" "${SHARE[@]}")
 [[ -n $SMP ]] && LAB+=(--smp "$SMP")
 for ((i = 0; i < DRIVES; i++)); do LAB+=(--disk-file "$WORK/disk$i.img"); done
 ((SLOW)) && LAB+=(--qmp "$WORK/qmp.sock")

@@ -35,3 +35,8 @@ echo "running the drive and CSI tests in the VM lab (kernel with XFS project quo
 # One guest for all three binaries (booting one costs ~10 s); stop at the first failure.
 hack/vm-lab/run.sh "${rw[@]}" -e STRATA_REQUIRE_QUOTA=1 -- \
   bash -c 'for exe; do "$exe" --test-threads 2 || exit; done' vm-tests "${exes[@]}"
+
+# Power cuts: strata server in the VM lab on its own disks (4+2), a PUT/overwrite load, the VM
+# killed at random moments and rebooted; every acknowledged write must read back byte-exact.
+echo "running the power-cut test in the VM lab (about 4 minutes)" >&2
+hack/power-cut.sh --no-build --strata "$PWD/target/debug/strata"

@@ -29,23 +29,28 @@
 //!    returns a write that then fails.
 //!
 //! # Why it holds
-//! - An acknowledged version v stays readable until a newer version is acknowledged: by 4 and
-//!   5 it is listed on at least W drives until then, W ≥ k, so `resolve` finds it on k
-//!   drives (unless more than n − k drives are gone, when it answers "unknown", never an
-//!   older version: v is listed or silent on W drives, and `resolve` skips a version only
-//!   when fewer than W drives list it or are silent). Any newer version in front of it that
-//!   was cut short is on fewer than k drives (or it would be the state: then it became
-//!   visible, which is allowed for a write that was never acknowledged), and on fewer than W
-//!   listed-or-silent drives once the drives answer, so it is skipped.
-//! - A version that was never acknowledged is either on k drives or more (the state: heal
-//!   rolls it forward to every drive) or on fewer (skipped: heal rolls it back), once every
-//!   drive answers; which of the two never changes (6). No key is left "neither present nor
-//!   absent" by a crash.
+//! - An acknowledged version v stays readable until a newer version is acknowledged. By 4 and
+//!   5 it is listed on at least W ≥ k drives until then (a drive lost since counts as silent,
+//!   or, replaced, as being rebuilt), so `resolve` finds it on k drives — or, with more than
+//!   n − k drives gone, answers "unknown", never an older version: v is listed or silent on
+//!   k drives at least, and `resolve` skips a version only when fewer than k drives list it
+//!   or are silent. A newer version in front of it that was cut short is either the state
+//!   (k drives list it: it became visible, which is allowed for a write that was never
+//!   acknowledged, and heal completes it) or skipped, for good.
+//! - Stability (6) makes convergence one-way: a version that was never acknowledged is either
+//!   on k drives or more (the state: heal rolls it forward onto every drive) or on fewer
+//!   (skipped: heal rolls it back once every drive answered). No key is left "neither present
+//!   nor absent" by a crash; "unknown" lasts only while drives are silent.
 //! - A crash in phase two leaves drives with `[new]` or `[new, current]`: new is listed on W
 //!   drives either way. A deletion on every drive removes the key's metadata in phase two;
 //!   cut short, drives hold `[deletion, current]` or nothing, so the deletion is listed
 //!   wherever the deleted version still is: once it is below ceil(n/2) drives, so is the
 //!   version, below its k — nothing older can come back.
+//! - Power cuts: the barrier of phase one (a `syncfs` that started after the writes) makes the
+//!   data, the key's directories and both metadata files durable before the rename, and the
+//!   rename durable before the acknowledgement; phase two's rename and the removal of the
+//!   replaced data need no barrier — lost, they leave `[new, current]` and a data directory
+//!   the sweep removes.
 //! - Leftovers of a crash (data directories no metadata names, metadata files being written)
 //!   are recognised by what they are — unreferenced, looked at under the key's lock — not by
 //!   their age, so any restart gap is safe (`Drive::sweep_key`).

@@ -258,3 +258,51 @@ fn a_drive_that_returns_is_brought_back_and_rebuilt() {
         assert_eq!(&get(&e, "bgw", key).unwrap(), body, "{key}");
     }
 }
+
+/// Real XFS drives: one is unmounted while the engine runs. Its bare mount point — an empty,
+/// unformatted directory at a drive's path — is never taken for a replacement (formatting it
+/// would put a drive on the filesystem below); mounted again, the drive is brought back,
+/// rebuilt with what was written meanwhile, and every object reads with two others gone.
+#[test]
+fn an_unmounted_drive_is_not_mistaken_for_a_replacement() {
+    let xfs: Vec<common::XfsDrive> = (0..6).map(|_| common::XfsDrive::new(320)).collect();
+    let paths: Vec<PathBuf> = xfs.iter().map(|x| x.path.clone()).collect();
+    let e = Engine::open(
+        &[paths.clone()],
+        Config {
+            scan_interval: None,
+            ..background(2)
+        },
+    )
+    .unwrap();
+    let mut objects: BTreeMap<String, Vec<u8>> = populate(&e).into_iter().collect();
+    xfs[2].unmount();
+    wait_for(
+        "the drive to go out of service",
+        Duration::from_secs(10),
+        || !e.drives()[2].online,
+    );
+    for (key, body) in [("while-out", data(250_000, 21)), ("inline", data(300, 22))] {
+        put(&e, "bgw", key, &body);
+        objects.insert(key.to_string(), body);
+    }
+    // Several monitor rounds with the bare mount point there.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !paths[2].join(".strata.sys").exists(),
+        "the bare mount point was formatted"
+    );
+    assert!(!e.drives()[2].online);
+    xfs[2].mount();
+    wait_for("the drive to be rebuilt", Duration::from_secs(30), || {
+        e.stats()
+            .rebuilds()
+            .iter()
+            .any(|(place, r)| place.1 == 2 && r.finished.is_some())
+    });
+    e.take_offline(0, 4);
+    e.take_offline(0, 5);
+    for (key, body) in &objects {
+        assert_eq!(&get(&e, "bgw", key).unwrap(), body, "{key}");
+    }
+}

@@ -450,9 +450,26 @@ fn bring_back(shared: &Shared) -> Vec<(usize, usize)> {
 /// marked healing and put in service. Returns the places filled.
 pub(crate) fn adopt_replacements(shared: &Shared) -> Vec<(usize, usize)> {
     let missing = offline_places(shared);
+    let mounted = all_drives(shared)
+        .iter()
+        .flatten()
+        .filter_map(|d| d.path().map(is_mount_point))
+        .any(|m| m);
     let fresh: Vec<PathBuf> = unused_paths(shared)
         .into_iter()
         .filter(|p| matches!(FormatRecord::load(p), Ok(None)) && is_empty_dir(p))
+        .filter(|p| {
+            // Drives that are mounted filesystems: an empty directory that is not one is the
+            // bare mount point of a drive that is not mounted, never a replacement (formatting
+            // it would put a drive on the filesystem below).
+            let bare = mounted && !is_mount_point(p);
+            if bare {
+                tracing::warn!(path = %p.display(),
+                    "empty directory where a mounted drive is expected (drive not mounted?): \
+                     not used");
+            }
+            !bare
+        })
         .collect();
     let mut placed = Vec::new();
     for path in &fresh {
@@ -544,6 +561,16 @@ fn put_in_service(
         });
     }
     Ok(())
+}
+
+/// A filesystem is mounted there (its device differs from its parent's).
+fn is_mount_point(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let parent = path.parent().unwrap_or(Path::new("/"));
+    match (std::fs::metadata(path), std::fs::metadata(parent)) {
+        (Ok(a), Ok(b)) => a.dev() != b.dev() || a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 /// Nothing in it but what a fresh filesystem has.

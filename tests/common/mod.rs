@@ -206,6 +206,16 @@ impl XfsDrive {
         }
     }
 
+    /// Unmounts it (the mount point stays, bare), as a drive pulled or its mount lost.
+    pub fn unmount(&self) {
+        run(Command::new("umount").arg(&self.path));
+    }
+
+    /// Mounts it again at its place.
+    pub fn mount(&self) {
+        run(Command::new("mount").arg(&self._dev.dev).arg(&self.path));
+    }
+
     /// Freezes the filesystem (`fsfreeze`): every write to it blocks until `thaw`.
     pub fn freeze(&self) {
         run(Command::new("fsfreeze").arg("--freeze").arg(&self.path));

@@ -268,7 +268,7 @@ fn an_unmounted_drive_is_not_mistaken_for_a_replacement() {
     let xfs: Vec<common::XfsDrive> = (0..6).map(|_| common::XfsDrive::new(320)).collect();
     let paths: Vec<PathBuf> = xfs.iter().map(|x| x.path.clone()).collect();
     let e = Engine::open(
-        &[paths.clone()],
+        std::slice::from_ref(&paths),
         Config {
             scan_interval: None,
             ..background(2)

@@ -307,7 +307,7 @@ impl S3 for StrataS3 {
             given_checksums!(input),
             input.checksum_algorithm.as_ref(),
         )?;
-        let opts = put_options(
+        let mut opts = put_options(
             input.content_type.clone(),
             meta_map(input.metadata, std_headers!(input)),
             parse_tagging_header(input.tagging.as_deref())?,
@@ -316,7 +316,6 @@ impl S3 for StrataS3 {
         );
         let (bucket, key) = (input.bucket, input.key);
         // Checked by the engine under the key's lock, atomically with the write.
-        let mut opts = opts;
         opts.conditions = crate::engine::Conditions {
             if_match: etag_condition(input.if_match.as_ref()),
             if_none_match: etag_condition(input.if_none_match.as_ref()),

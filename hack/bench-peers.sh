@@ -4,7 +4,12 @@
 #   hack/bench-peers.sh            # full table (about 15 minutes plus the first peer builds)
 #   QUICK=1 hack/bench-peers.sh    # 3 s per cell, for a smoke run
 #   ONLY='MIXED|LIST' OUT=/tmp/rows.md hack/bench-peers.sh   # only matching rows, elsewhere
+#   SERVERS='strata-ec4 strata-before' BEFORE=/path/to/old/strata hack/bench-peers.sh
+#                                  # a build of Strata from before a change, beside this one
 #
+# As root (with mkfs.xfs), every server gets its own XFS filesystems on loop devices (Strata's
+# 4-drive set four of them), so that one server's syncs never pay for another's dirty pages on
+# a shared filesystem; otherwise (LOOP=0) everything lives in folders under $BENCH_DIR.
 # Peers are installed from crates.io into a cache outside the repository (first run only:
 # garage takes a while to build): garage (Rust, replicated; one node, replication 1, fsync of
 # data and metadata ON to match Strata) and s3s-fs (Rust, plain files, no fsync). Strata runs as
@@ -35,12 +40,29 @@ install_peers() {
 }
 
 PIDS=()
+MOUNTS=()
+LOOPS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+  for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
   rm -rf "$BENCH_DIR"
 }
 trap cleanup EXIT
+LOOP=${LOOP:-$([[ $EUID == 0 ]] && command -v mkfs.xfs >/dev/null && echo 1 || echo 0)}
+# A directory that is its own XFS filesystem on a loop device (LOOP=1), else a folder.
+drive_dir() { # path
+  mkdir -p "$1"
+  ((LOOP)) || return 0
+  local img="$1.img" dev
+  truncate -s "${DRIVE_SIZE:-8G}" "$img"
+  dev=$(losetup --find --show "$img")
+  LOOPS+=("$dev")
+  mkfs.xfs -q -f "$dev"
+  mount "$dev" "$1"
+  MOUNTS+=("$1")
+}
 
 wait_port() {
   for _ in $(seq 1 100); do
@@ -51,17 +73,17 @@ wait_port() {
   return 1
 }
 
-start_strata() { # name port drives...
-  local name=$1 port=$2; shift 2
-  mkdir -p "$@"
-  STRATA_ROOT_USER=$KEY STRATA_ROOT_PASSWORD=$SECRET target/release/strata server \
+start_strata() { # name binary port drives...
+  local name=$1 bin=$2 port=$3; shift 3
+  for d in "$@"; do drive_dir "$d"; done
+  STRATA_ROOT_USER=$KEY STRATA_ROOT_PASSWORD=$SECRET "$bin" server \
     --address "127.0.0.1:$port" "$@" >"$BENCH_DIR/$name.log" 2>&1 &
   PIDS+=($!)
   wait_port "$port"
 }
 
 start_s3s_fs() { # port
-  mkdir -p "$BENCH_DIR/s3s-fs"
+  drive_dir "$BENCH_DIR/s3s-fs"
   "$CACHE/bin/s3s-fs" --host 127.0.0.1 --port "$1" --access-key $KEY --secret-key $SECRET \
     "$BENCH_DIR/s3s-fs" >"$BENCH_DIR/s3s-fs.log" 2>&1 &
   PIDS+=($!)
@@ -71,6 +93,7 @@ start_s3s_fs() { # port
 GARAGE_KEY=; GARAGE_SECRET=
 start_garage() { # port
   local dir=$BENCH_DIR/garage conf=$BENCH_DIR/garage/garage.toml
+  drive_dir "$dir"
   mkdir -p "$dir/meta" "$dir/data"
   cat >"$conf" <<TOML
 metadata_dir = "$dir/meta"
@@ -102,19 +125,25 @@ TOML
 
 # server name → endpoint, credentials
 declare -A EP AK SK
-SERVERS=(strata-ec4 strata-1 s3s-fs garage)
+read -r -a SERVERS <<<"${SERVERS:-strata-ec4 strata-1 s3s-fs garage}"
+has() { [[ " ${SERVERS[*]} " == *" $1 "* ]]; }
 
 main() {
-  install_peers
+  if has s3s-fs || has garage; then install_peers; fi
   cargo build --release --quiet --bin strata
   rm -rf "$BENCH_DIR"; mkdir -p "$BENCH_DIR"
-  start_strata strata-ec4 9301 "$BENCH_DIR"/ec4/d{1..4}
-  start_strata strata-1 9302 "$BENCH_DIR/single"
-  start_s3s_fs 9303
-  start_garage 9304
-  EP=([strata-ec4]=http://127.0.0.1:9301 [strata-1]=http://127.0.0.1:9302 [s3s-fs]=http://127.0.0.1:9303 [garage]=http://127.0.0.1:9304)
-  AK=([strata-ec4]=$KEY [strata-1]=$KEY [s3s-fs]=$KEY [garage]=$GARAGE_KEY)
-  SK=([strata-ec4]=$SECRET [strata-1]=$SECRET [s3s-fs]=$SECRET [garage]=$GARAGE_SECRET)
+  local new=target/release/strata
+  if has strata-ec4; then start_strata strata-ec4 "$new" 9301 "$BENCH_DIR"/ec4/d{1..4}; fi
+  if has strata-1; then start_strata strata-1 "$new" 9302 "$BENCH_DIR/single"; fi
+  if has strata-before; then
+    [[ -x ${BEFORE:-} ]] || { echo "strata-before needs BEFORE=<strata binary>" >&2; exit 1; }
+    start_strata strata-before "$BEFORE" 9305 "$BENCH_DIR"/before/d{1..4}
+  fi
+  if has s3s-fs; then start_s3s_fs 9303; fi
+  if has garage; then start_garage 9304; fi
+  EP=([strata-ec4]=http://127.0.0.1:9301 [strata-1]=http://127.0.0.1:9302 [s3s-fs]=http://127.0.0.1:9303 [garage]=http://127.0.0.1:9304 [strata-before]=http://127.0.0.1:9305)
+  AK=([strata-ec4]=$KEY [strata-1]=$KEY [s3s-fs]=$KEY [garage]=$GARAGE_KEY [strata-before]=$KEY)
+  SK=([strata-ec4]=$SECRET [strata-1]=$SECRET [s3s-fs]=$SECRET [garage]=$GARAGE_SECRET [strata-before]=$SECRET)
 
   # workload label | bench arguments | metric (mib or ops)
   local rows=(
@@ -160,7 +189,9 @@ PY
 )
     done
     local best_peer=0
-    for s in s3s-fs garage; do
+    # Ratios to the best peer, or to the build from before the change when it is the peer.
+    for s in s3s-fs garage strata-before; do
+      has "$s" || continue
       local v=${val[$s]%!}; [[ $v == fail ]] && continue
       best_peer=$(python3 -c "print(max($best_peer, $v))")
     done
@@ -175,8 +206,8 @@ PY
   {
     echo "# Strata and its peers, side by side"
     echo
-    echo "Command: \`hack/bench-peers.sh\` (${SECS} s per cell), $when, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB."
-    echo "Ratios are to the best peer (s3s-fs, garage) in the row; \`!\` marks a cell with failed requests."
+    echo "Command: \`SERVERS='${SERVERS[*]}' hack/bench-peers.sh\` (${SECS} s per cell), $when, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, drives $( ((LOOP)) && echo "on their own XFS loop devices" || echo "folders on one filesystem")."
+    echo "Ratios are to the best peer (s3s-fs, garage, or strata-before: a build from before a change) in the row; \`!\` marks a cell with failed requests."
     echo "Durability: Strata ON (every write on stable storage before the reply: syncfs barriers), garage ON (data_fsync, metadata_fsync), s3s-fs OFF (never syncs)."
     echo
     echo "$table"

@@ -96,6 +96,15 @@ impl Engine {
     /// formatting it when every drive is new. Start-up also clears interrupted writes, puts
     /// empty drives given in the place of missing ones to work, and starts the workers.
     pub fn open(groups: &[Vec<PathBuf>], cfg: Config) -> Result<Engine, EngineError> {
+        Engine::open_with(groups, cfg, &|d| d)
+    }
+
+    /// `open` with every drive passed through `wrap` (tests put `drive::faulty` around them).
+    pub fn open_with(
+        groups: &[Vec<PathBuf>],
+        cfg: Config,
+        wrap: &dyn Fn(Arc<dyn Drive>) -> Arc<dyn Drive>,
+    ) -> Result<Engine, EngineError> {
         let dep = layout::open(
             groups,
             cfg.set_size,
@@ -116,7 +125,7 @@ impl Engine {
                     .enumerate()
                     .map(|(p, (id, d))| {
                         let d = d.and_then(|d| match d.clean_tmp() {
-                            Ok(()) => Some(Arc::new(d) as Arc<dyn Drive>),
+                            Ok(()) => Some(wrap(Arc::new(d))),
                             Err(e) => {
                                 last_paths.insert((i, p), d.root().to_path_buf());
                                 problems.push(DriveProblem::Offline {

@@ -8,6 +8,7 @@
 //! absence — and never by message text.
 
 mod barrier;
+pub mod faulty;
 mod local;
 
 pub use local::{statvfs, LocalDrive, SYS_DIR};

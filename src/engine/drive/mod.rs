@@ -10,6 +10,7 @@
 mod barrier;
 pub mod faulty;
 mod local;
+mod walk;
 
 pub use local::{statvfs, LocalDrive, SYS_DIR};
 

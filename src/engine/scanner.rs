@@ -25,6 +25,9 @@ use std::time::Instant;
 
 /// Keys walked per page.
 const PAGE: usize = 1000;
+/// What visiting a key costs on each drive, counted against the scan rate besides the shard
+/// bytes read (a metadata file and its directory).
+const KEY_COST: usize = 4096;
 
 pub(crate) fn start(shared: &Arc<Shared>, workers: &Workers) {
     // Healer: queued keys, each once while pending.
@@ -159,7 +162,9 @@ pub(crate) fn scan_pass(shared: &Shared, stop: &Stop, deep: bool, rate: u64) -> 
                     }
                 }
                 Stats::add(&shared.stats.scan_bytes, bytes);
-                stop.sleep(pace.took(bytes))
+                // Reading every drive's metadata of the key costs too, even in a light pass.
+                let meta = (KEY_COST * set.drive_count()) as u64;
+                stop.sleep(pace.took(bytes + meta))
             });
             if !done {
                 return healed;

@@ -213,3 +213,46 @@ pub struct DriveState {
     pub healing: bool,
     pub capacity: Option<super::drive::Capacity>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::meta::tests::sample_version;
+
+    fn object() -> crate::engine::meta::ObjectMeta {
+        sample_version("v", 1).object.unwrap()
+    }
+
+    #[test]
+    fn conditions_follow_s3() {
+        let o = object(); // etag "abc", size 5
+        let c = |f: fn(&mut Conditions)| {
+            let mut c = Conditions::default();
+            f(&mut c);
+            c
+        };
+        let ok = |c: &Conditions, cur| c.check(cur, "b", "k").is_ok();
+        let failed = |c: &Conditions, cur| {
+            matches!(
+                c.check(cur, "b", "k"),
+                Err(EngineError::PreconditionFailed(_))
+            )
+        };
+        let missing = |c: &Conditions, cur| {
+            matches!(c.check(cur, "b", "k"), Err(EngineError::NoSuchKey { .. }))
+        };
+        let create_only = c(|c| c.if_none_match = Some("*".into()));
+        assert!(ok(&create_only, None) && failed(&create_only, Some(&o)));
+        let if_match = c(|c| c.if_match = Some("\"abc\"".into()));
+        assert!(ok(&if_match, Some(&o)) && missing(&if_match, None));
+        let wrong = c(|c| c.if_match = Some("zzz".into()));
+        assert!(failed(&wrong, Some(&o)));
+        let size = c(|c| c.if_match_size = Some(6));
+        assert!(failed(&size, Some(&o)) && missing(&size, None));
+        let time = c(|c| c.if_match_last_modified_ns = Some(1_700_000_000_400_000_000));
+        assert!(ok(&time, Some(&o)), "compared to the second");
+        let later = c(|c| c.if_match_last_modified_ns = Some(1_700_000_001_000_000_000));
+        assert!(failed(&later, Some(&o)));
+        assert!(Conditions::default().is_empty() && !create_only.is_empty());
+    }
+}

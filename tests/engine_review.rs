@@ -446,6 +446,67 @@ fn reads_see_writes_that_fail_and_are_rolled_back() {
     );
 }
 
+/// The same window seen by a listing: `list_items` used to re-read a key under its lock only
+/// when no version was decided, so a version on k drives but below its write quorum (a failing
+/// PUT before its rollback) was listed with the failed PUT's size, and a failing DELETE's
+/// `[deletion, current]` on k drives hid the key. It now re-reads every key that is not
+/// settled, as `read_state` does.
+///
+/// Same set-up: 2+2 with drives 2 and 3 offline; every PUT (of another size) and DELETE fails,
+/// while a lister checks that the key is listed, always with v0's size.
+#[test]
+fn listings_see_writes_that_fail_and_are_rolled_back() {
+    let d = Dirs::new(4);
+    let v0 = data(100, 1);
+    let e = d.open(cfg());
+    e.make_bucket(B).unwrap();
+    put(&e, B, "k", &v0);
+    for p in &d.paths[2..] {
+        let (s, pos) = position_of(&e, p);
+        e.take_offline(s, pos);
+    }
+    let query = ListQuery {
+        max_keys: 1000,
+        ..Default::default()
+    };
+    let stop = AtomicBool::new(false);
+    let dirty = Mutex::new(Vec::<String>::new());
+    let mut failed_writes = 0;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::SeqCst) {
+                match e.list_objects(B, &query) {
+                    Ok(page) => match &page.objects[..] {
+                        [o] if o.key == "k" && o.size == 100 => {}
+                        other => dirty.lock().unwrap().push(format!(
+                            "listed {:?}",
+                            other.iter().map(|o| (&o.key, o.size)).collect::<Vec<_>>()
+                        )),
+                    },
+                    Err(err) => dirty.lock().unwrap().push(format!("{err}")),
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut i = 0;
+        while Instant::now() < deadline && dirty.lock().unwrap().len() < 3 {
+            i += 1;
+            let body = data(300, 1000 + i);
+            let r = e.put_object(B, "k", &mut &body[..], &PutOptions::default());
+            assert!(matches!(r, Err(EngineError::WriteQuorum { .. })), "{r:?}");
+            let r = e.delete_object(B, "k");
+            assert!(matches!(r, Err(EngineError::WriteQuorum { .. })), "{r:?}");
+            failed_writes += 2;
+        }
+        stop.store(true, Ordering::SeqCst);
+    });
+    let dirty = dirty.into_inner().unwrap();
+    assert!(
+        dirty.is_empty(),
+        "{failed_writes} writes failed and changed nothing, yet listings returned: {dirty:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. delete_bucket and silent drives
 
@@ -575,6 +636,58 @@ fn a_rebuild_blind_to_silent_drives_lets_the_scanner_delete_an_acknowledged_obje
     let last = get(&e, B, "k");
     steps.push(format!("B back: GET {}", show(&last, &names)));
     assert!(matches!(&last, Ok(x) if *x == body), "{}", steps.join("\n"));
+}
+
+/// `resolve` called a key Absent when the drives that answered listed nothing and fewer than
+/// a write quorum were silent — counting a drive being rebuilt as a vote for absence, though
+/// what it lacks may have been on the drive it replaced. GET answered NoSuchKey, and a DELETE
+/// answered success, wrote nothing, and the object came back with its drives.
+///
+/// The set-up of the test above: an object on A, B, C (D missed it), A replaced by an empty
+/// drive while B and C are offline. The key must be unknown (an error), not absent; once B and
+/// C return, it reads back.
+#[test]
+fn a_drive_being_rebuilt_is_no_vote_for_absence() {
+    let d = Dirs::new(8);
+    let c = Config {
+        set_size: Some(4),
+        parity: Some(2),
+        ..cfg()
+    };
+    let body = data(100, 1);
+    let e = open(&d.paths, c.clone());
+    e.make_bucket(B).unwrap();
+    put(&e, B, "k", &body);
+    drop(e);
+    let holders: Vec<PathBuf> = d
+        .paths
+        .iter()
+        .filter(|p| object_dir(p, "k").join("%meta").exists())
+        .cloned()
+        .collect();
+    let (a, b, c_, d_) = (&holders[0], &holders[1], &holders[2], &holders[3]);
+    fs::remove_dir_all(object_dir(d_, "k")).unwrap(); // D missed the write
+    hide(a);
+    fs::create_dir(a).unwrap(); // A replaced by an empty drive
+    hide(b);
+    hide(c_);
+    let e = open(&d.paths, c.clone());
+    e.heal_replaced_drives().unwrap(); // A formatted and marked healing; B, C keep it so
+    let read = get(&e, B, "k");
+    let deleted = e.delete_object(B, "k");
+    drop(e);
+    restore(b);
+    restore(c_);
+    let e = open(&d.paths, c.clone());
+    let back = get(&e, B, "k");
+    assert!(
+        matches!(read, Err(EngineError::ReadQuorum { .. }))
+            && deleted.is_err()
+            && matches!(&back, Ok(x) if *x == body),
+        "with A being rebuilt and B, C offline: GET {}, DELETE {deleted:?}; B and C back: GET {}",
+        show(&read, &[("the object", &body)]),
+        show(&back, &[("the object", &body)])
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

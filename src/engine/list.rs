@@ -6,7 +6,7 @@
 use super::drive::{DriveError, DriveResult, Walk, WalkItem};
 use super::meta::{MetaFile, Version};
 use super::set::resolve::Resolution;
-use super::set::{ErasureSet, KeyState};
+use super::set::{check_placement, ErasureSet, KeyState};
 use std::collections::BTreeMap;
 
 /// One listing entry in key order.
@@ -46,11 +46,7 @@ impl ErasureSet {
     pub fn list_items(&self, bucket: &str, w: &Walk<'_>) -> (Vec<Item>, bool) {
         let n = self.drive_count();
         let quorum = self.geometry(false).read_quorum().max(1);
-        let healing: Vec<bool> = self
-            .all_drives()
-            .iter()
-            .map(|d| d.as_ref().is_some_and(|d| d.is_healing()))
-            .collect();
+        let healing = self.healing();
         let mut out = Vec::new();
         let mut after = w.after.to_string();
         loop {
@@ -94,14 +90,15 @@ impl ErasureSet {
                 let answers: Vec<DriveResult<Option<MetaFile>>> = (0..n)
                     .map(|p| match (&walks[p], seen.objects.get(&p)) {
                         (Err(e), _) => Err(e.clone()),
-                        (Ok(_), Some(Some(m))) => Ok(Some(m.clone())),
+                        (Ok(_), Some(Some(m))) => check_placement(Some(m.clone()), p, n),
                         (Ok(_), Some(None)) => Err(DriveError::Corrupt("unreadable".into())),
                         (Ok(_), None) => Ok(None),
                     })
                     .collect();
                 let mut state = KeyState::new(answers, healing.clone());
-                if !matches!(state.resolution, Resolution::Version(_)) && state.lists_anything() {
-                    // Walked while a commit ran (see `read_state`): read it again on its own.
+                if !state.settled() {
+                    // Walked while a commit ran, or one below its quorum (see `read_state`):
+                    // read it again on its own.
                     state = self.read_state(bucket, &name);
                 }
                 match state.resolution {

@@ -6,7 +6,8 @@
 //! 1. A drive lists a version only once the version's data is durable on it (its shard files
 //!    are moved in and synced before the metadata naming them is renamed into place).
 //! 2. A writer holds the key's lock from reading the key's state to the end of its commit;
-//!    so do heal and the sweep. Readers take no lock.
+//!    so do heal and the sweep. Readers take it only to read again a state that is not
+//!    settled (invariant 7) and while they lease a version's data (`open_reader`).
 //! 3. A new version's stamp exceeds every stamp any drive lists for the key.
 //! 4. A data version's write is acknowledged only once it is durable on its write quorum W
 //!    (k, or k + 1 when k = m); a deletion's on a majority (n/2 + 1).
@@ -18,8 +19,9 @@
 //! 6. A version that `resolve` once made the state stays the state until a newer one is:
 //!    `resolve` skips a version only when no answer of the silent drives could make it the
 //!    state, so silence makes the state unknown, never another; nothing removes a version from
-//!    a drive but phase two of a newer, acknowledged version, a rollback of a write that never
-//!    reached its quorum, and heal acting on a resolution (it drops only versions older than
+//!    a drive but phase one of a new version (which keeps the state and drops only versions
+//!    that are not it), phase two of a newer, acknowledged version, a rollback of a write that
+//!    never reached its quorum, and heal acting on a resolution (it drops only versions older than
 //!    the state, or ones no answer could make the state, and rolls back only when every drive
 //!    answered). A drive being rebuilt cannot vouch for what it lacks (its "not there" is no
 //!    vote for absence), and it stays marked until every key of its set was healed onto it
@@ -30,11 +32,13 @@
 //!
 //! # Why it holds
 //! - An acknowledged version v stays readable until a newer version is acknowledged. By 4 and
-//!   5 it is listed on at least W ≥ k drives until then (a drive lost since counts as silent,
-//!   or, replaced, as being rebuilt), so `resolve` finds it on k drives — or, with more than
-//!   n − k drives gone, answers "unknown", never an older version: v is listed or silent on
-//!   k drives at least, and `resolve` skips a version only when fewer than k drives list it
-//!   or are silent. A newer version in front of it that was cut short is either the state
+//!   5 it is listed on at least W ≥ k drives until then. A drive lost since counts as silent,
+//!   so `resolve` finds v on k drives — or, with more than n − k drives gone, answers
+//!   "unknown", never an older version: v is listed or silent on k drives at least, and
+//!   `resolve` skips a version only when fewer than k drives list it or are silent. This
+//!   holds while the drives that missed v and the drives replaced since (empty, being
+//!   rebuilt) are at most m: past that, fewer than k of v's shards exist anywhere, its data is
+//!   gone, and `resolve` skips it to the older version (`lost` names it in the logs). A newer version in front of it that was cut short is either the state
 //!   (k drives list it: it became visible, which is allowed for a write that was never
 //!   acknowledged, and heal completes it) or skipped, for good.
 //! - Stability (6) makes convergence one-way: a version that was never acknowledged is either
@@ -164,7 +168,9 @@ impl ErasureSet {
         Some(Plan { prior, first, next })
     }
 
-    /// Undoes a commit that missed its quorum, on the drives that made it.
+    /// Undoes a commit that missed its quorum, on the drives that made it — and on those that
+    /// failed late: a drive whose sync failed after the rename lists the new version although
+    /// it answered an error, so every drive that was written gets its prior metadata back.
     fn roll_back(
         &self,
         bucket: &str,
@@ -174,10 +180,17 @@ impl ErasureSet {
         p: &Proposal,
     ) {
         for (pos, (r, plan)) in results.iter().zip(plans).enumerate() {
-            let (Ok(prepared), Some(plan), Some(d)) = (r, plan, self.drive(pos)) else {
+            let (Some(plan), Some(d)) = (plan, self.drive(pos)) else {
                 continue;
             };
-            let _ = d.finish_meta(bucket, key, prepared, false);
+            match r {
+                Ok(prepared) => {
+                    let _ = d.finish_meta(bucket, key, prepared, false);
+                }
+                // Never reached, or refused before anything was written.
+                Err(DriveError::Offline | DriveError::NoBucket) => continue,
+                Err(_) => {}
+            }
             // The metadata first: removing the new data before the new version is unlisted
             // would leave, if this stopped between the two, a version listed without its data.
             match d.write_meta(bucket, key, &plan.prior, None) {

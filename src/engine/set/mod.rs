@@ -100,6 +100,15 @@ impl KeyState {
         })
     }
 
+    /// Nothing half-done shows: the state is held by its write quorum, or no drive lists
+    /// anything (see `read_state`).
+    pub fn settled(&self) -> bool {
+        match &self.resolution {
+            Resolution::Version(v) => self.holders(v) >= resolve::quorum(v, self.answers.len()),
+            _ => !self.lists_anything(),
+        }
+    }
+
     /// Some drive lists a version of the key.
     pub fn lists_anything(&self) -> bool {
         self.answers
@@ -255,28 +264,16 @@ impl ErasureSet {
     /// or restored to the wrong place): it counts as corrupt.
     pub fn read_key(&self, bucket: &str, key: &str) -> KeyState {
         let n = self.drive_count();
-        let answers = self.on_drives(|p, d| {
-            let f = d.read_meta(bucket, key)?;
-            if let Some(f) = &f {
-                let misplaced = f.versions.iter().any(|e| {
-                    e.version.object.as_ref().is_some_and(|o| {
-                        o.erasure.distribution.len() != n || o.erasure.distribution[p] != e.shard
-                    })
-                });
-                if misplaced {
-                    return Err(DriveError::Corrupt(
-                        "metadata names another drive's shard".into(),
-                    ));
-                }
-            }
-            Ok(f)
-        });
-        let healing = self
-            .all_drives()
+        let answers = self.on_drives(|p, d| check_placement(d.read_meta(bucket, key)?, p, n));
+        KeyState::new(answers, self.healing())
+    }
+
+    /// Per position: the drive is being rebuilt.
+    pub fn healing(&self) -> Vec<bool> {
+        self.all_drives()
             .iter()
             .map(|d| d.as_ref().is_some_and(|d| d.is_healing()))
-            .collect();
-        KeyState::new(answers, healing)
+            .collect()
     }
 
     /// `read_key` for a caller without the key's lock. Its drives are read one by one, so a
@@ -289,11 +286,7 @@ impl ErasureSet {
     /// half-done. (When every drive answers, a settled key is read lock-free.)
     pub fn read_state(&self, bucket: &str, key: &str) -> KeyState {
         let state = self.read_key(bucket, key);
-        let settled = match &state.resolution {
-            Resolution::Version(v) => state.holders(v) >= resolve::quorum(v, self.drive_count()),
-            _ => !state.lists_anything(),
-        };
-        if settled {
+        if state.settled() {
             return state;
         }
         let _guard = self.lock_key(bucket, key);
@@ -368,4 +361,25 @@ pub fn describe_failures<T>(results: &[DriveResult<T>], ids: &[String]) -> Strin
     } else {
         failed.join("; ")
     }
+}
+
+/// A drive's metadata of a key, refused as corrupt when it puts a shard index at a position
+/// other than the drive's own `pos`: it holds another drive's copy (moved or restored to the
+/// wrong place).
+pub fn check_placement(
+    file: Option<MetaFile>,
+    pos: usize,
+    n: usize,
+) -> DriveResult<Option<MetaFile>> {
+    let misplaced = file.iter().flat_map(|f| &f.versions).any(|e| {
+        e.version.object.as_ref().is_some_and(|o| {
+            o.erasure.distribution.len() != n || o.erasure.distribution[pos] != e.shard
+        })
+    });
+    if misplaced {
+        return Err(DriveError::Corrupt(
+            "metadata names another drive's shard".into(),
+        ));
+    }
+    Ok(file)
 }

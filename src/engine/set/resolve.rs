@@ -23,7 +23,6 @@
 //! decision is stable: a version once the state stays so while drives come and go, until a
 //! newer version is (invariant 6 of `commit`).
 
-use crate::engine::geometry::Geometry;
 use crate::engine::meta::{MetaFile, Version};
 
 /// What one drive said about the key.
@@ -82,12 +81,7 @@ pub fn decide(v: &Version, n: usize) -> usize {
 /// Drives that acknowledge a write of `v`.
 pub fn quorum(v: &Version, n: usize) -> usize {
     match &v.object {
-        Some(o) => Geometry {
-            data: o.erasure.data as usize,
-            parity: o.erasure.parity as usize,
-            block_size: o.erasure.block_size as usize,
-        }
-        .write_quorum(),
+        Some(o) => o.erasure.geometry().write_quorum(),
         None => deletion_quorum(n),
     }
 }
@@ -132,17 +126,7 @@ fn candidates<'a>(answers: &[Answer<'a>]) -> Vec<(&'a Version, usize, usize, usi
 
 pub fn resolve(answers: &[Answer<'_>]) -> Resolution {
     let n = answers.len();
-    let all = candidates(answers);
-    let silent = all.first().map_or_else(
-        || {
-            answers
-                .iter()
-                .filter(|a| matches!(a, Answer::Silent))
-                .count()
-        },
-        |c| c.2,
-    );
-    for (v, h, s, r) in all {
+    for (v, h, s, r) in candidates(answers) {
         if h >= decide(v, n) {
             return Resolution::Version(Box::new(v.clone()));
         }
@@ -158,10 +142,17 @@ pub fn resolve(answers: &[Answer<'_>]) -> Resolution {
             };
         }
     }
-    if silent >= smallest_quorum(n) {
+    // Drives being rebuilt cannot vouch for absence either: what they lack may have been on
+    // the drives they replaced.
+    let unknown = answers
+        .iter()
+        .filter(|a| matches!(a, Answer::Silent | Answer::Known { healing: true, .. }))
+        .count();
+    if unknown >= smallest_quorum(n) {
         return Resolution::Undecided {
             detail: format!(
-                "{silent} of {n} drives did not answer: a version only they hold could exist"
+                "{unknown} of {n} drives did not answer or are being rebuilt: a version only \
+                 they held could exist"
             ),
             maybe_acked: true,
         };
@@ -304,6 +295,29 @@ mod tests {
         assert!(matches!(run(&f), Resolution::Undecided { .. }));
         let g = vec![Some(None), Some(None), None, None];
         assert_eq!(run(&g), Resolution::Absent);
+    }
+
+    #[test]
+    fn drives_being_rebuilt_do_not_vouch_for_absence() {
+        // 2+2: a version on three drives; one replaced (empty, healing) and the other two
+        // offline. The one drive that answers lists nothing, but the key is not known absent:
+        // a deletion acknowledged on that answer alone would come undone when they return.
+        let empty = |healing| Answer::Known {
+            file: None,
+            healing,
+        };
+        let answers = [empty(true), Answer::Silent, Answer::Silent, empty(false)];
+        assert!(matches!(
+            resolve(&answers),
+            Resolution::Undecided {
+                maybe_acked: true,
+                ..
+            }
+        ));
+        // With only one drive silent besides the one being rebuilt, every acknowledged
+        // version would be on the two that answered: absent.
+        let answers = [empty(true), Answer::Silent, empty(false), empty(false)];
+        assert_eq!(resolve(&answers), Resolution::Absent);
     }
 
     #[test]

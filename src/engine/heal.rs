@@ -11,7 +11,6 @@
 //! Then each drive's leftovers of the key (unreferenced data, half-written metadata) go.
 
 use super::drive::{DataMove, Drive, DriveError, Staging};
-use super::geometry::Geometry;
 use super::meta::{Entry, MetaFile, ObjectMeta, Version};
 use super::set::resolve::Resolution;
 use super::set::{ErasureSet, KeyState};
@@ -180,7 +179,7 @@ impl ErasureSet {
                 Err(_) => incomplete.push(p),
             }
         }
-        let geo = geometry(object);
+        let geo = object.erasure.geometry();
         let shard_bytes: u64 = object
             .parts
             .iter()
@@ -236,7 +235,7 @@ impl ErasureSet {
         e: &Entry,
         deep: bool,
     ) -> bool {
-        let geo = geometry(object);
+        let geo = object.erasure.geometry();
         let header = shard::header(object.erasure.codec, object.erasure.bitrot as u8);
         let data = match (&e.inline, &object.data_dir) {
             (Some(_), _) => None,
@@ -313,15 +312,16 @@ impl ErasureSet {
         sound: &[usize],
         targets: &[usize],
     ) -> Result<Result<Vec<usize>, usize>, EngineError> {
-        let geo = geometry(object);
+        let geo = object.erasure.geometry();
         let codec = self.codec(&geo)?;
         let dist = &object.erasure.distribution;
         let header = shard::header(object.erasure.codec, object.erasure.bitrot as u8);
         let inline = object.data_dir.is_none();
+        // The first k sound copies that open (one that fails to, another sound drive stands in for).
         let sources: Vec<Source> = sound
             .iter()
-            .take(geo.data)
             .filter_map(|&p| Source::open(self, bucket, key, v, object, p))
+            .take(geo.data)
             .collect();
         if sources.len() < geo.data {
             return Err(EngineError::ReadQuorum {
@@ -378,16 +378,19 @@ impl ErasureSet {
                             tracing::warn!(bucket, key, position = s.position, error = ?e,
                                 "a heal source is damaged");
                             for t in &outs {
-                                t.abandon(self);
+                                t.abandon();
                             }
                             return Ok(Err(s.position));
                         }
                     }
                 }
                 let mut refs: Vec<&mut [u8]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
-                codec
-                    .reconstruct(&mut refs, &present, true)
-                    .map_err(|e| EngineError::Codec(e.to_string()))?;
+                if let Err(e) = codec.reconstruct(&mut refs, &present, true) {
+                    for t in &outs {
+                        t.abandon();
+                    }
+                    return Err(EngineError::Codec(e.to_string()));
+                }
                 for t in outs.iter_mut() {
                     t.write_block(&bufs[dist[t.position] as usize]);
                 }
@@ -398,19 +401,11 @@ impl ErasureSet {
         }
         let mut healed = Vec::new();
         for t in outs {
-            if let Some(p) = t.commit(self, bucket, key, v) {
+            if let Some(p) = t.commit(bucket, key, v) {
                 healed.push(p);
             }
         }
         Ok(Ok(healed))
-    }
-}
-
-fn geometry(o: &ObjectMeta) -> Geometry {
-    Geometry {
-        data: o.erasure.data as usize,
-        parity: o.erasure.parity as usize,
-        block_size: o.erasure.block_size as usize,
     }
 }
 
@@ -545,16 +540,16 @@ impl Target {
         }
     }
 
-    fn abandon(&self, _set: &ErasureSet) {
+    fn abandon(&self) {
         if let Some(s) = &self.staging {
             self.drive.remove_staging(s);
         }
     }
 
     /// Writes the version alone as this drive's metadata, with its rebuilt data.
-    fn commit(self, set: &ErasureSet, bucket: &str, key: &str, v: &Version) -> Option<usize> {
+    fn commit(self, bucket: &str, key: &str, v: &Version) -> Option<usize> {
         if self.failed {
-            self.abandon(set);
+            self.abandon();
             return None;
         }
         let index = v.object.as_ref()?.erasure.distribution[self.position];
@@ -571,7 +566,7 @@ impl Target {
             Ok(()) => Some(self.position),
             Err(e) => {
                 tracing::warn!(drive = %self.drive.label(), %e, "heal write failed");
-                self.abandon(set);
+                self.abandon();
                 None
             }
         }

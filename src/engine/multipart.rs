@@ -11,7 +11,8 @@
 
 use super::drive::DriveResult;
 use super::meta::{Erasure, ObjectMeta, PartMeta};
-use super::put::{hex, new_version, now_ns};
+use super::names::{hex, unhex};
+use super::put::{new_version, now_ns};
 use super::set::commit::Proposal;
 use super::set::ErasureSet;
 use super::{Conditions, EngineError, ObjectInfo, PutOptions};
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Read;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UploadInfo {
     pub key: String,
     pub upload_id: String,
@@ -59,14 +60,6 @@ fn check_upload_id(id: &str) -> Result<(), EngineError> {
         .map_err(|_| EngineError::NoSuchUpload(id.to_string()))
 }
 
-fn geometry_of(e: &Erasure) -> super::geometry::Geometry {
-    super::geometry::Geometry {
-        data: e.data as usize,
-        parity: e.parity as usize,
-        block_size: e.block_size as usize,
-    }
-}
-
 impl ErasureSet {
     pub fn new_upload(
         &self,
@@ -103,16 +96,21 @@ impl ErasureSet {
         id: &str,
     ) -> Result<UploadInfo, EngineError> {
         check_upload_id(id)?;
+        let n = self.drive_count();
         let results = self.on_drives(|_, d| d.read_upload(bucket, id));
         let found: Vec<UploadInfo> = results
             .into_iter()
             .filter_map(Result::ok)
             .filter_map(|b| serde_json::from_slice::<UploadInfo>(&b).ok())
+            .filter(|i| i.erasure.distribution.len() == n)
             .collect();
-        match found.first() {
-            Some(info) if found.len() >= (info.erasure.data as usize).max(1) && info.key == key => {
-                Ok(info.clone())
-            }
+        // A record k drives agree on, whole (the records carry no checksum of their own).
+        let agreed = found.iter().find(|info| {
+            let k = (info.erasure.data as usize).max(1);
+            found.iter().filter(|other| other == info).count() >= k
+        });
+        match agreed {
+            Some(info) if info.key == key => Ok(info.clone()),
             _ => Err(EngineError::NoSuchUpload(id.to_string())),
         }
     }
@@ -135,7 +133,7 @@ impl ErasureSet {
             )));
         }
         let info = self.upload_info(bucket, key, id)?;
-        let geo = geometry_of(&info.erasure);
+        let geo = info.erasure.geometry();
         let attempt = uuid::Uuid::new_v4().to_string();
         let staged = self.stage_part(body, &geo, placement, number, &attempt, false)?;
         let checksums = match super::put::verify_body(&staged, content_md5, check) {
@@ -180,7 +178,7 @@ impl ErasureSet {
         id: &str,
     ) -> Result<Vec<PartInfo>, EngineError> {
         let info = self.upload_info(bucket, key, id)?;
-        let w = geometry_of(&info.erasure).write_quorum();
+        let w = info.erasure.geometry().write_quorum();
         let mut parts: Vec<(PartInfo, usize)> = Vec::new();
         for (p, held) in self.complete_attempts(bucket, id, &info) {
             let rank = |q: &PartInfo, h: usize| (h >= w, q.mod_time_ns, q.attempt.clone());
@@ -330,7 +328,7 @@ impl ErasureSet {
                 })
                 .collect(),
             data: linked.iter().map(|l| l.clone().ok()).collect(),
-            quorum: geometry_of(&info.erasure).write_quorum(),
+            quorum: info.erasure.geometry().write_quorum(),
             version,
         };
         let result = self.commit(bucket, key, &state, &proposal);
@@ -405,14 +403,4 @@ fn completed(
         Some(v) if same => Ok(ObjectInfo::from_version(bucket, key, v)),
         _ => Err(EngineError::NoSuchUpload(id.to_string())),
     }
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }

@@ -37,7 +37,7 @@ pub(crate) fn start(shared: &Arc<Shared>, workers: &Workers) {
     }
     drop(tx);
     let sh = shared.clone();
-    workers.spawn("healer", move |_stop| heal_queue(&sh, rx));
+    workers.spawn("healer", move |stop| heal_queue(&sh, &stop, rx));
 
     // Rebuilds, one drive at a time.
     let (rtx, rrx) = mpsc::channel::<(usize, usize)>();
@@ -83,21 +83,20 @@ pub(crate) fn start(shared: &Arc<Shared>, workers: &Workers) {
     let interval = shared.cfg.scan_interval;
     let rate = shared.cfg.scan_bytes_per_sec;
     workers.spawn("scanner", move |stop| {
+        let mut started = Instant::now();
         scan_pass(&sh, &stop, false, rate);
         let Some(interval) = interval else { return };
-        loop {
-            let started = Instant::now();
-            if !stop.sleep(interval.saturating_sub(started.elapsed())) {
-                return;
-            }
+        // Passes start `interval` apart (at once, when a pass took longer).
+        while stop.sleep(interval.saturating_sub(started.elapsed())) {
+            started = Instant::now();
             scan_pass(&sh, &stop, true, rate);
         }
     });
 }
 
 /// The healer: keys in the order queued, each once while it waits (a deep request wins over a
-/// light one for the same key).
-fn heal_queue(shared: &Shared, rx: mpsc::Receiver<super::set::HealJob>) {
+/// light one for the same key). Stopping drops what still waits: the scanner finds it again.
+fn heal_queue(shared: &Shared, stop: &Stop, rx: mpsc::Receiver<super::set::HealJob>) {
     let mut order: VecDeque<(usize, String, String)> = VecDeque::new();
     let mut waiting: HashMap<(usize, String, String), bool> = HashMap::new();
     let add = |(set, bucket, key, deep): super::set::HealJob,
@@ -121,6 +120,9 @@ fn heal_queue(shared: &Shared, rx: mpsc::Receiver<super::set::HealJob>) {
         }
         while let Ok(job) = rx.try_recv() {
             add(job, &mut order, &mut waiting);
+        }
+        if stop.is_stopped() {
+            return;
         }
         let Some(id) = order.pop_front() else {
             continue;

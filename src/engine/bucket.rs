@@ -5,12 +5,20 @@
 use super::drive::Walk;
 use super::drive::{Drive, DriveError};
 use super::list::Item;
-use super::set::run_parallel;
+use super::set::{describe_failures, run_parallel};
 use super::{BucketInfo, Engine, EngineError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 impl Engine {
+    /// Every drive's id, in the order of `all_drives`.
+    fn all_drive_ids(&self) -> Vec<String> {
+        self.sets()
+            .iter()
+            .flat_map(|s| s.drive_ids.clone())
+            .collect()
+    }
+
     /// Drives that must create a bucket (write quorum of bucket operations).
     fn majority(&self) -> usize {
         self.all_drives().len() / 2 + 1
@@ -27,7 +35,7 @@ impl Engine {
         let results = run_parallel(&drives, |_, d| d.make_bucket(bucket, created));
         // Undo: markers left on the drives that answered would otherwise make the failed
         // bucket exist by read quorum (half the drives) later.
-        quorum_or_undo(&drives, &results, self.majority(), |d| {
+        self.quorum_or_undo(&drives, &results, |d| {
             let _ = d.delete_bucket(bucket);
         })
     }
@@ -111,41 +119,34 @@ impl Engine {
         let results = run_parallel(&drives, |_, d| d.delete_bucket(bucket));
         // Undo (as MinIO does): a delete that missed its write quorum must not leave the
         // bucket to come back by read quorum when the drives that missed it return.
-        quorum_or_undo(&drives, &results, self.majority(), |d| {
+        self.quorum_or_undo(&drives, &results, |d| {
             let _ = d.make_bucket(bucket, created);
         })
     }
-}
 
-/// Counts `results`; below `quorum`, runs `undo` on the drives that succeeded and fails.
-pub(crate) fn quorum_or_undo(
-    drives: &[Option<Arc<dyn Drive>>],
-    results: &[Result<(), DriveError>],
-    quorum: usize,
-    undo: impl Fn(&dyn Drive),
-) -> Result<(), EngineError> {
-    let ok = results.iter().filter(|r| r.is_ok()).count();
-    if ok >= quorum {
-        return Ok(());
-    }
-    for (d, r) in drives.iter().zip(results) {
-        if let (Some(d), Ok(())) = (d, r) {
-            undo(d.as_ref());
+    /// Counts `results`; below a majority, runs `undo` on the drives that succeeded and fails.
+    fn quorum_or_undo(
+        &self,
+        drives: &[Option<Arc<dyn Drive>>],
+        results: &[Result<(), DriveError>],
+        undo: impl Fn(&dyn Drive),
+    ) -> Result<(), EngineError> {
+        let quorum = self.majority();
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        if ok >= quorum {
+            return Ok(());
         }
+        for (d, r) in drives.iter().zip(results) {
+            if let (Some(d), Ok(())) = (d, r) {
+                undo(d.as_ref());
+            }
+        }
+        Err(EngineError::WriteQuorum {
+            ok,
+            needed: quorum,
+            failures: describe_failures(results, &self.all_drive_ids()),
+        })
     }
-    Err(EngineError::WriteQuorum {
-        ok,
-        needed: quorum,
-        failures: drives
-            .iter()
-            .zip(results)
-            .filter_map(|(d, r)| {
-                let label = d.as_ref().map_or("offline drive".into(), |d| d.label());
-                r.as_ref().err().map(|e| format!("{label}: {e}"))
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-    })
 }
 
 /// When the bucket was created, if a read quorum of `drives` holds it; `None` when a read

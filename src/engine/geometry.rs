@@ -2,20 +2,12 @@
 //!
 //! A part of `size` bytes is cut into blocks of `block_size` (the last may be shorter). Each
 //! block of `len` bytes is split into `k` data shards of `ceil(len / k)` bytes (the last padded
-//! with zeros) and `m` parity shards of the same length. A drive's shard file is an 8-byte
-//! header (magic `SSF1`, codec matrix id, bitrot algorithm id, two reserved bytes) followed,
-//! per block, by the shard's bitrot hash and the shard bytes; inline shard data has the same
-//! layout.
+//! with zeros) and `m` parity shards of the same length. A drive's shard file is a header of
+//! `shard::HEADER_LEN` bytes followed, per block, by the block's hash and the shard bytes
+//! (`shard` owns that format); inline shard data has the same layout.
 
+use super::shard::HEADER_LEN;
 use crate::bitrot::HASH_LEN;
-
-/// Bytes of the header that starts every shard file.
-pub const SHARD_HEADER_LEN: usize = 8;
-
-/// The header of a shard file written with these algorithms.
-pub fn shard_header(codec: u8, bitrot: u8) -> [u8; SHARD_HEADER_LEN] {
-    [b'S', b'S', b'F', b'1', codec, bitrot, 0, 0]
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
@@ -44,14 +36,14 @@ impl Geometry {
 
     /// Offset of a block's hash in the shard file (all blocks before it are full).
     pub fn shard_offset(&self, block: u64) -> u64 {
-        SHARD_HEADER_LEN as u64 + block * (HASH_LEN + self.shard_len(self.block_size)) as u64
+        HEADER_LEN as u64 + block * (HASH_LEN + self.shard_len(self.block_size)) as u64
     }
 
     /// Bytes of one drive's shard file for a part of `size` bytes.
     pub fn shard_file_size(&self, size: u64) -> u64 {
         let blocks = self.blocks(size);
         if blocks == 0 {
-            return SHARD_HEADER_LEN as u64;
+            return HEADER_LEN as u64;
         }
         let last = self.block_len(size, blocks - 1);
         self.shard_offset(blocks - 1) + (HASH_LEN + self.shard_len(last)) as u64

@@ -247,11 +247,7 @@ impl ObjectReader {
     }
 
     fn geometry(&self) -> Geometry {
-        Geometry {
-            data: self.object.erasure.data as usize,
-            parity: self.object.erasure.parity as usize,
-            block_size: self.object.erasure.block_size as usize,
-        }
+        self.object.erasure.geometry()
     }
 
     /// The part holding byte `pos`, and where that part starts in the object.

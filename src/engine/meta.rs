@@ -25,7 +25,8 @@ const HEADER_LEN: usize = 6;
 /// What one drive holds for one key.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetaFile {
-    /// Newest first (by `Version::stamp`, then id).
+    /// As committed: the new version first, then the one it replaces while that stays
+    /// (readers never rely on the order: `resolve` sorts by stamp, then id).
     pub versions: Vec<Entry>,
 }
 
@@ -84,6 +85,16 @@ pub struct Erasure {
     pub block_size: u32,
     /// Shard index of every drive of the set, by the drive's position in the set.
     pub distribution: Vec<u8>,
+}
+
+impl Erasure {
+    pub fn geometry(&self) -> super::geometry::Geometry {
+        super::geometry::Geometry {
+            data: self.data as usize,
+            parity: self.parity as usize,
+            block_size: self.block_size as usize,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,11 +175,6 @@ impl Version {
 
     pub fn data_dir(&self) -> Option<&str> {
         self.object.as_ref().and_then(|o| o.data_dir.as_deref())
-    }
-
-    /// Sorts newest first.
-    pub fn newer_than(&self, other: &Version) -> bool {
-        (self.stamp, &self.id) > (other.stamp, &other.id)
     }
 }
 

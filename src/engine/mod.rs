@@ -327,12 +327,7 @@ impl Engine {
             return Err(EngineError::no_such_key(bucket, key));
         };
         change(&mut object);
-        let quorum = geometry::Geometry {
-            data: object.erasure.data as usize,
-            parity: object.erasure.parity as usize,
-            block_size: object.erasure.block_size as usize,
-        }
-        .write_quorum();
+        let quorum = object.erasure.geometry().write_quorum();
         let version = put::new_version(&state, Some(object));
         // Every drive holding the current version gets the new one with its own shard index
         // and inline bytes; the data directory is shared, so nothing is moved.

@@ -129,11 +129,13 @@ pub fn key_dir(key: &str) -> PathBuf {
     key_segments(key).iter().map(Segment::dir_name).collect()
 }
 
-fn hex(b: &[u8]) -> String {
+/// Lower-case hex of `b`.
+pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+/// The bytes of lower- or upper-case hex `s`, if it is hex.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }

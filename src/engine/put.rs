@@ -7,6 +7,7 @@
 use super::drive::{Drive, DriveResult, Sink, Staging};
 use super::geometry::{encode_block, EncodedBlock, Geometry};
 use super::meta::{Entry, Erasure, ObjectMeta, PartMeta, Version};
+use super::names::hex;
 use super::set::commit::Proposal;
 use super::set::{ErasureSet, KeyState};
 use super::shard::{self, ShardId, ShardWriter};
@@ -391,8 +392,4 @@ pub fn now_ns() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
-}
-
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

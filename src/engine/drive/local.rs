@@ -400,7 +400,7 @@ impl Drive for LocalDrive {
             .object_dir(bucket, key)
             .join(format!("{DATA_PREFIX}{data_dir}"));
         self.leases.remove(path);
-        // Removed now unless a reader holds it (then the key's next sweep prunes).
+        // Removed now unless a reader holds it (then its last reader removes it, and prunes).
         self.prune_empty(bucket, key);
     }
 

@@ -21,4 +21,4 @@ bench=$!
 sleep 2
 perf record -q -F 499 -g -p "$pid" -o "$dir/perf.data" -- sleep 8 2>/dev/null
 wait $bench
-perf report -i "$dir/perf.data" --no-children --stdio --percent-limit 1.5 2>/dev/null | grep -v '^$' | head -60
+perf report -i "$dir/perf.data" --no-children --stdio --percent-limit ${PCT:-1.5} 2>/dev/null | grep -v '^$' | head -60

@@ -359,19 +359,10 @@ impl ObjectReader {
         let geo = self.geometry();
         let shard_len = geo.shard_len(geo.block_len(part_size, block));
         if chosen.len() > 1 && shard_len >= PARALLEL_READ_MIN {
-            std::thread::scope(|sc| {
-                let handles: Vec<_> = chosen
-                    .iter()
-                    .map(|s| sc.spawn(move || read_one(s)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join()
-                            .unwrap_or(Err(BlockError::Unreadable("reader panicked".into())))
-                    })
-                    .collect()
-            })
+            super::fanout::each(chosen.len(), |i| read_one(chosen[i]))
+                .into_iter()
+                .map(|r| r.unwrap_or(Err(BlockError::Unreadable("reader panicked".into()))))
+                .collect()
         } else {
             chosen.iter().map(|s| read_one(s)).collect()
         }

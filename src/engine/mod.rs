@@ -14,6 +14,7 @@ mod background;
 mod bucket;
 pub mod drive;
 mod error;
+mod fanout;
 pub mod geometry;
 mod get;
 mod heal;

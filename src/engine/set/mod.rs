@@ -6,6 +6,7 @@ pub mod commit;
 pub mod resolve;
 
 use super::drive::{Drive, DriveError, DriveResult};
+use super::fanout;
 use super::geometry::Geometry;
 use super::meta::{MetaFile, Version};
 use super::{Config, EngineError};
@@ -319,34 +320,19 @@ impl ErasureSet {
     }
 }
 
-/// `f` on every present drive in parallel threads (one per drive); absent ones are `Offline`.
+/// `f` on every present drive in parallel (`fanout`); absent ones are `Offline`. A call that
+/// panics answers an I/O error.
 pub fn run_parallel<T: Send>(
     drives: &[Option<Arc<dyn Drive>>],
     f: impl Fn(usize, &dyn Drive) -> DriveResult<T> + Sync,
 ) -> Vec<DriveResult<T>> {
-    let f = &f;
-    if drives.len() == 1 {
-        return vec![match &drives[0] {
-            Some(d) => f(0, d.as_ref()),
-            None => Err(DriveError::Offline),
-        }];
-    }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = drives
-            .iter()
-            .enumerate()
-            .map(|(p, d)| d.as_ref().map(|d| s.spawn(move || f(p, d.as_ref()))))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h {
-                None => Err(DriveError::Offline),
-                Some(h) => h
-                    .join()
-                    .unwrap_or_else(|_| Err(DriveError::Io("drive task panicked".into()))),
-            })
-            .collect()
+    fanout::each(drives.len(), |p| match &drives[p] {
+        None => Err(DriveError::Offline),
+        Some(d) => f(p, d.as_ref()),
     })
+    .into_iter()
+    .map(|r| r.unwrap_or_else(|| Err(DriveError::Io("drive task panicked".into()))))
+    .collect()
 }
 
 /// "drive <id>: <error>" for each drive that failed.

@@ -71,6 +71,49 @@ fn expired_presigned_url_is_access_denied() {
     assert_eq!(v["fresh_status"], 200, "a fresh URL must work: {v}");
 }
 
+/// A presigned upload URL with added `x-amz-*` headers (a copy source, metadata, tags, storage
+/// class) is refused and writes nothing; the URL as signed works; an Authorization-header
+/// request with an unsigned `x-amz-meta-*` is refused too; URLs longer than a week are refused.
+#[test]
+fn unsigned_headers_never_change_a_request() {
+    let s = Server::start();
+    let v = case(&s, "unsigned_headers");
+    for (name, r) in v["added"].as_object().unwrap() {
+        assert_refused(r, "AccessDenied", 403);
+        assert_eq!(r["written"], false, "{name}: {v}");
+    }
+    assert_eq!(v["plain_status"], 200, "{v}");
+    assert_eq!(v["plain_body"], "my upload", "{v}");
+    assert_eq!(v["header_auth_control"][0], 200, "{v}");
+    assert_eq!(v["header_auth_unsigned_meta"][0], 403, "{v}");
+    assert_eq!(v["header_auth_unsigned_meta"][1], "AccessDenied", "{v}");
+    assert_eq!(v["long"][0], 400, "{v}");
+    assert_eq!(v["long"][1], "AuthorizationQueryParametersError", "{v}");
+    assert_eq!(v["week"], 200, "{v}");
+}
+
+/// Server-side encryption, object lock, ACL grants and versions are refused (NotImplemented,
+/// NoSuchVersion), never accepted and ignored; nothing is written by a refused request.
+#[test]
+fn features_not_there_are_refused() {
+    let s = Server::start();
+    let v = case(&s, "features_not_there");
+    for (name, r) in v["refusals"].as_object().unwrap() {
+        if name.ends_with("_version") {
+            assert_refused(r, "NoSuchVersion", 404);
+        } else {
+            assert_refused(r, "NotImplemented", 501);
+        }
+    }
+    for (key, w) in v["written"].as_object().unwrap() {
+        assert_eq!(w, false, "{key} written by a refused request: {v}");
+    }
+    assert_eq!(v["locked_bucket_exists"], false, "{v}");
+    assert_eq!(v["kept_after_versioned_delete"], true, "{v}");
+    assert_eq!(v["fine"]["private"], 200, "{v}");
+    assert_eq!(v["fine"]["null_version"], "kept", "{v}");
+}
+
 #[test]
 fn tampered_payload_is_refused_and_not_written() {
     let s = Server::start();

@@ -9,6 +9,7 @@ mod body;
 mod checksum;
 mod convert;
 mod errors;
+pub mod gate;
 
 use crate::engine::{Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
 use body::{stream_object, BlockingBody};

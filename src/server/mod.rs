@@ -211,6 +211,8 @@ async fn serve(
         access_key: user.clone(),
         secret_key: SecretKey::from(password.clone()),
     });
+    // Unsigned x-amz-* headers, presigned lifetimes, features that are not there.
+    builder.set_access(crate::s3::gate::Gate);
     if !args.domain.is_empty() {
         // Validates the names (valid, not overlapping); the parsing is ours (see `Domains`).
         s3s::host::MultiDomain::new(&args.domain).context("bad --domain")?;

@@ -11,9 +11,12 @@ import sys
 import urllib.parse
 
 import botocore.auth
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from s3lib import SECRET, client, data, emit, error_of, raw, signed
+from s3lib import ACCESS, ENDPOINT, SECRET, client, data, emit, error_of, raw, signed
 
 MIB = 1024 * 1024
 s3 = client()
@@ -182,6 +185,81 @@ elif case == "early_errors_keep_alive":
     out = {
         "bad_secret": outcomes(client(secret=SECRET + "x"), "keepalive"),
         "no_bucket": outcomes(s3, "no-such-bucket"),
+    }
+
+elif case == "unsigned_headers":
+    # A presigned PUT URL signs only `host`: headers added to it must not change the request.
+    s3.create_bucket(Bucket="private")
+    s3.put_object(Bucket="private", Key="payroll.csv", Body=b"salaries")
+    s3.create_bucket(Bucket="uploads")
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": "uploads", "Key": "mine"}, ExpiresIn=300)
+    u = urllib.parse.urlsplit(url)
+    path = u.path + "?" + u.query
+    added = {
+        "copy": {"x-amz-copy-source": "/private/payroll.csv"},
+        "meta": {"x-amz-meta-owner": "mallory"},
+        "tagging": {"x-amz-tagging": "a=b"},
+        "storage_class": {"x-amz-storage-class": "REDUCED_REDUNDANCY"},
+    }
+    results = {}
+    for name, headers in added.items():
+        status, code, _ = raw("PUT", path, b"", headers)
+        results[name] = {"status": status, "code": code, "written": exists("uploads", "mine")}
+    status, _, _ = raw("PUT", path, b"my upload")
+    body = s3.get_object(Bucket="uploads", Key="mine")["Body"].read()
+    # The same header through an Authorization-header request that does not sign it.
+    status_h, code_h, _ = signed("PUT", "/uploads/other", b"", b"")
+    req = AWSRequest(method="PUT", url=ENDPOINT + "/uploads/other2", data=b"")
+    S3SigV4Auth(Credentials(ACCESS, SECRET), "s3", "us-east-1").add_auth(req)
+    after = dict(req.prepare().headers.items())
+    after["x-amz-meta-a"] = "added after signing"
+    sig = raw("PUT", "/uploads/other2", b"", after)
+    # Longer than a week: refused; a week exactly: fine.
+    long_url = s3.generate_presigned_url("get_object", Params={"Bucket": "uploads", "Key": "mine"}, ExpiresIn=604801)
+    week_url = s3.generate_presigned_url("get_object", Params={"Bucket": "uploads", "Key": "mine"}, ExpiresIn=604800)
+    lu, wu = urllib.parse.urlsplit(long_url), urllib.parse.urlsplit(week_url)
+    long_status, long_code, _ = raw("GET", lu.path + "?" + lu.query)
+    week_status = raw("GET", wu.path + "?" + wu.query)[0]
+    out = {
+        "added": results,
+        "plain_status": status,
+        "plain_body": body.decode(),
+        "header_auth_control": [status_h, code_h],
+        "header_auth_unsigned_meta": [sig[0], sig[1]],
+        "long": [long_status, long_code],
+        "week": week_status,
+    }
+
+elif case == "features_not_there":
+    s3.create_bucket(Bucket="feat")
+    calls = {
+        "sse_s3": lambda: s3.put_object(Bucket="feat", Key="sse", Body=b"x", ServerSideEncryption="AES256"),
+        "sse_kms": lambda: s3.put_object(Bucket="feat", Key="kms", Body=b"x", ServerSideEncryption="aws:kms"),
+        "lock_bucket": lambda: s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True),
+        "retention": lambda: s3.put_object(
+            Bucket="feat", Key="ret", Body=b"x", ObjectLockMode="COMPLIANCE",
+            ObjectLockRetainUntilDate=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1),
+        ),
+        "public_read": lambda: s3.put_object(Bucket="feat", Key="pub", Body=b"x", ACL="public-read"),
+        "grant": lambda: s3.put_object(Bucket="feat", Key="grant", Body=b"x", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'),
+        "mpu_sse": lambda: s3.create_multipart_upload(Bucket="feat", Key="mpu", ServerSideEncryption="AES256"),
+    }
+    refusals = {name: refused(lambda c=c: c()) for name, c in calls.items()}
+    s3.put_object(Bucket="feat", Key="kept", Body=b"kept")
+    refusals["get_version"] = refused(s3.get_object, Bucket="feat", Key="kept", VersionId="3HL4kqtJlcpXroDTDmJ")
+    refusals["delete_version"] = refused(s3.delete_object, Bucket="feat", Key="kept", VersionId="3HL4kqtJlcpXroDTDmJ")
+    written = {k: exists("feat", k) for k in ["sse", "kms", "ret", "pub", "grant"]}
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    fine = {
+        "private": s3.put_object(Bucket="feat", Key="priv", Body=b"x", ACL="private")["ResponseMetadata"]["HTTPStatusCode"],
+        "null_version": s3.get_object(Bucket="feat", Key="kept", VersionId="null")["Body"].read().decode(),
+    }
+    out = {
+        "refusals": refusals,
+        "written": written,
+        "locked_bucket_exists": "locked" in buckets,
+        "kept_after_versioned_delete": exists("feat", "kept"),
+        "fine": fine,
     }
 
 else:

@@ -1,0 +1,301 @@
+//! What the S3 front refuses before an operation runs: s3s's access hook, called once the
+//! signature was verified and before the operation's input is parsed.
+//!
+//! - **Only signed bytes change a request.** A SigV4 request (Authorization header or presigned
+//!   URL) whose `x-amz-*` headers are not all in its signed headers is refused, as S3 does: a
+//!   presigned upload URL (which signs only `host`) must not become a CopyObject of another
+//!   object through an added `x-amz-copy-source`, nor set metadata, tags or storage class.
+//!   (SigV2 signs every `x-amz-*` header by construction.)
+//! - **Presigned URLs live at most a week** (`X-Amz-Expires` ≤ 604800, S3's limit).
+//! - **No feature is accepted and ignored.** Server-side encryption, object lock, ACLs other
+//!   than private, and versions other than `null` answer NotImplemented / NoSuchVersion
+//!   instead of a 200 that would make a client believe it got them.
+//!
+//! The per-user authorisation of issue 13 (policies) belongs here too: one hook that knows
+//! the operation's name.
+
+use http::{HeaderMap, Uri};
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
+
+/// Longest lifetime of a presigned URL, in seconds (S3's).
+pub const MAX_PRESIGNED_EXPIRES: u64 = 7 * 24 * 3600;
+
+/// Canned ACLs that change nothing here: every object belongs to the bucket's owner, who alone
+/// has access (what `private` and `bucket-owner-full-control` grant).
+const ACCEPTED_ACLS: [&str; 2] = ["private", "bucket-owner-full-control"];
+
+pub struct Gate;
+
+#[async_trait::async_trait]
+impl S3Access for Gate {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        if cx.credentials().is_none() {
+            return Err(s3_error!(AccessDenied, "Signature is required"));
+        }
+        check(cx.uri(), cx.headers())
+    }
+}
+
+/// Every refusal of this module, for a request with valid credentials.
+pub fn check(uri: &Uri, headers: &HeaderMap) -> S3Result<()> {
+    let query = query_pairs(uri);
+    signed_headers_cover(&query, headers)?;
+    presigned_lifetime(&query)?;
+    features(&query, headers)
+}
+
+fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    let q = uri.query().unwrap_or("");
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// The SigV4 signed-header names (lower case), from the Authorization header or the
+/// presigned URL; `None` when the request is not SigV4.
+fn signed_headers(query: &[(String, String)], headers: &HeaderMap) -> Option<Vec<String>> {
+    let split = |list: &str| -> Vec<String> {
+        list.split(';')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect()
+    };
+    if let Some(auth) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let rest = auth.strip_prefix("AWS4-HMAC-SHA256")?;
+        let list = rest
+            .split(',')
+            .filter_map(|f| f.trim().strip_prefix("SignedHeaders="))
+            .next()?;
+        return Some(split(list));
+    }
+    if param(query, "X-Amz-Algorithm") == Some("AWS4-HMAC-SHA256") {
+        return Some(split(param(query, "X-Amz-SignedHeaders").unwrap_or("")));
+    }
+    None
+}
+
+fn signed_headers_cover(query: &[(String, String)], headers: &HeaderMap) -> S3Result<()> {
+    let Some(signed) = signed_headers(query, headers) else {
+        return Ok(());
+    };
+    let unsigned: Vec<&str> = headers
+        .keys()
+        .map(|k| k.as_str())
+        .filter(|k| k.starts_with("x-amz-") && !signed.iter().any(|s| s == k))
+        .collect();
+    if unsigned.is_empty() {
+        return Ok(());
+    }
+    Err(s3_error!(
+        AccessDenied,
+        "There were headers present in the request which were not signed: {}",
+        unsigned.join(", ")
+    ))
+}
+
+fn presigned_lifetime(query: &[(String, String)]) -> S3Result<()> {
+    let Some(expires) = param(query, "X-Amz-Expires") else {
+        return Ok(());
+    };
+    match expires.parse::<u64>() {
+        Ok(s) if s <= MAX_PRESIGNED_EXPIRES => Ok(()),
+        _ => Err(S3Error::with_message(
+            S3ErrorCode::AuthorizationQueryParametersError,
+            format!(
+                "X-Amz-Expires must be less than a week (in seconds) that is; \
+                 {MAX_PRESIGNED_EXPIRES}"
+            ),
+        )),
+    }
+}
+
+/// Features whose headers or parameters are refused rather than ignored.
+fn features(query: &[(String, String)], headers: &HeaderMap) -> S3Result<()> {
+    let names = || headers.keys().map(|k| k.as_str());
+    if names().any(|h| {
+        h.starts_with("x-amz-server-side-encryption")
+            || h.starts_with("x-amz-copy-source-server-side-encryption")
+    }) {
+        return Err(s3_error!(
+            NotImplemented,
+            "Server-side encryption is not supported by this server"
+        ));
+    }
+    let lock_enabled = headers
+        .get("x-amz-bucket-object-lock-enabled")
+        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"false"));
+    if lock_enabled || names().any(|h| h.starts_with("x-amz-object-lock-")) {
+        return Err(s3_error!(
+            NotImplemented,
+            "Object lock is not supported by this server"
+        ));
+    }
+    if let Some(acl) = headers.get("x-amz-acl") {
+        let known = acl
+            .to_str()
+            .is_ok_and(|a| ACCEPTED_ACLS.contains(&a.trim()));
+        if !known {
+            return Err(s3_error!(
+                NotImplemented,
+                "Only the private and bucket-owner-full-control canned ACLs are supported"
+            ));
+        }
+    }
+    if names().any(|h| h.starts_with("x-amz-grant-")) {
+        return Err(s3_error!(NotImplemented, "ACL grants are not supported"));
+    }
+    if param(query, "versionId").is_some_and(|v| v != "null") {
+        return Err(s3_error!(
+            NoSuchVersion,
+            "The specified version does not exist (object versions are not kept yet)"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn code(r: S3Result<()>) -> Option<String> {
+        r.err().map(|e| e.code().as_str().to_string())
+    }
+
+    const AUTH: &str = "AWS4-HMAC-SHA256 Credential=a/20261202/us-east-1/s3/aws4_request, \
+                        SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00";
+
+    #[test]
+    fn unsigned_amz_headers_are_refused() {
+        let uri: Uri = "/b/k".parse().unwrap();
+        let base = [
+            ("authorization", AUTH),
+            ("x-amz-date", "20261202T000000Z"),
+            ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+        ];
+        assert_eq!(code(check(&uri, &headers(&base))), None);
+        let mut extra = base.to_vec();
+        extra.push(("x-amz-copy-source", "/private/payroll.csv"));
+        assert_eq!(
+            code(check(&uri, &headers(&extra))).as_deref(),
+            Some("AccessDenied")
+        );
+        // Other headers (Content-Type, …) may go unsigned, as S3 allows.
+        let mut other = base.to_vec();
+        other.push(("content-type", "text/plain"));
+        assert_eq!(code(check(&uri, &headers(&other))), None);
+    }
+
+    #[test]
+    fn a_presigned_url_covers_only_what_it_signed() {
+        let uri: Uri = "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2F20261202%2F\
+                        us-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261202T000000Z&X-Amz-Expires=300\
+                        &X-Amz-SignedHeaders=host&X-Amz-Signature=00"
+            .parse()
+            .unwrap();
+        assert_eq!(code(check(&uri, &HeaderMap::new())), None);
+        for h in [
+            "x-amz-copy-source",
+            "x-amz-meta-owner",
+            "x-amz-tagging",
+            "x-amz-storage-class",
+        ] {
+            assert_eq!(
+                code(check(&uri, &headers(&[(h, "x")]))).as_deref(),
+                Some("AccessDenied"),
+                "{h}"
+            );
+        }
+        // SigV2 (no SignedHeaders): every x-amz-* header is in its string to sign.
+        let v2: Uri = "/b/k?AWSAccessKeyId=a&Expires=1&Signature=x"
+            .parse()
+            .unwrap();
+        assert_eq!(code(check(&v2, &headers(&[("x-amz-meta-a", "1")]))), None);
+    }
+
+    #[test]
+    fn presigned_urls_live_at_most_a_week() {
+        let at = |s: &str| -> Uri {
+            format!(
+                "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-SignedHeaders=host&X-Amz-Expires={s}"
+            )
+            .parse()
+            .unwrap()
+        };
+        assert_eq!(code(check(&at("604800"), &HeaderMap::new())), None);
+        for bad in ["604801", "100000000", "-1", "x"] {
+            assert_eq!(
+                code(check(&at(bad), &HeaderMap::new())).as_deref(),
+                Some("AuthorizationQueryParametersError"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn features_not_there_are_refused_not_ignored() {
+        let uri: Uri = "/b/k".parse().unwrap();
+        let refused = |pairs: &[(&'static str, &str)]| code(check(&uri, &headers(pairs)));
+        for h in [
+            ("x-amz-server-side-encryption", "AES256"),
+            ("x-amz-server-side-encryption", "aws:kms"),
+            ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+            ("x-amz-copy-source-server-side-encryption-customer-key", "a"),
+            ("x-amz-bucket-object-lock-enabled", "true"),
+            ("x-amz-object-lock-mode", "COMPLIANCE"),
+            ("x-amz-object-lock-legal-hold", "ON"),
+            ("x-amz-acl", "public-read"),
+            ("x-amz-acl", "authenticated-read"),
+            (
+                "x-amz-grant-read",
+                "uri=http://acs.amazonaws.com/groups/global/AllUsers",
+            ),
+        ] {
+            assert_eq!(refused(&[h]).as_deref(), Some("NotImplemented"), "{h:?}");
+        }
+        for fine in [
+            ("x-amz-acl", "private"),
+            ("x-amz-acl", "bucket-owner-full-control"),
+            ("x-amz-bucket-object-lock-enabled", "false"),
+        ] {
+            assert_eq!(refused(&[fine]), None, "{fine:?}");
+        }
+        let version = |v: &str| -> Option<String> {
+            let uri: Uri = format!("/b/k?versionId={v}").parse().unwrap();
+            code(check(&uri, &HeaderMap::new()))
+        };
+        assert_eq!(version("null"), None);
+        assert_eq!(
+            version("3HL4kqtJlcpXroDTDmJ").as_deref(),
+            Some("NoSuchVersion")
+        );
+    }
+}

@@ -66,6 +66,14 @@ pub struct ServerArgs {
     /// empty one in a missing drive's place, is put back to work and rebuilt).
     #[arg(long, default_value = "10s")]
     pub drive_check_interval: String,
+    /// Time a client has to send a request's headers, on a new connection and between the
+    /// requests of a kept-alive one; slower connections are closed (slowloris).
+    #[arg(long, default_value = "30s")]
+    pub header_timeout: String,
+    /// Connections served at once; more wait in the listen backlog. Keeps the server below its
+    /// file descriptor limit, which it would otherwise reach and then spin on.
+    #[arg(long, default_value_t = 4096)]
+    pub max_connections: usize,
     /// Drive folders or mount points; ellipsis groups like /mnt/disk{1...8} form their own sets.
     pub drives: Vec<String>,
 }
@@ -240,30 +248,49 @@ async fn serve(
     if args.dev {
         println!("Development credentials: access key {user}, secret key {password}");
     }
+    let header_timeout =
+        humantime::parse_duration(&args.header_timeout).context("--header-timeout (e.g. 30s)")?;
+    let slots = Arc::new(tokio::sync::Semaphore::new(args.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut stop = std::pin::pin!(shutdown_signal());
+    let mut backoff = AcceptBackoff::default();
     loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(%e, "accept failed");
-                    continue;
-                }
+        let accepted = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => tokio::select! {
+                    accepted = listener.accept() => accepted.map(|c| (c, slot)),
+                    () = &mut stop => break,
+                },
+                Err(_) => break, // the semaphore is never closed
             },
             () = &mut stop => break,
+        };
+        let ((stream, _), slot) = match accepted {
+            Ok(c) => {
+                backoff.reset();
+                c
+            }
+            Err(e) => {
+                // Out of file descriptors (or memory): wait for connections to end instead of
+                // retrying at once, which would spin a core and flood the log.
+                backoff.wait(&e).await;
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let front = front.clone();
         let service = hyper::service::service_fn(move |req| front.clone().handle(req));
         let conn = hyper::server::conn::http1::Builder::new()
             .keep_alive(true)
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(header_timeout)
             .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(%e, "connection closed with an error");
             }
+            drop(slot);
         });
     }
     // Stop listening now, so that new connections are refused at once (clients and load
@@ -275,6 +302,27 @@ async fn serve(
         () = tokio::time::sleep(Duration::from_secs(30)) => tracing::warn!("requests still running after 30 s; stopping"),
     }
     Ok(())
+}
+
+/// Pauses after failed accepts: 10 ms doubling to 1 s. Logs the first failure, then one line
+/// per second while they go on (a failing accept repeats until connections end).
+#[derive(Default)]
+struct AcceptBackoff {
+    pause: Duration,
+}
+
+impl AcceptBackoff {
+    async fn wait(&mut self, e: &std::io::Error) {
+        self.pause = (self.pause * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        if self.pause == Duration::from_millis(10) || self.pause >= Duration::from_secs(1) {
+            tracing::warn!(%e, "accept failed; retrying in 1 s");
+        }
+        tokio::time::sleep(self.pause).await;
+    }
+
+    fn reset(&mut self) {
+        self.pause = Duration::ZERO;
+    }
 }
 
 /// The root credentials. (s3s's `SimpleAuth` answers an unknown access key with its own

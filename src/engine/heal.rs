@@ -317,7 +317,8 @@ impl ErasureSet {
         let dist = &object.erasure.distribution;
         let header = shard::header(object.erasure.codec, object.erasure.bitrot as u8);
         let inline = object.data_dir.is_none();
-        // The first k sound copies that open (one that fails to, another sound drive stands in for).
+        // The first k sound copies that open (another sound drive stands in for one that
+        // does not).
         let sources: Vec<Source> = sound
             .iter()
             .filter_map(|&p| Source::open(self, bucket, key, v, object, p))

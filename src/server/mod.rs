@@ -214,6 +214,8 @@ async fn serve(
     user: String,
     password: String,
 ) -> Result<()> {
+    let header_timeout =
+        humantime::parse_duration(&args.header_timeout).context("--header-timeout (e.g. 30s)")?;
     let mut builder = S3ServiceBuilder::new(StrataS3::new(engine.clone(), args.region.clone()));
     builder.set_auth(RootAuth {
         access_key: user.clone(),
@@ -248,8 +250,6 @@ async fn serve(
     if args.dev {
         println!("Development credentials: access key {user}, secret key {password}");
     }
-    let header_timeout =
-        humantime::parse_duration(&args.header_timeout).context("--header-timeout (e.g. 30s)")?;
     let slots = Arc::new(tokio::sync::Semaphore::new(args.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut stop = std::pin::pin!(shutdown_signal());

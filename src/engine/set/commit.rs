@@ -21,11 +21,11 @@
 //!    state, so silence makes the state unknown, never another; nothing removes a version from
 //!    a drive but phase one of a new version (which keeps the state and drops only versions
 //!    that are not it), phase two of a newer, acknowledged version, a rollback of a write that
-//!    never reached its quorum, and heal acting on a resolution (it drops only versions older than
-//!    the state, or ones no answer could make the state, and rolls back only when every drive
-//!    answered). A drive being rebuilt cannot vouch for what it lacks (its "not there" is no
-//!    vote for absence), and it stays marked until every key of its set was healed onto it
-//!    with every drive of the set answering.
+//!    never reached its quorum, and heal acting on a resolution (it drops only versions older
+//!    than the state, or ones no answer could make the state, and rolls back only when every
+//!    drive answered). A drive being rebuilt cannot vouch for what it lacks (its "not there"
+//!    is no vote for absence), and it stays marked until every key of its set was healed onto
+//!    it with every drive of the set answering.
 //! 7. A reader that finds the state held by fewer drives than its write quorum (a commit in
 //!    flight, or one about to be rolled back) reads again under the key's lock, so no read
 //!    returns a write that then fails.
@@ -38,9 +38,10 @@
 //!   `resolve` skips a version only when fewer than k drives list it or are silent. This
 //!   holds while the drives that missed v and the drives replaced since (empty, being
 //!   rebuilt) are at most m: past that, fewer than k of v's shards exist anywhere, its data is
-//!   gone, and `resolve` skips it to the older version (`lost` names it in the logs). A newer version in front of it that was cut short is either the state
-//!   (k drives list it: it became visible, which is allowed for a write that was never
-//!   acknowledged, and heal completes it) or skipped, for good.
+//!   gone, and `resolve` skips it to the older version (`lost` names it in the logs). A newer
+//!   version in front of it that was cut short is either the state (k drives list it: it
+//!   became visible, which is allowed for a write that was never acknowledged, and heal
+//!   completes it) or skipped, for good.
 //! - Stability (6) makes convergence one-way: a version that was never acknowledged is either
 //!   on k drives or more (the state: heal rolls it forward onto every drive) or on fewer
 //!   (skipped: heal rolls it back once every drive answered). No key is left "neither present

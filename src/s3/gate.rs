@@ -7,6 +7,8 @@
 //!   object through an added `x-amz-copy-source`, nor set metadata, tags or storage class.
 //!   (SigV2 signs every `x-amz-*` header by construction.)
 //! - **Presigned URLs live at most a week** (`X-Amz-Expires` ≤ 604800, S3's limit).
+//! - **Bounded request documents**: the body of any operation but an object upload (an XML or
+//!   JSON document) is refused above `MAX_DOCUMENT` before it is read.
 //! - **No feature is accepted and ignored.** Server-side encryption, object lock, ACLs other
 //!   than private, and versions other than `null` answer NotImplemented / NoSuchVersion
 //!   instead of a 200 that would make a client believe it got them.
@@ -21,6 +23,13 @@ use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 /// Longest lifetime of a presigned URL, in seconds (S3's).
 pub const MAX_PRESIGNED_EXPIRES: u64 = 7 * 24 * 3600;
 
+/// Largest body of an operation other than an object upload: CompleteMultipartUpload of
+/// 10,000 parts and DeleteObjects of 1,000 long keys fit with room to spare.
+pub const MAX_DOCUMENT: u64 = 4 << 20;
+
+/// Operations whose body is object data, not a document.
+const UPLOADS: [&str; 3] = ["PutObject", "UploadPart", "PostObject"];
+
 /// Canned ACLs that change nothing here: every object belongs to the bucket's owner, who alone
 /// has access (what `private` and `bucket-owner-full-control` grant).
 const ACCEPTED_ACLS: [&str; 2] = ["private", "bucket-owner-full-control"];
@@ -33,16 +42,35 @@ impl S3Access for Gate {
         if cx.credentials().is_none() {
             return Err(s3_error!(AccessDenied, "Signature is required"));
         }
-        check(cx.uri(), cx.headers())
+        check(cx.s3_op().name(), cx.uri(), cx.headers())
     }
 }
 
-/// Every refusal of this module, for a request with valid credentials.
-pub fn check(uri: &Uri, headers: &HeaderMap) -> S3Result<()> {
+/// Every refusal of this module, for operation `op` with valid credentials.
+pub fn check(op: &str, uri: &Uri, headers: &HeaderMap) -> S3Result<()> {
     let query = query_pairs(uri);
     signed_headers_cover(&query, headers)?;
     presigned_lifetime(&query)?;
+    document_size(op, headers)?;
     features(&query, headers)
+}
+
+fn document_size(op: &str, headers: &HeaderMap) -> S3Result<()> {
+    if UPLOADS.contains(&op) {
+        return Ok(());
+    }
+    let declared = ["content-length", "x-amz-decoded-content-length"]
+        .iter()
+        .filter_map(|h| headers.get(*h)?.to_str().ok()?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    if declared > MAX_DOCUMENT {
+        return Err(s3_error!(
+            MaxMessageLengthExceeded,
+            "Your request was too big: {declared} bytes, at most {MAX_DOCUMENT} for {op}"
+        ));
+    }
+    Ok(())
 }
 
 fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
@@ -201,17 +229,17 @@ mod tests {
             ("x-amz-date", "20261202T000000Z"),
             ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
         ];
-        assert_eq!(code(check(&uri, &headers(&base))), None);
+        assert_eq!(code(check("GetObject", &uri, &headers(&base))), None);
         let mut extra = base.to_vec();
         extra.push(("x-amz-copy-source", "/private/payroll.csv"));
         assert_eq!(
-            code(check(&uri, &headers(&extra))).as_deref(),
+            code(check("GetObject", &uri, &headers(&extra))).as_deref(),
             Some("AccessDenied")
         );
         // Other headers (Content-Type, …) may go unsigned, as S3 allows.
         let mut other = base.to_vec();
         other.push(("content-type", "text/plain"));
-        assert_eq!(code(check(&uri, &headers(&other))), None);
+        assert_eq!(code(check("GetObject", &uri, &headers(&other))), None);
     }
 
     #[test]
@@ -221,7 +249,7 @@ mod tests {
                         &X-Amz-SignedHeaders=host&X-Amz-Signature=00"
             .parse()
             .unwrap();
-        assert_eq!(code(check(&uri, &HeaderMap::new())), None);
+        assert_eq!(code(check("GetObject", &uri, &HeaderMap::new())), None);
         for h in [
             "x-amz-copy-source",
             "x-amz-meta-owner",
@@ -229,7 +257,7 @@ mod tests {
             "x-amz-storage-class",
         ] {
             assert_eq!(
-                code(check(&uri, &headers(&[(h, "x")]))).as_deref(),
+                code(check("GetObject", &uri, &headers(&[(h, "x")]))).as_deref(),
                 Some("AccessDenied"),
                 "{h}"
             );
@@ -238,7 +266,30 @@ mod tests {
         let v2: Uri = "/b/k?AWSAccessKeyId=a&Expires=1&Signature=x"
             .parse()
             .unwrap();
-        assert_eq!(code(check(&v2, &headers(&[("x-amz-meta-a", "1")]))), None);
+        assert_eq!(
+            code(check("GetObject", &v2, &headers(&[("x-amz-meta-a", "1")]))),
+            None
+        );
+    }
+
+    #[test]
+    fn documents_are_bounded_uploads_are_not() {
+        let uri: Uri = "/b?delete".parse().unwrap();
+        let big = (MAX_DOCUMENT + 1).to_string();
+        let h = headers(&[("content-length", big.as_str())]);
+        assert_eq!(
+            code(check("DeleteObjects", &uri, &h)).as_deref(),
+            Some("MaxMessageLengthExceeded")
+        );
+        let chunked = headers(&[("x-amz-decoded-content-length", big.as_str())]);
+        assert_eq!(
+            code(check("CompleteMultipartUpload", &uri, &chunked)).as_deref(),
+            Some("MaxMessageLengthExceeded")
+        );
+        assert_eq!(code(check("PutObject", &uri, &h)), None);
+        assert_eq!(code(check("UploadPart", &uri, &h)), None);
+        let small = headers(&[("content-length", "5000")]);
+        assert_eq!(code(check("DeleteObjects", &uri, &small)), None);
     }
 
     #[test]
@@ -250,10 +301,13 @@ mod tests {
             .parse()
             .unwrap()
         };
-        assert_eq!(code(check(&at("604800"), &HeaderMap::new())), None);
+        assert_eq!(
+            code(check("GetObject", &at("604800"), &HeaderMap::new())),
+            None
+        );
         for bad in ["604801", "100000000", "-1", "x"] {
             assert_eq!(
-                code(check(&at(bad), &HeaderMap::new())).as_deref(),
+                code(check("GetObject", &at(bad), &HeaderMap::new())).as_deref(),
                 Some("AuthorizationQueryParametersError"),
                 "{bad}"
             );
@@ -263,7 +317,8 @@ mod tests {
     #[test]
     fn features_not_there_are_refused_not_ignored() {
         let uri: Uri = "/b/k".parse().unwrap();
-        let refused = |pairs: &[(&'static str, &str)]| code(check(&uri, &headers(pairs)));
+        let refused =
+            |pairs: &[(&'static str, &str)]| code(check("GetObject", &uri, &headers(pairs)));
         for h in [
             ("x-amz-server-side-encryption", "AES256"),
             ("x-amz-server-side-encryption", "aws:kms"),
@@ -290,7 +345,7 @@ mod tests {
         }
         let version = |v: &str| -> Option<String> {
             let uri: Uri = format!("/b/k?versionId={v}").parse().unwrap();
-            code(check(&uri, &HeaderMap::new()))
+            code(check("GetObject", &uri, &HeaderMap::new()))
         };
         assert_eq!(version("null"), None);
         assert_eq!(

@@ -28,9 +28,13 @@ pub fn to_s3(e: EngineError) -> S3Error {
             Some(http::StatusCode::SERVICE_UNAVAILABLE),
         ),
         EngineError::Body(io) => return body_error(io),
+        // The details (drive paths among them) go to the log, not to the client.
         EngineError::Format(_) | EngineError::Drive { .. } | EngineError::Codec(_) => {
             tracing::warn!(error = %msg, "internal error");
-            (C::InternalError, None)
+            return S3Error::with_message(
+                C::InternalError,
+                "We encountered an internal error. Please try again.",
+            );
         }
     };
     let mut err = S3Error::with_message(code, msg);
@@ -66,5 +70,22 @@ pub fn body_error(e: &io::Error) -> S3Error {
             S3ErrorCode::IncompleteBody,
             format!("reading the request body: {text}"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_do_not_show_host_paths() {
+        let e = EngineError::Drive {
+            path: "/var/lib/strata/disk3".into(),
+            source: io::Error::other("I/O error"),
+        };
+        let s3 = to_s3(e);
+        assert_eq!(s3.code(), &S3ErrorCode::InternalError);
+        let text = s3.message().unwrap_or_default();
+        assert!(!text.contains("/var/lib"), "{text}");
     }
 }

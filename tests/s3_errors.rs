@@ -114,6 +114,19 @@ fn features_not_there_are_refused() {
     assert_eq!(v["fine"]["null_version"], "kept", "{v}");
 }
 
+/// A 304 Not Modified carries the ETag and Last-Modified a 200 would have (RFC 9110 §15.4.5;
+/// caches update their entry from them).
+#[test]
+fn not_modified_carries_the_validators() {
+    let s = Server::start();
+    let v = case(&s, "not_modified");
+    for name in ["get", "get_since"] {
+        assert_eq!(v[name]["status"], 304, "{name}: {v}");
+        assert_eq!(v[name]["etag"], v["etag"], "{name}: {v}");
+        assert_eq!(v[name]["last_modified"], v["last_modified"], "{name}: {v}");
+    }
+}
+
 #[test]
 fn tampered_payload_is_refused_and_not_written() {
     let s = Server::start();

@@ -84,6 +84,19 @@ pub fn parse_http_date(s: &str) -> Option<Timestamp> {
     Timestamp::parse(TimestampFormat::HttpDate, s).ok()
 }
 
+/// `ETag` and `Last-Modified` of an object, as response headers.
+fn validators(info: &ObjectInfo) -> http::HeaderMap {
+    let mut h = http::HeaderMap::new();
+    if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", info.etag)) {
+        h.insert(http::header::ETAG, v);
+    }
+    let date = format_http_date(&timestamp(info.mod_time_ns));
+    if let Some(v) = date.and_then(|d| http::HeaderValue::from_str(&d).ok()) {
+        h.insert(http::header::LAST_MODIFIED, v);
+    }
+    h
+}
+
 pub fn etag(value: &str) -> ETag {
     ETag::Strong(value.to_string())
 }
@@ -124,7 +137,10 @@ impl Conditions<'_> {
         }
         let not_modified = |msg: &'static str| {
             if read {
-                Err(s3_error!(NotModified, "{}", msg))
+                // RFC 9110 §15.4.5: a 304 carries the validators a 200 would have.
+                let mut e = s3_error!(NotModified, "{}", msg);
+                e.set_headers(validators(info));
+                Err(e)
             } else {
                 Err(s3_error!(PreconditionFailed, "{}", msg))
             }

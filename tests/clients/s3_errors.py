@@ -262,6 +262,23 @@ elif case == "features_not_there":
         "fine": fine,
     }
 
+elif case == "not_modified":
+    s3.create_bucket(Bucket="cond")
+    put = s3.put_object(Bucket="cond", Key="k", Body=b"cached")
+    head = s3.head_object(Bucket="cond", Key="k")
+    out = {"etag": put["ETag"], "last_modified": head["ResponseMetadata"]["HTTPHeaders"]["last-modified"]}
+    for name, kwargs in [
+        ("get", {"IfNoneMatch": put["ETag"]}),
+        ("get_since", {"IfModifiedSince": head["LastModified"]}),
+    ]:
+        try:
+            s3.get_object(Bucket="cond", Key="k", **kwargs)
+            out[name] = {"status": 200}
+        except ClientError as e:
+            h = e.response["ResponseMetadata"]["HTTPHeaders"]
+            out[name] = {"status": e.response["ResponseMetadata"]["HTTPStatusCode"],
+                         "etag": h.get("etag"), "last_modified": h.get("last-modified")}
+
 else:
     raise SystemExit("unknown case " + case)
 

@@ -127,6 +127,24 @@ fn not_modified_carries_the_validators() {
     }
 }
 
+/// S3's limits and defaults: user metadata over 2 KB is MetadataTooLarge (PUT, copy, multipart
+/// create) and writes nothing; an object stored without a Content-Type is served as
+/// `binary/octet-stream`; a LocationConstraint of another region is refused.
+#[test]
+fn metadata_limit_default_type_and_foreign_region() {
+    let s = Server::start();
+    let v = case(&s, "edge_defaults");
+    for name in ["too_much_metadata", "copy_too_much", "mpu_too_much"] {
+        assert_refused(&v[name], "MetadataTooLarge", 400);
+    }
+    assert_eq!(v["big_written"], false, "{v}");
+    assert_eq!(v["untyped_status"], 200, "{v}");
+    assert_eq!(v["untyped_type"], "binary/octet-stream", "{v}");
+    assert_eq!(v["untyped_get_type"], "binary/octet-stream", "{v}");
+    assert_refused(&v["foreign_region"], "InvalidLocationConstraint", 400);
+    assert_eq!(v["elsewhere_exists"], false, "{v}");
+}
+
 #[test]
 fn tampered_payload_is_refused_and_not_written() {
     let s = Server::start();

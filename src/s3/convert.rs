@@ -26,10 +26,22 @@ pub struct StdHeaders {
     pub website_redirect_location: Option<String>,
 }
 
-/// One map holding user metadata (`x-amz-meta-*`) and the standard headers.
-pub fn meta_map(user: Option<Metadata>, std: StdHeaders) -> BTreeMap<String, String> {
+/// S3's limit on user metadata: the bytes of every key and value together.
+pub const MAX_USER_METADATA: usize = 2048;
+
+/// One map holding user metadata (`x-amz-meta-*`) and the standard headers; user metadata
+/// over `MAX_USER_METADATA` is refused (MetadataTooLarge).
+pub fn meta_map(user: Option<Metadata>, std: StdHeaders) -> S3Result<BTreeMap<String, String>> {
+    let user = user.unwrap_or_default();
+    let size: usize = user.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > MAX_USER_METADATA {
+        return Err(s3_error!(
+            MetadataTooLarge,
+            "Your metadata headers exceed the maximum allowed metadata size: {size} bytes, at \
+             most {MAX_USER_METADATA}"
+        ));
+    }
     let mut out: BTreeMap<String, String> = user
-        .unwrap_or_default()
         .into_iter()
         .map(|(k, v)| (format!("{META_PREFIX}{}", k.to_ascii_lowercase()), v))
         .collect();
@@ -46,7 +58,7 @@ pub fn meta_map(user: Option<Metadata>, std: StdHeaders) -> BTreeMap<String, Str
             out.insert(k.to_string(), v);
         }
     }
-    out
+    Ok(out)
 }
 
 /// User metadata (without prefix) from the stored map.

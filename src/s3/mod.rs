@@ -151,7 +151,12 @@ macro_rules! object_headers {
         let info: &ObjectInfo = $info;
         $out.e_tag = Some(etag(&info.etag));
         $out.last_modified = Some(timestamp(info.mod_time_ns));
-        $out.content_type = info.content_type.clone();
+        // S3's default for objects stored without one.
+        $out.content_type = Some(
+            info.content_type
+                .clone()
+                .unwrap_or_else(|| "binary/octet-stream".into()),
+        );
         $out.content_encoding = std_header(info, CONTENT_ENCODING);
         $out.content_disposition = std_header(info, CONTENT_DISPOSITION);
         $out.content_language = std_header(info, CONTENT_LANGUAGE);
@@ -246,6 +251,18 @@ impl S3 for StrataS3 {
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let bucket = req.input.bucket;
+        let asked = req
+            .input
+            .create_bucket_configuration
+            .and_then(|c| c.location_constraint)
+            .map(|l| l.as_str().to_string());
+        if let Some(asked) = asked.filter(|l| !l.is_empty() && *l != self.region) {
+            return Err(s3_error!(
+                InvalidLocationConstraint,
+                "The specified location-constraint is not valid: this server is in {}, not {asked}",
+                self.region
+            ));
+        }
         let location = format!("/{bucket}");
         self.run(move |e| e.make_bucket(&bucket)).await?;
         Ok(S3Response::new(CreateBucketOutput {
@@ -310,7 +327,7 @@ impl S3 for StrataS3 {
         )?;
         let mut opts = put_options(
             input.content_type.clone(),
-            meta_map(input.metadata, std_headers!(input)),
+            meta_map(input.metadata, std_headers!(input))?,
             parse_tagging_header(input.tagging.as_deref())?,
             content_md5(input.content_md5.as_deref())?,
             reduced,
@@ -525,7 +542,7 @@ impl S3 for StrataS3 {
             ));
         }
         let reduced = reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?;
-        let new_meta = meta_map(input.metadata, std_headers!(input));
+        let new_meta = meta_map(input.metadata, std_headers!(input))?;
         let new_tags = parse_tagging_header(input.tagging.as_deref())?;
         let conditions = CopyConditions {
             if_match: input.copy_source_if_match,
@@ -663,7 +680,7 @@ impl S3 for StrataS3 {
         let input = req.input;
         let opts = put_options(
             input.content_type,
-            meta_map(input.metadata, std_headers!(input)),
+            meta_map(input.metadata, std_headers!(input))?,
             parse_tagging_header(input.tagging.as_deref())?,
             None,
             reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?,

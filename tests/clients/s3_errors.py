@@ -279,6 +279,25 @@ elif case == "not_modified":
             out[name] = {"status": e.response["ResponseMetadata"]["HTTPStatusCode"],
                          "etag": h.get("etag"), "last_modified": h.get("last-modified")}
 
+elif case == "edge_defaults":
+    s3.create_bucket(Bucket="edge")
+    big = {"k%d" % i: "v" * 100 for i in range(30)}  # about 3.1 KB
+    out = {"too_much_metadata": refused(s3.put_object, Bucket="edge", Key="big", Body=b"x", Metadata=big)}
+    out["big_written"] = exists("edge", "big")
+    s3.put_object(Bucket="edge", Key="fits", Body=b"x", Metadata={"k": "v" * 1900})
+    out["copy_too_much"] = refused(
+        s3.copy_object, Bucket="edge", Key="copy", CopySource="edge/fits", Metadata=big, MetadataDirective="REPLACE"
+    )
+    out["mpu_too_much"] = refused(s3.create_multipart_upload, Bucket="edge", Key="mpu", Metadata=big)
+    status, _, _ = signed("PUT", "/edge/untyped", b"no type", b"no type")
+    out["untyped_status"] = status
+    out["untyped_type"] = s3.head_object(Bucket="edge", Key="untyped")["ContentType"]
+    out["untyped_get_type"] = s3.get_object(Bucket="edge", Key="untyped")["ContentType"]
+    out["foreign_region"] = refused(
+        s3.create_bucket, Bucket="elsewhere", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    out["elsewhere_exists"] = "elsewhere" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
 else:
     raise SystemExit("unknown case " + case)
 

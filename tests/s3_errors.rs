@@ -129,7 +129,8 @@ fn not_modified_carries_the_validators() {
 
 /// S3's limits and defaults: user metadata over 2 KB is MetadataTooLarge (PUT, copy, multipart
 /// create) and writes nothing; an object stored without a Content-Type is served as
-/// `binary/octet-stream`; a LocationConstraint of another region is refused.
+/// `binary/octet-stream`; a LocationConstraint of another region is refused; an empty
+/// Delimiter is not echoed in listings.
 #[test]
 fn metadata_limit_default_type_and_foreign_region() {
     let s = Server::start();
@@ -143,6 +144,9 @@ fn metadata_limit_default_type_and_foreign_region() {
     assert_eq!(v["untyped_get_type"], "binary/octet-stream", "{v}");
     assert_refused(&v["foreign_region"], "InvalidLocationConstraint", 400);
     assert_eq!(v["elsewhere_exists"], false, "{v}");
+    for (call, echoed) in v["empty_delimiter_echoed"].as_object().unwrap() {
+        assert_eq!(echoed, false, "{call}: an empty Delimiter echoed: {v}");
+    }
 }
 
 #[test]

@@ -626,7 +626,7 @@ impl S3 for StrataS3 {
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket),
             prefix: Some(l.enc(input.prefix.as_deref().unwrap_or_default())),
-            delimiter: input.delimiter.map(|d| l.enc(&d)),
+            delimiter: input.delimiter.filter(|d| !d.is_empty()).map(|d| l.enc(&d)),
             max_keys: Some(l.max_keys as i32),
             key_count: Some((l.contents.len() + l.prefixes.len()) as i32),
             continuation_token: input.continuation_token,
@@ -660,7 +660,7 @@ impl S3 for StrataS3 {
             name: Some(input.bucket),
             prefix: Some(l.enc(input.prefix.as_deref().unwrap_or_default())),
             marker: Some(input.marker.map(|m| l.enc(&m)).unwrap_or_default()),
-            delimiter: input.delimiter.map(|d| l.enc(&d)),
+            delimiter: input.delimiter.filter(|d| !d.is_empty()).map(|d| l.enc(&d)),
             max_keys: Some(l.max_keys as i32),
             is_truncated: Some(l.truncated),
             next_marker: l.next_after.as_deref().map(|m| l.enc(m)),
@@ -914,7 +914,7 @@ impl S3 for StrataS3 {
         Ok(S3Response::new(ListMultipartUploadsOutput {
             bucket: Some(input.bucket),
             prefix: input.prefix,
-            delimiter: input.delimiter,
+            delimiter: input.delimiter.filter(|d| !d.is_empty()),
             key_marker: input.key_marker,
             upload_id_marker: input.upload_id_marker,
             max_uploads: Some(max as i32),

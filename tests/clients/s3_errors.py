@@ -297,6 +297,12 @@ elif case == "edge_defaults":
         s3.create_bucket, Bucket="elsewhere", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
     out["elsewhere_exists"] = "elsewhere" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    # An empty delimiter is no delimiter, and is not echoed.
+    out["empty_delimiter_echoed"] = {
+        "v2": "Delimiter" in s3.list_objects_v2(Bucket="edge", Delimiter=""),
+        "v1": "Delimiter" in s3.list_objects(Bucket="edge", Delimiter=""),
+        "uploads": "Delimiter" in s3.list_multipart_uploads(Bucket="edge", Delimiter=""),
+    }
 
 else:
     raise SystemExit("unknown case " + case)

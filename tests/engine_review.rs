@@ -105,6 +105,26 @@ fn show(r: &Result<Vec<u8>, EngineError>, names: &[(&str, &[u8])]) -> String {
     }
 }
 
+/// Two 2+2 sets: an object "k" written to its set's four drives, then removed from the fourth
+/// (as if it had been offline for the write). Returns the body and the four drives, the one
+/// that missed the write last.
+fn on_three_of_four(d: &Dirs, c: &Config) -> (Vec<u8>, Vec<PathBuf>) {
+    let body = data(100, 1);
+    let e = open(&d.paths, c.clone());
+    e.make_bucket(B).unwrap();
+    put(&e, B, "k", &body);
+    drop(e);
+    let holders: Vec<PathBuf> = d
+        .paths
+        .iter()
+        .filter(|p| object_dir(p, "k").join("%meta").exists())
+        .cloned()
+        .collect();
+    assert_eq!(holders.len(), 4);
+    fs::remove_dir_all(object_dir(&holders[3], "k")).unwrap();
+    (body, holders)
+}
+
 fn all_keys(e: &Engine) -> Result<Vec<String>, EngineError> {
     Ok(e.list_objects(
         B,
@@ -527,19 +547,7 @@ fn delete_bucket_succeeds_while_silent_drives_hold_an_object() {
         parity: Some(2),
         ..cfg()
     };
-    let v0 = data(100, 1);
-    let e = open(&d.paths, c.clone());
-    e.make_bucket(B).unwrap();
-    put(&e, B, "k", &v0);
-    drop(e);
-    let holders: Vec<PathBuf> = d
-        .paths
-        .iter()
-        .filter(|p| object_dir(p, "k").join("%meta").exists())
-        .cloned()
-        .collect();
-    assert_eq!(holders.len(), 4);
-    fs::remove_dir_all(object_dir(&holders[3], "k")).unwrap(); // D missed the write
+    let (v0, holders) = on_three_of_four(&d, &c); // D missed the write
     for p in &holders[..3] {
         hide(p);
     }
@@ -588,19 +596,8 @@ fn a_rebuild_blind_to_silent_drives_lets_the_scanner_delete_an_acknowledged_obje
         parity: Some(2),
         ..cfg()
     };
-    let body = data(100, 1);
-    let e = open(&d.paths, c.clone());
-    e.make_bucket(B).unwrap();
-    put(&e, B, "k", &body);
-    drop(e);
-    let holders: Vec<PathBuf> = d
-        .paths
-        .iter()
-        .filter(|p| object_dir(p, "k").join("%meta").exists())
-        .cloned()
-        .collect();
-    let (a, b, c_, d_) = (&holders[0], &holders[1], &holders[2], &holders[3]);
-    fs::remove_dir_all(object_dir(d_, "k")).unwrap(); // D missed the write
+    let (body, holders) = on_three_of_four(&d, &c);
+    let (a, b, c_) = (&holders[0], &holders[1], &holders[2]);
     let names: [(&str, &[u8]); 1] = [("the object", &body)];
     let mut steps = Vec::new();
 
@@ -654,19 +651,8 @@ fn a_drive_being_rebuilt_is_no_vote_for_absence() {
         parity: Some(2),
         ..cfg()
     };
-    let body = data(100, 1);
-    let e = open(&d.paths, c.clone());
-    e.make_bucket(B).unwrap();
-    put(&e, B, "k", &body);
-    drop(e);
-    let holders: Vec<PathBuf> = d
-        .paths
-        .iter()
-        .filter(|p| object_dir(p, "k").join("%meta").exists())
-        .cloned()
-        .collect();
-    let (a, b, c_, d_) = (&holders[0], &holders[1], &holders[2], &holders[3]);
-    fs::remove_dir_all(object_dir(d_, "k")).unwrap(); // D missed the write
+    let (body, holders) = on_three_of_four(&d, &c);
+    let (a, b, c_) = (&holders[0], &holders[1], &holders[2]);
     hide(a);
     fs::create_dir(a).unwrap(); // A replaced by an empty drive
     hide(b);

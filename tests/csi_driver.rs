@@ -590,6 +590,15 @@ fn errors_are_the_codes_the_spec_names() {
         code(csi.create("pvc-e", MIB as i64, &[("teir", "hot")])),
         Code::InvalidArgument
     );
+    // A key with a `/` is no exception: only Kubernetes' own csi.storage.k8s.io/ keys pass.
+    for key in ["strata.dev/teir", "example.com/tier"] {
+        let err = csi
+            .create("pvc-e", MIB as i64, &[(key, "hot")])
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{key}: {err:?}");
+        assert!(err.message().contains(key), "{key}: {}", err.message());
+    }
+    assert!(csi.state()["volumes"].get("pvc-e").is_none());
     assert_eq!(
         code(csi.create("pvc-e", MIB as i64, &[("tier", "lukewarm")])),
         Code::InvalidArgument

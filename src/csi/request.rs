@@ -16,6 +16,9 @@ pub const TOPOLOGY_KEY: &str = "topology.strata.dev/node";
 /// Size of a volume created without a capacity range.
 pub const DEFAULT_VOLUME_SIZE: u64 = 1 << 30;
 
+/// The prefix Kubernetes reserves for the parameters its CSI sidecars add and read (PVC and PV
+/// names with `--extra-create-metadata`, secret references, fstype): never Strata's own.
+const KUBERNETES_PREFIX: &str = "csi.storage.k8s.io/";
 const PVC_NAME: &str = "csi.storage.k8s.io/pvc/name";
 const PVC_NAMESPACE: &str = "csi.storage.k8s.io/pvc/namespace";
 
@@ -154,8 +157,9 @@ pub struct Params {
     pub claim: Option<Claim>,
 }
 
-/// Reads the parameters; an unknown key without a `/` is refused, so that a typo in a
-/// StorageClass (`teir: hot`) fails loudly instead of placing volumes anywhere.
+/// Reads the parameters; any key Strata does not read is refused, so that a typo in a
+/// StorageClass (`teir: hot`, `strata.dev/teir: hot`) fails loudly instead of placing volumes
+/// anywhere. Only Kubernetes' own `csi.storage.k8s.io/…` keys pass unread.
 pub fn params(map: &HashMap<String, String>) -> Result<Params, Status> {
     let mut p = Params::default();
     for (key, value) in map {
@@ -179,10 +183,11 @@ pub fn params(map: &HashMap<String, String>) -> Result<Params, Status> {
                 )));
             }
             "fstype" => {}
-            k if k.contains('/') => {}
+            k if k.starts_with(KUBERNETES_PREFIX) => {}
             k => {
                 return Err(Status::invalid_argument(format!(
-                    "unknown parameter {k:?}: Strata reads tier and spread"
+                    "unknown StorageClass parameter {k:?}: Strata reads tier, spread and fstype \
+                     (and passes Kubernetes' own {KUBERNETES_PREFIX}… keys)"
                 )))
             }
         }
@@ -309,10 +314,24 @@ mod tests {
         assert_eq!(p.tier, Some(Tier::Hot));
         assert_eq!(p.spread, Spread::Required);
         assert_eq!(p.claim.unwrap().name, "data-pool-0");
-        for bad in [("teir", "hot"), ("tier", "lukewarm"), ("spread", "maybe")] {
+        for bad in [
+            ("teir", "hot"),
+            ("tier", "lukewarm"),
+            ("spread", "maybe"),
+            ("strata.dev/teir", "hot"),
+            ("example.com/tier", "hot"),
+            ("csi.storage.k8s.io", "x"),
+        ] {
             let err = params(&map(&[bad])).unwrap_err();
             assert_eq!(err.code(), Code::InvalidArgument, "{bad:?}");
         }
+        let err = params(&map(&[("strata.dev/teir", "hot")])).unwrap_err();
+        assert!(
+            err.message().contains("\"strata.dev/teir\""),
+            "{}",
+            err.message()
+        );
+        assert!(params(&map(&[("csi.storage.k8s.io/provisioner-secret-name", "s")])).is_ok());
     }
 
     #[test]

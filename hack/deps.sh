@@ -17,14 +17,15 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# boto3 for tests/clients/*.py, which the S3 tests run with <repo>/.venv/bin/python.
+# boto3 and grpcio for tests/clients/*.py, which the S3 and CSI tests run with
+# <repo>/.venv/bin/python (grpcio: a Python gRPC client on the CSI socket).
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-if ! "$repo/.venv/bin/python" -c 'import boto3' >/dev/null 2>&1; then
-  echo "installing boto3 into $repo/.venv" >&2
+if ! "$repo/.venv/bin/python" -c 'import boto3, grpc' >/dev/null 2>&1; then
+  echo "installing boto3 and grpcio into $repo/.venv" >&2
   py=/usr/bin/python3
   [[ -x $py ]] || py=python3
   "$py" -m venv "$repo/.venv"
-  "$repo/.venv/bin/pip" install -q --disable-pip-version-check boto3
+  "$repo/.venv/bin/pip" install -q --disable-pip-version-check boto3 grpcio
 fi
 
 if ! command -v cargo >/dev/null; then

@@ -129,6 +129,34 @@ fn identity_and_node_info_describe_the_plugin() {
 }
 
 #[test]
+fn python_grpc_clients_are_served_whatever_authority_they_send() {
+    // gRPC's C core (Python, C++) sends the socket path, percent-encoded, as :authority,
+    // grpc-java the bare path: h2 alone refuses both before tonic sees the call.
+    let csi = Csi::start(1, DRIVE);
+    let out = std::process::Command::new(venv_python())
+        .arg(client_script("csi_grpc.py"))
+        .arg(&csi.socket)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "csi_grpc.py failed:\n{}\nplugin log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        csi.log_text()
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for authority in ["default", "path"] {
+        let s = &v[authority];
+        assert_eq!(s["name"], "csi.strata.dev", "{authority}: {v}");
+        assert_eq!(s["ready"], true, "{authority}: {v}");
+        assert_eq!(
+            s["create_without_name"], "INVALID_ARGUMENT",
+            "{authority}: {v}"
+        );
+    }
+}
+
+#[test]
 fn a_volume_lives_its_whole_life_and_gives_its_capacity_back() {
     let mut csi = Csi::start(1, DRIVE);
     let (available, largest) = csi.capacity(None);

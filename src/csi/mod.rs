@@ -2,6 +2,7 @@
 //! XFS-project-quota directories on the node's Strata drives, and a controller that places
 //! volumes on drives and reports capacity. Both speak CSI over gRPC on a unix socket.
 
+pub mod authority;
 pub mod controller;
 pub mod identity;
 pub mod kube_store;

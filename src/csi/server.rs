@@ -1,6 +1,7 @@
 //! `strata csi`: serves the identity service and, by mode, the controller and node services
 //! on a unix socket, as the CSI specification asks.
 
+use super::authority::FixAuthority;
 use super::controller::ControllerService;
 use super::identity::{IdentityService, Readiness};
 use super::node::NodeService;
@@ -12,6 +13,7 @@ use super::volumes::NodeVolumes;
 use crate::drive::ops::Node as DriveNode;
 use crate::drive::{HostRoot, StateDir};
 use anyhow::{bail, Context};
+use futures_util::TryStreamExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -131,8 +133,10 @@ async fn serve(
             args.max_volumes,
         )));
     }
+    // Clients of every gRPC implementation are served, whatever they send as authority.
+    let incoming = UnixListenerStream::new(listener).map_ok(FixAuthority::new);
     let result = router
-        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown())
+        .serve_with_incoming_shutdown(incoming, shutdown())
         .await;
     let _ = std::fs::remove_file(&socket);
     result.context("serving CSI")

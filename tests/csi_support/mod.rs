@@ -324,6 +324,19 @@ impl Drop for Csi {
     }
 }
 
+/// The virtualenv made by hack/deps.sh (boto3, grpcio).
+pub fn venv_python() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(p.exists(), "{} is missing: run hack/deps.sh", p.display());
+    p
+}
+
+pub fn client_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clients")
+        .join(name)
+}
+
 /// A gRPC channel over a unix socket (the URI is a placeholder; the connector dials the path).
 pub async fn connect(socket: &Path) -> Result<Channel, tonic::transport::Error> {
     let path = socket.to_path_buf();

@@ -282,6 +282,105 @@ fn read_only_publish_refuses_writes() {
 }
 
 #[test]
+fn mount_options_a_bind_mount_takes_are_applied_and_the_others_refused() {
+    let mut csi = Csi::start(1, DRIVE);
+    let node = csi.lab.node.clone();
+    let flags = ["nosuid,nodev", "noexec", "noatime"];
+    // CreateVolume carries the StorageClass's mountOptions in its capabilities.
+    let mut req = create_request("pvc-opts", (8 * MIB) as i64, &[], &node);
+    req.volume_capabilities = vec![cap_with_flags(&["noatime", "discard"])];
+    let mut c = csi.controller();
+    let err = csi.call(c.create_volume(req.clone())).unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("\"discard\""), "{}", err.message());
+    assert!(!err.message().contains("\"noatime\""), "{}", err.message());
+    req.volume_capabilities = vec![cap_with_flags(&flags)];
+    let id = csi
+        .call(c.create_volume(req))
+        .unwrap()
+        .volume
+        .unwrap()
+        .volume_id;
+    let validate = ValidateVolumeCapabilitiesRequest {
+        volume_id: id.clone(),
+        volume_capabilities: vec![cap_with_flags(&["sync"])],
+        ..Default::default()
+    };
+    let v = csi.call(c.validate_volume_capabilities(validate)).unwrap();
+    assert!(
+        v.confirmed.is_none() && v.message.contains("\"sync\""),
+        "{v:?}"
+    );
+
+    let (staging, target) = csi.paths("opts");
+    let stage = |flags: &[&str]| NodeStageVolumeRequest {
+        volume_id: id.clone(),
+        staging_target_path: staging.clone(),
+        volume_capability: Some(cap_with_flags(flags)),
+        ..Default::default()
+    };
+    let publish = |target: &str, flags: &[&str]| NodePublishVolumeRequest {
+        volume_id: id.clone(),
+        staging_target_path: staging.clone(),
+        target_path: target.to_string(),
+        volume_capability: Some(cap_with_flags(flags)),
+        ..Default::default()
+    };
+    let mut n = csi.node();
+    // A filesystem option is refused by name, and nothing is mounted.
+    let err = csi
+        .call(n.node_stage_volume(stage(&["inode64", "noatime"])))
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("\"inode64\""), "{}", err.message());
+    assert_eq!(mount_options(&staging), None);
+
+    csi.call(n.node_stage_volume(stage(&flags))).unwrap();
+    let has_all = |opts: Option<String>, want: &[&str]| {
+        let opts = opts.expect("mounted");
+        for w in want {
+            assert!(opts.split(',').any(|o| o == *w), "{w} missing from {opts}");
+        }
+    };
+    let applied = ["nosuid", "nodev", "noexec", "noatime"];
+    has_all(mount_options(&staging), &applied);
+    csi.call(n.node_stage_volume(stage(&flags))).unwrap();
+    assert_eq!(
+        code(csi.call(n.node_stage_volume(stage(&["ro"])))),
+        Code::AlreadyExists
+    );
+
+    csi.call(n.node_publish_volume(publish(&target, &flags)))
+        .unwrap();
+    has_all(mount_options(&target), &applied);
+    // noexec is real: a program in the volume does not run.
+    let program = Path::new(&target).join("run.sh");
+    fs::write(&program, "#!/bin/sh\nexit 0\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).unwrap();
+    let err = std::process::Command::new(&program).status().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied, "{err}");
+    csi.call(n.node_publish_volume(publish(&target, &flags)))
+        .unwrap();
+    assert_eq!(
+        code(csi.call(n.node_publish_volume(publish(&target, &["exec"])))),
+        Code::AlreadyExists
+    );
+    // `ro` among the mount options makes a read-only publish; `exec` clears the inherited
+    // noexec of the staging mount.
+    let (_, second) = csi.paths("opts-ro");
+    csi.call(n.node_publish_volume(publish(&second, &["ro", "exec"])))
+        .unwrap();
+    let opts = mount_options(&second).unwrap();
+    assert!(
+        opts.starts_with("ro,") && !opts.contains("noexec"),
+        "{opts}"
+    );
+    let err = fs::write(Path::new(&second).join("x"), b"x").unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
+}
+
+#[test]
 fn a_volume_whose_directory_vanished_is_reported_lost_not_recreated_empty() {
     let mut csi = Csi::start(1, DRIVE);
     let id = csi

@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use strata::csi::mount::{bind, mount_at, same_file, unmount, unmount_if_mounted};
+use strata::csi::mount_options::BindOptions;
 use strata::csi::quota::{self, assign_project, enforced, project_of, set_limit, usage};
 use strata::drive::sys;
 
@@ -213,9 +214,9 @@ fn bind_mounts_read_only_and_read_write() {
     fs::create_dir(&ro).unwrap();
     assert_eq!(mount_at(&rw).unwrap(), None);
 
-    bind(&vol, &rw, false).unwrap();
+    bind(&vol, &rw, &BindOptions::read_only(false)).unwrap();
     let _rw = Mounted(rw.clone());
-    bind(&vol, &ro, true).unwrap();
+    bind(&vol, &ro, &BindOptions::read_only(true)).unwrap();
     let _ro = Mounted(ro.clone());
 
     let xfs = mount_at(mnt).unwrap().expect("xfs mount");
@@ -244,7 +245,7 @@ fn bind_mounts_read_only_and_read_write() {
     assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
 
     // A mount stacked on the rw target is the one reported, and the first one unmounted.
-    bind(&other, &rw, true).unwrap();
+    bind(&other, &rw, &BindOptions::read_only(true)).unwrap();
     let _stacked = Mounted(rw.clone());
     let m = mount_at(&rw).unwrap().expect("stacked bind");
     assert_eq!((m.root.as_path(), m.read_only), (Path::new("/other"), true));
@@ -264,7 +265,7 @@ fn bind_mounts_read_only_and_read_write() {
     assert_eq!(mount_at(&ro).unwrap(), None);
 
     // Binding a missing source fails and mounts nothing.
-    let err = bind(&mnt.join("missing"), &ro, true).unwrap_err();
+    let err = bind(&mnt.join("missing"), &ro, &BindOptions::read_only(true)).unwrap_err();
     assert!(err.to_string().contains("cannot bind-mount"), "{err}");
     assert_eq!(mount_at(&ro).unwrap(), None);
 }

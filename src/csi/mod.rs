@@ -8,6 +8,7 @@ pub mod identity;
 pub mod kube_store;
 pub mod model;
 pub mod mount;
+pub mod mount_options;
 pub mod node;
 pub mod placement;
 pub mod proto;

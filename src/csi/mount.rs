@@ -1,6 +1,7 @@
 //! Bind mounts for staging and publishing volumes, and what `/proc/self/mountinfo` says is
 //! mounted at a path, so that stage/publish can check (and repeat) their work idempotently.
 
+use super::mount_options::BindOptions;
 use crate::drive::mounts::{parse_mountinfo, MountEntry};
 use std::ffi::CString;
 use std::fs;
@@ -39,10 +40,11 @@ fn check(rc: libc::c_int) -> io::Result<()> {
     }
 }
 
-/// Bind-mounts `source` on `target` (both must exist), read-only when asked. A read-only
-/// bind needs a second step (the kernel ignores MS_RDONLY on the first); if that step fails
-/// the bind is undone, so a writable mount is never left where a read-only one was asked.
-pub fn bind(source: &Path, target: &Path, read_only: bool) -> io::Result<()> {
+/// Bind-mounts `source` on `target` (both must exist) with the given options. Options need
+/// a second step (the kernel ignores them on the first); if that step fails the bind is
+/// undone, so a mount without them (a writable one where a read-only one was asked) is never
+/// left behind.
+pub fn bind(source: &Path, target: &Path, options: &BindOptions) -> io::Result<()> {
     let src = cstring(source)?;
     let tgt = cstring(target)?;
     // SAFETY: src and tgt are valid NUL-terminated strings that outlive the call; fstype
@@ -66,45 +68,25 @@ pub fn bind(source: &Path, target: &Path, read_only: bool) -> io::Result<()> {
             ),
         )
     })?;
-    if read_only {
-        if let Err(e) = remount_read_only(&tgt) {
+    if options.needs_remount() {
+        if let Err(e) = remount(&tgt, options) {
             // SAFETY: tgt is a valid NUL-terminated string.
             unsafe { libc::umount2(tgt.as_ptr(), libc::MNT_DETACH) };
             return Err(io::Error::new(
                 e.kind(),
-                format!("cannot make {} read-only: {e}", target.display()),
+                format!("cannot set the mount options of {}: {e}", target.display()),
             ));
         }
     }
     Ok(())
 }
 
-/// Per-mount flags a bind remount would otherwise reset: the remount sets all of them at
-/// once. statvfs's `f_flag` bits are the MS_* bits for these (linux/statfs.h).
-const KEPT_FLAGS: libc::c_ulong = libc::MS_NOSUID
-    | libc::MS_NODEV
-    | libc::MS_NOEXEC
-    | libc::MS_NOATIME
-    | libc::MS_NODIRATIME
-    | libc::MS_RELATIME
-    | libc::MS_NOSYMFOLLOW;
-
-/// The flags for `MS_REMOUNT|MS_BIND|MS_RDONLY` that keep what `f_flag` reports.
-fn read_only_remount_flags(f_flag: libc::c_ulong) -> libc::c_ulong {
-    let mut flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | (f_flag & KEPT_FLAGS);
-    if f_flag & (libc::MS_NOATIME | libc::MS_RELATIME) == 0 {
-        // Neither means strictatime; left out, the kernel would default to relatime.
-        flags |= libc::MS_STRICTATIME;
-    }
-    flags
-}
-
-fn remount_read_only(target: &CString) -> io::Result<()> {
+fn remount(target: &CString, options: &BindOptions) -> io::Result<()> {
     // SAFETY: an all-zero statvfs is a valid value of this plain C struct.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: target is a valid NUL-terminated string and st a writable statvfs.
     check(unsafe { libc::statvfs(target.as_ptr(), &mut st) })?;
-    let flags = read_only_remount_flags(st.f_flag);
+    let flags = options.remount_flags(st.f_flag);
     // SAFETY: target is a valid NUL-terminated string; source, fstype and data may be NULL
     // for a bind remount.
     check(unsafe {
@@ -262,27 +244,6 @@ mod tests {
         let m = top_mount_at(&entries, "/proc").unwrap();
         assert_eq!(m.root, Path::new("/"));
         assert!(!m.read_only, "noexec is not ro");
-    }
-
-    #[test]
-    fn read_only_remount_keeps_per_mount_flags() {
-        // statvfs reports these with the MS_* values (checked where libc names them).
-        assert_eq!(libc::ST_NOSUID, libc::MS_NOSUID);
-        assert_eq!(libc::ST_NODEV, libc::MS_NODEV);
-        assert_eq!(libc::ST_NOEXEC, libc::MS_NOEXEC);
-        assert_eq!(libc::ST_NOATIME, libc::MS_NOATIME);
-        assert_eq!(libc::ST_NODIRATIME, libc::MS_NODIRATIME);
-        let base = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY;
-        let f = read_only_remount_flags(libc::ST_NOSUID | libc::ST_NODEV | libc::ST_NOATIME);
-        assert_eq!(
-            f,
-            base | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOATIME
-        );
-        assert_eq!(
-            read_only_remount_flags(libc::MS_RELATIME | libc::ST_RDONLY),
-            base | libc::MS_RELATIME
-        );
-        assert_eq!(read_only_remount_flags(0), base | libc::MS_STRICTATIME);
     }
 
     #[test]

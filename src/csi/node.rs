@@ -60,23 +60,24 @@ impl NodeService {
     fn stage(&self, r: NodeStageVolumeRequest) -> Result<NodeStageVolumeResponse, Status> {
         let id = required(&r.volume_id, "volume_id")?;
         let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
-        rq::node_capability(r.volume_capability.as_ref())?;
+        let (_, options) = rq::node_mount(r.volume_capability.as_ref())?;
         let spec = self.volume(id)?;
         let dir = self.volumes.prepare(id, &spec)?;
         if let Some(existing) = mount::mount_at(staging).map_err(|e| internal("mount table", e))? {
-            return if shows(&existing, &dir)? {
+            return if shows(&existing, &dir)? && options.shown_by(&existing.options) {
                 Ok(NodeStageVolumeResponse {})
             } else {
                 Err(Status::already_exists(format!(
-                    "{} already has another mount ({} of {})",
+                    "{} already has another mount ({} of {}, {}), not this volume with these options",
                     staging.display(),
                     existing.root.display(),
-                    existing.source
+                    existing.source,
+                    existing.options
                 )))
             };
         }
         fs::create_dir_all(staging).map_err(|e| internal("creating the staging path", e))?;
-        mount::bind(&dir, staging, false).map_err(|e| internal("bind mount", e))?;
+        mount::bind(&dir, staging, &options).map_err(|e| internal("bind mount", e))?;
         Ok(NodeStageVolumeResponse {})
     }
 
@@ -90,7 +91,7 @@ impl NodeService {
     fn publish(&self, r: NodePublishVolumeRequest) -> Result<NodePublishVolumeResponse, Status> {
         let id = required(&r.volume_id, "volume_id")?;
         let target = rq::mount_path(&r.target_path, "target_path")?;
-        let cap = rq::node_capability(r.volume_capability.as_ref())?;
+        let (cap, options) = rq::node_mount(r.volume_capability.as_ref())?;
         // The spec's code for a missing staging path (the plugin stages) is FailedPrecondition.
         if r.staging_target_path.is_empty() {
             return Err(Status::failed_precondition(format!(
@@ -98,7 +99,7 @@ impl NodeService {
             )));
         }
         let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
-        let read_only = r.readonly || rq::read_only_mode(cap);
+        let options = options.or_read_only(r.readonly || rq::read_only_mode(cap));
         let spec = self.volume(id)?;
         let dir = self.volumes.volume_dir(id, &spec)?;
         let staged = mount::mount_at(staging).map_err(|e| internal("mount table", e))?;
@@ -112,7 +113,7 @@ impl NodeService {
             }
         }
         if let Some(existing) = mount::mount_at(target).map_err(|e| internal("mount table", e))? {
-            return if shows(&existing, &dir)? && existing.read_only == read_only {
+            return if shows(&existing, &dir)? && options.shown_by(&existing.options) {
                 Ok(NodePublishVolumeResponse {})
             } else {
                 Err(Status::already_exists(format!(
@@ -125,7 +126,7 @@ impl NodeService {
             self.only_here(id, &spec, staging, target)?;
         }
         fs::create_dir_all(target).map_err(|e| internal("creating the target path", e))?;
-        mount::bind(staging, target, read_only).map_err(|e| internal("bind mount", e))?;
+        mount::bind(staging, target, &options).map_err(|e| internal("bind mount", e))?;
         Ok(NodePublishVolumeResponse {})
     }
 

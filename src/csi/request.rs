@@ -2,6 +2,7 @@
 //! fields, volume capabilities, StorageClass parameters, topology. Every refusal is the
 //! gRPC status the CSI specification names for it.
 
+use super::mount_options::BindOptions;
 use super::placement::{Claim, Spread};
 use super::proto::volume_capability::{access_mode::Mode, AccessType};
 use super::proto::{CapacityRange, Topology, TopologyRequirement, VolumeCapability};
@@ -45,7 +46,7 @@ pub fn mount_path<'a>(value: &'a str, field: &str) -> Result<&'a std::path::Path
 }
 
 /// Why a capability cannot be served, or None when it can: a mounted filesystem (XFS, the
-/// default when fs_type is empty) used from one node.
+/// default when fs_type is empty) used from one node, with mount flags a bind mount takes.
 pub fn unsupported(cap: &VolumeCapability) -> Option<String> {
     match &cap.access_type {
         None => return Some("volume capability has no access type".into()),
@@ -58,7 +59,11 @@ pub fn unsupported(cap: &VolumeCapability) -> Option<String> {
                 m.fs_type
             ))
         }
-        Some(AccessType::Mount(_)) => {}
+        Some(AccessType::Mount(_)) => {
+            if let Err(e) = bind_options(cap) {
+                return Some(e.to_string());
+            }
+        }
     }
     let mode = cap
         .access_mode
@@ -105,6 +110,25 @@ pub fn node_capability(cap: Option<&VolumeCapability>) -> Result<&VolumeCapabili
         Some(why) => Err(Status::failed_precondition(why)),
         None => Ok(cap),
     }
+}
+
+/// The bind options a capability's mount flags ask for.
+fn bind_options(cap: &VolumeCapability) -> Result<BindOptions, super::mount_options::Unsupported> {
+    match &cap.access_type {
+        Some(AccessType::Mount(m)) => BindOptions::parse(&m.mount_flags),
+        _ => Ok(BindOptions::default()),
+    }
+}
+
+/// The capability of NodeStage/NodePublish and the bind options of its mount flags: mount
+/// flags a bind mount cannot take are InvalidArgument, naming them (they are the request's
+/// own values, not a capability the plugin lacks); the rest as [`node_capability`].
+pub fn node_mount(
+    cap: Option<&VolumeCapability>,
+) -> Result<(&VolumeCapability, BindOptions), Status> {
+    let cap = cap.ok_or_else(|| Status::invalid_argument("volume_capability is required"))?;
+    let options = bind_options(cap).map_err(|e| Status::invalid_argument(e.to_string()))?;
+    Ok((node_capability(Some(cap))?, options))
 }
 
 /// Whether a capability allows one writer only, on one target path.

@@ -365,6 +365,30 @@ pub fn cap_with_mode(mode: Mode) -> VolumeCapability {
     }
 }
 
+/// A mount capability with mount flags (a StorageClass's or PV's mountOptions).
+pub fn cap_with_flags(flags: &[&str]) -> VolumeCapability {
+    VolumeCapability {
+        access_type: Some(AccessType::Mount(MountVolume {
+            mount_flags: flags.iter().map(|f| f.to_string()).collect(),
+            ..MountVolume::default()
+        })),
+        access_mode: Some(AccessMode {
+            mode: Mode::SingleNodeWriter as i32,
+        }),
+    }
+}
+
+/// The per-mount options of the top-most mount at `path`, as /proc/self/mountinfo shows
+/// them (`rw,nosuid,…`); None when nothing is mounted there.
+pub fn mount_options(path: &str) -> Option<String> {
+    let text = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    text.lines()
+        .rev()
+        .map(|l| l.split(' ').collect::<Vec<_>>())
+        .find(|f| f.get(4) == Some(&path))
+        .map(|f| f[5].to_string())
+}
+
 pub fn create_request(
     name: &str,
     bytes: i64,

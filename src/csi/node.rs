@@ -199,7 +199,12 @@ impl NodeService {
             }
         }
         let u = self.volumes.usage(id, &spec)?;
-        let bytes_used = u.bytes_used.min(u.bytes_total);
+        // The truth, not the contract: on a drive without quotas a volume can hold more than
+        // its capacity, and no volume can have more than its drive still has.
+        let bytes_available = u
+            .bytes_total
+            .saturating_sub(u.bytes_used)
+            .min(u.drive_bytes_free);
         let inodes_free = u.inodes_total.saturating_sub(u.inodes_used);
         let usage = |unit: Unit, total: u64, used: u64, available: u64| VolumeUsage {
             available: clamp(available),
@@ -209,12 +214,7 @@ impl NodeService {
         };
         Ok(NodeGetVolumeStatsResponse {
             usage: vec![
-                usage(
-                    Unit::Bytes,
-                    u.bytes_total,
-                    bytes_used,
-                    u.bytes_total - bytes_used,
-                ),
+                usage(Unit::Bytes, u.bytes_total, u.bytes_used, bytes_available),
                 usage(Unit::Inodes, u.inodes_total, u.inodes_used, inodes_free),
             ],
             volume_condition: Some(VolumeCondition {

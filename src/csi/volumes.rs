@@ -38,11 +38,14 @@ pub struct NodeVolumes {
     started: AtomicBool,
 }
 
-/// What a volume uses, as its quota (or, on a drive without quotas, a walk) sees it.
+/// What a volume uses, as its quota (or, on a drive without quotas, a walk) sees it, and what
+/// its drive has left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VolumeUsage {
     pub bytes_total: u64,
     pub bytes_used: u64,
+    /// Bytes the drive's filesystem can still give (to any volume).
+    pub drive_bytes_free: u64,
     pub inodes_total: u64,
     pub inodes_used: u64,
 }
@@ -271,6 +274,7 @@ impl NodeVolumes {
         Ok(VolumeUsage {
             bytes_total: spec.capacity_bytes,
             bytes_used,
+            drive_bytes_free: fs.f_bavail.saturating_mul(fs.f_frsize),
             inodes_total: inodes_used + fs.f_ffree,
             inodes_used,
         })

@@ -9,7 +9,6 @@ use common::{quota_supported, MIB};
 use csi_support::*;
 use std::fs;
 use std::path::Path;
-use strata::csi::proto::controller_client;
 use strata::csi::proto::volume_capability::access_mode::Mode;
 use strata::csi::proto::*;
 use tonic::Code;
@@ -1088,71 +1087,94 @@ fn every_rpc_twice_gives_the_same_answer() {
 
 #[test]
 fn a_separate_controller_and_node_plugin_share_the_state_file() {
-    let mut csi = Csi::start(1, DRIVE);
-    let (available, _) = csi.capacity(None);
-    // A controller-only process beside the harness's plugin, on the same state file.
-    let socket = csi.dir.path().join("controller.sock");
-    let _controller = KillOnDrop(
-        std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args(["csi", "--mode", "controller", "--node-id", "controller"])
-            .arg("--endpoint")
-            .arg(format!("unix://{}", socket.display()))
-            .arg("--state")
-            .arg(format!("file:{}", csi.state_file.display()))
-            .stdin(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut csi = Csi::start_mode(1, DRIVE, "node");
+    let ctl = Controller::start(&csi);
     let node = csi.lab.node.clone();
-    {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let channel = loop {
-            match csi.rt.block_on(connect(&socket)) {
-                Ok(ch) => break ch,
-                Err(_) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(100))
-                }
-                Err(e) => panic!("controller socket: {e}"),
-            }
-        };
-        let mut ctl = controller_client::ControllerClient::new(channel);
-        let req = create_request("pvc-split", (8 * MIB) as i64, &[], &node);
-        let vol = csi.call(ctl.create_volume(req)).unwrap().volume.unwrap();
-        let (staging, _) = csi.paths("split");
-        csi.stage(&vol.volume_id, &staging).unwrap();
-        fs::write(Path::new(&staging).join("f"), b"data").unwrap();
-        csi.unstage(&vol.volume_id, &staging).unwrap();
-        csi.call(ctl.delete_volume(DeleteVolumeRequest {
-            volume_id: vol.volume_id.clone(),
-            ..Default::default()
-        }))
-        .unwrap();
-        // The controller only marks it; the node plugin's next pass removes it.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-        while csi.state()["volumes"].get(&vol.volume_id).is_some() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the node plugin did not finish the delete:\n{}",
-                csi.log_text()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-        let drive = csi.drive_ids()[0].clone();
-        assert!(!csi
-            .mount_point(&drive)
-            .join("volumes")
-            .join(&vol.volume_id)
-            .exists());
-        assert_eq!(csi.capacity(None).0, available);
+    let mut c = ctl.client.clone();
+    let (available, _) = csi.capacity_from(&mut c);
+    let req = create_request("pvc-split", (8 * MIB) as i64, &[], &node);
+    let vol = csi.call(c.create_volume(req)).unwrap().volume.unwrap();
+    let id = vol.volume_id;
+    let (staging, target) = csi.paths("split");
+    csi.stage(&id, &staging).unwrap();
+    csi.publish(&id, &staging, &target, false).unwrap();
+    fs::write(Path::new(&target).join("f"), b"data").unwrap();
+    let delete = DeleteVolumeRequest {
+        volume_id: id.clone(),
+        ..Default::default()
+    };
+    // In use: refused by the controller, which sees the node's mounts only in the state.
+    let err = csi.call(c.delete_volume(delete.clone())).unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains(&target), "{}", err.message());
+    csi.unpublish(&id, &target).unwrap();
+    let err = csi.call(c.delete_volume(delete.clone())).unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains(&staging), "{}", err.message());
+    // Refused means untouched: after the node plugin's next passes the data is still there.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(csi.state()["volumes"][&id]["phase"], "Ready");
+    assert_eq!(fs::read(Path::new(&staging).join("f")).unwrap(), b"data");
+    csi.unstage(&id, &staging).unwrap();
+    csi.call(c.delete_volume(delete)).unwrap();
+    // The controller only marks it; the node plugin's next pass removes it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while csi.state()["volumes"].get(&id).is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the node plugin did not finish the delete:\n{}",
+            csi.log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
+    let drive = csi.drive_ids()[0].clone();
+    assert!(!csi.mount_point(&drive).join("volumes").join(&id).exists());
+    assert_eq!(csi.capacity_from(&mut c).0, available);
 }
 
-/// Kills a helper process when the test ends, also when it fails.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+#[test]
+fn a_mount_record_left_behind_does_not_block_deletes_for_ever() {
+    // The node lost its mounts without the plugin unstaging (a reboot; an operator's umount):
+    // its next pass finds the recorded mount gone and drops the record.
+    let mut csi = Csi::start_mode(1, DRIVE, "node");
+    let ctl = Controller::start(&csi);
+    let node = csi.lab.node.clone();
+    let mut c = ctl.client.clone();
+    let req = create_request("pvc-stale", (8 * MIB) as i64, &[], &node);
+    let id = csi
+        .call(c.create_volume(req))
+        .unwrap()
+        .volume
+        .unwrap()
+        .volume_id;
+    let (staging, _) = csi.paths("stale");
+    csi.stage(&id, &staging).unwrap();
+    let delete = DeleteVolumeRequest {
+        volume_id: id.clone(),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(csi.call(c.delete_volume(delete.clone()))),
+        Code::FailedPrecondition
+    );
+    assert!(std::process::Command::new("umount")
+        .arg(&staging)
+        .status()
+        .unwrap()
+        .success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        match csi.call(c.delete_volume(delete.clone())) {
+            Ok(_) => break,
+            Err(e) if e.code() == Code::FailedPrecondition => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "record never dropped: {e:?}\n{}",
+                    csi.log_text()
+                );
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(e) => panic!("{e:?}"),
+        }
     }
 }

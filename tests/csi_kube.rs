@@ -8,7 +8,8 @@ mod common;
 mod csi_support;
 
 use bytes::Bytes;
-use csi_support::{connect, create_request, topology};
+use common::{Lab, LoopDevice};
+use csi_support::{connect, create_request, mount_cap, topology};
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
@@ -19,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use strata::csi::proto::controller_client::ControllerClient;
 use strata::csi::proto::identity_client::IdentityClient;
+use strata::csi::proto::node_client::NodeClient;
 use strata::csi::proto::*;
 use tonic::Code;
 
@@ -197,13 +199,13 @@ fn drive(name: &str, node: &str, capacity: u64) -> Value {
     })
 }
 
-struct Controller {
+struct Plugin {
     child: Child,
     _dir: tempfile::TempDir,
     socket: std::path::PathBuf,
 }
 
-impl Drop for Controller {
+impl Drop for Plugin {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -211,7 +213,17 @@ impl Drop for Controller {
 }
 
 /// `strata csi --mode controller --state kube` with a kubeconfig naming the fake API.
-fn start_controller(url: &str, rt: &tokio::runtime::Runtime) -> Controller {
+fn start_controller(url: &str, rt: &tokio::runtime::Runtime) -> Plugin {
+    start_csi(
+        url,
+        rt,
+        &["--mode", "controller", "--node-id", "controller"],
+    )
+}
+
+/// `strata csi ARGS --state kube` with a kubeconfig naming the fake API, once its Probe says
+/// ready.
+fn start_csi(url: &str, rt: &tokio::runtime::Runtime, args: &[&str]) -> Plugin {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(
@@ -225,15 +237,9 @@ fn start_controller(url: &str, rt: &tokio::runtime::Runtime) -> Controller {
     .unwrap();
     let socket = dir.path().join("csi.sock");
     let child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args([
-            "csi",
-            "--mode",
-            "controller",
-            "--node-id",
-            "controller",
-            "--state",
-            "kube",
-        ])
+        .arg("csi")
+        .args(args)
+        .args(["--state", "kube"])
         .arg("--endpoint")
         .arg(format!("unix://{}", socket.display()))
         .env("KUBECONFIG", &kubeconfig)
@@ -241,23 +247,27 @@ fn start_controller(url: &str, rt: &tokio::runtime::Runtime) -> Controller {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
+    let plugin = Plugin {
+        child,
+        _dir: dir,
+        socket,
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let ready = rt.block_on(async {
-            let mut id = IdentityClient::new(connect(&socket).await.ok()?);
+            let mut id = IdentityClient::new(connect(&plugin.socket).await.ok()?);
             id.probe(ProbeRequest {}).await.ok()?.into_inner().ready
         });
         if ready == Some(true) {
             break;
         }
-        assert!(Instant::now() < deadline, "controller not ready in 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "plugin {args:?} not ready in 30 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    Controller {
-        child,
-        _dir: dir,
-        socket,
-    }
+    plugin
 }
 
 #[test]
@@ -441,4 +451,111 @@ fn an_unreachable_api_server_is_an_error_not_a_ready_plugin() {
     let _ = child.wait();
     assert_eq!(answer.0, Some(false), "Probe must not say ready");
     assert_eq!(answer.1, Err(Code::Unavailable));
+}
+
+/// Unmounts (lazily) whatever is still mounted at a path when the test ends.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_volume_the_node_plugin_has_staged_is_not_deleted_by_a_separate_controller() {
+    // The Kubernetes layout: the node plugin (DaemonSet) and the controller (Deployment) in
+    // two processes that share only the custom resources.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let lab = Lab::new();
+    let disk = LoopDevice::new(512 * MIB);
+    let mut format = vec!["format", disk.dev.as_str(), "--dangerous"];
+    if !common::quota_supported() {
+        format.push("--allow-no-quota");
+    }
+    lab.ok(&format);
+    let api = Arc::new(FakeApi::default());
+    let url = serve(api.clone(), &rt);
+    let state_dir = lab.state().display().to_string();
+    let node = start_csi(
+        &url,
+        &rt,
+        &[
+            "--mode",
+            "node",
+            "--node-id",
+            &lab.node,
+            "--state-dir",
+            &state_dir,
+            "--resync",
+            "1s",
+        ],
+    );
+    let ctl = start_controller(&url, &rt);
+    let mut c = ControllerClient::new(rt.block_on(connect(&ctl.socket)).unwrap());
+    let mut n = NodeClient::new(rt.block_on(connect(&node.socket)).unwrap());
+    assert_eq!(
+        api.all("drives").len(),
+        1,
+        "the node plugin publishes its drive"
+    );
+
+    let req = create_request("pvc-kube", (8 * MIB) as i64, &[], &lab.node);
+    let id = rt
+        .block_on(c.create_volume(req))
+        .unwrap()
+        .into_inner()
+        .volume
+        .unwrap()
+        .volume_id;
+    let dir = tempfile::tempdir().unwrap();
+    let staging = dir.path().join("globalmount");
+    let _unmount = Unmount(staging.clone());
+    let staging = staging.display().to_string();
+    rt.block_on(n.node_stage_volume(NodeStageVolumeRequest {
+        volume_id: id.clone(),
+        staging_target_path: staging.clone(),
+        volume_capability: Some(mount_cap()),
+        ..Default::default()
+    }))
+    .unwrap();
+    let volume = |api: &FakeApi| {
+        api.all("volumes")
+            .into_iter()
+            .find(|v| v["metadata"]["name"] == id.as_str())
+    };
+    assert_eq!(
+        volume(&api).unwrap()["spec"]["stagedAt"],
+        json!([staging]),
+        "the Volume object records where it is staged"
+    );
+    let delete = DeleteVolumeRequest {
+        volume_id: id.clone(),
+        ..Default::default()
+    };
+    let err = rt.block_on(c.delete_volume(delete.clone())).unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains(&staging), "{}", err.message());
+    assert_eq!(volume(&api).unwrap()["spec"]["phase"], "Ready");
+
+    rt.block_on(n.node_unstage_volume(NodeUnstageVolumeRequest {
+        volume_id: id.clone(),
+        staging_target_path: staging.clone(),
+    }))
+    .unwrap();
+    assert!(volume(&api).unwrap()["spec"].get("stagedAt").is_none());
+    rt.block_on(c.delete_volume(delete)).unwrap();
+    // The node plugin removes the data, then the object.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while volume(&api).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the node plugin did not finish the delete"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

@@ -85,13 +85,23 @@ impl ControllerService {
                 local.check_unused(id, spec)?;
             }
         }
+        // The node plugin records each mount before it makes it, in this same state: a
+        // volume staged or published anywhere is refused, whichever process serves it.
         let spec = self
             .store
             .transact(|st| {
-                Ok::<_, Status>(st.volumes.get_mut(id).map(|v| {
-                    v.phase = VolumePhase::Deleting;
-                    v.clone()
-                }))
+                let Some(v) = st.volumes.get_mut(id) else {
+                    return Ok(None);
+                };
+                if v.phase != VolumePhase::Deleting {
+                    if let Some(where_) = v.in_use() {
+                        return Err(Status::failed_precondition(format!(
+                            "volume {id} is still in use, {where_}: unpublish and unstage it first"
+                        )));
+                    }
+                }
+                v.phase = VolumePhase::Deleting;
+                Ok(Some(v.clone()))
             })
             .map_err(store_error)??;
         if let (Some(spec), Some(local)) = (spec, local) {
@@ -355,6 +365,8 @@ fn reserve(
         phase: VolumePhase::Ready,
         created_at: now_rfc3339(),
         on_drive: false,
+        staged_at: Vec::new(),
+        published_at: Vec::new(),
     };
     st.volumes.insert(id.to_string(), spec.clone());
     Ok(spec)

@@ -98,6 +98,42 @@ pub struct VolumeSpec {
     /// directory is lost data, reported, never silently replaced by an empty one.
     #[serde(default)]
     pub on_drive: bool,
+    /// Where the node plugin has the volume staged: each path recorded before it is
+    /// mounted and dropped once it is unmounted, so that DeleteVolume, in whatever process,
+    /// refuses a volume in use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub staged_at: Vec<String>,
+    /// Where it is published (the pods' target paths), kept the same way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub published_at: Vec<String>,
+}
+
+/// Which of a volume's mounts a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountKind {
+    Staging,
+    Target,
+}
+
+impl VolumeSpec {
+    pub fn mounts_mut(&mut self, kind: MountKind) -> &mut Vec<String> {
+        match kind {
+            MountKind::Staging => &mut self.staged_at,
+            MountKind::Target => &mut self.published_at,
+        }
+    }
+
+    /// Why the volume cannot be deleted now: where it is still staged or published.
+    pub fn in_use(&self) -> Option<String> {
+        let mut places = Vec::new();
+        if !self.published_at.is_empty() {
+            places.push(format!("published at {}", self.published_at.join(", ")));
+        }
+        if !self.staged_at.is_empty() {
+            places.push(format!("staged at {}", self.staged_at.join(", ")));
+        }
+        (!places.is_empty()).then(|| format!("{} on node {}", places.join(" and "), self.node))
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]

@@ -2,7 +2,7 @@
 //! path), publishes it to pods (a second bind mount, read-only when asked), reports usage
 //! and health, and raises the quota on expansion. Every RPC can be repeated safely.
 
-use super::model::{VolumePhase, VolumeSpec};
+use super::model::{MountKind, VolumePhase, VolumeSpec};
 use super::mount;
 use super::proto::node_server::Node;
 use super::proto::node_service_capability::{self as ncap, rpc::Type as Rpc};
@@ -17,6 +17,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use tonic::{Request as Req, Response, Status};
+use tracing::warn;
 
 pub struct NodeService {
     volumes: Arc<NodeVolumes>,
@@ -61,10 +62,13 @@ impl NodeService {
         let id = required(&r.volume_id, "volume_id")?;
         let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
         let (_, options) = rq::node_mount(r.volume_capability.as_ref())?;
+        let _held = self.volumes.lock(id);
         let spec = self.volume(id)?;
         let dir = self.volumes.prepare(id, &spec)?;
         if let Some(existing) = mount::mount_at(staging).map_err(|e| internal("mount table", e))? {
             return if shows(&existing, &dir)? && options.shown_by(&existing.options) {
+                self.volumes
+                    .record_mount(id, MountKind::Staging, &r.staging_target_path)?;
                 Ok(NodeStageVolumeResponse {})
             } else {
                 Err(Status::already_exists(format!(
@@ -76,15 +80,39 @@ impl NodeService {
                 )))
             };
         }
-        fs::create_dir_all(staging).map_err(|e| internal("creating the staging path", e))?;
-        mount::bind(&dir, staging, &options).map_err(|e| internal("bind mount", e))?;
+        self.mount_recorded(id, MountKind::Staging, &r.staging_target_path, || {
+            fs::create_dir_all(staging).map_err(|e| internal("creating the staging path", e))?;
+            mount::bind(&dir, staging, &options).map_err(|e| internal("bind mount", e))
+        })?;
         Ok(NodeStageVolumeResponse {})
     }
 
+    /// Mounts with the mount recorded in the state first (DeleteVolume then refuses the
+    /// volume), and the record dropped again when the mount fails.
+    fn mount_recorded(
+        &self,
+        id: &str,
+        kind: MountKind,
+        path: &str,
+        mount: impl FnOnce() -> Result<(), Status>,
+    ) -> Result<(), Status> {
+        self.volumes.record_mount(id, kind, path)?;
+        let mounted = mount();
+        if mounted.is_err() {
+            if let Err(e) = self.volumes.forget_mount(id, kind, path) {
+                warn!(volume = %id, path, "mount failed, its record stays until the next pass: {}", e.message());
+            }
+        }
+        mounted
+    }
+
     fn unstage(&self, r: NodeUnstageVolumeRequest) -> Result<NodeUnstageVolumeResponse, Status> {
-        required(&r.volume_id, "volume_id")?;
+        let id = required(&r.volume_id, "volume_id")?;
         let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
+        let _held = self.volumes.lock(id);
         unmount_all(staging)?;
+        self.volumes
+            .forget_mount(id, MountKind::Staging, &r.staging_target_path)?;
         Ok(NodeUnstageVolumeResponse {})
     }
 
@@ -100,6 +128,7 @@ impl NodeService {
         }
         let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
         let options = options.or_read_only(r.readonly || rq::read_only_mode(cap));
+        let _held = self.volumes.lock(id);
         let spec = self.volume(id)?;
         let dir = self.volumes.volume_dir(id, &spec)?;
         let staged = mount::mount_at(staging).map_err(|e| internal("mount table", e))?;
@@ -114,6 +143,8 @@ impl NodeService {
         }
         if let Some(existing) = mount::mount_at(target).map_err(|e| internal("mount table", e))? {
             return if shows(&existing, &dir)? && options.shown_by(&existing.options) {
+                self.volumes
+                    .record_mount(id, MountKind::Target, &r.target_path)?;
                 Ok(NodePublishVolumeResponse {})
             } else {
                 Err(Status::already_exists(format!(
@@ -125,8 +156,10 @@ impl NodeService {
         if rq::single_writer(cap) {
             self.only_here(id, &spec, staging, target)?;
         }
-        fs::create_dir_all(target).map_err(|e| internal("creating the target path", e))?;
-        mount::bind(staging, target, &options).map_err(|e| internal("bind mount", e))?;
+        self.mount_recorded(id, MountKind::Target, &r.target_path, || {
+            fs::create_dir_all(target).map_err(|e| internal("creating the target path", e))?;
+            mount::bind(staging, target, &options).map_err(|e| internal("bind mount", e))
+        })?;
         Ok(NodePublishVolumeResponse {})
     }
 
@@ -161,14 +194,17 @@ impl NodeService {
         &self,
         r: NodeUnpublishVolumeRequest,
     ) -> Result<NodeUnpublishVolumeResponse, Status> {
-        required(&r.volume_id, "volume_id")?;
+        let id = required(&r.volume_id, "volume_id")?;
         let target = rq::mount_path(&r.target_path, "target_path")?;
+        let _held = self.volumes.lock(id);
         unmount_all(target)?;
         match fs::remove_dir(target) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(internal("removing the target path", e)),
         }
+        self.volumes
+            .forget_mount(id, MountKind::Target, &r.target_path)?;
         Ok(NodeUnpublishVolumeResponse {})
     }
 

@@ -276,6 +276,8 @@ mod tests {
                 phase: VolumePhase::Ready,
                 created_at: String::new(),
                 on_drive: false,
+                staged_at: Vec::new(),
+                published_at: Vec::new(),
             },
         );
     }

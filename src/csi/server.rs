@@ -150,6 +150,7 @@ fn spawn_node_loop(volumes: Arc<NodeVolumes>, started: Arc<AtomicBool>, every: D
             let v = volumes.clone();
             let res = tokio::task::spawn_blocking(move || {
                 if v.started() {
+                    v.forget_lost_mounts()?;
                     v.finish_deletes()
                 } else {
                     v.start()

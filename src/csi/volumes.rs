@@ -5,18 +5,19 @@
 //! id. Deleting renames it to `volumes/.deleting-<id>` first, so that a crash part-way
 //! through leaves a name that the next start-up recognises and finishes removing.
 
-use super::model::{DriveSpec, DriveState, Reservation, VolumePhase, VolumeSpec};
+use super::model::{DriveSpec, DriveState, MountKind, Reservation, VolumePhase, VolumeSpec};
 use super::status::{internal, store_error};
 use super::{mount, quota, store::Store};
 use crate::drive::identity::VOLUMES_DIR;
 use crate::drive::mounts::read_mountinfo;
 use crate::drive::ops::Node as DriveNode;
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::RwLock;
+use std::sync::{Condvar, Mutex, RwLock};
 use tonic::Status;
 use tracing::{info, warn};
 
@@ -36,6 +37,24 @@ pub struct NodeVolumes {
     store: Store,
     mounted: RwLock<HashMap<String, Mounted>>,
     started: AtomicBool,
+    /// Volumes whose mounts (and their records in the state) are being changed.
+    busy: Mutex<HashSet<String>>,
+    released: Condvar,
+}
+
+/// Holds a volume's mounts still: stage, publish and their undoing, and the check of the
+/// records against the mount table, never interleave on one volume.
+pub struct VolumeLock<'a> {
+    volumes: &'a NodeVolumes,
+    id: String,
+}
+
+impl Drop for VolumeLock<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.volumes.busy.lock().unwrap_or_else(|p| p.into_inner());
+        busy.remove(&self.id);
+        self.volumes.released.notify_all();
+    }
 }
 
 /// What a volume uses, as its quota (or, on a drive without quotas, a walk) sees it, and what
@@ -58,7 +77,87 @@ impl NodeVolumes {
             store,
             mounted: RwLock::new(HashMap::new()),
             started: AtomicBool::new(false),
+            busy: Mutex::new(HashSet::new()),
+            released: Condvar::new(),
         }
+    }
+
+    /// Waits until no other call changes the volume's mounts, and holds it.
+    pub fn lock(&self, id: &str) -> VolumeLock<'_> {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        while busy.contains(id) {
+            busy = self.released.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        busy.insert(id.to_string());
+        VolumeLock {
+            volumes: self,
+            id: id.to_string(),
+        }
+    }
+
+    /// Records in the state, before mounting, that the volume is mounted at `path`: from
+    /// then on DeleteVolume refuses it. FailedPrecondition when it is being deleted (the
+    /// same transaction that a delete marks it in, so one of the two wins).
+    pub fn record_mount(&self, id: &str, kind: MountKind, path: &str) -> Result<(), Status> {
+        self.store
+            .transact(|st| {
+                let v = st
+                    .volumes
+                    .get_mut(id)
+                    .ok_or_else(|| Status::not_found(format!("volume {id} does not exist")))?;
+                if v.phase == VolumePhase::Deleting {
+                    return Err(Status::failed_precondition(format!(
+                        "volume {id} is being deleted"
+                    )));
+                }
+                let paths = v.mounts_mut(kind);
+                if !paths.iter().any(|p| p == path) {
+                    paths.push(path.to_string());
+                }
+                Ok(())
+            })
+            .map_err(store_error)?
+    }
+
+    /// Drops a mount from the state once it is unmounted (nothing to do for a volume that
+    /// is gone).
+    pub fn forget_mount(&self, id: &str, kind: MountKind, path: &str) -> Result<(), Status> {
+        self.store
+            .transact(|st| {
+                if let Some(v) = st.volumes.get_mut(id) {
+                    v.mounts_mut(kind).retain(|p| p != path);
+                }
+                Ok::<_, Status>(())
+            })
+            .map_err(store_error)?
+    }
+
+    /// Drops the records of mounts that are no longer there (a node that restarted lost
+    /// them all; an unmount the plugin never heard of), so that they do not block deletes
+    /// for ever. A volume whose drive is not here keeps its records: nothing can be told.
+    pub fn forget_lost_mounts(&self) -> Result<(), Status> {
+        let state = self.store.load().map_err(store_error)?;
+        for (id, v) in state.volumes.iter().filter(|(_, v)| v.node == self.node) {
+            for (kind, paths) in [
+                (MountKind::Staging, &v.staged_at),
+                (MountKind::Target, &v.published_at),
+            ] {
+                for path in paths {
+                    let _held = self.lock(id);
+                    let Ok(dir) = self.volume_dir(id, v) else {
+                        continue;
+                    };
+                    let shown = mount::mount_at(Path::new(path))
+                        .map_err(|e| internal("mount table", e))?
+                        .is_some_and(|m| mount::same_file(&m.mount_point, &dir).unwrap_or(false));
+                    if !shown {
+                        info!(volume = %id, path = %path, "not mounted any more: record dropped");
+                        self.forget_mount(id, kind, path)?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn node(&self) -> &str {

@@ -31,11 +31,18 @@ pub struct Csi {
     child: Option<Child>,
     pub rt: tokio::runtime::Runtime,
     channel: Option<Channel>,
+    /// `all`, or `node` beside a separate [`Controller`] (the Kubernetes layout).
+    mode: &'static str,
 }
 
 impl Csi {
     /// `n` loop drives of `size` bytes formatted by drivectl, and the plugin in `all` mode.
     pub fn start(n: usize, size: u64) -> Csi {
+        Csi::start_mode(n, size, "all")
+    }
+
+    /// The same with the plugin in the given mode (`all` or `node`).
+    pub fn start_mode(n: usize, size: u64, mode: &'static str) -> Csi {
         let lab = Lab::new();
         let drives: Vec<LoopDevice> = (0..n).map(|_| LoopDevice::new(size)).collect();
         for d in &drives {
@@ -62,6 +69,7 @@ impl Csi {
                 .build()
                 .unwrap(),
             channel: None,
+            mode,
         };
         csi.launch();
         csi
@@ -84,7 +92,7 @@ impl Csi {
             .open(self.log_path())
             .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .args(["csi", "--mode", "all", "--endpoint"])
+            .args(["csi", "--mode", self.mode, "--endpoint"])
             .arg(format!("unix://{}", self.socket.display()))
             .args(["--node-id", &self.lab.node, "--state"])
             .arg(format!("file:{}", self.state_file.display()))
@@ -288,12 +296,21 @@ impl Csi {
 
     /// GetCapacity on this node: (available, maximum volume size).
     pub fn capacity(&mut self, tier: Option<&str>) -> (i64, i64) {
+        let mut c = self.controller();
+        self.capacity_of(&mut c, tier)
+    }
+
+    /// GetCapacity on this node through another controller (a [`Controller`] process).
+    pub fn capacity_from(&self, c: &mut ControllerClient<Channel>) -> (i64, i64) {
+        self.capacity_of(c, None)
+    }
+
+    fn capacity_of(&self, c: &mut ControllerClient<Channel>, tier: Option<&str>) -> (i64, i64) {
         let mut params = HashMap::new();
         if let Some(t) = tier {
             params.insert("tier".to_string(), t.to_string());
         }
         let node = self.lab.node.clone();
-        let mut c = self.controller();
         let r = self
             .call(c.get_capacity(GetCapacityRequest {
                 volume_capabilities: vec![mount_cap()],
@@ -321,6 +338,55 @@ impl Drop for Csi {
                 let _ = Command::new("umount").arg("-l").arg(&p).status();
             }
         }
+    }
+}
+
+/// A controller-only `strata csi` beside a harness's plugin, on the same state file: the
+/// controller Deployment and the node DaemonSet of Kubernetes, as two processes. Killed
+/// when dropped.
+pub struct Controller {
+    child: Child,
+    pub client: ControllerClient<Channel>,
+}
+
+impl Controller {
+    pub fn start(csi: &Csi) -> Controller {
+        let socket = csi.dir.path().join("controller.sock");
+        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["csi", "--mode", "controller", "--node-id", "controller"])
+            .arg("--endpoint")
+            .arg(format!("unix://{}", socket.display()))
+            .arg("--state")
+            .arg(format!("file:{}", csi.state_file.display()))
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start the controller");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let channel = loop {
+            match csi.rt.block_on(connect(&socket)) {
+                Ok(ch) => break ch,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                Err(e) => {
+                    let mut child = child;
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("controller socket: {e}");
+                }
+            }
+        };
+        Controller {
+            child,
+            client: ControllerClient::new(channel),
+        }
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

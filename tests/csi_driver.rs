@@ -771,6 +771,150 @@ fn a_lost_drive_makes_its_volumes_abnormal_and_leaves_capacity() {
 }
 
 #[test]
+fn a_drive_that_vanishes_is_lost_at_the_next_pass_and_ready_again_when_it_returns() {
+    let mut csi = Csi::start(2, DRIVE);
+    let ids = csi.drive_ids();
+    let (kept, gone) = (ids[0].clone(), ids[1].clone());
+    let (total, _) = csi.capacity(None);
+    // Pulled while the plugin runs: its loop device goes as soon as it is unmounted.
+    let mp = csi.mount_point(&gone);
+    let detached = std::process::Command::new("losetup")
+        .args(["-d", &csi.drives[1].dev])
+        .status()
+        .unwrap();
+    assert!(detached.success());
+    let unmounted = std::process::Command::new("umount")
+        .arg(&mp)
+        .status()
+        .unwrap();
+    assert!(unmounted.success());
+    csi.drives[1].detach_and_wait();
+    let state_of = |c: &Csi, id: &str| c.state()["drives"][id]["state"].clone();
+    csi.wait_for("the pulled drive marked Lost", |c| {
+        state_of(c, &gone) == "Lost"
+    });
+    let message = csi.state()["drives"][&gone]["message"].to_string();
+    assert!(message.contains("not found"), "{message}");
+    let (without, largest) = csi.capacity(None);
+    assert!(without < total, "{without} of {total}");
+    assert!(largest <= without);
+    // Placement no longer offers it.
+    for i in 0..3 {
+        let v = csi
+            .create(&format!("pvc-v{i}"), (8 * MIB) as i64, &[])
+            .unwrap();
+        assert_eq!(v.volume_context["strata.dev/drive"], kept);
+    }
+
+    // Put back, under another device name: mounted by its filesystem UUID again, Ready.
+    csi.drives[1].reattach();
+    csi.wait_for("the drive back and Ready", |c| {
+        state_of(c, &gone) == "Ready"
+    });
+    assert!(csi.state()["drives"][&gone].get("message").is_none());
+    assert!(mp.join("volumes").is_dir(), "mounted at its place again");
+    assert_eq!(csi.capacity(None).0, total - (24 * MIB) as i64);
+    // The emptier drive takes the next volume, which works.
+    let v = csi.create("pvc-back", (8 * MIB) as i64, &[]).unwrap();
+    assert_eq!(v.volume_context["strata.dev/drive"], gone);
+    let (staging, target) = csi.paths("back");
+    csi.stage(&v.volume_id, &staging).unwrap();
+    csi.publish(&v.volume_id, &staging, &target, false).unwrap();
+    fs::write(Path::new(&target).join("f"), b"back").unwrap();
+}
+
+#[test]
+fn a_drive_that_does_not_enforce_its_quotas_serves_no_volume_unlimited() {
+    let mut csi = Csi::start(1, DRIVE);
+    let id = csi
+        .create("pvc-q", (8 * MIB) as i64, &[])
+        .unwrap()
+        .volume_id;
+    let drive = csi.drive_ids()[0].clone();
+    let mp = csi.mount_point(&drive);
+    csi.kill();
+    if quota_supported() {
+        // Mounted again by hand without prjquota: the quotas it was formatted with are off.
+        let dev = csi.drives[0].dev.clone();
+        for cmd in [
+            vec!["umount", mp.to_str().unwrap()],
+            vec!["mount", "-t", "xfs", &dev, mp.to_str().unwrap()],
+        ] {
+            let ok = std::process::Command::new(cmd[0])
+                .args(&cmd[1..])
+                .status()
+                .unwrap();
+            assert!(ok.success(), "{cmd:?}");
+        }
+    } else {
+        // This kernel has no XFS quotas: the drive says it was formatted with them (as on
+        // a node whose kernel lost them), and nothing here enforces them.
+        let identity = mp.join(".strata/drive.json");
+        let mut id_json: serde_json::Value =
+            serde_json::from_slice(&fs::read(&identity).unwrap()).unwrap();
+        id_json["project_quota"] = true.into();
+        fs::write(&identity, serde_json::to_vec(&id_json).unwrap()).unwrap();
+        let registry = csi.lab.state().join("drives.json");
+        let mut reg: serde_json::Value =
+            serde_json::from_slice(&fs::read(&registry).unwrap()).unwrap();
+        reg["drives"][0]["project_quota"] = true.into();
+        fs::write(&registry, serde_json::to_vec(&reg).unwrap()).unwrap();
+    }
+    csi.launch();
+    let d = &csi.state()["drives"][&drive];
+    assert_eq!(d["state"], "Lost", "{d}");
+    assert!(d["message"].to_string().contains("quota"), "{d}");
+    // Staging is refused, saying why, rather than giving the pod an unlimited volume.
+    let (staging, _) = csi.paths("q");
+    let err = csi.stage(&id, &staging).unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(err.message().contains("quota"), "{}", err.message());
+    assert_eq!(mount_options(&staging), None);
+    let stats = csi.stats(&id, "/nonexistent").unwrap();
+    let condition = stats.volume_condition.unwrap();
+    assert!(
+        condition.abnormal && condition.message.contains("quota"),
+        "{condition:?}"
+    );
+    let log = csi.log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("ERROR") && l.contains(&drive) && l.contains("quota")),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_plugin_whose_node_id_names_none_of_its_drives_is_not_ready_and_says_why() {
+    // Drives formatted with the host's name, the plugin started with another (the
+    // Kubernetes node name): it serves nothing, so it must not say it is ready.
+    let mut csi = Csi::formatted(2, DRIVE, "all", Some("host-a.example"));
+    let ids = csi.drive_ids();
+    csi.spawn();
+    let node = csi.lab.node.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !csi.log_text().contains("drives published") {
+        assert!(std::time::Instant::now() < deadline, "{}", csi.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for _ in 0..5 {
+        assert_eq!(csi.probe(), Some(false), "{}", csi.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let log = csi.log_text();
+    let loud = log
+        .lines()
+        .find(|l| l.contains("ERROR") && l.contains("host-a.example"))
+        .unwrap_or_else(|| panic!("no error naming the drives' node:\n{log}"));
+    for id in &ids {
+        assert!(loud.contains(id.as_str()), "{id} not named: {loud}");
+    }
+    assert!(loud.contains(&node), "{loud}");
+    // None of them published for placement (nothing changed: no state written at all).
+    assert!(!csi.state_file.exists() || csi.state()["drives"] == serde_json::json!({}));
+}
+
+#[test]
 fn errors_are_the_codes_the_spec_names() {
     let mut csi = Csi::start(1, DRIVE);
     let node = csi.lab.node.clone();

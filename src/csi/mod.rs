@@ -4,6 +4,7 @@
 
 pub mod authority;
 pub mod controller;
+pub mod drives;
 pub mod identity;
 pub mod kube_store;
 pub mod model;

@@ -15,12 +15,11 @@ use crate::drive::{HostRoot, StateDir};
 use anyhow::{bail, Context};
 use futures_util::TryStreamExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -55,7 +54,9 @@ pub struct CsiArgs {
     /// The most volumes this node accepts (NodeGetInfo); 0 means no limit.
     #[arg(long, default_value_t = 0)]
     pub max_volumes: i64,
-    /// How often the node plugin finishes deletes requested by a separate controller.
+    /// How often the node plugin checks its drives again (one that vanished is marked Lost,
+    /// one back or newly formatted published Ready), drops the records of mounts that are
+    /// gone and finishes deletes requested by a separate controller.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub resync: Duration,
 }
@@ -102,7 +103,6 @@ async fn serve(
     let store = Store::connect(&store).await?;
     let serve_node = args.mode != Mode::Controller;
     let serve_controller = args.mode != Mode::Node;
-    let started = Arc::new(AtomicBool::new(!serve_node));
     let volumes = serve_node.then(|| {
         let drives = DriveNode::new(
             HostRoot::new(&args.host_root),
@@ -112,9 +112,9 @@ async fn serve(
         Arc::new(NodeVolumes::new(drives, store.clone()))
     });
     if let Some(v) = &volumes {
-        spawn_node_loop(v.clone(), started.clone(), args.resync);
+        spawn_node_loop(v.clone(), args.resync);
     }
-    let ready = readiness(store.clone(), started.clone());
+    let ready = readiness(store.clone(), volumes.clone());
 
     let listener = bind(&socket)?;
     info!(socket = %socket.display(), mode = ?args.mode, node = %node_id, "CSI driver listening");
@@ -142,23 +142,13 @@ async fn serve(
     result.context("serving CSI")
 }
 
-/// Node start-up (mount drives, publish them, finish deletes), retried until it works, then
-/// a periodic pass that finishes deletes a separate controller asked for.
-fn spawn_node_loop(volumes: Arc<NodeVolumes>, started: Arc<AtomicBool>, every: Duration) {
+/// The node plugin's pass (see [`NodeVolumes::pass`]) at start-up and then every `every`.
+fn spawn_node_loop(volumes: Arc<NodeVolumes>, every: Duration) {
     tokio::spawn(async move {
         loop {
             let v = volumes.clone();
-            let res = tokio::task::spawn_blocking(move || {
-                if v.started() {
-                    v.forget_lost_mounts()?;
-                    v.finish_deletes()
-                } else {
-                    v.start()
-                }
-            })
-            .await;
-            match res {
-                Ok(Ok(())) => started.store(true, Ordering::SeqCst),
+            match tokio::task::spawn_blocking(move || v.pass()).await {
+                Ok(Ok(())) => {}
                 Ok(Err(e)) => warn!("node plugin: {}", e.message()),
                 Err(e) => warn!("node plugin task failed: {e}"),
             }
@@ -167,15 +157,17 @@ fn spawn_node_loop(volumes: Arc<NodeVolumes>, started: Arc<AtomicBool>, every: D
     });
 }
 
-/// Probe's answer: started, and the state store answered lately. A store read that fails
-/// once (an API server restarting) does not flip it at once: the livenessprobe sidecar
+/// Probe's answer: the node plugin (if this process is one) has published its drives and
+/// has drives of its own to serve, and the state store answered lately. A store read that
+/// fails once (an API server restarting) does not flip it at once: the livenessprobe sidecar
 /// would have every node plugin restarted for it.
-fn readiness(store: Store, started: Arc<AtomicBool>) -> Readiness {
+fn readiness(store: Store, node: Option<Arc<NodeVolumes>>) -> Readiness {
     const FRESH: Duration = Duration::from_secs(10);
     const GRACE: Duration = Duration::from_secs(60);
     let last_ok: Mutex<Option<Instant>> = Mutex::new(None);
     Arc::new(move || {
-        if !started.load(Ordering::SeqCst) {
+        if let Some(Err(why)) = node.as_ref().map(|v| v.readiness()) {
+            debug!("probe: not ready: {why}");
             return false;
         }
         let mut last = last_ok.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,42 +1,31 @@
-//! The node side of volumes: this node's Strata drives (mounted at start-up and published to
-//! the state), and each volume's directory on its drive, with its XFS project quota.
+//! The node side of volumes: each volume's directory on its drive (one of [`NodeDrives`]),
+//! with its XFS project quota, and the records of where it is mounted.
 //!
 //! On a drive, volume `<id>` is the directory `volumes/<id>`, charged to the volume's project
 //! id. Deleting renames it to `volumes/.deleting-<id>` first, so that a crash part-way
-//! through leaves a name that the next start-up recognises and finishes removing.
+//! through leaves a name that the next pass recognises and finishes removing.
 
-use super::model::{DriveSpec, DriveState, MountKind, Reservation, VolumePhase, VolumeSpec};
+use super::drives::{Mounted, NodeDrives};
+use super::model::{MountKind, VolumePhase, VolumeSpec};
 use super::status::{internal, store_error};
 use super::{mount, quota, store::Store};
 use crate::drive::identity::VOLUMES_DIR;
 use crate::drive::mounts::read_mountinfo;
 use crate::drive::ops::Node as DriveNode;
-use std::collections::HashMap;
 use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, RwLock};
+use std::sync::{Condvar, Mutex};
 use tonic::Status;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 const DELETING_PREFIX: &str = ".deleting-";
 
-/// A drive of this node as the node plugin found it at start-up.
-#[derive(Debug, Clone)]
-struct Mounted {
-    mount_point: PathBuf,
-    quota: bool,
-}
-
 /// This node's drives and the volume directories on them.
 pub struct NodeVolumes {
-    node: String,
-    drives: DriveNode,
+    drives: NodeDrives,
     store: Store,
-    mounted: RwLock<HashMap<String, Mounted>>,
-    started: AtomicBool,
     /// Volumes whose mounts (and their records in the state) are being changed.
     busy: Mutex<HashSet<String>>,
     released: Condvar,
@@ -72,11 +61,8 @@ pub struct VolumeUsage {
 impl NodeVolumes {
     pub fn new(drives: DriveNode, store: Store) -> NodeVolumes {
         NodeVolumes {
-            node: drives.name.clone(),
-            drives,
+            drives: NodeDrives::new(drives, store.clone()),
             store,
-            mounted: RwLock::new(HashMap::new()),
-            started: AtomicBool::new(false),
             busy: Mutex::new(HashSet::new()),
             released: Condvar::new(),
         }
@@ -137,7 +123,7 @@ impl NodeVolumes {
     /// for ever. A volume whose drive is not here keeps its records: nothing can be told.
     pub fn forget_lost_mounts(&self) -> Result<(), Status> {
         let state = self.store.load().map_err(store_error)?;
-        for (id, v) in state.volumes.iter().filter(|(_, v)| v.node == self.node) {
+        for (id, v) in state.volumes.iter().filter(|(_, v)| v.node == self.node()) {
             for (kind, paths) in [
                 (MountKind::Staging, &v.staged_at),
                 (MountKind::Target, &v.published_at),
@@ -161,148 +147,35 @@ impl NodeVolumes {
     }
 
     pub fn node(&self) -> &str {
-        &self.node
+        self.drives.node()
     }
 
-    /// Whether start-up has completed (drives mounted and published).
+    /// Whether the first pass has published the drives.
     pub fn started(&self) -> bool {
-        self.started.load(Ordering::SeqCst)
+        self.drives.started()
     }
 
-    /// Start-up: mounts the node's drives (found by the filesystem UUID in their XFS
-    /// superblocks, as `drivectl mount`), publishes them to the state (a drive that vanished
-    /// is marked lost) and finishes deletes a crash interrupted.
-    pub fn start(&self) -> Result<(), Status> {
-        let report = self
-            .drives
-            .mount_all(false)
-            .map_err(|e| Status::unavailable(format!("mounting drives: {e}")))?;
-        let known = self.store.load().map_err(store_error)?;
-        let mut found: HashMap<String, (Mounted, DriveSpec)> = HashMap::new();
-        for rec in report.mounted.iter().filter(|r| r.node == self.node) {
-            let quota = rec.project_quota && quota::enforced(&rec.mount_point).unwrap_or(false);
-            // Measured once, when the drive is first published (see `publish`): a restart
-            // does not walk the volumes again.
-            let capacity = match known.drives.get(&rec.drive_id) {
-                Some(d) => d.capacity_bytes,
-                None => volume_space(&rec.mount_point, quota).map_err(|e| {
-                    internal(&format!("measuring {}", rec.mount_point.display()), e)
-                })?,
-            };
-            if rec.project_quota && !quota {
-                warn!(drive = %rec.drive_id, "project quotas are not enforced on this drive");
-            }
-            let next = next_free_project(&rec.mount_point);
-            let spec = DriveSpec {
-                node: self.node.clone(),
-                tier: rec.tier,
-                capacity_bytes: capacity,
-                reservations: Default::default(),
-                allocated_bytes: 0,
-                state: DriveState::Ready,
-                message: None,
-                next_project_id: next,
-                project_quota: quota,
-            };
-            let m = Mounted {
-                mount_point: rec.mount_point.clone(),
-                quota,
-            };
-            found.insert(rec.drive_id.clone(), (m, spec));
-        }
-        let mut problems: HashMap<String, String> = HashMap::new();
-        for rec in &report.missing {
-            problems.insert(rec.drive_id.clone(), "drive not found on the node".into());
-        }
-        for (id, e) in &report.failed {
-            problems.insert(id.clone(), format!("cannot mount: {e}"));
-        }
-        self.publish(&found, &problems)?;
-        *self.mounted.write().unwrap_or_else(|p| p.into_inner()) =
-            found.into_iter().map(|(id, (m, _))| (id, m)).collect();
-        info!(node = %self.node, drives = report.mounted.len(), lost = problems.len(), "drives published");
-        self.finish_deletes()?;
-        self.started.store(true, Ordering::SeqCst);
-        Ok(())
+    /// Whether the node plugin can serve; Err says why not.
+    pub fn readiness(&self) -> Result<(), String> {
+        self.drives.readiness()
     }
 
-    /// Writes this node's drives into the state: found ones ready (keeping the project id
-    /// counter ahead of every id in use), known but absent ones lost.
-    fn publish(
-        &self,
-        found: &HashMap<String, (Mounted, DriveSpec)>,
-        problems: &HashMap<String, String>,
-    ) -> Result<(), Status> {
-        self.store
-            .transact(|st| {
-                for (id, (_, spec)) in found {
-                    let mut spec = spec.clone();
-                    if let Some(old) = st.drives.get(id) {
-                        spec.next_project_id = spec.next_project_id.max(old.next_project_id);
-                        spec.reservations = old.reservations.clone();
-                        // The capacity offered stays what it was when the drive was first
-                        // published: measuring again would drift with XFS's metadata.
-                        spec.capacity_bytes = old.capacity_bytes;
-                    }
-                    // Every volume record of the drive holds its reservation.
-                    for (vid, v) in st.volumes.iter().filter(|(_, v)| v.drive_id == *id) {
-                        spec.reservations
-                            .entry(vid.clone())
-                            .or_insert_with(|| Reservation {
-                                bytes: v.capacity_bytes,
-                                pvc_namespace: v.pvc_namespace.clone(),
-                                pvc_name: v.pvc_name.clone(),
-                            });
-                    }
-                    let in_state = st
-                        .volumes
-                        .values()
-                        .filter(|v| v.drive_id == *id)
-                        .map(|v| v.project_id + 1)
-                        .max()
-                        .unwrap_or(1);
-                    spec.next_project_id = spec.next_project_id.max(in_state);
-                    st.drives.insert(id.clone(), spec);
-                }
-                for (id, d) in st.drives.iter_mut() {
-                    if d.node == self.node && !found.contains_key(id) {
-                        d.state = DriveState::Lost;
-                        d.message = Some(
-                            problems
-                                .get(id)
-                                .cloned()
-                                .unwrap_or_else(|| "drive not in the node's registry".into()),
-                        );
-                    }
-                }
-                Ok::<_, Status>(())
-            })
-            .map_err(store_error)?
+    /// The node plugin's pass, at start-up and then periodically: the drives mounted,
+    /// checked and published, records of mounts that are gone dropped, and deletes finished
+    /// (a separate controller's, or one a crash interrupted).
+    pub fn pass(&self) -> Result<(), Status> {
+        self.drives.scan()?;
+        self.forget_lost_mounts()?;
+        self.finish_deletes()
     }
 
-    /// Where a drive of this node is mounted; FailedPrecondition when it is not usable.
     fn drive(&self, drive_id: &str) -> Result<Mounted, Status> {
-        let mounted = self.mounted.read().unwrap_or_else(|p| p.into_inner());
-        let m = mounted.get(drive_id).cloned().ok_or_else(|| {
-            Status::failed_precondition(format!("drive {drive_id} is not available on this node"))
-        })?;
-        if let Some(why) = drive_problem(&m.mount_point) {
-            return Err(Status::failed_precondition(format!(
-                "drive {drive_id}: {why}"
-            )));
-        }
-        Ok(m)
+        self.drives.get(drive_id)
     }
 
     /// Why a volume's drive is unhealthy, if it is.
     pub fn condition(&self, spec: &VolumeSpec) -> Option<String> {
-        let mounted = self.mounted.read().unwrap_or_else(|p| p.into_inner());
-        match mounted.get(&spec.drive_id) {
-            None => Some(format!("drive {} is lost", spec.drive_id)),
-            Some(m) => {
-                drive_problem(&m.mount_point).map(|w| format!("drive {}: {w}", spec.drive_id))
-            }
-        }
+        self.drives.problem(&spec.drive_id)
     }
 
     pub fn volume_dir(&self, id: &str, spec: &VolumeSpec) -> Result<PathBuf, Status> {
@@ -328,7 +201,8 @@ impl NodeVolumes {
                 .map_err(|e| internal(&format!("creating {}", dir.display()), e))?;
         }
         if drive.quota {
-            quota::assign_project(&dir, spec.project_id).map_err(|e| internal("project id", e))?;
+            quota::assign_project(&dir, spec.project_id)
+                .map_err(|e| quota_failure(id, "setting the project id", e))?;
             self.apply_limit(&drive, spec)?;
         }
         if !spec.on_drive {
@@ -355,7 +229,7 @@ impl NodeVolumes {
 
     fn apply_limit(&self, drive: &Mounted, spec: &VolumeSpec) -> Result<(), Status> {
         quota::set_limit(&drive.mount_point, spec.project_id, spec.capacity_bytes)
-            .map_err(|e| internal("setting the quota", e))
+            .map_err(|e| quota_failure(&spec.name, "setting the quota", e))
     }
 
     pub fn usage(&self, id: &str, spec: &VolumeSpec) -> Result<VolumeUsage, Status> {
@@ -364,7 +238,7 @@ impl NodeVolumes {
         let fs = statvfs(&drive.mount_point).map_err(|e| internal("statfs", e))?;
         let (bytes_used, inodes_used) = if drive.quota {
             let u = quota::usage(&drive.mount_point, spec.project_id)
-                .map_err(|e| internal("reading the quota", e))?;
+                .map_err(|e| quota_failure(id, "reading the quota", e))?;
             (u.bytes_used, u.inodes_used)
         } else {
             walk_usage(&dir).map_err(|e| internal("measuring the volume", e))?
@@ -446,13 +320,7 @@ impl NodeVolumes {
     /// Finishes what a crash interrupted: leftover `.deleting-*` directories, and volumes
     /// marked deleting on this node's drives.
     pub fn finish_deletes(&self) -> Result<(), Status> {
-        let mounted: Vec<Mounted> = self
-            .mounted
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let mounted = self.drives.serving();
         for m in mounted {
             let Ok(entries) = fs::read_dir(m.mount_point.join(VOLUMES_DIR)) else {
                 continue;
@@ -465,7 +333,7 @@ impl NodeVolumes {
         }
         let state = self.store.load().map_err(store_error)?;
         for (id, v) in &state.volumes {
-            if v.node == self.node && v.phase == VolumePhase::Deleting {
+            if v.node == self.node() && v.phase == VolumePhase::Deleting {
                 if let Err(e) = self.purge(id, v) {
                     warn!(volume = %id, "cannot finish deleting: {}", e.message());
                 }
@@ -473,6 +341,13 @@ impl NodeVolumes {
         }
         Ok(())
     }
+}
+
+/// A quota that cannot be set or read fails the call (never a volume silently unlimited or
+/// reported empty), and is logged: it is the node's problem, not the caller's.
+fn quota_failure(volume: &str, what: &str, e: io::Error) -> Status {
+    error!(volume, "{what}: {e}");
+    internal(what, e)
 }
 
 fn remove_tree(path: &Path) -> Result<(), Status> {
@@ -514,36 +389,7 @@ fn mounts_showing(drive_mount: &Path, subtree: &str) -> Vec<String> {
     points
 }
 
-/// Why a mounted drive cannot serve volumes: unmounted under us, or its filesystem failing.
-fn drive_problem(mount_point: &Path) -> Option<String> {
-    match mount::is_mount_root(mount_point) {
-        Ok(true) => {}
-        Ok(false) => return Some(format!("not mounted at {}", mount_point.display())),
-        Err(e) => return Some(format!("cannot stat {}: {e}", mount_point.display())),
-    }
-    match fs::read_dir(mount_point.join(VOLUMES_DIR)) {
-        Ok(_) => None,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => Some(format!("filesystem error: {e}")),
-    }
-}
-
-/// The project ids already on the drive's volume directories, so that a lost state can
-/// never hand one out twice.
-fn next_free_project(mount_point: &Path) -> u32 {
-    let Ok(entries) = fs::read_dir(mount_point.join(VOLUMES_DIR)) else {
-        return 1;
-    };
-    entries
-        .flatten()
-        .filter_map(|e| quota::project_of(&e.path()).ok())
-        .map(|id| id.saturating_add(1))
-        .max()
-        .unwrap_or(1)
-        .max(1)
-}
-
-fn statvfs(path: &Path) -> io::Result<libc::statvfs> {
+pub(super) fn statvfs(path: &Path) -> io::Result<libc::statvfs> {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
     // SAFETY: statvfs is plain data, for which all zeros is a valid value.
@@ -556,30 +402,8 @@ fn statvfs(path: &Path) -> io::Result<libc::statvfs> {
     }
 }
 
-/// Bytes volumes may use on a drive: what is free now plus what its volumes already use.
-/// Not the filesystem's size, which counts XFS's own metadata and reserves: quotas adding up
-/// to that would run the drive full before any volume reached its quota.
-fn volume_space(mount_point: &Path, quota: bool) -> io::Result<u64> {
-    let st = statvfs(mount_point)?;
-    let mut used = 0;
-    if let Ok(entries) = fs::read_dir(mount_point.join(VOLUMES_DIR)) {
-        for e in entries.flatten() {
-            let dir = e.path();
-            // Project 0 is everything outside volumes: a directory without its project id
-            // yet (a crash mid-stage) is measured by walking it.
-            let project = if quota { quota::project_of(&dir)? } else { 0 };
-            used += if project != 0 {
-                quota::usage(mount_point, project)?.bytes_used
-            } else {
-                walk_usage(&dir)?.0
-            };
-        }
-    }
-    Ok(st.f_bavail * st.f_frsize + used)
-}
-
 /// Bytes (allocated blocks) and inodes under a directory, for drives without quotas.
-fn walk_usage(dir: &Path) -> io::Result<(u64, u64)> {
+pub(super) fn walk_usage(dir: &Path) -> io::Result<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     let mut bytes = 0;
     let mut inodes = 0;

@@ -69,6 +69,13 @@ impl LoopDevice {
         panic!("{} is still attached after 10 s", self.dev);
     }
 
+    /// Attaches the image again after [`detach_and_wait`](Self::detach_and_wait), as a drive
+    /// put back: under whatever name the kernel gives it now.
+    pub fn reattach(&mut self) {
+        assert!(!self.attached(), "{} is still attached", self.dev);
+        self.dev = attach(&self.image, &[]);
+    }
+
     /// Whether the device still carries this image.
     pub fn attached(&self) -> bool {
         let backing = format!("/sys/block/{}/loop/backing_file", self.name());

@@ -43,6 +43,14 @@ impl Csi {
 
     /// The same with the plugin in the given mode (`all` or `node`).
     pub fn start_mode(n: usize, size: u64, mode: &'static str) -> Csi {
+        let mut csi = Csi::formatted(n, size, mode, None);
+        csi.launch();
+        csi
+    }
+
+    /// `n` loop drives formatted by drivectl for this lab's node, or for `node_name` when
+    /// given (drives that name another node than the plugin's); the plugin not started.
+    pub fn formatted(n: usize, size: u64, mode: &'static str, node_name: Option<&str>) -> Csi {
         let lab = Lab::new();
         let drives: Vec<LoopDevice> = (0..n).map(|_| LoopDevice::new(size)).collect();
         for d in &drives {
@@ -50,13 +58,27 @@ impl Csi {
             if !crate::common::quota_supported() {
                 args.push("--allow-no-quota");
             }
-            lab.ok(&args);
+            match node_name {
+                None => {
+                    lab.ok(&args);
+                }
+                Some(node) => {
+                    let out = Command::new(env!("CARGO_BIN_EXE_drivectl"))
+                        .arg("--state-dir")
+                        .arg(lab.state())
+                        .args(["--node", node])
+                        .args(&args)
+                        .output()
+                        .expect("run drivectl");
+                    assert!(out.status.success(), "{out:?}");
+                }
+            }
         }
         let dir = tempfile::Builder::new()
             .prefix("strata-csi-")
             .tempdir()
             .unwrap();
-        let mut csi = Csi {
+        Csi {
             socket: dir.path().join("csi.sock"),
             state_file: dir.path().join("state.json"),
             lab,
@@ -70,9 +92,7 @@ impl Csi {
                 .unwrap(),
             channel: None,
             mode,
-        };
-        csi.launch();
-        csi
+        }
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -85,6 +105,34 @@ impl Csi {
 
     /// Starts the plugin and waits until its Probe says ready.
     pub fn launch(&mut self) {
+        self.spawn();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.probe() != Some(true) {
+            assert!(
+                Instant::now() < deadline,
+                "plugin not ready within 30 s; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Probe's answer, None while the plugin does not answer yet (it must not have exited).
+    pub fn probe(&mut self) -> Option<bool> {
+        if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+            panic!("strata csi exited with {status}; log:\n{}", self.log_text());
+        }
+        if !self.socket.exists() {
+            return None;
+        }
+        self.rt.block_on(async {
+            let mut id = self.identity_async().await.ok()?;
+            id.probe(ProbeRequest {}).await.ok()?.into_inner().ready
+        })
+    }
+
+    /// Starts the plugin without waiting for it.
+    pub fn spawn(&mut self) {
         assert!(self.child.is_none(), "plugin already running");
         let log = fs::OpenOptions::new()
             .create(true)
@@ -107,23 +155,16 @@ impl Csi {
             .expect("start strata csi");
         self.child = Some(child);
         self.channel = None;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if self.socket.exists() {
-                let ready = self.rt.block_on(async {
-                    let mut id = self.identity_async().await.ok()?;
-                    id.probe(ProbeRequest {}).await.ok()?.into_inner().ready
-                });
-                if ready == Some(true) {
-                    return;
-                }
-            }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("strata csi exited with {status}; log:\n{}", self.log_text());
-            }
+    }
+
+    /// Waits (up to 20 s) until `done` holds, polling.
+    pub fn wait_for(&self, what: &str, mut done: impl FnMut(&Csi) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done(self) {
             assert!(
                 Instant::now() < deadline,
-                "plugin not ready within 30 s; log:\n{}",
+                "{what}: not within 20 s; state: {}\nlog:\n{}",
+                fs::read_to_string(&self.state_file).unwrap_or_default(),
                 self.log_text()
             );
             std::thread::sleep(Duration::from_millis(100));

@@ -112,6 +112,59 @@ fn project_quotas_are_enabled_or_the_format_is_refused_untouched() {
     }
 }
 
+#[test]
+fn format_refuses_untouched_when_nothing_tells_whether_the_kernel_has_quotas() {
+    // A container's view: no kernel config, and /proc/fs/xfs (whose xqm says whether XFS
+    // has quotas) hidden. XFS is loaded first, so that drivectl cannot make it appear.
+    // SAFETY: fsopen takes a NUL-terminated name; the descriptor is closed at once.
+    let fd = unsafe { libc::syscall(libc::SYS_fsopen, c"xfs".as_ptr(), 1) };
+    assert!(fd >= 0, "no XFS in this kernel");
+    // SAFETY: fd is ours.
+    unsafe { libc::close(fd as i32) };
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let empty = tempfile::tempdir().unwrap();
+    let hidden = |extra: &str| {
+        let script = format!(
+            "mount --bind {empty} /proc/fs/xfs && mount --bind {empty} /boot && \
+             {{ [ ! -e /proc/config.gz ] || mount --bind /dev/null /proc/config.gz; }} && \
+             exec {drivectl} --state-dir {state} --node {node} format {dev} --dangerous {extra}",
+            empty = empty.path().display(),
+            drivectl = env!("CARGO_BIN_EXE_drivectl"),
+            state = lab.state().display(),
+            node = lab.node,
+            dev = disk.dev,
+        );
+        Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+            .output()
+            .unwrap()
+    };
+    let before = disk.fingerprint();
+    let out = hidden("");
+    let err = stderr(&out);
+    assert!(!out.status.success(), "format was not refused: {err}");
+    assert!(
+        err.contains(&disk.dev) && err.contains("cannot tell"),
+        "{err}"
+    );
+    assert_eq!(
+        disk.fingerprint(),
+        before,
+        "a refused format changed the device"
+    );
+    assert!(lab.registry_missing_or_empty());
+    assert_eq!(lab.device(&disk.name())["status"], "available");
+    // --allow-no-quota takes the risk: formatted, with quotas if the mount gets them.
+    let out = hidden("--allow-no-quota");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(lab.device(&disk.name())["status"], "strata");
+    assert_eq!(
+        lab.registry()["drives"][0]["project_quota"],
+        quota_supported()
+    );
+}
+
 /// Asserts that formatting is refused with `reason` in the message and the device unchanged.
 fn assert_refused(lab: &Lab, disk: &LoopDevice, extra: &[&str], reason: &str) {
     let before = disk.fingerprint();

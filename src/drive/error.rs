@@ -20,6 +20,8 @@ pub enum DriveError {
     },
     #[error("refusing to format {0}: this kernel cannot mount XFS with project quotas (CONFIG_XFS_QUOTA is off), so volumes on it could not be size-limited; pass --allow-no-quota to format it anyway")]
     QuotaUnsupported(String),
+    #[error("refusing to format {0}: cannot tell whether this kernel can enforce XFS project quotas: /proc/fs/xfs does not say (XFS could not be loaded, or this /proc is not the kernel's) and no kernel config is readable (/boot/config-<release>, /proc/config.gz); the device was not touched. Make one of them readable (in a container: the host's /boot under --host-root), or pass --allow-no-quota to format it anyway (its volumes are then size-limited only if the kernel has quotas after all)")]
+    QuotaUnknown(String),
     #[error("{device}: {message}")]
     Mkfs { device: String, message: String },
     #[error("{device}: cannot mount on {target}: {source}")]

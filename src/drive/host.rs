@@ -36,6 +36,16 @@ impl HostRoot {
         self.root.join("dev").join(name)
     }
 
+    /// The host's `/proc` (kernel-wide parts of it: a container's is the host kernel's).
+    pub fn proc(&self) -> PathBuf {
+        self.root.join("proc")
+    }
+
+    /// The host's `/boot`, where distributions keep the kernel's config.
+    pub fn boot(&self) -> PathBuf {
+        self.root.join("boot")
+    }
+
     pub fn mountinfo(&self) -> PathBuf {
         self.root.join("proc/self/mountinfo")
     }

@@ -87,7 +87,8 @@ impl Node {
                     .collect()
             }
         };
-        let quota = sys::kernel_xfs_quota_support();
+        // Decided before any device is touched: a refusal after mkfs would leave it changed.
+        let quota = sys::xfs_quota_support(&self.host);
         let mut args: Vec<&String> = args.iter().collect();
         args.dedup();
         std::thread::scope(|s| {
@@ -155,8 +156,11 @@ impl Node {
                 reasons: blocking,
             });
         }
-        if quota == Some(false) && !opts.allow_no_quota {
-            return Err(DriveError::QuotaUnsupported(dev.path.clone()));
+        match quota {
+            Some(true) => {}
+            _ if opts.allow_no_quota => {}
+            Some(false) => return Err(DriveError::QuotaUnsupported(dev.path.clone())),
+            None => return Err(DriveError::QuotaUnknown(dev.path.clone())),
         }
         let path = self.host.dev(&dev.name);
         sys::check_not_busy(&path).map_err(|source| DriveError::Busy {

@@ -2,6 +2,7 @@
 //! Thin wrappers over syscalls and `mkfs.xfs`, so the logic around them stays testable.
 
 use super::probe::STRATA_LABEL;
+use super::HostRoot;
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -123,27 +124,66 @@ pub fn wipe_signature(dev: &Path) -> io::Result<()> {
     f.sync_all()
 }
 
-/// Whether this kernel can mount XFS with quotas, when the kernel's config says so
-/// (`/proc/config.gz` or `/boot/config-<release>`); `None` when nothing says.
+/// Whether this kernel can mount XFS with quotas, when the kernel says so; `None` when
+/// nothing says (a caller must then not touch a device on the strength of a guess).
 pub fn kernel_xfs_quota_support() -> Option<bool> {
-    let config = read_kernel_config()?;
-    Some(
-        config
-            .lines()
-            .any(|l| l == "CONFIG_XFS_QUOTA=y" || l == "CONFIG_XFS_QUOTA=m"),
-    )
+    xfs_quota_support(&HostRoot::default())
 }
 
-fn read_kernel_config() -> Option<String> {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
-    if let Ok(text) = std::fs::read_to_string(format!("/boot/config-{}", release.trim())) {
+/// [`kernel_xfs_quota_support`] with the host's `/proc` and `/boot` below `host`. Asked in
+/// this order, touching no device: `/proc/fs/xfs/xqm`, which the kernel has exactly when its
+/// XFS has quota support (CONFIG_XFS_QUOTA), once XFS is loaded; the kernel's config
+/// (`/boot/config-<release>`, `/proc/config.gz`); `/proc/fs/xfs` again after asking the
+/// kernel for the XFS filesystem type, which loads the module when XFS is one.
+pub fn xfs_quota_support(host: &HostRoot) -> Option<bool> {
+    xfs_proc_says(host)
+        .or_else(|| kernel_config(host).map(|c| config_has_xfs_quota(&c)))
+        .or_else(|| {
+            load_xfs();
+            xfs_proc_says(host)
+        })
+}
+
+/// What `/proc/fs/xfs` says: nothing while XFS is not loaded (its `stat` is always there).
+fn xfs_proc_says(host: &HostRoot) -> Option<bool> {
+    let dir = host.proc().join("fs/xfs");
+    dir.join("stat").exists().then(|| dir.join("xqm").exists())
+}
+
+fn config_has_xfs_quota(config: &str) -> bool {
+    config
+        .lines()
+        .any(|l| l == "CONFIG_XFS_QUOTA=y" || l == "CONFIG_XFS_QUOTA=m")
+}
+
+fn kernel_config(host: &HostRoot) -> Option<String> {
+    let release = std::fs::read_to_string(host.proc().join("sys/kernel/osrelease")).ok()?;
+    let boot = host.boot().join(format!("config-{}", release.trim()));
+    if let Ok(text) = std::fs::read_to_string(boot) {
         return Some(text);
     }
     // /proc/config.gz is gzip; zcat keeps us free of a decompression dependency.
-    let out = Command::new("zcat").arg("/proc/config.gz").output().ok()?;
+    let out = Command::new("zcat")
+        .arg(host.proc().join("config.gz"))
+        .output()
+        .ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Asks the kernel for the XFS filesystem type with fsopen(2) and lets it go: the kernel
+/// loads the xfs module if it is one, and nothing is mounted.
+fn load_xfs() {
+    // SAFETY: fsopen takes a NUL-terminated name and flags; the descriptor it returns is
+    // ours and closed at once.
+    let fd = unsafe { libc::syscall(libc::SYS_fsopen, c"xfs".as_ptr(), libc::FSOPEN_CLOEXEC) };
+    if let Ok(fd) = libc::c_int::try_from(fd) {
+        if fd >= 0 {
+            // SAFETY: fd is an open descriptor owned here.
+            unsafe { libc::close(fd) };
+        }
+    }
 }
 
 /// The node name: `$NODE_NAME` (set from the downward API in Kubernetes), else the hostname.
@@ -159,4 +199,31 @@ pub fn node_name() -> String {
             Some(s.trim().to_string())
         })
         .unwrap_or_else(|| "localhost".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_support_is_read_from_proc_then_the_config_and_unknown_otherwise() {
+        let root = tempfile::tempdir().unwrap();
+        let host = HostRoot::new(root.path());
+        let proc_xfs = root.path().join("proc/fs/xfs");
+        assert_eq!(xfs_quota_support(&host), None, "nothing tells");
+        std::fs::create_dir_all(root.path().join("proc/sys/kernel")).unwrap();
+        std::fs::write(root.path().join("proc/sys/kernel/osrelease"), "6.1.0-t\n").unwrap();
+        std::fs::create_dir_all(root.path().join("boot")).unwrap();
+        let config = root.path().join("boot/config-6.1.0-t");
+        std::fs::write(&config, "CONFIG_XFS_FS=m\n# CONFIG_XFS_QUOTA is not set\n").unwrap();
+        assert_eq!(xfs_quota_support(&host), Some(false));
+        std::fs::write(&config, "CONFIG_XFS_FS=m\nCONFIG_XFS_QUOTA=y\n").unwrap();
+        assert_eq!(xfs_quota_support(&host), Some(true));
+        // The running kernel's XFS wins over a config file.
+        std::fs::create_dir_all(&proc_xfs).unwrap();
+        std::fs::write(proc_xfs.join("stat"), "").unwrap();
+        assert_eq!(xfs_quota_support(&host), Some(false));
+        std::fs::write(proc_xfs.join("xqm"), "").unwrap();
+        assert_eq!(xfs_quota_support(&host), Some(true));
+    }
 }

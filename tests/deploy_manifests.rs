@@ -262,6 +262,22 @@ fn node_plugin_is_privileged_and_propagates_mounts() {
     }
     let a = args(strata);
     assert!(a.windows(2).any(|w| w == ["--mode", "node"]), "{a:?}");
+    // The plugin's node id is the Kubernetes node name, and so is what drivectl records
+    // when run in this container (`kubectl exec … -- drivectl format`): both read NODE_NAME,
+    // set from the downward API. Drives formatted with another name are not served.
+    assert!(
+        a.windows(2).any(|w| w == ["--node-id", "$(NODE_NAME)"]),
+        "{a:?}"
+    );
+    let env = strata["env"].as_sequence().expect("env");
+    let node_name = env
+        .iter()
+        .find(|e| str_at(e, &["name"]) == Some("NODE_NAME"))
+        .expect("NODE_NAME in the strata container");
+    assert_eq!(
+        str_at(node_name, &["valueFrom", "fieldRef", "fieldPath"]),
+        Some("spec.nodeName")
+    );
     assert!(args(container(node, "node-driver-registrar"))
         .contains(&"--kubelet-registration-path=/var/lib/kubelet/plugins/csi.strata.dev/csi.sock"));
     // The strata container's liveness probe is served by the livenessprobe sidecar.

@@ -113,6 +113,31 @@ fn project_quotas_are_enabled_or_the_format_is_refused_untouched() {
 }
 
 #[test]
+fn format_records_the_node_name_from_the_environment() {
+    // In the node plugin's DaemonSet, NODE_NAME is the Kubernetes node name (downward API),
+    // the plugin's node id: a drive formatted there names the node the plugin serves.
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let out = Command::new(env!("CARGO_BIN_EXE_drivectl"))
+        .arg("--state-dir")
+        .arg(lab.state())
+        .args(["format", &disk.dev, "--dangerous", "--allow-no-quota"])
+        .env("NODE_NAME", "ip-10-0-3-17.eu-west-1.compute.internal")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rec = &lab.registry()["drives"][0];
+    assert_eq!(rec["node"], "ip-10-0-3-17.eu-west-1.compute.internal");
+    let identity = lab
+        .state()
+        .join("mnt")
+        .join(rec["drive_id"].as_str().unwrap())
+        .join(".strata/drive.json");
+    let identity: serde_json::Value = serde_json::from_slice(&fs::read(identity).unwrap()).unwrap();
+    assert_eq!(identity["node"], "ip-10-0-3-17.eu-west-1.compute.internal");
+}
+
+#[test]
 fn format_refuses_untouched_when_nothing_tells_whether_the_kernel_has_quotas() {
     // A container's view: no kernel config, and /proc/fs/xfs (whose xqm says whether XFS
     // has quotas) hidden. XFS is loaded first, so that drivectl cannot make it appear.

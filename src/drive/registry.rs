@@ -93,15 +93,19 @@ impl Registry {
     }
 
     /// Read-modify-write under the state directory's lock, so that parallel formats and
-    /// concurrent `drivectl` processes never lose each other's updates.
+    /// concurrent `drivectl` processes never lose each other's updates. An unchanged registry
+    /// is not written again (the node plugin's pass mounts every few seconds).
     pub fn update<T>(state: &StateDir, change: impl FnOnce(&mut Registry) -> T) -> io::Result<T> {
         fs::create_dir_all(state.root())?;
         let _lock = FileLock::acquire(&state.lock_path())?;
-        let mut reg = Registry::load(state)?;
+        let before = Registry::load(state)?;
+        let mut reg = before.clone();
         let out = change(&mut reg);
         reg.version = 1;
-        let bytes = serde_json::to_vec_pretty(&reg).map_err(io::Error::other)?;
-        fsutil::atomic_write(&state.registry_path(), &bytes)?;
+        if reg != before || !state.registry_path().exists() {
+            let bytes = serde_json::to_vec_pretty(&reg).map_err(io::Error::other)?;
+            fsutil::atomic_write(&state.registry_path(), &bytes)?;
+        }
         Ok(out)
     }
 
@@ -164,6 +168,21 @@ mod tests {
             }
         });
         assert_eq!(Registry::load(&state).unwrap().drives.len(), 8);
+    }
+
+    #[test]
+    fn an_unchanged_registry_is_not_written_again() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        let inode = || fs::metadata(state.registry_path()).unwrap().ino();
+        Registry::update(&state, |_| ()).unwrap();
+        let first = inode();
+        Registry::update(&state, |r| r.upsert(record("a", "/dev/x"))).unwrap();
+        let second = inode();
+        assert_ne!(first, second, "a change replaces the file");
+        Registry::update(&state, |r| r.upsert(record("a", "/dev/x"))).unwrap();
+        assert_eq!(inode(), second, "the same record again writes nothing");
     }
 
     #[test]

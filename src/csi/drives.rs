@@ -67,14 +67,6 @@ impl NodeDrives {
         &self.node
     }
 
-    /// Whether a pass has published the drives.
-    pub fn started(&self) -> bool {
-        self.seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
-    }
-
     /// Whether the plugin can serve: Err says why not (not started yet, or every drive it
     /// found names another node).
     pub fn readiness(&self) -> Result<(), String> {

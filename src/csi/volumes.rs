@@ -16,6 +16,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use tonic::Status;
 use tracing::{error, info, warn};
@@ -26,6 +27,8 @@ const DELETING_PREFIX: &str = ".deleting-";
 pub struct NodeVolumes {
     drives: NodeDrives,
     store: Store,
+    /// Set once a whole pass has run.
+    started: AtomicBool,
     /// Volumes whose mounts (and their records in the state) are being changed.
     busy: Mutex<HashSet<String>>,
     released: Condvar,
@@ -63,6 +66,7 @@ impl NodeVolumes {
         NodeVolumes {
             drives: NodeDrives::new(drives, store.clone()),
             store,
+            started: AtomicBool::new(false),
             busy: Mutex::new(HashSet::new()),
             released: Condvar::new(),
         }
@@ -133,8 +137,11 @@ impl NodeVolumes {
                     let Ok(dir) = self.volume_dir(id, v) else {
                         continue;
                     };
-                    let shown = mount::mount_at(Path::new(path))
-                        .map_err(|e| internal("mount table", e))?
+                    // A mount table that cannot be read tells nothing: kept till the next pass.
+                    let Ok(top) = mount::mount_at(Path::new(path)) else {
+                        continue;
+                    };
+                    let shown = top
                         .is_some_and(|m| mount::same_file(&m.mount_point, &dir).unwrap_or(false));
                     if !shown {
                         info!(volume = %id, path = %path, "not mounted any more: record dropped");
@@ -150,13 +157,12 @@ impl NodeVolumes {
         self.drives.node()
     }
 
-    /// Whether the first pass has published the drives.
-    pub fn started(&self) -> bool {
-        self.drives.started()
-    }
-
-    /// Whether the node plugin can serve; Err says why not.
+    /// Whether the node plugin can serve; Err says why not: its first pass has not finished
+    /// (drives published, interrupted deletes finished), or it has no drive of its own.
     pub fn readiness(&self) -> Result<(), String> {
+        if !self.started.load(Ordering::SeqCst) {
+            return Err("the start-up pass has not finished".into());
+        }
         self.drives.readiness()
     }
 
@@ -166,7 +172,9 @@ impl NodeVolumes {
     pub fn pass(&self) -> Result<(), Status> {
         self.drives.scan()?;
         self.forget_lost_mounts()?;
-        self.finish_deletes()
+        self.finish_deletes()?;
+        self.started.store(true, Ordering::SeqCst);
+        Ok(())
     }
 
     fn drive(&self, drive_id: &str) -> Result<Mounted, Status> {

@@ -6,6 +6,7 @@ use super::identity::{self, Identity, IDENTITY_FORMAT_VERSION, VOLUMES_DIR};
 use super::model::{Device, Status, Tier};
 use super::registry::{DriveRecord, DriveState, Registry, StateDir};
 use super::{sys, DriveError, HostRoot};
+use crate::fsutil::FileLock;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
@@ -260,6 +261,7 @@ impl Node {
     /// its device name is now. With `adopt`, also takes the unused Strata drives formatted for
     /// this node (this rebuilds a lost registry).
     pub fn mount_all(&self, adopt: bool) -> Result<MountReport, DriveError> {
+        let _mounts = self.mounts_lock()?;
         let devices = discover::discover(&self.host)?;
         let mut by_id: HashMap<&str, Vec<&Device>> = HashMap::new();
         for d in devices.iter().filter(|d| d.status == Status::Strata) {
@@ -417,6 +419,7 @@ impl Node {
     /// to wipe; `mount --rebuild` takes it back if it returns).
     pub fn release(&self, key: &str) -> Result<DriveRecord, DriveError> {
         let rec = self.find(key)?;
+        let _mounts = self.mounts_lock()?;
         let devices = discover::discover(&self.host)?;
         let found: Vec<&Device> = devices
             .iter()
@@ -500,6 +503,14 @@ impl Node {
         let _ = fs::remove_dir(&scratch);
         unmounted.map_err(|e| format!("cannot unmount {}: {e}", scratch.display()))?;
         counted
+    }
+
+    /// See [`StateDir::mounts_lock_path`].
+    fn mounts_lock(&self) -> Result<FileLock, DriveError> {
+        let path = self.state.mounts_lock_path();
+        fs::create_dir_all(self.state.root())
+            .and_then(|()| FileLock::acquire(&path))
+            .map_err(|e| DriveError::io(format!("locking {}", path.display()), e))
     }
 
     fn find(&self, key: &str) -> Result<DriveRecord, DriveError> {

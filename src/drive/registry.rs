@@ -42,6 +42,13 @@ impl StateDir {
     fn lock_path(&self) -> PathBuf {
         self.root.join("drives.lock")
     }
+
+    /// Held for the whole of `mount` and `release`, which mount and unmount drives: the CSI
+    /// node plugin mounts the registry's drives at every pass, and must never mount one back
+    /// between release's unmount and its wipe.
+    pub fn mounts_lock_path(&self) -> PathBuf {
+        self.root.join("mounts.lock")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,12 +2,14 @@
 //! then the S3 service. TCP_NODELAY is set on every connection (Nagle's algorithm meeting
 //! delayed ACKs costs ~40 ms per small response otherwise).
 
+use super::limits::{ConnState, GuardedBody, InFlight, Limits, RequestLimiter};
 use super::metrics::Metrics;
 use crate::engine::Engine;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 use s3s::service::S3Service;
+use s3s::{S3Error, S3ErrorCode};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,6 +21,8 @@ pub struct Front {
     pub engine: Arc<Engine>,
     pub metrics: Arc<Metrics>,
     pub domains: Vec<String>,
+    pub limits: Limits,
+    pub requests: RequestLimiter,
     next_id: AtomicU64,
     id_prefix: u32,
 }
@@ -29,12 +33,16 @@ impl Front {
         engine: Arc<Engine>,
         metrics: Arc<Metrics>,
         domains: Vec<String>,
+        limits: Limits,
+        requests: RequestLimiter,
     ) -> Front {
         Front {
             s3,
             engine,
             metrics,
             domains,
+            limits,
+            requests,
             next_id: AtomicU64::new(1),
             id_prefix: rand_u32(),
         }
@@ -43,7 +51,10 @@ impl Front {
     pub async fn handle(
         self: Arc<Self>,
         req: Request<hyper::body::Incoming>,
+        conn: Arc<ConnState>,
     ) -> Result<Response<s3s::Body>, std::convert::Infallible> {
+        let in_flight = conn.begin_request();
+        let mut turn = None;
         let start = Instant::now();
         let id = format!(
             "{:08X}{:08X}",
@@ -73,44 +84,13 @@ impl Front {
                 );
                 r
             }
-            _ => {
-                let incoming = req
-                    .headers()
-                    .get("x-amz-decoded-content-length")
-                    .or_else(|| req.headers().get(http::header::CONTENT_LENGTH))
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0);
-                let expects_continue = req
-                    .headers()
-                    .get(http::header::EXPECT)
-                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-                let req = req.map(s3s::Body::from);
-                let mut r = match self.s3.call(req).await {
-                    Ok(r) => {
-                        if r.status().is_success() {
-                            self.metrics.bytes_in.fetch_add(incoming, Ordering::Relaxed);
-                        }
-                        r
-                    }
-                    Err(e) => {
-                        tracing::warn!(request_id = %id, error = ?e, "request failed");
-                        plain(StatusCode::INTERNAL_SERVER_ERROR, "")
-                    }
-                };
-                // A client that sent `Expect: 100-continue` and got an early final answer
-                // instead of the 100 (bad signature, missing bucket, lost quorum, ...) may
-                // never send the body. hyper then cannot tell the unsent body from the next
-                // request on the connection and reads that request's first bytes as the body,
-                // so the next request fails with 400 (botocore sends the header for every
-                // PutObject and reuses connections). Close such connections instead, as
-                // RFC 9110 §10.1.1 suggests and Go's net/http does.
-                if expects_continue && !r.status().is_success() {
-                    r.headers_mut()
-                        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            _ => match self.requests.turn().await {
+                Some(t) => {
+                    turn = Some(t);
+                    self.call_s3(req, &id).await
                 }
-                r
-            }
+                None => slow_down(),
+            },
         };
         let ttfb = start.elapsed();
         let status = resp.status();
@@ -124,7 +104,72 @@ impl Front {
             tracing::debug!(request_id = %id, %method, path, api, status = status.as_u16(), ?ttfb, "request");
         }
         let metrics = self.metrics.clone();
-        Ok(resp.map(|b| s3s::Body::http_body_unsync(Counted { inner: b, metrics })))
+        Ok(resp.map(|b| {
+            s3s::Body::http_body_unsync(Counted {
+                inner: b,
+                metrics,
+                _held: (in_flight, turn),
+            })
+        }))
+    }
+
+    /// An S3 request, its body held to the body limits (RequestTimeout when it broke them).
+    async fn call_s3(&self, req: Request<hyper::body::Incoming>, id: &str) -> Response<s3s::Body> {
+        let expects_continue = req
+            .headers()
+            .get(http::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let counter = self.metrics.bytes_in.clone();
+        let mut timed_out = None;
+        let req = req.map(|b| {
+            let guarded = GuardedBody::new(b, self.limits, counter);
+            timed_out = Some(guarded.timed_out.clone());
+            s3s::Body::http_body_unsync(guarded)
+        });
+        let mut r = match self.s3.call(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(request_id = %id, error = ?e, "request failed");
+                plain(StatusCode::INTERNAL_SERVER_ERROR, "")
+            }
+        };
+        if timed_out.is_some_and(|t| t.load(Ordering::SeqCst)) {
+            r = s3_error(
+                S3ErrorCode::RequestTimeout,
+                "Your socket connection to the server was not read from or written to within \
+                 the timeout period.",
+            );
+            // The rest of the body will not be read: the connection cannot carry another
+            // request.
+            r.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        // A client that sent `Expect: 100-continue` and got an early final answer instead of
+        // the 100 (bad signature, missing bucket, lost quorum, ...) may never send the body.
+        // hyper then cannot tell the unsent body from the next request on the connection and
+        // reads that request's first bytes as the body, so the next request fails with 400
+        // (botocore sends the header for every PutObject and reuses connections). Close such
+        // connections instead, as RFC 9110 §10.1.1 suggests and Go's net/http does.
+        if expects_continue && !r.status().is_success() {
+            r.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        r
+    }
+}
+
+/// 503 SlowDown: every request slot stayed taken for the whole wait.
+fn slow_down() -> Response<s3s::Body> {
+    let mut r = s3_error(S3ErrorCode::SlowDown, "Please reduce your request rate.");
+    *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    r
+}
+
+/// An S3 error document.
+fn s3_error(code: S3ErrorCode, message: &'static str) -> Response<s3s::Body> {
+    match S3Error::with_message(code, message).to_http_response() {
+        Ok(r) => r,
+        Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, ""),
     }
 }
 
@@ -173,10 +218,12 @@ fn rand_u32() -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
-/// A response body that adds what it sends to the bytes-out counter.
+/// A response body that adds what it sends to the bytes-out counter, and holds the request's
+/// place (in flight on its connection, its turn among the requests served) until it is sent.
 struct Counted {
     inner: s3s::Body,
     metrics: Arc<Metrics>,
+    _held: (InFlight, Option<tokio::sync::OwnedSemaphorePermit>),
 }
 
 impl http_body::Body for Counted {

@@ -6,7 +6,7 @@ use crate::engine::{Engine, Stats};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Upper bounds (seconds) of the TTFB histogram buckets.
@@ -23,7 +23,8 @@ struct Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     ttfb: Mutex<BTreeMap<&'static str, Histogram>>,
-    pub bytes_in: AtomicU64,
+    /// Request body bytes read from the network (counted by `limits::GuardedBody`).
+    pub bytes_in: Arc<AtomicU64>,
     pub bytes_out: AtomicU64,
 }
 

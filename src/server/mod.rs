@@ -2,6 +2,7 @@
 
 mod ellipsis;
 mod http;
+mod limits;
 mod metrics;
 
 pub use ellipsis::{expand, expand_groups};
@@ -66,14 +67,32 @@ pub struct ServerArgs {
     /// empty one in a missing drive's place, is put back to work and rebuilt).
     #[arg(long, default_value = "10s")]
     pub drive_check_interval: String,
-    /// Time a client has to send a request's headers, on a new connection and between the
-    /// requests of a kept-alive one; slower connections are closed (slowloris).
+    /// Time a client has to send a request's headers, from the connection's start or the
+    /// request's first byte; slower connections are closed (slowloris).
     #[arg(long, default_value = "30s")]
     pub header_timeout: String,
+    /// Time a kept-alive connection may wait for its next request.
+    #[arg(long, default_value = "60s")]
+    pub idle_timeout: String,
+    /// Longest a request body may go without a byte while the server waits for it, and a
+    /// response without the client reading; also the grace period of --min-body-rate.
+    #[arg(long, default_value = "30s")]
+    pub body_timeout: String,
+    /// Average rate a request body must keep (once --body-timeout has passed), e.g. 1KiB;
+    /// `0` for none. Slower bodies are cut off with RequestTimeout.
+    #[arg(long, default_value = "1KiB")]
+    pub min_body_rate: String,
     /// Connections served at once; more wait in the listen backlog. Keeps the server below its
     /// file descriptor limit, which it would otherwise reach and then spin on.
     #[arg(long, default_value_t = 4096)]
     pub max_connections: usize,
+    /// S3 requests served at once (`auto`: from the memory, 256..4096); more wait up to
+    /// --requests-deadline for a turn, then get 503 SlowDown.
+    #[arg(long, default_value = "auto")]
+    pub max_requests: String,
+    /// How long a request waits for a turn under --max-requests.
+    #[arg(long, default_value = "10s")]
+    pub requests_deadline: String,
     /// Drive folders or mount points; ellipsis groups like /mnt/disk{1...8} form their own sets.
     pub drives: Vec<String>,
 }
@@ -214,8 +233,7 @@ async fn serve(
     user: String,
     password: String,
 ) -> Result<()> {
-    let header_timeout =
-        humantime::parse_duration(&args.header_timeout).context("--header-timeout (e.g. 30s)")?;
+    let (limits, requests) = client_limits(&args)?;
     let mut builder = S3ServiceBuilder::new(StrataS3::new(engine.clone(), args.region.clone()));
     builder.set_auth(RootAuth {
         access_key: user.clone(),
@@ -235,6 +253,8 @@ async fn serve(
         engine,
         Arc::new(metrics::Metrics::default()),
         args.domain.clone(),
+        limits,
+        requests,
     ));
     let listener = TcpListener::bind(addr)
         .await
@@ -279,16 +299,29 @@ async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let front = front.clone();
-        let service = hyper::service::service_fn(move |req| front.clone().handle(req));
+        let state = limits::ConnState::new();
+        let watched = limits::Watched::new(stream, state.clone());
+        let service_state = state.clone();
+        let service =
+            hyper::service::service_fn(move |req| front.clone().handle(req, service_state.clone()));
+        // The time limits are the watchdog's (`limits`); hyper's own header timer would also
+        // cut kept-alive connections at the header timeout.
         let conn = hyper::server::conn::http1::Builder::new()
             .keep_alive(true)
+            // A client that shuts down its sending side after the body still gets its answer.
+            .half_close(true)
             .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .serve_connection(TokioIo::new(stream), service);
+            .header_read_timeout(None)
+            .serve_connection(TokioIo::new(watched), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%e, "connection closed with an error");
+            tokio::select! {
+                done = conn => if let Err(e) = done {
+                    tracing::debug!(%e, "connection closed with an error");
+                },
+                () = limits::watchdog(state, limits) => {
+                    tracing::debug!("connection closed: a time limit was reached");
+                }
             }
             drop(slot);
         });
@@ -302,6 +335,33 @@ async fn serve(
         () = tokio::time::sleep(Duration::from_secs(30)) => tracing::warn!("requests still running after 30 s; stopping"),
     }
     Ok(())
+}
+
+/// The time limits of a connection and the request bound, from the flags.
+fn client_limits(args: &ServerArgs) -> Result<(limits::Limits, limits::RequestLimiter)> {
+    let duration = |v: &str, flag: &str| {
+        humantime::parse_duration(v).with_context(|| format!("{flag} (e.g. 30s)"))
+    };
+    let min_body_rate = match args.min_body_rate.as_str() {
+        "0" | "off" => 0,
+        r => crate::bench::parse_size(r).context("--min-body-rate (e.g. 1KiB)")?,
+    };
+    let limits = limits::Limits {
+        header: duration(&args.header_timeout, "--header-timeout")?,
+        idle: duration(&args.idle_timeout, "--idle-timeout")?,
+        body: duration(&args.body_timeout, "--body-timeout")?,
+        min_body_rate,
+    };
+    let max = match args.max_requests.as_str() {
+        "auto" => limits::default_max_requests(),
+        n => n
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .context("--max-requests must be `auto` or a number above 0")?,
+    };
+    let deadline = duration(&args.requests_deadline, "--requests-deadline")?;
+    Ok((limits, limits::RequestLimiter::new(max, deadline)))
 }
 
 /// Pauses after failed accepts: 10 ms doubling to 1 s. Logs the first failure, then one line

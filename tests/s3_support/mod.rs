@@ -21,8 +21,10 @@ pub const CURL: &str = "curl";
 pub const USER: &str = "stratatest";
 pub const SECRET: &str = "strata-test-secret-key";
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_strata")
+/// The server binary: this build's, or `STRATA_TEST_BIN` (to show that a test fails on an
+/// older build: build it, copy it away, point this at it).
+pub fn bin() -> String {
+    std::env::var("STRATA_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_strata").to_string())
 }
 
 /// The boto3 virtualenv made by hack/deps.sh.

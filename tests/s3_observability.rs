@@ -218,6 +218,42 @@ fn metrics_need_a_bearer_token_as_minio_checks_it() {
     public.kill();
 }
 
+/// `strata prometheus generate` refuses what it cannot make a configuration of, in one line and
+/// with a non-zero exit: no credentials to sign with, an endpoint that is not a URL, a bad
+/// expiry or page.
+#[test]
+fn prometheus_generate_refuses_bad_input() {
+    let run = |args: &[&str], creds: bool| {
+        let mut cmd = Command::new(s3_support::bin());
+        cmd.arg("prometheus").arg("generate").args(args);
+        cmd.env_remove("STRATA_ROOT_USER")
+            .env_remove("STRATA_ROOT_PASSWORD");
+        if creds {
+            cmd.env("STRATA_ROOT_USER", "admin")
+                .env("STRATA_ROOT_PASSWORD", "secret-key");
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for (args, creds, says) in [
+        (&[][..], false, "STRATA_ROOT_PASSWORD"),
+        (&["--endpoint", "localhost"][..], true, "bad --endpoint"),
+        (&["--expiry", "forever"][..], true, "bad --expiry"),
+        (&["everything"][..], true, "invalid value"),
+    ] {
+        let (status, stderr) = run(args, creds);
+        assert!(!status.success(), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // Without a token for a public server.
+    let (status, _) = run(&["--public"], false);
+    assert!(status.success());
+}
+
 /// The pages read as Prometheus reads them (prometheus_client's parser): MinIO's families
 /// with MinIO's types and labels (`server` on every sample, lowercase `api` values, `le`
 /// written as MinIO writes it, drives by id), Strata's own beside them, no host path anywhere.

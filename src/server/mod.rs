@@ -105,6 +105,7 @@ pub fn run(args: ServerArgs) -> Result<()> {
     let (groups, cfg) = deployment(&args)?;
     let (user, password) = credentials(&args)?;
     let addr = parse_address(&args.address)?;
+    usage_interval(&args)?; // before the drives are touched
     let engine = Arc::new(Engine::open(&groups, cfg).context("opening the drives")?);
     for p in engine.problems() {
         tracing::warn!(problem = ?p, "drive problem");
@@ -165,6 +166,16 @@ fn deployment(args: &ServerArgs) -> Result<(Vec<Vec<PathBuf>>, Config)> {
     Ok((groups, cfg))
 }
 
+/// `--usage-interval`: `None` for `off`.
+fn usage_interval(args: &ServerArgs) -> Result<Option<Duration>> {
+    match args.usage_interval.as_str() {
+        "off" => Ok(None),
+        d => Ok(Some(
+            humantime::parse_duration(d).context("--usage-interval (e.g. 5m, off)")?,
+        )),
+    }
+}
+
 fn credentials(args: &ServerArgs) -> Result<(String, String)> {
     let (user, password) = match (&args.access_key, &args.secret_key) {
         (Some(u), Some(p)) => (u.clone(), p.clone()),
@@ -215,10 +226,7 @@ async fn serve(
         s3s::host::MultiDomain::new(&args.domain).context("bad --domain")?;
         builder.set_host(domains::Domains::new(&args.domain));
     }
-    let usage_interval = match args.usage_interval.as_str() {
-        "off" => None,
-        d => Some(humantime::parse_duration(d).context("--usage-interval (e.g. 5m, off)")?),
-    };
+    let usage_interval = usage_interval(&args)?;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;

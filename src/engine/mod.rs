@@ -210,6 +210,14 @@ impl Engine {
         &self.shared.sets
     }
 
+    /// Each set's data and parity shards (for `REDUCED_REDUNDANCY`, or standard), by index.
+    pub fn set_geometries(&self, reduced_redundancy: bool) -> Vec<geometry::Geometry> {
+        self.sets()
+            .iter()
+            .map(|s| s.geometry(reduced_redundancy))
+            .collect()
+    }
+
     pub fn drives(&self) -> Vec<DriveState> {
         let mut out = Vec::new();
         for s in self.sets() {

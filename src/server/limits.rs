@@ -235,12 +235,10 @@ pub struct GuardedBody<B> {
     received: u64,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     pub timed_out: Arc<AtomicBool>,
-    /// Bytes read from the network, for metrics.
-    counter: Arc<AtomicU64>,
 }
 
 impl<B> GuardedBody<B> {
-    pub fn new(inner: B, limits: Limits, counter: Arc<AtomicU64>) -> GuardedBody<B> {
+    pub fn new(inner: B, limits: Limits) -> GuardedBody<B> {
         GuardedBody {
             inner,
             limits,
@@ -249,7 +247,6 @@ impl<B> GuardedBody<B> {
             received: 0,
             sleep: None,
             timed_out: Arc::new(AtomicBool::new(false)),
-            counter,
         }
     }
 
@@ -297,7 +294,6 @@ where
                 if let Some(data) = frame.data_ref() {
                     let n = data.len() as u64;
                     self.received += n;
-                    self.counter.fetch_add(n, Ordering::Relaxed);
                     if n > 0 {
                         self.last = now;
                     }
@@ -404,7 +400,7 @@ mod tests {
 
     #[test]
     fn a_body_must_keep_moving_and_keep_up_the_rate() {
-        let mut b = GuardedBody::new((), limits(), Arc::new(AtomicU64::new(0)));
+        let mut b = GuardedBody::new((), limits());
         let t0 = Instant::now();
         b.last = t0;
         // Nothing yet: judged at the grace period's end.

@@ -1,12 +1,15 @@
 //! `strata server`: the S3 API over an erasure-coded deployment of drive folders.
 
+mod domains;
 mod ellipsis;
+mod errdoc;
 mod http;
 mod limits;
 mod metrics;
+pub mod scrape;
+pub mod token;
 
 pub use ellipsis::{expand, expand_groups};
-pub use http::classify;
 
 use crate::engine::{Config, Engine};
 use crate::s3::StrataS3;
@@ -93,14 +96,37 @@ pub struct ServerArgs {
     /// How long a request waits for a turn under --max-requests.
     #[arg(long, default_value = "10s")]
     pub requests_deadline: String,
+    /// Who may read /minio/v2/metrics/*: `jwt`, holders of a bearer token signed with the root
+    /// credentials (`strata prometheus generate`, `mc admin prometheus generate`), or
+    /// `public`, anyone.
+    #[arg(
+        long,
+        env = "STRATA_PROMETHEUS_AUTH_TYPE",
+        value_enum,
+        default_value = "jwt"
+    )]
+    pub prometheus_auth: PrometheusAuth,
+    /// How often bucket usage (objects and bytes, for the metrics) is counted again by
+    /// listing every bucket; `off` for never.
+    #[arg(long, default_value = "5m")]
+    pub usage_interval: String,
     /// Drive folders or mount points; ellipsis groups like /mnt/disk{1...8} form their own sets.
     pub drives: Vec<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrometheusAuth {
+    Jwt,
+    Public,
 }
 
 pub fn run(args: ServerArgs) -> Result<()> {
     let (groups, cfg) = deployment(&args)?;
     let (user, password) = credentials(&args)?;
     let addr = parse_address(&args.address)?;
+    // Bad flags are refused before the drives are touched.
+    usage_interval(&args)?;
+    let client = client_limits(&args)?;
     let engine = Arc::new(Engine::open(&groups, cfg).context("opening the drives")?);
     for p in engine.problems() {
         tracing::warn!(problem = ?p, "drive problem");
@@ -110,7 +136,7 @@ pub fn run(args: ServerArgs) -> Result<()> {
         .thread_name("strata-io")
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(serve(engine, addr, args, user, password))
+    runtime.block_on(serve(engine, addr, args, (user, password), client))
 }
 
 fn deployment(args: &ServerArgs) -> Result<(Vec<Vec<PathBuf>>, Config)> {
@@ -161,6 +187,16 @@ fn deployment(args: &ServerArgs) -> Result<(Vec<Vec<PathBuf>>, Config)> {
     Ok((groups, cfg))
 }
 
+/// `--usage-interval`: `None` for `off`.
+fn usage_interval(args: &ServerArgs) -> Result<Option<Duration>> {
+    match args.usage_interval.as_str() {
+        "off" => Ok(None),
+        d => Ok(Some(
+            humantime::parse_duration(d).context("--usage-interval (e.g. 5m, off)")?,
+        )),
+    }
+}
+
 fn credentials(args: &ServerArgs) -> Result<(String, String)> {
     let (user, password) = match (&args.access_key, &args.secret_key) {
         (Some(u), Some(p)) => (u.clone(), p.clone()),
@@ -179,42 +215,6 @@ fn credentials(args: &ServerArgs) -> Result<(String, String)> {
     Ok((user, password))
 }
 
-/// Virtual-hosted-style addressing for `--domain`: `BUCKET.DOMAIN[:PORT]` names a bucket, every
-/// other host (an IP, `localhost`, the domain itself) is path-style, as in MinIO. s3s's own
-/// `MultiDomain` compares the Host header including its port with the domain, and takes any
-/// host it does not know for a bucket name (CNAME style): `bucket.DOMAIN:9000` and
-/// `localhost:9000` were refused as invalid bucket names.
-struct Domains(Vec<String>);
-
-impl s3s::host::S3Host for Domains {
-    fn parse_host_header<'a>(&'a self, host: &'a str) -> s3s::S3Result<s3s::host::VirtualHost<'a>> {
-        let name = match host.rsplit_once(':') {
-            Some((h, port))
-                if !h.contains(':')
-                    && !port.is_empty()
-                    && port.bytes().all(|b| b.is_ascii_digit()) =>
-            {
-                h
-            }
-            _ => host,
-        };
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
-        for d in &self.0 {
-            if let Some(bucket) = name
-                .strip_suffix(d.as_str())
-                .and_then(|h| h.strip_suffix('.'))
-            {
-                if !bucket.is_empty() {
-                    return Ok(
-                        s3s::host::VirtualHost::new(d.as_str()).with_bucket(bucket.to_string())
-                    );
-                }
-            }
-        }
-        Ok(s3s::host::VirtualHost::new(name))
-    }
-}
-
 /// `:9000` → every interface; `host:port` as given.
 pub fn parse_address(a: &str) -> Result<SocketAddr> {
     let full = if a.starts_with(':') {
@@ -230,10 +230,9 @@ async fn serve(
     engine: Arc<Engine>,
     addr: SocketAddr,
     args: ServerArgs,
-    user: String,
-    password: String,
+    (user, password): (String, String),
+    (limits, requests): (limits::Limits, limits::RequestLimiter),
 ) -> Result<()> {
-    let (limits, requests) = client_limits(&args)?;
     let mut builder = S3ServiceBuilder::new(StrataS3::new(engine.clone(), args.region.clone()));
     builder.set_auth(RootAuth {
         access_key: user.clone(),
@@ -244,22 +243,39 @@ async fn serve(
     if !args.domain.is_empty() {
         // Validates the names (valid, not overlapping); the parsing is ours (see `Domains`).
         s3s::host::MultiDomain::new(&args.domain).context("bad --domain")?;
-        builder.set_host(Domains(
-            args.domain.iter().map(|d| d.to_ascii_lowercase()).collect(),
-        ));
+        builder.set_host(domains::Domains::new(&args.domain));
     }
-    let front = Arc::new(http::Front::new(
-        builder.build(),
-        engine,
-        Arc::new(metrics::Metrics::default()),
-        args.domain.clone(),
-        limits,
-        requests,
-    ));
+    let usage_interval = usage_interval(&args)?;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
     let local = listener.local_addr()?;
+    let usage = Arc::new(metrics::usage::Usage::default());
+    if let Some(every) = usage_interval {
+        usage
+            .spawn(engine.clone(), every)
+            .context("starting the usage counter")?;
+    }
+    let scrape = match args.prometheus_auth {
+        PrometheusAuth::Public => token::ScrapeAccess::Public,
+        PrometheusAuth::Jwt => token::ScrapeAccess::Token {
+            access_key: user.clone(),
+            secret_key: password.clone(),
+        },
+    };
+    let front = Arc::new(http::Front::new(
+        builder.build(),
+        engine,
+        Arc::new(metrics::Metrics::default()),
+        usage,
+        http::FrontConfig {
+            domains: domains::Domains::new(&args.domain),
+            scrape,
+            server: server_name(local),
+            limits,
+            requests,
+        },
+    ));
     let shown = if local.ip().is_unspecified() {
         format!("http://127.0.0.1:{}", local.port())
     } else {
@@ -362,6 +378,20 @@ fn client_limits(args: &ServerArgs) -> Result<(limits::Limits, limits::RequestLi
     };
     let deadline = duration(&args.requests_deadline, "--requests-deadline")?;
     Ok((limits, limits::RequestLimiter::new(max, deadline)))
+}
+
+/// The metrics' `server` label: the address clients reach, the host's name when listening on
+/// every interface (as MinIO names its nodes `host:port`).
+fn server_name(local: SocketAddr) -> String {
+    if !local.ip().is_unspecified() {
+        return local.to_string();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", local.port())
 }
 
 /// Pauses after failed accepts: 10 ms doubling to 1 s. Logs the first failure, then one line

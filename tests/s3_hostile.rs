@@ -433,3 +433,64 @@ fn slow_readers_hold_no_thread_and_are_dropped() {
         );
     }
 }
+
+/// A request document (here DeleteObjects) of 64 MiB is refused with 400
+/// MaxMessageLengthExceeded before it is read (it used to answer 500), and one sent chunked,
+/// with no length, with 411 MissingContentLength as S3 answers; the server stays well.
+#[test]
+fn oversized_request_documents_are_refused_with_400() {
+    let s = Server::start();
+    let mut c = connect(&s);
+    assert_eq!(request(&s, &mut c, "PUT", "/calm", b"").unwrap().0, 200);
+    let host = format!("127.0.0.1:{}", s.port);
+    let signed = |extra: &str| {
+        let mut head = format!("POST /calm?delete HTTP/1.1\r\nHost: {host}\r\n{extra}");
+        for (k, v) in sign(&creds(), "POST", &host, "/calm", "delete=", &amz_date_now()) {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head + "\r\n"
+    };
+    let mib = vec![b' '; 1 << 20];
+    // Declared: the answer comes before the body is sent.
+    let mut d = connect(&s);
+    d.write_all(signed(&format!("Content-Length: {}\r\n", 64 << 20)).as_bytes())
+        .unwrap();
+    d.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (status, body) = read_response(&mut d).unwrap();
+    let body = String::from_utf8_lossy(&body).to_string();
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("<Code>MaxMessageLengthExceeded</Code>"),
+        "{body}"
+    );
+    // Chunked, no length.
+    let mut k = connect(&s);
+    k.write_all(signed("Transfer-Encoding: chunked\r\n").as_bytes())
+        .unwrap();
+    k.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let reader = {
+        let mut k = k.try_clone().unwrap();
+        std::thread::spawn(move || read_response(&mut k))
+    };
+    for _ in 0..64 {
+        let chunk = format!("{:x}\r\n", mib.len());
+        if k.write_all(chunk.as_bytes())
+            .and_then(|()| k.write_all(&mib))
+            .and_then(|()| k.write_all(b"\r\n"))
+            .is_err()
+        {
+            break; // the server answered and closed
+        }
+    }
+    let _ = k.write_all(b"0\r\n\r\n");
+    let (status, body) = reader.join().unwrap().unwrap();
+    let body = String::from_utf8_lossy(&body).to_string();
+    assert_eq!(status, 411, "{body}");
+    assert!(body.contains("<Code>MissingContentLength</Code>"), "{body}");
+    assert_eq!(
+        request(&s, &mut connect(&s), "GET", "/calm", b"")
+            .unwrap()
+            .0,
+        200
+    );
+}

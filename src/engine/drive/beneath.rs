@@ -112,8 +112,15 @@ impl Root {
             .into())
     }
 
+    /// Whether `rel` is a directory (a symlink to one is not). A name right below the root
+    /// takes one `lstat`: the root's own path holds no symlink.
     pub fn is_dir(&self, rel: impl AsRef<Path>) -> bool {
-        self.open(rel.as_ref(), DIR, Mode::empty()).is_ok()
+        let rel = rel.as_ref();
+        if single(rel).is_err() {
+            return self.open(rel, DIR, Mode::empty()).is_ok();
+        }
+        rfs::statat(rfs::CWD, self.path.join(rel), AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Directory)
     }
 
     /// Whether anything is at `rel` (a symlink too, as long as none is on the way to it).

@@ -582,6 +582,10 @@ impl Drive for LocalDrive {
     }
 
     fn remove_staging(&self, staging: &Staging) {
+        // Usually moved into place already: one failed open says so.
+        if !self.fs.exists(staging_dir(staging)) {
+            return;
+        }
         if let Ok(tmp) = self.fs.dir(tmp()) {
             let _ = tmp.remove_all(&staging.0);
         }

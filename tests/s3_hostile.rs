@@ -494,3 +494,69 @@ fn oversized_request_documents_are_refused_with_400() {
         200
     );
 }
+
+/// A body declared larger than an object (5 TiB) or a part (5 GiB) may be is refused with
+/// EntityTooLarge at once, not read until the drives fill up or the client gives up.
+#[test]
+fn bodies_declared_too_large_are_refused_at_once() {
+    let s = Server::start();
+    let mut c = connect(&s);
+    assert_eq!(request(&s, &mut c, "PUT", "/calm", b"").unwrap().0, 200);
+    let create = {
+        let host = format!("127.0.0.1:{}", s.port);
+        let mut head =
+            format!("POST /calm/big?uploads HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n");
+        for (k, v) in sign(
+            &creds(),
+            "POST",
+            &host,
+            "/calm/big",
+            "uploads=",
+            &amz_date_now(),
+        ) {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head + "\r\n"
+    };
+    c.write_all(create.as_bytes()).unwrap();
+    let (status, body) = read_response(&mut c).unwrap();
+    let body = String::from_utf8_lossy(&body).to_string();
+    assert_eq!(status, 200, "{body}");
+    let id = body
+        .split("<UploadId>")
+        .nth(1)
+        .and_then(|r| r.split("</UploadId>").next())
+        .unwrap()
+        .to_string();
+    let part_path = "/calm/big";
+    let part_query = format!("partNumber=1&uploadId={id}");
+    let host = format!("127.0.0.1:{}", s.port);
+    let mut part_head = format!(
+        "PUT {part_path}?{part_query} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n",
+        (5u64 << 30) + 1
+    );
+    for (k, v) in sign(
+        &creds(),
+        "PUT",
+        &host,
+        part_path,
+        &part_query,
+        &amz_date_now(),
+    ) {
+        part_head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let object_head = signed_head(&s, "PUT", "/calm/huge", 0).replace(
+        "Content-Length: 0",
+        &format!("Content-Length: {}", (5u64 << 40) + 1),
+    );
+    for head in [part_head + "\r\n", object_head] {
+        let mut h = connect(&s);
+        h.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        h.write_all(head.as_bytes()).unwrap();
+        h.write_all(b"some bytes").unwrap();
+        let (status, body) = read_response(&mut h).expect("no answer");
+        let body = String::from_utf8_lossy(&body).to_string();
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("<Code>EntityTooLarge</Code>"), "{body}");
+    }
+}

@@ -49,6 +49,11 @@ impl BodyReader {
         }
     }
 
+    /// The length the request declared, if it did.
+    pub fn expected(&self) -> Option<u64> {
+        self.expected
+    }
+
     /// The next `size` bytes of the body: fewer only at its end (then possibly none).
     pub async fn next_block(&mut self, size: usize) -> S3Result<Vec<u8>> {
         let left = self

@@ -8,8 +8,24 @@ use super::body::{hash, stream_into, BodyReader};
 use super::checksum::Plan;
 use super::StrataS3;
 use crate::engine::{ObjectInfo, PartInfo, PutOptions};
-use s3s::S3Result;
+use s3s::{s3_error, S3Result};
 use std::collections::BTreeMap;
+
+/// The largest object a single PUT may store (MinIO's limit; S3's is 5 GiB).
+pub const MAX_OBJECT_SIZE: u64 = 5 << 40;
+/// The largest part (S3's and MinIO's limit).
+pub const MAX_PART_SIZE: u64 = 5 << 30;
+
+/// Refuses a body declared larger than `max` before any of it is read.
+fn within(body: &BodyReader, max: u64) -> S3Result<()> {
+    match body.expected() {
+        Some(n) if n > max => Err(s3_error!(
+            EntityTooLarge,
+            "Your proposed upload exceeds the maximum allowed size: {n} bytes, at most {max}"
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// Where an UploadPart goes.
 pub struct PartTarget {
@@ -41,6 +57,7 @@ impl StrataS3 {
         plan: Plan,
         trailers: Option<s3s::TrailingHeaders>,
     ) -> S3Result<ObjectInfo> {
+        within(&body, MAX_OBJECT_SIZE)?;
         let size = self.engine.block_size();
         let first = body.next_block(size).await?;
         let hasher = body.hasher.clone();
@@ -69,6 +86,7 @@ impl StrataS3 {
         plan: Plan,
         trailers: Option<s3s::TrailingHeaders>,
     ) -> S3Result<PartInfo> {
+        within(&body, MAX_PART_SIZE)?;
         let size = self.engine.block_size();
         let first = body.next_block(size).await?;
         let hasher = body.hasher.clone();

@@ -17,15 +17,16 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# boto3 and grpcio for tests/clients/*.py, which the S3 and CSI tests run with
-# <repo>/.venv/bin/python (grpcio: a Python gRPC client on the CSI socket).
+# boto3 for tests/clients/*.py, which the S3 and CSI tests run with <repo>/.venv/bin/python,
+# prometheus-client, whose parser reads the metrics pages as Prometheus does, and grpcio, a
+# Python gRPC client on the CSI socket.
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-if ! "$repo/.venv/bin/python" -c 'import boto3, grpc' >/dev/null 2>&1; then
-  echo "installing boto3 and grpcio into $repo/.venv" >&2
+if ! "$repo/.venv/bin/python" -c 'import boto3, prometheus_client, grpc' >/dev/null 2>&1; then
+  echo "installing boto3, prometheus-client and grpcio into $repo/.venv" >&2
   py=/usr/bin/python3
   [[ -x $py ]] || py=python3
-  "$py" -m venv "$repo/.venv"
-  "$repo/.venv/bin/pip" install -q --disable-pip-version-check boto3 grpcio
+  [[ -x $repo/.venv/bin/pip ]] || "$py" -m venv "$repo/.venv"
+  "$repo/.venv/bin/pip" install -q --disable-pip-version-check boto3 prometheus-client grpcio
 fi
 
 if ! command -v cargo >/dev/null; then

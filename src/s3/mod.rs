@@ -10,9 +10,10 @@ mod checksum;
 mod convert;
 mod errors;
 pub mod gate;
+mod upload;
 
 use crate::engine::{Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
-use body::{stream_object, BlockingBody};
+use body::{stream_object, BodyReader};
 use convert::*;
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
@@ -339,24 +340,13 @@ impl S3 for StrataS3 {
             if_none_match: etag_condition(input.if_none_match.as_ref()),
             ..Default::default()
         };
-        let blob = input.body.unwrap_or_else(|| {
-            StreamingBlob::wrap(futures_util::stream::empty::<
-                Result<bytes::Bytes, std::io::Error>,
-            >())
-        });
-        let mut body = BlockingBody::spawn(
-            blob,
+        let body = BodyReader::new(
+            input.body,
             plan.hasher(),
             declared_length(&req.headers, input.content_length),
         );
-        let trailers = req.trailing_headers;
         let info = self
-            .run(move |e| {
-                let hasher = body.hasher.clone();
-                e.put_object_checked(&bucket, &key, &mut body, &opts, &mut || {
-                    plan.verify(&hasher, trailers.as_ref().and_then(|t| t.take()).as_ref())
-                })
-            })
+            .upload_object(bucket, key, opts, body, plan, req.trailing_headers)
             .await?;
         let mut out = PutObjectOutput {
             e_tag: Some(etag(&info.etag)),
@@ -708,25 +698,20 @@ impl S3 for StrataS3 {
             input.checksum_algorithm.as_ref(),
         )?;
         let md5 = content_md5(input.content_md5.as_deref())?;
-        let blob = input.body.unwrap_or_else(|| {
-            StreamingBlob::wrap(futures_util::stream::empty::<
-                Result<bytes::Bytes, std::io::Error>,
-            >())
-        });
-        let mut body = BlockingBody::spawn(
-            blob,
+        let body = BodyReader::new(
+            input.body,
             plan.hasher(),
             declared_length(&req.headers, input.content_length),
         );
-        let trailers = req.trailing_headers;
-        let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
+        let target = upload::PartTarget {
+            bucket: input.bucket,
+            key: input.key,
+            upload_id: input.upload_id,
+            part,
+            content_md5: md5,
+        };
         let info = self
-            .run(move |e| {
-                let hasher = body.hasher.clone();
-                e.put_part_checked(&bucket, &key, &id, part, &mut body, md5, &mut || {
-                    plan.verify(&hasher, trailers.as_ref().and_then(|t| t.take()).as_ref())
-                })
-            })
+            .upload_part(target, body, plan, req.trailing_headers)
             .await?;
         let mut out = UploadPartOutput {
             e_tag: Some(etag(&info.etag)),

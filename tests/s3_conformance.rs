@@ -30,3 +30,13 @@ fn content_encoding_comes_back_as_sent() {
     assert_eq!(v["plain"], want, "{v}");
     assert_eq!(v["chunked"], want, "{v}");
 }
+
+/// HEAD carries `x-amz-tagging-count` as GET does; an untagged object has none.
+#[test]
+fn head_tells_the_tag_count() {
+    let s = Server::start();
+    let v = case(&s, "tagging_count");
+    assert_eq!(v["two"], json!({"head": "2", "get": "2"}), "{v}");
+    assert_eq!(v["later"], json!({"head": "3", "get": "3"}), "{v}");
+    assert_eq!(v["none"], json!({"head": null, "get": null}), "{v}");
+}

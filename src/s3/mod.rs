@@ -435,7 +435,15 @@ impl S3 for StrataS3 {
             checksum_fields!(out, &info.checksums);
         }
         response_overrides!(out, input);
-        Ok(S3Response::new(out))
+        let mut resp = S3Response::new(out);
+        // S3 answers HEAD with the tag count as GET does (s3s's HeadObjectOutput has no field).
+        if !info.tags.is_empty() {
+            resp.headers.insert(
+                "x-amz-tagging-count",
+                http::HeaderValue::from(info.tags.len()),
+            );
+        }
+        Ok(resp)
     }
 
     async fn delete_object(

@@ -40,6 +40,27 @@ def content_encoding():
     return out
 
 
-CASES = {f.__name__: f for f in [content_encoding]}
+def tagging_count():
+    """HEAD tells the number of tags as GET does (x-amz-tagging-count), none when untagged."""
+    s3.create_bucket(Bucket="tags")
+    s3.put_object(Bucket="tags", Key="two", Body=b"x", Tagging="a=1&b=2")
+    s3.put_object(Bucket="tags", Key="none", Body=b"x")
+    s3.put_object_tagging(Bucket="tags", Key="none", Tagging={"TagSet": []})
+    s3.put_object(Bucket="tags", Key="later", Body=b"x")
+    s3.put_object_tagging(
+        Bucket="tags", Key="later", Tagging={"TagSet": [{"Key": "k%d" % i, "Value": "v"} for i in range(3)]}
+    )
+
+    def count(call, key):
+        headers = call(Bucket="tags", Key=key)["ResponseMetadata"]["HTTPHeaders"]
+        return headers.get("x-amz-tagging-count")
+
+    return {
+        key: {"head": count(s3.head_object, key), "get": count(s3.get_object, key)}
+        for key in ["two", "none", "later"]
+    }
+
+
+CASES = {f.__name__: f for f in [content_encoding, tagging_count]}
 
 emit(CASES[sys.argv[1]]())

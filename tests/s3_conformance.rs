@@ -40,3 +40,17 @@ fn head_tells_the_tag_count() {
     assert_eq!(v["later"], json!({"head": "3", "get": "3"}), "{v}");
     assert_eq!(v["none"], json!({"head": null, "get": null}), "{v}");
 }
+
+/// An empty `Content-MD5` is InvalidDigest (400) and nothing is written: not the object, not
+/// the part, and the DeleteObjects document is not acted on.
+#[test]
+fn empty_content_md5_is_invalid_digest() {
+    let s = Server::start();
+    let v = case(&s, "empty_content_md5");
+    let refused = json!({"status": 400, "code": "InvalidDigest"});
+    for op in ["put", "part", "delete"] {
+        assert_eq!(v[op], refused, "{op}: {v}");
+    }
+    assert_eq!(v["parts_listed"], 0, "{v}");
+    assert_eq!(v["keys"], json!(["keep"]), "{v}");
+}

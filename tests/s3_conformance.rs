@@ -54,3 +54,51 @@ fn empty_content_md5_is_invalid_digest() {
     assert_eq!(v["parts_listed"], 0, "{v}");
     assert_eq!(v["keys"], json!(["keep"]), "{v}");
 }
+
+/// ListBuckets honours `max-buckets` (pages with continuation tokens), `prefix` (echoed),
+/// `bucket-region` (the region named on each bucket; another region has none of them) and
+/// refuses a max-buckets outside 1..=10000 and a forged token.
+#[test]
+fn list_buckets_pages_and_filters() {
+    let s = Server::start();
+    let v = case(&s, "list_buckets");
+    let all = json!(["lb-a1", "lb-a2", "lb-b1", "lb-c1"]);
+    assert_eq!(v["plain"]["names"], all, "{v}");
+    assert_eq!(v["plain"]["token"], Value::Null, "{v}");
+    assert_eq!(
+        v["plain"]["regions"],
+        json!([null, null, null, null]),
+        "{v}"
+    );
+    assert_eq!(
+        v["pages_of_1"],
+        json!([["lb-a1"], ["lb-a2"], ["lb-b1"], ["lb-c1"]]),
+        "{v}"
+    );
+    assert_eq!(
+        v["pages_of_3"],
+        json!([["lb-a1", "lb-a2", "lb-b1"], ["lb-c1"]]),
+        "{v}"
+    );
+    assert_eq!(v["prefix_pages"], json!([["lb-a1"], ["lb-a2"]]), "{v}");
+    assert_eq!(
+        v["prefix"],
+        json!({"names": ["lb-a1", "lb-a2"], "echo": "lb-a", "token": null}),
+        "{v}"
+    );
+    assert_eq!(
+        v["here"],
+        json!({"names": all, "regions": ["us-east-1"]}),
+        "{v}"
+    );
+    assert_eq!(v["elsewhere"], json!([]), "{v}");
+    assert_eq!(
+        v["paginator"],
+        json!([["lb-a1", "lb-a2"], ["lb-b1", "lb-c1"]]),
+        "{v}"
+    );
+    for bad in ["max_0", "max_10001", "bad_token"] {
+        assert_eq!(v[bad]["code"], "InvalidArgument", "{bad}: {v}");
+        assert_eq!(v[bad]["status"], 400, "{bad}: {v}");
+    }
+}

@@ -228,21 +228,26 @@ impl S3 for StrataS3 {
 
     async fn list_buckets(
         &self,
-        _req: S3Request<ListBucketsInput>,
+        req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
-        let buckets = self.run(|e| e.list_buckets()).await?;
-        let buckets = buckets
+        let input = req.input;
+        let page = BucketPage::new(&input, &self.region)?;
+        let all = self.run(|e| e.list_buckets()).await?;
+        let (shown, next) = page.select(all);
+        let buckets = shown
             .into_iter()
             .map(|b| Bucket {
                 name: Some(b.name),
                 creation_date: Some(timestamp(b.created_ns)),
-                bucket_region: None,
+                // S3 names the region once any of the paging parameters is given.
+                bucket_region: page.paged.then(|| self.region.clone()),
             })
             .collect();
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(buckets),
             owner: Some(owner()),
-            ..Default::default()
+            prefix: input.prefix,
+            continuation_token: next.as_deref().map(encode_token),
         }))
     }
 
@@ -1002,6 +1007,67 @@ impl S3 for StrataS3 {
         self.run(move |e| e.update_metadata(&bucket, &key, &|m| m.tags.clear()))
             .await?;
         Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+    }
+}
+
+/// The page of buckets ListBuckets asks for (`max-buckets`, `continuation-token`, `prefix`,
+/// `bucket-region`).
+struct BucketPage {
+    /// Any paging parameter given (S3 then answers each bucket's region).
+    paged: bool,
+    max: usize,
+    after: Option<String>,
+    prefix: String,
+    /// `bucket-region` names another region than this server's: no bucket is there.
+    elsewhere: bool,
+}
+
+/// S3's page size when paging parameters come without `max-buckets`, and its largest.
+const MAX_BUCKETS: usize = 10_000;
+
+impl BucketPage {
+    fn new(input: &ListBucketsInput, region: &str) -> S3Result<BucketPage> {
+        let max = match input.max_buckets {
+            None => MAX_BUCKETS,
+            Some(m) if (1..=MAX_BUCKETS as i32).contains(&m) => m as usize,
+            Some(_) => {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "max-buckets must be an integer between 1 and {MAX_BUCKETS}"
+                ))
+            }
+        };
+        Ok(BucketPage {
+            paged: input.max_buckets.is_some()
+                || input.continuation_token.is_some()
+                || input.prefix.is_some()
+                || input.bucket_region.is_some(),
+            max,
+            after: input
+                .continuation_token
+                .as_deref()
+                .map(decode_token)
+                .transpose()?,
+            prefix: input.prefix.clone().unwrap_or_default(),
+            elsewhere: input.bucket_region.as_ref().is_some_and(|r| r != region),
+        })
+    }
+
+    /// The buckets of this page (by name, as listed) and, when more follow, the last one.
+    fn select(
+        &self,
+        all: Vec<crate::engine::BucketInfo>,
+    ) -> (Vec<crate::engine::BucketInfo>, Option<String>) {
+        if self.elsewhere {
+            return (Vec::new(), None);
+        }
+        let mut matching = all.into_iter().filter(|b| {
+            b.name.starts_with(&self.prefix) && self.after.as_ref().is_none_or(|a| b.name > *a)
+        });
+        let shown: Vec<_> = matching.by_ref().take(self.max).collect();
+        let more = matching.next().is_some();
+        let next = more.then(|| shown.last().map(|b| b.name.clone())).flatten();
+        (shown, next)
     }
 }
 

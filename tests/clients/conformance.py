@@ -95,6 +95,49 @@ def empty_content_md5():
     return out
 
 
-CASES = {f.__name__: f for f in [content_encoding, tagging_count, empty_content_md5]}
+def list_buckets():
+    """ListBuckets pages (max-buckets, continuation-token), filters (prefix, bucket-region) and
+    refuses a bad max-buckets."""
+    for b in ["lb-a1", "lb-a2", "lb-b1", "lb-c1"]:
+        s3.create_bucket(Bucket=b)
+
+    def names(r):
+        return [b["Name"] for b in r.get("Buckets", [])]
+
+    def walk(**kwargs):
+        pages, token = [], None
+        while True:
+            r = s3.list_buckets(**kwargs, **({"ContinuationToken": token} if token else {}))
+            pages.append(names(r))
+            token = r.get("ContinuationToken")
+            if not token or len(pages) > 10:
+                return pages
+
+    out = {}
+    plain = s3.list_buckets()
+    out["plain"] = {
+        "names": names(plain),
+        "token": plain.get("ContinuationToken"),
+        "regions": [b.get("BucketRegion") for b in plain["Buckets"]],
+    }
+    out["pages_of_1"] = walk(MaxBuckets=1)
+    out["pages_of_3"] = walk(MaxBuckets=3)
+    out["prefix_pages"] = walk(MaxBuckets=1, Prefix="lb-a")
+    r = s3.list_buckets(Prefix="lb-a")
+    out["prefix"] = {"names": names(r), "echo": r.get("Prefix"), "token": r.get("ContinuationToken")}
+    r = s3.list_buckets(BucketRegion="us-east-1")
+    out["here"] = {"names": names(r), "regions": sorted({b.get("BucketRegion") for b in r["Buckets"]})}
+    out["elsewhere"] = names(s3.list_buckets(BucketRegion="eu-west-1"))
+    paginator = s3.get_paginator("list_buckets")
+    out["paginator"] = [names(p) for p in paginator.paginate(PaginationConfig={"PageSize": 2})]
+    # boto3 refuses max-buckets 0 itself: sent raw.
+    for name, query in [("max_0", "max-buckets=0"), ("max_10001", "max-buckets=10001"),
+                        ("bad_token", "continuation-token=%21%21not")]:
+        status, code, _ = signed("GET", "/?" + query)
+        out[name] = {"status": status, "code": code}
+    return out
+
+
+CASES = {f.__name__: f for f in [content_encoding, tagging_count, empty_content_md5, list_buckets]}
 
 emit(CASES[sys.argv[1]]())

@@ -102,3 +102,19 @@ fn list_buckets_pages_and_filters() {
         assert_eq!(v[bad]["status"], 400, "{bad}: {v}");
     }
 }
+
+/// A DeleteObjects entry naming a version other than `null` is NoSuchVersion in the result and
+/// its object stays; `null` and no version delete as usual.
+#[test]
+fn delete_objects_of_another_version_deletes_nothing() {
+    let s = Server::start();
+    let v = case(&s, "delete_versions");
+    assert_eq!(
+        v["errors"],
+        json!([["a", "NoSuchVersion", "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"]]),
+        "{v}"
+    );
+    assert_eq!(v["deleted"], json!([["b", "null"], ["c", null]]), "{v}");
+    assert_eq!(v["left"], json!(["a"]), "{v}");
+    assert_eq!(v["a"], "a", "{v}");
+}

@@ -478,7 +478,7 @@ impl S3 for StrataS3 {
         }
         let quiet = input.delete.quiet.unwrap_or(false);
         let bucket = input.bucket;
-        let keys: Vec<(String, crate::engine::Conditions)> = input
+        let keys: Vec<DeleteEntry> = input
             .delete
             .objects
             .into_iter()
@@ -489,7 +489,11 @@ impl S3 for StrataS3 {
                     if_match_size: o.size.map(|s| s.max(0) as u64),
                     ..Default::default()
                 };
-                (o.key, conditions)
+                DeleteEntry {
+                    key: o.key,
+                    version_id: o.version_id,
+                    conditions,
+                }
             })
             .collect();
         let results = self
@@ -499,31 +503,29 @@ impl S3 for StrataS3 {
                     .ok_or_else(|| EngineError::NoSuchBucket(bucket.clone()))?;
                 Ok(keys
                     .into_iter()
-                    .map(|(k, c)| {
-                        let r = e.delete_object_if(&bucket, &k, &c);
-                        (k, r)
+                    .map(|d| {
+                        let r = d.delete(e, &bucket);
+                        (d, r)
                     })
                     .collect::<Vec<_>>())
             })
             .await?;
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
-        for (key, r) in results {
+        for (d, r) in results {
             match r {
                 Ok(()) if quiet => {}
                 Ok(()) => deleted.push(DeletedObject {
-                    key: Some(key),
+                    key: Some(d.key),
+                    version_id: d.version_id,
                     ..Default::default()
                 }),
-                Err(e) => {
-                    let s3 = to_s3(e);
-                    errors.push(Error {
-                        code: Some(s3.code().as_str().to_string()),
-                        key: Some(key),
-                        message: s3.message().map(str::to_string),
-                        version_id: None,
-                    })
-                }
+                Err(s3) => errors.push(Error {
+                    code: Some(s3.code().as_str().to_string()),
+                    key: Some(d.key),
+                    message: s3.message().map(str::to_string),
+                    version_id: d.version_id,
+                }),
             }
         }
         Ok(S3Response::new(DeleteObjectsOutput {
@@ -1068,6 +1070,29 @@ impl BucketPage {
         let more = matching.next().is_some();
         let next = more.then(|| shown.last().map(|b| b.name.clone())).flatten();
         (shown, next)
+    }
+}
+
+/// One key of a DeleteObjects request.
+struct DeleteEntry {
+    key: String,
+    version_id: Option<String>,
+    conditions: crate::engine::Conditions,
+}
+
+impl DeleteEntry {
+    /// Deletes the key, unless the request names a version other than `null` (the only one
+    /// kept): the access gate sees headers and the query, not this document, so the version is
+    /// checked here, and such a key is NoSuchVersion with nothing deleted.
+    fn delete(&self, e: &Engine, bucket: &str) -> Result<(), S3Error> {
+        if self.version_id.as_deref().is_some_and(|v| v != "null") {
+            return Err(s3_error!(
+                NoSuchVersion,
+                "The specified version does not exist (object versions are not kept yet)"
+            ));
+        }
+        e.delete_object_if(bucket, &self.key, &self.conditions)
+            .map_err(to_s3)
     }
 }
 

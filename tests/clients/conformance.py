@@ -38,6 +38,13 @@ def error(call, **kwargs):
     return {"code": None, "status": 200, "message": "the request succeeded"}
 
 
+def body_or_error(bucket, key):
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    except ClientError as e:
+        return error_of(e)[0]
+
+
 def content_encoding():
     """Content-Encoding comes back as it was sent (S3 drops only aws-chunked)."""
     s3.create_bucket(Bucket="enc")
@@ -138,6 +145,33 @@ def list_buckets():
     return out
 
 
-CASES = {f.__name__: f for f in [content_encoding, tagging_count, empty_content_md5, list_buckets]}
+def delete_versions():
+    """DeleteObjects naming a version other than `null` deletes nothing for that key and answers
+    NoSuchVersion for it; `null` (the only version kept) deletes."""
+    s3.create_bucket(Bucket="delvers")
+    for k in ["a", "b", "c"]:
+        s3.put_object(Bucket="delvers", Key=k, Body=k.encode())
+    r = s3.delete_objects(
+        Bucket="delvers",
+        Delete={
+            "Objects": [
+                {"Key": "a", "VersionId": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"},
+                {"Key": "b", "VersionId": "null"},
+                {"Key": "c"},
+            ]
+        },
+    )
+    return {
+        "deleted": sorted([d["Key"], d.get("VersionId")] for d in r.get("Deleted", [])),
+        "errors": [[e["Key"], e["Code"], e.get("VersionId")] for e in r.get("Errors", [])],
+        "left": [o["Key"] for o in s3.list_objects_v2(Bucket="delvers").get("Contents", [])],
+        "a": body_or_error("delvers", "a"),
+    }
+
+
+CASES = {
+    f.__name__: f
+    for f in [content_encoding, tagging_count, empty_content_md5, list_buckets, delete_versions]
+}
 
 emit(CASES[sys.argv[1]]())

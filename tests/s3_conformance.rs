@@ -118,3 +118,70 @@ fn delete_objects_of_another_version_deletes_nothing() {
     assert_eq!(v["left"], json!(["a"]), "{v}");
     assert_eq!(v["a"], "a", "{v}");
 }
+
+/// ListObjectVersions on an unversioned bucket lists every object as its `null` version, the
+/// latest, with S3's paging markers (`NextVersionIdMarker` `null` after an object, none after
+/// a common prefix), prefix, delimiter and `encoding-type=url`; GetBucketVersioning answers the
+/// configuration of a bucket versioning was never enabled on; enabling it is NotImplemented.
+#[test]
+fn unversioned_buckets_list_their_objects_as_null_versions() {
+    let s = Server::start();
+    let v = case(&s, "list_versions");
+    let etag = |k: &str| {
+        let d = <md5::Md5 as md5::Digest>::digest(k.as_bytes());
+        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+        format!("\"{hex}\"")
+    };
+    let all: Vec<Value> = ["a", "dir/b", "dir/c", "e", "sp ace+x"]
+        .iter()
+        .map(|k| json!([k, "null", true, k.len(), etag(k), "STANDARD", true]))
+        .collect();
+    assert_eq!(v["all"], json!(all), "{v}");
+    assert_eq!(
+        v["all_meta"],
+        json!({"truncated": false, "delete_markers": [], "name": "versions"}),
+        "{v}"
+    );
+    assert_eq!(
+        v["pages"],
+        json!([
+            {"keys": ["a", "dir/b"], "truncated": true, "next": ["dir/b", "null"]},
+            {"keys": ["dir/c", "e"], "truncated": true, "next": ["e", "null"]},
+            {"keys": ["sp ace+x"], "truncated": false, "next": [null, null]},
+        ]),
+        "{v}"
+    );
+    assert_eq!(
+        v["delimited"],
+        json!({"keys": ["e"], "prefixes": ["dir/"], "next": ["e", "null"], "delimiter": "/"}),
+        "{v}"
+    );
+    assert_eq!(
+        v["prefixed"],
+        json!({"keys": ["dir/b", "dir/c"], "prefix": "dir/"}),
+        "{v}"
+    );
+    assert_eq!(
+        v["url_encoded"],
+        json!({"status": 200, "key": "sp%20ace%2Bx"}),
+        "{v}"
+    );
+    assert_eq!(
+        v["paginator"],
+        json!([["a", "dir/b", "dir/c"], ["e", "sp ace+x"]]),
+        "{v}"
+    );
+    for bad in ["marker_without_key", "other_version_marker"] {
+        assert_eq!(v[bad]["code"], "InvalidArgument", "{bad}: {v}");
+        assert_eq!(v[bad]["status"], 400, "{bad}: {v}");
+    }
+    assert_eq!(v["missing_bucket"]["code"], "NoSuchBucket", "{v}");
+    assert_eq!(
+        v["versioning"],
+        json!({"Status": null, "MFADelete": null}),
+        "{v}"
+    );
+    assert_eq!(v["versioning_missing"]["code"], "NoSuchBucket", "{v}");
+    assert_eq!(v["enable"]["code"], "NotImplemented", "{v}");
+    assert_eq!(v["enable"]["status"], 501, "{v}");
+}

@@ -10,6 +10,7 @@ mod checksum;
 mod convert;
 mod errors;
 pub mod gate;
+mod versions;
 
 use crate::engine::{Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
 use body::{stream_object, BlockingBody};
@@ -684,6 +685,39 @@ impl S3 for StrataS3 {
             encoding_type: input.encoding_type,
             ..Default::default()
         }))
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let input = req.input;
+        let after = versions::start_after(&input)?;
+        let l = self
+            .listing(
+                &input.bucket,
+                input.prefix.as_deref(),
+                input.delimiter.as_deref(),
+                after,
+                input.max_keys,
+                input.encoding_type.as_ref(),
+                true,
+            )
+            .await?;
+        Ok(S3Response::new(versions::output(input, l)))
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        let bucket = req.input.bucket;
+        let name = bucket.clone();
+        if !self.run(move |e| e.bucket_exists(&bucket)).await? {
+            return Err(to_s3(EngineError::NoSuchBucket(name)));
+        }
+        // Never enabled: the empty configuration S3 answers for such a bucket.
+        Ok(S3Response::new(GetBucketVersioningOutput::default()))
     }
 
     // ---- multipart ----

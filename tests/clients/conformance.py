@@ -169,9 +169,80 @@ def delete_versions():
     }
 
 
+def list_versions():
+    """ListObjectVersions on an unversioned bucket: every object as its `null` version, with
+    paging markers, prefix, delimiter and URL encoding; GetBucketVersioning answers the empty
+    configuration; PutBucketVersioning is not there."""
+    s3.create_bucket(Bucket="versions")
+    keys = ["a", "dir/b", "dir/c", "e", "sp ace+x"]
+    for k in keys:
+        s3.put_object(Bucket="versions", Key=k, Body=k.encode())
+    out = {}
+    r = s3.list_object_versions(Bucket="versions")
+    out["all"] = [
+        [v["Key"], v["VersionId"], v["IsLatest"], v["Size"], v["ETag"], v["StorageClass"], "Owner" in v]
+        for v in r.get("Versions", [])
+    ]
+    out["all_meta"] = {
+        "truncated": r["IsTruncated"],
+        "delete_markers": r.get("DeleteMarkers", []),
+        "name": r["Name"],
+    }
+    pages, kw = [], {}
+    while len(pages) < 10:
+        r = s3.list_object_versions(Bucket="versions", MaxKeys=2, **kw)
+        pages.append(
+            {
+                "keys": [v["Key"] for v in r.get("Versions", [])],
+                "truncated": r["IsTruncated"],
+                "next": [r.get("NextKeyMarker"), r.get("NextVersionIdMarker")],
+            }
+        )
+        if not r["IsTruncated"]:
+            break
+        kw = {"KeyMarker": r["NextKeyMarker"], "VersionIdMarker": r["NextVersionIdMarker"]}
+    out["pages"] = pages
+    r = s3.list_object_versions(Bucket="versions", Delimiter="/", MaxKeys=2, KeyMarker="a")
+    out["delimited"] = {
+        "keys": [v["Key"] for v in r.get("Versions", [])],
+        "prefixes": [p["Prefix"] for p in r.get("CommonPrefixes", [])],
+        "next": [r.get("NextKeyMarker"), r.get("NextVersionIdMarker")],
+        "delimiter": r.get("Delimiter"),
+    }
+    r = s3.list_object_versions(Bucket="versions", Prefix="dir/")
+    out["prefixed"] = {"keys": [v["Key"] for v in r.get("Versions", [])], "prefix": r.get("Prefix")}
+    # boto3 decodes url-encoded keys itself: the raw document shows what was sent.
+    status, _, text = signed("GET", "/versions?versions&encoding-type=url&prefix=sp")
+    out["url_encoded"] = {"status": status, "key": text.split("<Key>")[1].split("</Key>")[0]}
+    paginator = s3.get_paginator("list_object_versions")
+    out["paginator"] = [
+        [v["Key"] for v in p.get("Versions", [])]
+        for p in paginator.paginate(Bucket="versions", PaginationConfig={"PageSize": 3})
+    ]
+    out["marker_without_key"] = error(s3.list_object_versions, Bucket="versions", VersionIdMarker="null")
+    out["other_version_marker"] = error(
+        s3.list_object_versions, Bucket="versions", KeyMarker="a", VersionIdMarker="3HL4kqtJlcpXroDTDmJ"
+    )
+    out["missing_bucket"] = error(s3.list_object_versions, Bucket="no-such-bucket")
+    v = s3.get_bucket_versioning(Bucket="versions")
+    out["versioning"] = {k: v.get(k) for k in ["Status", "MFADelete"]}
+    out["versioning_missing"] = error(s3.get_bucket_versioning, Bucket="no-such-bucket")
+    out["enable"] = error(
+        s3.put_bucket_versioning, Bucket="versions", VersioningConfiguration={"Status": "Enabled"}
+    )
+    return out
+
+
 CASES = {
     f.__name__: f
-    for f in [content_encoding, tagging_count, empty_content_md5, list_buckets, delete_versions]
+    for f in [
+        content_encoding,
+        tagging_count,
+        empty_content_md5,
+        list_buckets,
+        delete_versions,
+        list_versions,
+    ]
 }
 
 emit(CASES[sys.argv[1]]())

@@ -185,3 +185,34 @@ fn unversioned_buckets_list_their_objects_as_null_versions() {
     assert_eq!(v["enable"]["code"], "NotImplemented", "{v}");
     assert_eq!(v["enable"]["status"], 501, "{v}");
 }
+
+/// The storage class is the one asked for whatever `--parity` the server runs with (it was
+/// decided by comparing an object's parity with the default): plain objects are STANDARD
+/// (no header on HEAD/GET), REDUCED_REDUNDANCY objects and uploads say so, in listings too.
+#[test]
+fn storage_class_is_what_was_asked_for_with_any_parity() {
+    for (drives, parity) in [(4, "1"), (6, "2"), (4, "2")] {
+        let s = Server::start_with(drives, &["--parity", parity]);
+        let v = case(&s, "storage_class");
+        let at = format!("{drives} drives, parity {parity}: {v}");
+        assert_eq!(
+            v["std"],
+            json!({"head": null, "get": null, "upload_listed": "STANDARD",
+                   "parts_listed": "STANDARD", "completed_head": null}),
+            "{at}"
+        );
+        assert_eq!(
+            v["rrs"],
+            json!({"head": "REDUCED_REDUNDANCY", "get": "REDUCED_REDUNDANCY",
+                   "upload_listed": "REDUCED_REDUNDANCY", "parts_listed": "REDUCED_REDUNDANCY",
+                   "completed_head": "REDUCED_REDUNDANCY"}),
+            "{at}"
+        );
+        assert_eq!(
+            v["listed"],
+            json!({"std": "STANDARD", "rrs": "REDUCED_REDUNDANCY",
+                   "mp-std": "STANDARD", "mp-rrs": "REDUCED_REDUNDANCY"}),
+            "{at}"
+        );
+    }
+}

@@ -540,6 +540,16 @@ impl Engine {
         key: &str,
         upload_id: &str,
     ) -> Result<Vec<PartInfo>, EngineError> {
+        Ok(self.upload_parts(bucket, key, upload_id)?.1)
+    }
+
+    /// The upload's record (storage class, checksum algorithm, …) and its parts.
+    pub fn upload_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(UploadInfo, Vec<PartInfo>), EngineError> {
         self.locate(bucket, key)?
             .0
             .list_parts(bucket, key, upload_id)

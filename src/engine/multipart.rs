@@ -176,11 +176,16 @@ impl ErasureSet {
         bucket: &str,
         key: &str,
         id: &str,
-    ) -> Result<Vec<PartInfo>, EngineError> {
+    ) -> Result<(UploadInfo, Vec<PartInfo>), EngineError> {
         let info = self.upload_info(bucket, key, id)?;
+        let parts = self.parts_of(bucket, id, &info);
+        Ok((info, parts))
+    }
+
+    fn parts_of(&self, bucket: &str, id: &str, info: &UploadInfo) -> Vec<PartInfo> {
         let w = info.erasure.geometry().write_quorum();
         let mut parts: Vec<(PartInfo, usize)> = Vec::new();
-        for (p, held) in self.complete_attempts(bucket, id, &info) {
+        for (p, held) in self.complete_attempts(bucket, id, info) {
             let rank = |q: &PartInfo, h: usize| (h >= w, q.mod_time_ns, q.attempt.clone());
             match parts.iter_mut().find(|(x, _)| x.number == p.number) {
                 Some((x, xh)) if rank(&p, held) > rank(x, *xh) => {
@@ -192,7 +197,7 @@ impl ErasureSet {
             }
         }
         parts.sort_by_key(|(p, _)| p.number);
-        Ok(parts.into_iter().map(|(p, _)| p).collect())
+        parts.into_iter().map(|(p, _)| p).collect()
     }
 
     /// Every part upload that k drives hold (the same attempt, the same record), with how

@@ -894,7 +894,9 @@ impl S3 for StrataS3 {
             input.key.clone(),
             input.upload_id.clone(),
         );
-        let all = self.run(move |e| e.list_parts(&bucket, &key, &id)).await?;
+        let (upload, all) = self
+            .run(move |e| e.upload_parts(&bucket, &key, &id))
+            .await?;
         let after: Vec<_> = all.into_iter().filter(|p| p.number > marker).collect();
         let truncated = after.len() > max;
         let shown: Vec<_> = after.into_iter().take(max).collect();
@@ -907,7 +909,7 @@ impl S3 for StrataS3 {
             max_parts: Some(max as i32),
             is_truncated: Some(truncated),
             owner: Some(owner()),
-            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+            storage_class: Some(storage_class(upload.reduced_redundancy)),
             parts: Some(
                 shown
                     .iter()
@@ -984,7 +986,7 @@ impl S3 for StrataS3 {
                         upload_id: Some(u.upload_id),
                         initiated: Some(timestamp(u.initiated_ns)),
                         owner: Some(owner()),
-                        storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+                        storage_class: Some(storage_class(u.reduced_redundancy)),
                         ..Default::default()
                     })
                     .collect(),
@@ -1215,6 +1217,14 @@ fn max_keys(m: Option<i32>) -> S3Result<usize> {
         Some(m) if m < 0 => Err(s3_error!(InvalidArgument, "max-keys must not be negative")),
         Some(m) => Ok((m as usize).min(1000)),
     }
+}
+
+fn storage_class(reduced_redundancy: bool) -> StorageClass {
+    StorageClass::from_static(if reduced_redundancy {
+        StorageClass::REDUCED_REDUNDANCY
+    } else {
+        StorageClass::STANDARD
+    })
 }
 
 fn list_entry(o: &ObjectInfo, with_owner: bool, enc: &dyn Fn(&str) -> String) -> Object {

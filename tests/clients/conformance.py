@@ -233,9 +233,41 @@ def list_versions():
     return out
 
 
+def storage_class():
+    """The storage class is what the client asked for, whatever parity the server runs with:
+    objects, listings, uploads in progress and their parts."""
+    s3.create_bucket(Bucket="classes")
+    big = b"s" * (5 * 1024 * 1024)
+    out = {}
+    for key, extra in [("std", {}), ("rrs", {"StorageClass": "REDUCED_REDUNDANCY"})]:
+        s3.put_object(Bucket="classes", Key=key, Body=b"x" * 200000, **extra)
+        up = s3.create_multipart_upload(Bucket="classes", Key="mp-" + key, **extra)["UploadId"]
+        p = s3.upload_part(Bucket="classes", Key="mp-" + key, UploadId=up, PartNumber=1, Body=big)
+        uploads = s3.list_multipart_uploads(Bucket="classes", Prefix="mp-" + key)["Uploads"]
+        parts = s3.list_parts(Bucket="classes", Key="mp-" + key, UploadId=up)
+        s3.complete_multipart_upload(
+            Bucket="classes",
+            Key="mp-" + key,
+            UploadId=up,
+            MultipartUpload={"Parts": [{"ETag": p["ETag"], "PartNumber": 1}]},
+        )
+        out[key] = {
+            "head": s3.head_object(Bucket="classes", Key=key).get("StorageClass"),
+            "get": s3.get_object(Bucket="classes", Key=key).get("StorageClass"),
+            "upload_listed": uploads[0]["StorageClass"],
+            "parts_listed": parts["StorageClass"],
+            "completed_head": s3.head_object(Bucket="classes", Key="mp-" + key).get("StorageClass"),
+        }
+    out["listed"] = {
+        o["Key"]: o["StorageClass"] for o in s3.list_objects_v2(Bucket="classes")["Contents"]
+    }
+    return out
+
+
 CASES = {
     f.__name__: f
     for f in [
+        storage_class,
         content_encoding,
         tagging_count,
         empty_content_md5,

@@ -216,3 +216,57 @@ fn storage_class_is_what_was_asked_for_with_any_parity() {
         );
     }
 }
+
+/// `partNumber` reads one part: its bytes, 206 with the part's Content-Range, the object's
+/// ETag and `x-amz-mp-parts-count` (only when a part is asked for, only for multipart objects);
+/// InvalidPartNumber (416) past the last part; a plain object is its own part 1.
+#[test]
+fn part_number_reads_one_part() {
+    let s = Server::start();
+    let v = case(&s, "part_number");
+    let etag = v["etag"].clone();
+    let (a, b, c) = (5 * 1024 * 1024u64, 5 * 1024 * 1024 + 3u64, 1234u64);
+    let total = a + b + c;
+    for (n, start, len) in [(1, 0, a), (2, a, b), (3, a + b, c)] {
+        let range = format!("bytes {start}-{}/{total}", start + len - 1);
+        assert_eq!(
+            v[format!("get_{n}")],
+            json!({"status": 206, "length": len, "range": range, "count": 3, "etag": etag,
+                   "same": true}),
+            "part {n}: {v}"
+        );
+    }
+    assert_eq!(
+        v["head_2"],
+        json!({"status": 206, "length": b, "range": format!("bytes {a}-{}/{total}", a + b - 1),
+               "count": 3, "etag": etag}),
+        "{v}"
+    );
+    assert_eq!(
+        v["head_whole"],
+        json!({"status": 200, "length": total, "range": null, "count": null, "etag": etag}),
+        "{v}"
+    );
+    assert_eq!(
+        v["head_range"],
+        json!([206, 10, format!("bytes 0-9/{total}")]),
+        "{v}"
+    );
+    assert_eq!(v["plain_1"]["body"], "plain object body", "{v}");
+    assert_eq!(v["plain_1"]["status"], 206, "{v}");
+    assert_eq!(v["plain_1"]["range"], "bytes 0-16/17", "{v}");
+    assert_eq!(v["plain_1"]["count"], Value::Null, "{v}");
+    assert_eq!(v["one_1"]["body"], "only part", "{v}");
+    assert_eq!(v["one_1"]["count"], 1, "{v}");
+    assert_eq!(v["get_4"]["code"], "InvalidPartNumber", "{v}");
+    assert_eq!(v["get_4"]["status"], 416, "{v}");
+    assert_eq!(v["head_4"]["status"], 416, "{v}");
+    assert_eq!(v["plain_2"]["code"], "InvalidPartNumber", "{v}");
+    assert_eq!(v["with_range"]["code"], "InvalidRequest", "{v}");
+    assert_eq!(v["with_range"]["status"], 400, "{v}");
+    assert_eq!(
+        v["part_0"],
+        json!({"status": 400, "code": "InvalidArgument"}),
+        "{v}"
+    );
+}

@@ -8,8 +8,10 @@
 mod body;
 mod checksum;
 mod convert;
+pub mod edge;
 mod errors;
 pub mod gate;
+mod part_number;
 mod versions;
 
 use crate::engine::{Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
@@ -166,7 +168,6 @@ macro_rules! object_headers {
         $out.website_redirect_location = std_header(info, REDIRECT);
         $out.metadata = user_metadata(info);
         $out.accept_ranges = Some("bytes".into());
-        $out.parts_count = (info.parts > 1).then_some(info.parts as i32);
         if info.reduced_redundancy {
             $out.storage_class = Some(StorageClass::from_static(StorageClass::REDUCED_REDUNDANCY));
         }
@@ -378,12 +379,6 @@ impl S3 for StrataS3 {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let mut input = req.input;
-        if input.part_number.is_some() {
-            return Err(s3_error!(
-                NotImplemented,
-                "GetObject by partNumber is not supported yet"
-            ));
-        }
         let (bucket, key) = (input.bucket.clone(), input.key.clone());
         let mut reader = self.run(move |e| e.get_object(&bucket, &key, None)).await?;
         let info = reader.info().clone();
@@ -394,9 +389,18 @@ impl S3 for StrataS3 {
             if_unmodified_since: input.if_unmodified_since.as_ref(),
         }
         .check(&info, true)?;
+        let part = input
+            .part_number
+            .map(|n| part_number::select(&info, n, input.range.is_some()))
+            .transpose()?
+            .flatten();
         let mut out = GetObjectOutput::default();
         object_headers!(out, &info);
-        if let Some(range) = &input.range {
+        if let Some(p) = &part {
+            reader.restrict(p.start, p.len).map_err(to_s3)?;
+            out.content_range = Some(p.content_range(info.size));
+            out.content_length = Some(p.len as i64);
+        } else if let Some(range) = &input.range {
             let r = range.check(info.size)?;
             reader.restrict(r.start, r.end - r.start).map_err(to_s3)?;
             out.content_range = Some(format!("bytes {}-{}/{}", r.start, r.end - 1, info.size));
@@ -404,8 +408,11 @@ impl S3 for StrataS3 {
         } else {
             out.content_length = Some(info.size as i64);
         }
+        if input.part_number.is_some() {
+            out.parts_count = part_number::parts_count(&info);
+        }
         if input.checksum_mode.is_some() && input.range.is_none() {
-            checksum_fields!(out, &info.checksums);
+            checksum_fields!(out, read_checksums(&info, part.as_ref()));
         }
         response_overrides!(out, input);
         out.tag_count = (!info.tags.is_empty()).then_some(info.tags.len() as i32);
@@ -427,18 +434,28 @@ impl S3 for StrataS3 {
             if_unmodified_since: input.if_unmodified_since.as_ref(),
         }
         .check(&info, true)?;
+        let part = input
+            .part_number
+            .map(|n| part_number::select(&info, n, input.range.is_some()))
+            .transpose()?
+            .flatten();
         let mut out = HeadObjectOutput::default();
         object_headers!(out, &info);
-        match &input.range {
-            Some(range) => {
-                let r = range.check(info.size)?;
-                out.content_range = Some(format!("bytes {}-{}/{}", r.start, r.end - 1, info.size));
-                out.content_length = Some((r.end - r.start) as i64);
-            }
-            None => out.content_length = Some(info.size as i64),
+        if let Some(p) = &part {
+            out.content_range = Some(p.content_range(info.size));
+            out.content_length = Some(p.len as i64);
+        } else if let Some(range) = &input.range {
+            let r = range.check(info.size)?;
+            out.content_range = Some(format!("bytes {}-{}/{}", r.start, r.end - 1, info.size));
+            out.content_length = Some((r.end - r.start) as i64);
+        } else {
+            out.content_length = Some(info.size as i64);
         }
-        if input.checksum_mode.is_some() {
-            checksum_fields!(out, &info.checksums);
+        if input.part_number.is_some() {
+            out.parts_count = part_number::parts_count(&info);
+        }
+        if input.checksum_mode.is_some() && input.range.is_none() {
+            checksum_fields!(out, read_checksums(&info, part.as_ref()));
         }
         response_overrides!(out, input);
         let mut resp = S3Response::new(out);
@@ -1216,6 +1233,17 @@ fn max_keys(m: Option<i32>) -> S3Result<usize> {
         None => Ok(1000),
         Some(m) if m < 0 => Err(s3_error!(InvalidArgument, "max-keys must not be negative")),
         Some(m) => Ok((m as usize).min(1000)),
+    }
+}
+
+/// The checksums a read answers with: a multipart object's part read gives the part's own.
+fn read_checksums<'a>(
+    info: &'a ObjectInfo,
+    part: Option<&part_number::PartRead<'a>>,
+) -> &'a BTreeMap<String, String> {
+    match part {
+        Some(p) if info.multipart => &p.part.checksums,
+        _ => &info.checksums,
     }
 }
 

@@ -98,6 +98,7 @@ impl Front {
                         plain(StatusCode::INTERNAL_SERVER_ERROR, "")
                     }
                 };
+                crate::s3::edge::after(&method, &mut r);
                 // A client that sent `Expect: 100-continue` and got an early final answer
                 // instead of the 100 (bad signature, missing bucket, lost quorum, ...) may
                 // never send the body. hyper then cannot tell the unsent body from the next

@@ -12,7 +12,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from s3lib import ACCESS, ENDPOINT, SECRET, client, emit, error_of, force_trailer_checksums, raw
+from s3lib import ACCESS, ENDPOINT, SECRET, client, data, emit, error_of, force_trailer_checksums, raw
 
 s3 = client()
 
@@ -264,9 +264,75 @@ def storage_class():
     return out
 
 
+def part_number():
+    """GetObject and HeadObject with partNumber: the part's bytes, 206 with its Content-Range,
+    x-amz-mp-parts-count for multipart objects, InvalidPartNumber past the last part; a plain
+    object is its own part 1."""
+    s3.create_bucket(Bucket="parts")
+    sizes = [5 * 1024 * 1024, 5 * 1024 * 1024 + 3, 1234]
+    chunks = [data(n, i + 1) for i, n in enumerate(sizes)]
+    up = s3.create_multipart_upload(Bucket="parts", Key="mp")["UploadId"]
+    done = []
+    for i, c in enumerate(chunks, 1):
+        r = s3.upload_part(Bucket="parts", Key="mp", UploadId=up, PartNumber=i, Body=c)
+        done.append({"ETag": r["ETag"], "PartNumber": i})
+    etag = s3.complete_multipart_upload(
+        Bucket="parts", Key="mp", UploadId=up, MultipartUpload={"Parts": done}
+    )["ETag"]
+    s3.put_object(Bucket="parts", Key="plain", Body=b"plain object body")
+    up = s3.create_multipart_upload(Bucket="parts", Key="one")["UploadId"]
+    r = s3.upload_part(Bucket="parts", Key="one", UploadId=up, PartNumber=1, Body=b"only part")
+    s3.complete_multipart_upload(
+        Bucket="parts",
+        Key="one",
+        UploadId=up,
+        MultipartUpload={"Parts": [{"ETag": r["ETag"], "PartNumber": 1}]},
+    )
+
+    def read(call, key, **kw):
+        r = call(Bucket="parts", Key=key, **kw)
+        body = r["Body"].read() if "Body" in r else None
+        return {
+            "status": r["ResponseMetadata"]["HTTPStatusCode"],
+            "length": r["ContentLength"],
+            "range": r.get("ContentRange"),
+            "count": r.get("PartsCount"),
+            "etag": r["ETag"],
+            "body": body,
+        }
+
+    out = {"etag": etag}
+    for n in [1, 2, 3]:
+        g = read(s3.get_object, "mp", PartNumber=n)
+        g["same"] = g.pop("body") == chunks[n - 1]
+        out["get_%d" % n] = g
+    h = read(s3.head_object, "mp", PartNumber=2)
+    h.pop("body")
+    out["head_2"] = h
+    whole = read(s3.head_object, "mp")
+    whole.pop("body")
+    out["head_whole"] = whole
+    ranged = read(s3.head_object, "mp", Range="bytes=0-9")
+    out["head_range"] = [ranged["status"], ranged["length"], ranged["range"]]
+    g = read(s3.get_object, "plain", PartNumber=1)
+    g["body"] = g["body"].decode()
+    out["plain_1"] = g
+    g = read(s3.get_object, "one", PartNumber=1)
+    g["body"] = g["body"].decode()
+    out["one_1"] = g
+    out["get_4"] = error(s3.get_object, Bucket="parts", Key="mp", PartNumber=4)
+    out["head_4"] = error(s3.head_object, Bucket="parts", Key="mp", PartNumber=4)
+    out["plain_2"] = error(s3.get_object, Bucket="parts", Key="plain", PartNumber=2)
+    out["with_range"] = error(s3.get_object, Bucket="parts", Key="mp", PartNumber=1, Range="bytes=0-1")
+    status, code, _ = signed("GET", "/parts/mp?partNumber=0")
+    out["part_0"] = {"status": status, "code": code}
+    return out
+
+
 CASES = {
     f.__name__: f
     for f in [
+        part_number,
         storage_class,
         content_encoding,
         tagging_count,

@@ -270,3 +270,51 @@ fn part_number_reads_one_part() {
         "{v}"
     );
 }
+
+/// Signature V2 works on bucket-level requests (create, head, location, list v1/v2, uploads,
+/// versions, delete objects, delete bucket; headers and presigned), not only on objects; a
+/// wrong secret is still SignatureDoesNotMatch. Also with s3cmd's `--signature-v2`.
+#[test]
+fn signature_v2_signs_bucket_requests() {
+    let s = Server::start();
+    let v = case(&s, "sig_v2");
+    for step in [
+        "create_bucket",
+        "head_bucket",
+        "location",
+        "put",
+        "list_v1",
+        "uploads",
+        "versions",
+        "delete_objects",
+        "delete_bucket",
+    ] {
+        assert_eq!(v[step], "ok", "{step}: {v}");
+    }
+    assert_eq!(v["listed"], json!(["dir/v2 key+.txt"]), "{v}");
+    assert_eq!(v["get"], "v2", "{v}");
+    assert_eq!(
+        v["presigned_list"],
+        json!({"status": 200, "code": null, "lists_key": true}),
+        "{v}"
+    );
+    for bad in ["wrong_secret", "wrong_secret_delete"] {
+        assert_eq!(v[bad]["code"], "SignatureDoesNotMatch", "{bad}: {v}");
+    }
+    assert_eq!(v["left"], json!([]), "{v}");
+    assert_eq!(v["buckets"], json!([]), "{v}");
+
+    s.s3cmd_ok(&["--signature-v2", "mb", "s3://cmdv2"]);
+    let file = s.work().join("v2.txt");
+    std::fs::write(&file, b"s3cmd v2").unwrap();
+    s.s3cmd_ok(&[
+        "--signature-v2",
+        "put",
+        file.to_str().unwrap(),
+        "s3://cmdv2/v2.txt",
+    ]);
+    let listed = s.s3cmd_ok(&["--signature-v2", "ls", "s3://cmdv2"]);
+    assert!(listed.contains("s3://cmdv2/v2.txt"), "{listed}");
+    s.s3cmd_ok(&["--signature-v2", "del", "s3://cmdv2/v2.txt"]);
+    s.s3cmd_ok(&["--signature-v2", "rb", "s3://cmdv2"]);
+}

@@ -318,3 +318,82 @@ fn signature_v2_signs_bucket_requests() {
     s.s3cmd_ok(&["--signature-v2", "del", "s3://cmdv2/v2.txt"]);
     s.s3cmd_ok(&["--signature-v2", "rb", "s3://cmdv2"]);
 }
+
+/// Browser POST uploads as S3 answers them: `${filename}` replaced by the file's name (its last
+/// path element); a failed policy condition is 403 AccessDenied (a forged signature is still
+/// SignatureDoesNotMatch first); an expiration that is not ISO 8601 is InvalidPolicyDocument;
+/// checksum fields that the policy does not name (minio-go's form) are verified and stored;
+/// fields asking for encryption or a public ACL are NotImplemented; fields too large before
+/// the file are MaxPostPreDataLengthExceededError. A refused form writes nothing.
+#[test]
+fn browser_post_uploads_follow_s3() {
+    let s = Server::start();
+    let v = case(&s, "post_policy");
+    assert_eq!(
+        v["filename"],
+        json!({"status": 201, "key_in_answer": true}),
+        "{v}"
+    );
+    assert_eq!(v["filename_body"], "post body", "{v}");
+    assert_eq!(
+        v["path_filename"],
+        json!({"status": 201, "body": "windows path"}),
+        "{v}"
+    );
+    assert_eq!(v["failed_condition"]["status"], 403, "{v}");
+    assert_eq!(v["failed_condition"]["code"], "AccessDenied", "{v}");
+    let message = v["failed_condition"]["message"].as_str().unwrap();
+    assert!(message.contains("Policy Condition failed"), "{v}");
+    assert_eq!(
+        v["failed_eq"],
+        json!({"status": 403, "code": "AccessDenied"}),
+        "{v}"
+    );
+    assert_eq!(
+        v["forged_and_failed"],
+        json!({"status": 403, "code": "SignatureDoesNotMatch"}),
+        "{v}"
+    );
+    assert_eq!(
+        v["spaced_expiration"],
+        json!({"status": 400, "code": "InvalidPolicyDocument"}),
+        "{v}"
+    );
+    assert_eq!(
+        v["iso_expiration"],
+        json!({"status": 204, "code": null}),
+        "{v}"
+    );
+    assert_eq!(
+        v["checksum"],
+        json!({"status": 204, "code": null, "stored": true}),
+        "{v}"
+    );
+    assert_eq!(
+        v["checksum_mismatch"],
+        json!({"status": 400, "code": "BadDigest"}),
+        "{v}"
+    );
+    assert_eq!(
+        v["algorithm_only"],
+        json!({"status": 204, "stored": true}),
+        "{v}"
+    );
+    for field in ["sse_field", "acl_field"] {
+        assert_eq!(
+            v[field],
+            json!({"status": 501, "code": "NotImplemented"}),
+            "{field}: {v}"
+        );
+    }
+    assert_eq!(
+        v["pre_data_too_large"],
+        json!({"status": 400, "code": "MaxPostPreDataLengthExceededError"}),
+        "{v}"
+    );
+    assert_eq!(
+        v["keys"],
+        json!(["ck", "ck-alg", "iso", "up/photo.jpg", "up/pic.png"]),
+        "{v}"
+    );
+}

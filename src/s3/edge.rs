@@ -1,15 +1,21 @@
 //! What the HTTP front corrects around s3s, where s3s decides before or after our code runs:
-//! the resource a SigV2 bucket request signed, and the status of a partial HEAD.
+//! the resource a SigV2 bucket request signed, browser POST forms (`post`), and the status of
+//! a partial HEAD.
 
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri};
 
 /// Corrections made before s3s sees a request.
-pub fn before(mut req: Request<s3s::Body>, domains: &[String]) -> Request<s3s::Body> {
-    if is_sig_v2(&req) && !virtual_hosted(&req, domains) {
+pub async fn before(mut req: Request<s3s::Body>, domains: &[String]) -> Request<s3s::Body> {
+    let vhost = virtual_host_bucket(&req, domains);
+    if is_sig_v2(&req) && vhost.is_none() {
         if let Some(uri) = bucket_resource(req.uri()) {
             *req.uri_mut() = uri;
         }
+    }
+    if req.method() == Method::POST {
+        let bucket = vhost.or_else(|| path_bucket(req.uri()));
+        req = super::post::prepare(req, bucket.as_deref()).await;
     }
     req
 }
@@ -31,8 +37,8 @@ fn is_sig_v2<B>(req: &Request<B>) -> bool {
     header || presigned
 }
 
-/// A request whose Host names its bucket under one of the `--domain`s.
-fn virtual_hosted<B>(req: &Request<B>, domains: &[String]) -> bool {
+/// The bucket a request's Host names under one of the `--domain`s (virtual-hosted style).
+fn virtual_host_bucket<B>(req: &Request<B>, domains: &[String]) -> Option<String> {
     let host = req
         .headers()
         .get(http::header::HOST)
@@ -40,9 +46,19 @@ fn virtual_hosted<B>(req: &Request<B>, domains: &[String]) -> bool {
         .unwrap_or("");
     let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
     let name = name.trim_end_matches('.').to_ascii_lowercase();
-    domains
-        .iter()
-        .any(|d| name.len() > d.len() + 1 && name.ends_with(&format!(".{d}")))
+    domains.iter().find_map(|d| {
+        name.strip_suffix(d.as_str())
+            .and_then(|b| b.strip_suffix('.'))
+            .filter(|b| !b.is_empty())
+            .map(str::to_string)
+    })
+}
+
+/// The bucket of a path-style bucket request (`/bucket` or `/bucket/`).
+fn path_bucket(uri: &Uri) -> Option<String> {
+    let rest = uri.path().strip_prefix('/')?;
+    let bucket = rest.strip_suffix('/').unwrap_or(rest);
+    (!bucket.is_empty() && !bucket.contains('/')).then(|| bucket.to_string())
 }
 
 /// SigV2's resource of a bucket is `/bucket/` (S3's string to sign; what botocore, s3cmd and
@@ -89,6 +105,13 @@ mod tests {
 
     fn path(r: &Request<s3s::Body>) -> String {
         r.uri().path_and_query().unwrap().to_string()
+    }
+
+    fn before(r: Request<s3s::Body>, domains: &[String]) -> Request<s3s::Body> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(super::before(r, domains))
     }
 
     #[test]

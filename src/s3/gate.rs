@@ -177,6 +177,19 @@ fn presigned_lifetime(query: &[(String, String)]) -> S3Result<()> {
 
 /// Features whose headers or parameters are refused rather than ignored.
 fn features(query: &[(String, String)], headers: &HeaderMap) -> S3Result<()> {
+    refused_features(headers)?;
+    if param(query, "versionId").is_some_and(|v| v != "null") {
+        return Err(s3_error!(
+            NoSuchVersion,
+            "The specified version does not exist (object versions are not kept yet)"
+        ));
+    }
+    Ok(())
+}
+
+/// Headers (or the form fields of a POST upload, which carry the same names) asking for
+/// features that are not there.
+pub fn refused_features(headers: &HeaderMap) -> S3Result<()> {
     let names = || headers.keys().map(|k| k.as_str());
     if names().any(|h| {
         h.starts_with("x-amz-server-side-encryption")
@@ -209,12 +222,6 @@ fn features(query: &[(String, String)], headers: &HeaderMap) -> S3Result<()> {
     }
     if names().any(|h| h.starts_with("x-amz-grant-")) {
         return Err(s3_error!(NotImplemented, "ACL grants are not supported"));
-    }
-    if param(query, "versionId").is_some_and(|v| v != "null") {
-        return Err(s3_error!(
-            NoSuchVersion,
-            "The specified version does not exist (object versions are not kept yet)"
-        ));
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod edge;
 mod errors;
 pub mod gate;
 mod part_number;
+pub mod post;
 mod versions;
 
 use crate::engine::{Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
@@ -325,6 +326,11 @@ impl S3 for StrataS3 {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let mut input = req.input;
+        // A browser POST (s3s's default post_object calls this): the checksum fields the front
+        // took out of the form (see `post`).
+        if let Some(form) = req.extensions.get::<post::PostForm>() {
+            form.apply(&mut input);
+        }
         input.content_encoding = stored_content_encoding(input.content_encoding.take());
         let reduced = reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?;
         let plan = checksum_plan(

@@ -85,7 +85,7 @@ impl Front {
                     .headers()
                     .get(http::header::EXPECT)
                     .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-                let req = crate::s3::edge::before(req.map(s3s::Body::from), &self.domains);
+                let req = crate::s3::edge::before(req.map(s3s::Body::from), &self.domains).await;
                 let mut r = match self.s3.call(req).await {
                     Ok(r) => {
                         if r.status().is_success() {

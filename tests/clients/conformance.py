@@ -4,8 +4,14 @@ Usage: conformance.py CASE
 Each case makes its requests with boto3 (or raw HTTP where boto3 cannot say it) and prints, as
 JSON on the last line, what came back; the Rust test asserts."""
 
+import base64
+import datetime
+import hashlib
+import hmac
+import json
 import sys
 import urllib.parse
+import zlib
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -367,9 +373,127 @@ def sig_v2():
     return out
 
 
+def form_body(fields, filename="photo.jpg", content=b"post body"):
+    """A multipart/form-data body as browsers send it: the fields, then the file."""
+    boundary = "----strataFormBoundary7MA4YWxkTrZu0gW"
+    out = []
+    for k, v in fields:
+        out.append(('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (boundary, k, v)).encode())
+    out.append(
+        ('--%s\r\nContent-Disposition: form-data; name="file"; filename="%s"\r\n'
+         "Content-Type: image/jpeg\r\n\r\n" % (boundary, filename)).encode()
+        + content
+        + b"\r\n"
+    )
+    out.append(("--%s--\r\n" % boundary).encode())
+    return b"".join(out), {"Content-Type": "multipart/form-data; boundary=%s" % boundary}
+
+
+def post_form(bucket, fields, **kw):
+    body, headers = form_body(fields, **kw)
+    status, code, text = raw("POST", "/" + bucket, body, headers)
+    return {"status": status, "code": code, "text": text}
+
+
+def signed_policy_fields(policy, key, extra=(), secret=SECRET):
+    """Form fields of a SigV4 POST signed here (for policies boto3 would not write)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    date = amz_date[:8]
+    credential = "%s/%s/us-east-1/s3/aws4_request" % (ACCESS, date)
+    policy["conditions"] += [
+        {"x-amz-algorithm": "AWS4-HMAC-SHA256"},
+        {"x-amz-credential": credential},
+        {"x-amz-date": amz_date},
+    ]
+    b64 = base64.b64encode(json.dumps(policy).encode()).decode()
+    k = ("AWS4" + secret).encode()
+    for part in [date, "us-east-1", "s3", "aws4_request"]:
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, b64.encode(), hashlib.sha256).hexdigest()
+    return [("key", key), *extra, ("policy", b64), ("x-amz-algorithm", "AWS4-HMAC-SHA256"),
+            ("x-amz-credential", credential), ("x-amz-date", amz_date), ("x-amz-signature", sig)]
+
+
+def post_policy():
+    """Browser POST uploads: ${filename}, failed conditions (403), an expiration that is not ISO
+    8601 (400), checksum fields without policy conditions (as minio-go sends them), fields for
+    features that are not there; nothing is written by a refused form."""
+    s3.create_bucket(Bucket="forms")
+    out = {}
+    p = s3.generate_presigned_post(
+        "forms",
+        "up/${filename}",
+        Fields={"success_action_status": "201"},
+        Conditions=[["starts-with", "$key", "up/"], {"success_action_status": "201"}],
+        ExpiresIn=600,
+    )
+    fields = list(p["fields"].items())
+    r = post_form("forms", fields)
+    out["filename"] = {"status": r["status"], "key_in_answer": "<Key>up/photo.jpg</Key>" in r["text"]}
+    out["filename_body"] = body_or_error("forms", "up/photo.jpg")
+    r = post_form("forms", fields, filename="C:\\Users\\me\\pic.png", content=b"windows path")
+    out["path_filename"] = {"status": r["status"], "body": body_or_error("forms", "up/pic.png")}
+
+    bad_key = [(k, "other/x" if k == "key" else v) for k, v in fields]
+    r = post_form("forms", bad_key)
+    out["failed_condition"] = {"status": r["status"], "code": r["code"], "message": r["text"]}
+    ct = s3.generate_presigned_post(
+        "forms", "ct", Fields={"Content-Type": "text/plain"}, Conditions=[{"Content-Type": "text/plain"}]
+    )
+    wrong_ct = [(k, "image/png" if k == "Content-Type" else v) for k, v in ct["fields"].items()]
+    r = post_form("forms", wrong_ct)
+    out["failed_eq"] = {"status": r["status"], "code": r["code"]}
+    forged = [(k, "0" * 64 if k == "x-amz-signature" else v) for k, v in bad_key]
+    r = post_form("forms", forged)
+    out["forged_and_failed"] = {"status": r["status"], "code": r["code"]}
+
+    policy = {"expiration": "2030-01-01 00:00:00Z", "conditions": [{"bucket": "forms"}, {"key": "spaced"}]}
+    r = post_form("forms", signed_policy_fields(policy, "spaced"))
+    out["spaced_expiration"] = {"status": r["status"], "code": r["code"]}
+    policy = {"expiration": "2030-01-01T00:00:00.000Z", "conditions": [{"bucket": "forms"}, {"key": "iso"}]}
+    r = post_form("forms", signed_policy_fields(policy, "iso"))
+    out["iso_expiration"] = {"status": r["status"], "code": r["code"]}
+
+    body = b"checksummed by the form"
+    crc = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+    p = s3.generate_presigned_post("forms", "ck", ExpiresIn=600)
+    with_crc = list(p["fields"].items()) + [("x-amz-checksum-algorithm", "CRC32"), ("x-amz-checksum-crc32", crc)]
+    r = post_form("forms", with_crc, content=body)
+    head = s3.head_object(Bucket="forms", Key="ck", ChecksumMode="ENABLED") if r["status"] == 204 else {}
+    out["checksum"] = {"status": r["status"], "code": r["code"], "stored": head.get("ChecksumCRC32") == crc}
+    p = s3.generate_presigned_post("forms", "ck-bad", ExpiresIn=600)
+    wrong = list(p["fields"].items()) + [("x-amz-checksum-crc32", crc)]
+    r = post_form("forms", wrong, content=b"other bytes")
+    out["checksum_mismatch"] = {"status": r["status"], "code": r["code"]}
+    p = s3.generate_presigned_post("forms", "ck-alg", ExpiresIn=600)
+    alg_only = list(p["fields"].items()) + [("x-amz-checksum-algorithm", "SHA256")]
+    r = post_form("forms", alg_only, content=body)
+    head = s3.head_object(Bucket="forms", Key="ck-alg", ChecksumMode="ENABLED") if r["status"] == 204 else {}
+    out["algorithm_only"] = {
+        "status": r["status"],
+        "stored": head.get("ChecksumSHA256") == base64.b64encode(hashlib.sha256(body).digest()).decode(),
+    }
+
+    p = s3.generate_presigned_post("forms", "sse", ExpiresIn=600)
+    r = post_form("forms", list(p["fields"].items()) + [("x-amz-server-side-encryption", "AES256")])
+    out["sse_field"] = {"status": r["status"], "code": r["code"]}
+    p = s3.generate_presigned_post("forms", "acl", Fields={"acl": "public-read"}, Conditions=[{"acl": "public-read"}])
+    r = post_form("forms", list(p["fields"].items()))
+    out["acl_field"] = {"status": r["status"], "code": r["code"]}
+    # Fields of 400 KiB each (s3s takes up to 1 MB a field), 1.2 MiB before the file in all.
+    p = s3.generate_presigned_post("forms", "big-fields", ExpiresIn=600)
+    pads = [("x-ignore-pad%d" % i, "p" * (400 << 10)) for i in range(3)]
+    r = post_form("forms", pads + list(p["fields"].items()))
+    out["pre_data_too_large"] = {"status": r["status"], "code": r["code"]}
+    out["keys"] = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="forms").get("Contents", []))
+    return out
+
+
 CASES = {
     f.__name__: f
     for f in [
+        post_policy,
         sig_v2,
         part_number,
         storage_class,

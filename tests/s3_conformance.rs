@@ -397,3 +397,203 @@ fn browser_post_uploads_follow_s3() {
         "{v}"
     );
 }
+
+/// Multipart checksums as S3 makes them (boto3): the algorithm and type on create; each part's
+/// checksum on upload, in ListParts and on a HEAD of the part; COMPOSITE (`checksum of the
+/// parts' checksums-N`) and FULL_OBJECT (the CRC of the whole, CRC32C and CRC64NVME, combined
+/// from the parts) on complete, a retried complete, HEAD, GET, ListObjectsV2 and
+/// GetObjectAttributes (with paged parts); copies are one part (FULL_OBJECT). Refused: a
+/// COMPOSITE complete without the parts' checksums, a part checksum that is not the stored
+/// one, a wrong whole-object claim, a wrong x-amz-mp-object-size, a part sent with another
+/// algorithm, types the algorithm does not have. Then the same with the AWS CLI.
+#[test]
+fn multipart_checksums_follow_s3() {
+    let s = Server::start();
+    let v = case(&s, "multipart_checksums");
+    let want = v["composite_want"].clone();
+    assert_eq!(v["create"], json!(["SHA256", "COMPOSITE"]), "{v}");
+    assert_eq!(v["part_sums"], json!([true, true, true]), "{v}");
+    assert_eq!(
+        v["list_parts"],
+        json!({"algorithm": "SHA256", "type": "COMPOSITE", "sums": [true, true, true]}),
+        "{v}"
+    );
+    for k in ["complete", "head", "get"] {
+        assert_eq!(v[k], json!([want, "COMPOSITE"]), "{k}: {v}");
+    }
+    assert_eq!(v["complete_again"], json!([want, "COMPOSITE", true]), "{v}");
+    assert_eq!(v["head_part_2"], true, "{v}");
+    let size = 2 * 5 * 1024 * 1024 + 777;
+    assert_eq!(
+        v["attributes"],
+        json!({
+            "etag_is_object": true,
+            "checksum": {"ChecksumSHA256": want, "ChecksumType": "COMPOSITE"},
+            "size": size,
+            "class": "STANDARD",
+            "parts": [3, 2, true, 2],
+            "listed": [[1, 5 * 1024 * 1024, true], [2, 5 * 1024 * 1024, true]],
+        }),
+        "{v}"
+    );
+    assert_eq!(v["attributes_page_2"], json!([[3], false, false]), "{v}");
+    assert_eq!(
+        v["listed"],
+        json!([["composite", ["SHA256"], "COMPOSITE"]]),
+        "{v}"
+    );
+    assert_eq!(
+        v["copy"],
+        json!([true, "FULL_OBJECT", "FULL_OBJECT"]),
+        "{v}"
+    );
+    for (k, code) in [
+        ("missing_part_sums", "InvalidRequest"),
+        ("wrong_part_sum", "InvalidPart"),
+        ("wrong_size", "InvalidRequest"),
+        ("part_other_algorithm", "InvalidRequest"),
+        ("full_wrong_claim", "BadDigest"),
+        ("sha_full_object", "InvalidRequest"),
+        ("nvme_composite", "InvalidRequest"),
+    ] {
+        assert_eq!(v[k]["code"], code, "{k}: {v}");
+        assert_eq!(v[k]["status"], 400, "{k}: {v}");
+    }
+    assert_eq!(v["part_copy"], true, "{v}");
+    assert_eq!(v["strict_done"], true, "{v}");
+    assert_eq!(v["full_create"], json!(["CRC32C", "FULL_OBJECT"]), "{v}");
+    assert_eq!(v["full_part_sums"], json!([true, true, true]), "{v}");
+    for k in ["full_done", "full_head", "nvme_done"] {
+        assert_eq!(v[k], json!([true, "FULL_OBJECT"]), "{k}: {v}");
+    }
+    assert_eq!(v["nvme_create"], json!(["CRC64NVME", "FULL_OBJECT"]), "{v}");
+    assert_eq!(
+        v["single"],
+        json!(["FULL_OBJECT", {"ChecksumCRC32": "0p9hlg==", "ChecksumType": "FULL_OBJECT"}, false, 11]),
+        "{v}"
+    );
+    aws_cli_multipart_checksums(&s);
+}
+
+/// The AWS CLI's own botocore: a CRC32 upload part by part, ListParts, a complete without the
+/// parts' checksums (refused) and with them, HEAD and GetObjectAttributes agreeing.
+fn aws_cli_multipart_checksums(s: &Server) {
+    let json = |args: &[&str]| -> Value { serde_json::from_str(&s.aws_ok(args)).unwrap() };
+    let work = s.work();
+    let p1 = work.join("p1.bin");
+    let p2 = work.join("p2.bin");
+    s3_support::write_file(&p1, &s3_support::data(5 * 1024 * 1024 + 1, 11));
+    s3_support::write_file(&p2, &s3_support::data(1000, 12));
+    let up = json(&[
+        "s3api",
+        "create-multipart-upload",
+        "--bucket",
+        "sums",
+        "--key",
+        "cli",
+        "--checksum-algorithm",
+        "CRC32",
+    ]);
+    assert_eq!(up["ChecksumAlgorithm"], "CRC32", "{up}");
+    let id = up["UploadId"].as_str().unwrap().to_string();
+    let mut parts = Vec::new();
+    for (n, f) in [(1, &p1), (2, &p2)] {
+        let r = json(&[
+            "s3api",
+            "upload-part",
+            "--bucket",
+            "sums",
+            "--key",
+            "cli",
+            "--upload-id",
+            &id,
+            "--part-number",
+            &n.to_string(),
+            "--body",
+            f.to_str().unwrap(),
+            "--checksum-algorithm",
+            "CRC32",
+        ]);
+        parts
+            .push(json!({"PartNumber": n, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]}));
+    }
+    let listed = json(&[
+        "s3api",
+        "list-parts",
+        "--bucket",
+        "sums",
+        "--key",
+        "cli",
+        "--upload-id",
+        &id,
+    ]);
+    for (i, p) in parts.iter().enumerate() {
+        assert_eq!(
+            listed["Parts"][i]["ChecksumCRC32"], p["ChecksumCRC32"],
+            "{listed}"
+        );
+    }
+    let bare: Vec<Value> = parts
+        .iter()
+        .map(|p| json!({"PartNumber": p["PartNumber"], "ETag": p["ETag"]}))
+        .collect();
+    let refused = s.aws(&[
+        "s3api",
+        "complete-multipart-upload",
+        "--bucket",
+        "sums",
+        "--key",
+        "cli",
+        "--upload-id",
+        &id,
+        "--multipart-upload",
+        &json!({"Parts": bare}).to_string(),
+    ]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("InvalidRequest"), "{err}");
+    let done = json(&[
+        "s3api",
+        "complete-multipart-upload",
+        "--bucket",
+        "sums",
+        "--key",
+        "cli",
+        "--upload-id",
+        &id,
+        "--multipart-upload",
+        &json!({"Parts": parts}).to_string(),
+    ]);
+    let sum = done["ChecksumCRC32"].as_str().unwrap().to_string();
+    assert!(sum.ends_with("-2"), "{done}");
+    let head = json(&[
+        "s3api",
+        "head-object",
+        "--bucket",
+        "sums",
+        "--key",
+        "cli",
+        "--checksum-mode",
+        "ENABLED",
+    ]);
+    assert_eq!(head["ChecksumCRC32"], sum.as_str(), "{head}");
+    let attrs = json(&[
+        "s3api",
+        "get-object-attributes",
+        "--bucket",
+        "sums",
+        "--key",
+        "cli",
+        "--object-attributes",
+        "Checksum",
+        "ObjectParts",
+        "ObjectSize",
+    ]);
+    assert_eq!(attrs["Checksum"]["ChecksumCRC32"], sum.as_str(), "{attrs}");
+    assert_eq!(attrs["ObjectSize"], 5 * 1024 * 1024 + 1 + 1000, "{attrs}");
+    assert_eq!(attrs["ObjectParts"]["TotalPartsCount"], 2, "{attrs}");
+    assert_eq!(
+        attrs["ObjectParts"]["Parts"][1]["ChecksumCRC32"], parts[1]["ChecksumCRC32"],
+        "{attrs}"
+    );
+}

@@ -32,7 +32,18 @@ pub struct UploadInfo {
     pub erasure: Erasure,
     #[serde(default)]
     pub reduced_redundancy: bool,
+    /// The algorithm every part is checked with (`CRC32`, …), and the checksum type of the
+    /// object (`COMPOSITE`, `FULL_OBJECT`); none for uploads created without one.
+    #[serde(default)]
+    pub checksum_algorithm: Option<String>,
+    #[serde(default)]
+    pub checksum_type: Option<String>,
 }
+
+/// How the object's checksums are made from the parts chosen for it (and the client's claims
+/// checked), at completion, before anything is committed.
+pub type PartsCheck<'a> =
+    &'a dyn Fn(&UploadInfo, &[PartInfo]) -> Result<BTreeMap<String, String>, EngineError>;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartInfo {
@@ -78,6 +89,8 @@ impl ErasureSet {
             tags: opts.tags.clone(),
             erasure: self.erasure_for(&geo, placement),
             reduced_redundancy: opts.reduced_redundancy,
+            checksum_algorithm: opts.checksum_algorithm.clone(),
+            checksum_type: opts.checksum_type.clone(),
         };
         let bytes = serde_json::to_vec(&info).map_err(|e| EngineError::Codec(e.to_string()))?;
         let results = self.on_drives(|_, d| d.put_upload(bucket, &info.upload_id, &bytes));
@@ -223,6 +236,7 @@ impl ErasureSet {
         votes.into_iter().filter(|(_, n)| *n >= k).collect()
     }
 
+    #[allow(clippy::too_many_arguments)] // one CompleteMultipartUpload's worth of parameters
     pub fn complete_upload(
         &self,
         bucket: &str,
@@ -231,6 +245,7 @@ impl ErasureSet {
         chosen: &[(u32, String)],
         min_part_size: u64,
         conditions: &Conditions,
+        check: PartsCheck<'_>,
     ) -> Result<ObjectInfo, EngineError> {
         let info = match self.upload_info(bucket, key, id) {
             Ok(info) => info,
@@ -279,6 +294,7 @@ impl ErasureSet {
                 EngineError::InvalidPart(format!("bad ETag for part {}", p.number))
             })?);
         }
+        let checksums = check(&info, &parts)?;
         let object = ObjectMeta {
             size: parts.iter().map(|p| p.size).sum(),
             etag: format!("{}-{}", hex(&Md5::digest(&md5s)), parts.len()),
@@ -286,7 +302,7 @@ impl ErasureSet {
             content_type: info.content_type.clone(),
             user_meta: info.user_meta.clone(),
             tags: info.tags.clone(),
-            checksums: BTreeMap::new(),
+            checksums,
             erasure: info.erasure.clone(),
             data_dir: Some(uuid::Uuid::new_v4().to_string()),
             parts: parts

@@ -126,6 +126,10 @@ pub struct PutOptions {
     pub content_md5: Option<[u8; 16]>,
     pub reduced_redundancy: bool,
     pub conditions: Conditions,
+    /// CreateMultipartUpload: the algorithm (`CRC32`, …) every part is checked with, and how
+    /// the parts' checksums make the object's (`COMPOSITE` or `FULL_OBJECT`).
+    pub checksum_algorithm: Option<String>,
+    pub checksum_type: Option<String>,
 }
 
 /// What a client learns about an object.

@@ -246,7 +246,7 @@ pub fn put_options(
         checksums: BTreeMap::new(),
         content_md5,
         reduced_redundancy,
-        conditions: Default::default(),
+        ..Default::default()
     }
 }
 

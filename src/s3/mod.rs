@@ -5,12 +5,15 @@
 //!
 //! Operations not implemented here answer `NotImplemented` (s3s's default).
 
+mod attributes;
 mod body;
 mod checksum;
 mod convert;
+mod crc_combine;
 pub mod edge;
 mod errors;
 pub mod gate;
+mod mpu_checksum;
 mod part_number;
 pub mod post;
 mod versions;
@@ -199,6 +202,15 @@ macro_rules! response_overrides {
     }};
 }
 
+/// Stored checksums and their type (COMPOSITE or FULL_OBJECT) into an output.
+macro_rules! checksum_fields_typed {
+    ($out:expr, $stored:expr) => {{
+        let stored: &BTreeMap<String, String> = $stored;
+        checksum_fields!($out, stored);
+        $out.checksum_type = mpu_checksum::checksum_type(stored);
+    }};
+}
+
 /// Stored checksums into an output's checksum fields, when the client asked for them.
 macro_rules! checksum_fields {
     ($out:expr, $stored:expr) => {{
@@ -376,7 +388,7 @@ impl S3 for StrataS3 {
             size: Some(info.size as i64),
             ..Default::default()
         };
-        checksum_fields!(out, &info.checksums);
+        checksum_fields_typed!(out, &info.checksums);
         Ok(S3Response::new(out))
     }
 
@@ -419,6 +431,7 @@ impl S3 for StrataS3 {
         }
         if input.checksum_mode.is_some() && input.range.is_none() {
             checksum_fields!(out, read_checksums(&info, part.as_ref()));
+            out.checksum_type = mpu_checksum::checksum_type(&info.checksums);
         }
         response_overrides!(out, input);
         out.tag_count = (!info.tags.is_empty()).then_some(info.tags.len() as i32);
@@ -462,6 +475,7 @@ impl S3 for StrataS3 {
         }
         if input.checksum_mode.is_some() && input.range.is_none() {
             checksum_fields!(out, read_checksums(&info, part.as_ref()));
+            out.checksum_type = mpu_checksum::checksum_type(&info.checksums);
         }
         response_overrides!(out, input);
         let mut resp = S3Response::new(out);
@@ -473,6 +487,16 @@ impl S3 for StrataS3 {
             );
         }
         Ok(resp)
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        let input = req.input;
+        let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        let info = self.run(move |e| e.head_object(&bucket, &key)).await?;
+        Ok(S3Response::new(attributes::output(&info, &input)?))
     }
 
     async fn delete_object(
@@ -593,7 +617,7 @@ impl S3 for StrataS3 {
         let (bucket, key) = (input.bucket, input.key);
         let info = self
             .run(move |e| {
-                let (mut reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
+                let (reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
                     Ok(opened) => opened,
                     Err(refused) => return Ok(Err(refused)),
                 };
@@ -622,20 +646,29 @@ impl S3 for StrataS3 {
                     content_type: ctype,
                     user_meta,
                     tags,
-                    checksums: src.checksums.clone(),
                     content_md5: None,
                     reduced_redundancy: reduced,
-                    conditions: Default::default(),
+                    ..Default::default()
                 };
-                e.put_object(&bucket, &key, &mut reader, &opts).map(Ok)
+                // The copy is one part: the source's algorithms are computed over its bytes
+                // (a multipart source's COMPOSITE checksum does not describe the copy).
+                let plan = checksum::Plan::computing(src.checksums.keys());
+                let mut reader = checksum::Hashing::new(reader, plan.hasher());
+                let hasher = reader.hasher.clone();
+                e.put_object_checked(&bucket, &key, &mut reader, &opts, &mut || {
+                    plan.verify(&hasher, None)
+                })
+                .map(Ok)
             })
             .await??;
+        let mut result = CopyObjectResult {
+            e_tag: Some(etag(&info.etag)),
+            last_modified: Some(timestamp(info.mod_time_ns)),
+            ..Default::default()
+        };
+        checksum_fields_typed!(result, &info.checksums);
         Ok(S3Response::new(CopyObjectOutput {
-            copy_object_result: Some(CopyObjectResult {
-                e_tag: Some(etag(&info.etag)),
-                last_modified: Some(timestamp(info.mod_time_ns)),
-                ..Default::default()
-            }),
+            copy_object_result: Some(result),
             ..Default::default()
         }))
     }
@@ -750,13 +783,19 @@ impl S3 for StrataS3 {
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let input = req.input;
-        let opts = put_options(
+        let checksum = mpu_checksum::for_create(
+            input.checksum_algorithm.as_ref(),
+            input.checksum_type.as_ref(),
+        )?;
+        let mut opts = put_options(
             input.content_type,
             meta_map(input.metadata, std_headers!(input))?,
             parse_tagging_header(input.tagging.as_deref())?,
             None,
             reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?,
         );
+        opts.checksum_algorithm = checksum.as_ref().map(|(a, _)| a.clone());
+        opts.checksum_type = checksum.as_ref().map(|(_, t)| t.clone());
         let (bucket, key) = (input.bucket, input.key);
         let (b, k) = (bucket.clone(), key.clone());
         let upload_id = self.run(move |e| e.new_multipart(&b, &k, &opts)).await?;
@@ -764,6 +803,10 @@ impl S3 for StrataS3 {
             bucket: Some(bucket),
             key: Some(key),
             upload_id: Some(upload_id),
+            checksum_algorithm: checksum
+                .as_ref()
+                .map(|(a, _)| ChecksumAlgorithm::from(a.clone())),
+            checksum_type: checksum.map(|(_, t)| ChecksumType::from(t)),
             ..Default::default()
         }))
     }
@@ -774,11 +817,19 @@ impl S3 for StrataS3 {
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let input = req.input;
         let part = part_number(input.part_number)?;
-        let plan = checksum_plan(
+        let mut plan = checksum_plan(
             &req.headers,
             given_checksums!(input),
             input.checksum_algorithm.as_ref(),
         )?;
+        // Every part of an upload with a checksum algorithm is checked with it.
+        let (b, k, id) = (
+            input.bucket.clone(),
+            input.key.clone(),
+            input.upload_id.clone(),
+        );
+        let upload = self.run(move |e| e.upload(&b, &k, &id)).await?;
+        mpu_checksum::require_for_part(&upload, &mut plan)?;
         let md5 = content_md5(input.content_md5.as_deref())?;
         let blob = input.body.unwrap_or_else(|| {
             StreamingBlob::wrap(futures_util::stream::empty::<
@@ -827,12 +878,18 @@ impl S3 for StrataS3 {
             if_unmodified_since: input.copy_source_if_unmodified_since,
         };
         let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
+        let (b, k, i) = (bucket.clone(), key.clone(), id.clone());
+        let upload = self.run(move |e| e.upload(&b, &k, &i)).await?;
+        // The copied bytes are checked with the upload's algorithm as an uploaded part is.
+        let mut plan = checksum::Plan::default();
+        mpu_checksum::require_for_part(&upload, &mut plan)?;
         let info = self
             .run(move |e| {
-                let (mut reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
+                let (reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
                     Ok(opened) => opened,
                     Err(refused) => return Ok(Err(refused)),
                 };
+                let mut reader = checksum::Hashing::new(reader, plan.hasher());
                 if let Some((first, last)) = range {
                     if last >= src.size || first > last {
                         return Ok(Err(s3_error!(
@@ -840,18 +897,23 @@ impl S3 for StrataS3 {
                             "the copy range is outside the source object"
                         )));
                     }
-                    reader.restrict(first, last - first + 1)?;
+                    reader.inner.restrict(first, last - first + 1)?;
                 }
-                e.put_part(&bucket, &key, &id, part, &mut reader, None)
-                    .map(Ok)
+                let hasher = reader.hasher.clone();
+                e.put_part_checked(&bucket, &key, &id, part, &mut reader, None, &mut || {
+                    plan.verify(&hasher, None)
+                })
+                .map(Ok)
             })
             .await??;
+        let mut result = CopyPartResult {
+            e_tag: Some(etag(&info.etag)),
+            last_modified: Some(timestamp(info.mod_time_ns)),
+            ..Default::default()
+        };
+        checksum_fields!(result, &info.checksums);
         Ok(S3Response::new(UploadPartCopyOutput {
-            copy_part_result: Some(CopyPartResult {
-                e_tag: Some(etag(&info.etag)),
-                last_modified: Some(timestamp(info.mod_time_ns)),
-                ..Default::default()
-            }),
+            copy_part_result: Some(result),
             ..Default::default()
         }))
     }
@@ -861,11 +923,29 @@ impl S3 for StrataS3 {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let input = req.input;
-        let parts = input
+        let requested = input
             .multipart_upload
             .and_then(|m| m.parts)
             .ok_or_else(|| s3_error!(MalformedXML, "the request lists no parts"))?;
-        let parts: Vec<(u32, String)> = parts
+        let claim = mpu_checksum::Claim {
+            value: checksum::fields_given(given_checksums!(input)),
+            kind: input.checksum_type.as_ref().map(|t| t.as_str().to_string()),
+        };
+        let (b, k, i) = (
+            input.bucket.clone(),
+            input.key.clone(),
+            input.upload_id.clone(),
+        );
+        match self.run(move |e| e.upload_parts(&b, &k, &i)).await {
+            Ok((upload, listed)) => {
+                claim.check_algorithm(&upload)?;
+                mpu_checksum::check_request(&upload, &listed, &requested, input.mpu_object_size)?;
+            }
+            // A retried completion: the engine answers it with the object it made.
+            Err(e) if e.code() == &s3s::S3ErrorCode::NoSuchUpload => {}
+            Err(e) => return Err(e),
+        }
+        let parts: Vec<(u32, String)> = requested
             .into_iter()
             .map(|p| {
                 let n = part_number(p.part_number.unwrap_or(0))?;
@@ -884,15 +964,21 @@ impl S3 for StrataS3 {
         let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
         let (b, k) = (bucket.clone(), key.clone());
         let info = self
-            .run(move |e| e.complete_multipart_if(&b, &k, &id, &parts, &conditions))
+            .run(move |e| {
+                e.complete_multipart_checked(&b, &k, &id, &parts, &conditions, &|upload, chosen| {
+                    mpu_checksum::object_checksums(upload, chosen, &claim)
+                })
+            })
             .await?;
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
+        let mut out = CompleteMultipartUploadOutput {
             bucket: Some(bucket.clone()),
             key: Some(key.clone()),
             e_tag: Some(etag(&info.etag)),
             location: Some(format!("/{bucket}/{key}")),
             ..Default::default()
-        }))
+        };
+        checksum_fields_typed!(out, &info.checksums);
+        Ok(S3Response::new(out))
     }
 
     async fn abort_multipart_upload(
@@ -933,15 +1019,21 @@ impl S3 for StrataS3 {
             is_truncated: Some(truncated),
             owner: Some(owner()),
             storage_class: Some(storage_class(upload.reduced_redundancy)),
+            checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
+            checksum_type: upload.checksum_type.map(ChecksumType::from),
             parts: Some(
                 shown
                     .iter()
-                    .map(|p| Part {
-                        part_number: Some(p.number as i32),
-                        e_tag: Some(etag(&p.etag)),
-                        size: Some(p.size as i64),
-                        last_modified: Some(timestamp(p.mod_time_ns)),
-                        ..Default::default()
+                    .map(|p| {
+                        let mut part = Part {
+                            part_number: Some(p.number as i32),
+                            e_tag: Some(etag(&p.etag)),
+                            size: Some(p.size as i64),
+                            last_modified: Some(timestamp(p.mod_time_ns)),
+                            ..Default::default()
+                        };
+                        checksum_fields!(part, &p.checksums);
+                        part
                     })
                     .collect(),
             ),
@@ -1273,6 +1365,13 @@ fn list_entry(o: &ObjectInfo, with_owner: bool, enc: &dyn Fn(&str) -> String) ->
             ObjectStorageClass::STANDARD
         })),
         owner: with_owner.then(owner),
+        checksum_algorithm: (!o.checksums.is_empty()).then(|| {
+            o.checksums
+                .keys()
+                .map(|a| ChecksumAlgorithm::from(a.clone()))
+                .collect()
+        }),
+        checksum_type: mpu_checksum::checksum_type(&o.checksums),
         ..Default::default()
     }
 }

@@ -412,6 +412,7 @@ fn multipart_checksums_follow_s3() {
     let v = case(&s, "multipart_checksums");
     let want = v["composite_want"].clone();
     assert_eq!(v["create"], json!(["SHA256", "COMPOSITE"]), "{v}");
+    assert_eq!(v["upload_listed"], json!(["SHA256", "COMPOSITE"]), "{v}");
     assert_eq!(v["part_sums"], json!([true, true, true]), "{v}");
     assert_eq!(
         v["list_parts"],

@@ -1102,6 +1102,8 @@ impl S3 for StrataS3 {
                         initiated: Some(timestamp(u.initiated_ns)),
                         owner: Some(owner()),
                         storage_class: Some(storage_class(u.reduced_redundancy)),
+                        checksum_algorithm: u.checksum_algorithm.map(ChecksumAlgorithm::from),
+                        checksum_type: u.checksum_type.map(ChecksumType::from),
                         ..Default::default()
                     })
                     .collect(),

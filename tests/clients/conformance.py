@@ -555,6 +555,8 @@ def multipart_checksums():
     up, parts = upload_parts(s3, "composite", chunks, ChecksumAlgorithm="SHA256")
     out["create"] = [up.get("ChecksumAlgorithm"), up.get("ChecksumType")]
     out["part_sums"] = [p.get("ChecksumSHA256") == sha256(c) for p, c in zip(parts, chunks)]
+    listed_up = s3.list_multipart_uploads(Bucket="sums", Prefix="composite")["Uploads"][0]
+    out["upload_listed"] = [listed_up.get("ChecksumAlgorithm"), listed_up.get("ChecksumType")]
     lp = s3.list_parts(Bucket="sums", Key="composite", UploadId=up["UploadId"])
     out["list_parts"] = {
         "algorithm": lp.get("ChecksumAlgorithm"),

@@ -17,14 +17,15 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# boto3 for tests/clients/*.py, which the S3 tests run with <repo>/.venv/bin/python.
+# boto3 for tests/clients/*.py, which the S3 tests run with <repo>/.venv/bin/python, and
+# prometheus-client, whose parser reads the metrics pages as Prometheus does.
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-if ! "$repo/.venv/bin/python" -c 'import boto3' >/dev/null 2>&1; then
-  echo "installing boto3 into $repo/.venv" >&2
+if ! "$repo/.venv/bin/python" -c 'import boto3, prometheus_client' >/dev/null 2>&1; then
+  echo "installing boto3 and prometheus-client into $repo/.venv" >&2
   py=/usr/bin/python3
   [[ -x $py ]] || py=python3
-  "$py" -m venv "$repo/.venv"
-  "$repo/.venv/bin/pip" install -q --disable-pip-version-check boto3
+  [[ -x $repo/.venv/bin/pip ]] || "$py" -m venv "$repo/.venv"
+  "$repo/.venv/bin/pip" install -q --disable-pip-version-check boto3 prometheus-client
 fi
 
 if ! command -v cargo >/dev/null; then

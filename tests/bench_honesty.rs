@@ -1,5 +1,6 @@
 //! `strata bench` tells the truth: the operations and bytes it reports match what the server
-//! itself counted (its Prometheus metrics), and failed requests are reported, not hidden.
+//! itself counted (its Prometheus metrics, scraped with a bearer token as Prometheus does), and
+//! failed requests are reported, not hidden.
 
 mod s3_support;
 
@@ -7,15 +8,9 @@ use s3_support::{Server, SECRET, USER};
 use std::collections::BTreeMap;
 use std::process::Command;
 
-/// Every sample of /metrics, by its full name with labels.
+/// Every sample of the cluster metrics page, by its name and labels.
 fn metrics(server: &Server) -> BTreeMap<String, f64> {
-    let (status, body) = server.http_get("/metrics");
-    assert_eq!(status, 200);
-    body.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.rsplit_once(' '))
-        .filter_map(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
-        .collect()
+    server.metrics("cluster")
 }
 
 fn delta(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, key: &str) -> f64 {
@@ -69,12 +64,20 @@ fn put_and_get_counts_and_bytes_match_the_servers_metrics() {
         delta(
             &before,
             &after,
-            r#"strata_requests_total{api="PutObject",status="200"}"#
+            r#"minio_s3_requests_total{api="putobject"}"#
         ),
         120.0
     );
     assert_eq!(
-        delta(&before, &after, "strata_rx_bytes_total"),
+        delta(
+            &before,
+            &after,
+            r#"minio_s3_requests_errors_total{api="putobject"}"#
+        ),
+        0.0
+    );
+    assert_eq!(
+        delta(&before, &after, "minio_s3_traffic_received_bytes"),
         (120 * 65536) as f64
     );
     // It cleaned up: every object it wrote was deleted, and its bucket removed.
@@ -82,7 +85,7 @@ fn put_and_get_counts_and_bytes_match_the_servers_metrics() {
         delta(
             &before,
             &after,
-            r#"strata_requests_total{api="DeleteObject",status="204"}"#
+            r#"strata_requests_total{api="deleteobject",status="204"}"#
         ),
         120.0
     );
@@ -90,7 +93,7 @@ fn put_and_get_counts_and_bytes_match_the_servers_metrics() {
         delta(
             &before,
             &after,
-            r#"strata_requests_total{api="DeleteBucket",status="204"}"#
+            r#"strata_requests_total{api="deletebucket",status="204"}"#
         ),
         1.0
     );
@@ -119,12 +122,12 @@ fn put_and_get_counts_and_bytes_match_the_servers_metrics() {
         delta(
             &before,
             &after,
-            r#"strata_requests_total{api="GetObject",status="200"}"#
+            r#"strata_requests_total{api="getobject",status="200"}"#
         ),
         90.0
     );
     // Bytes out: the objects, plus the few small XML documents of setup and cleanup.
-    let sent = delta(&before, &after, "strata_tx_bytes_total");
+    let sent = delta(&before, &after, "minio_s3_traffic_sent_bytes");
     let objects = (90 * 102_400) as f64;
     assert!(
         sent >= objects && sent < objects + 64.0 * 1024.0,
@@ -198,7 +201,7 @@ fn failures_are_counted_and_reported() {
         delta(
             &before,
             &after,
-            r#"strata_requests_total{api="PutObject",status="200"}"#
+            r#"strata_requests_total{api="putobject",status="200"}"#
         ),
         ok
     );
@@ -206,7 +209,15 @@ fn failures_are_counted_and_reported() {
         delta(
             &before,
             &after,
-            r#"strata_requests_total{api="PutObject",status="503"}"#
+            r#"strata_requests_total{api="putobject",status="503"}"#
+        ),
+        errors
+    );
+    assert_eq!(
+        delta(
+            &before,
+            &after,
+            r#"minio_s3_requests_5xx_errors_total{api="putobject"}"#
         ),
         errors
     );

@@ -1,6 +1,6 @@
 //! The server's background work seen from outside: the scanner heals a damaged parity shard no
 //! client reads, an emptied drive is rebuilt by the server itself while readiness shows it
-//! healing and `/metrics` counts the rebuild and its time to full redundancy; and racing
+//! healing and the metrics count the rebuild and its time to full redundancy; and racing
 //! create-only PUTs of one key have exactly one winner.
 
 mod s3_support;
@@ -12,8 +12,7 @@ use strata::engine::meta::MetaFile;
 
 /// The value of an unlabelled metric (or the first line starting with `name{`).
 fn metric(s: &Server, name: &str) -> Option<f64> {
-    let (status, text) = s.http_get("/metrics");
-    assert_eq!(status, 200);
+    let text = s.metrics_page("cluster");
     text.lines()
         .find(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
         .and_then(|l| l.rsplit(' ').next())
@@ -70,10 +69,9 @@ fn the_scanner_heals_a_damaged_parity_shard_no_client_reads() {
     assert!(metric(&s, "strata_scanner_objects_scanned_total").unwrap() >= 1.0);
     assert!(metric(&s, "strata_scanner_bytes_read_total").unwrap() > 0.0);
     let reads = s
-        .http_get("/metrics")
-        .1
+        .metrics_page("cluster")
         .lines()
-        .filter(|l| l.starts_with("strata_requests_total{api=\"GetObject\""))
+        .filter(|l| l.starts_with("strata_requests_total{api=\"getobject\""))
         .count();
     assert_eq!(reads, 0, "no client read the object");
 }
@@ -127,7 +125,7 @@ fn an_emptied_drive_is_rebuilt_by_the_server_with_progress_shown() {
         std::fs::rename(d, d.with_extension("away")).unwrap();
     }
     wait_for("two drives out of service", Duration::from_secs(10), || {
-        metric(&s, "strata_drives_offline") == Some(2.0)
+        metric(&s, "minio_cluster_drive_offline_total") == Some(2.0)
     });
     for f in &files {
         let out = format!("back-{f}");

@@ -439,6 +439,10 @@ fn server_refuses_bad_startup_input() {
     check("short access key", &drives, Some("ab"), p, "at least 3");
     let bad_address = [&["--address", "nonsense"][..], &drives[..]].concat();
     check("bad address", &bad_address, u, p, "bad --address");
+    let bad_usage = [&["--usage-interval", "soon"][..], &drives[..]].concat();
+    check("bad usage interval", &bad_usage, u, p, "--usage-interval");
+    let bad_auth = [&["--prometheus-auth", "none"][..], &drives[..]].concat();
+    check("bad metrics auth", &bad_auth, u, p, "--prometheus-auth");
     // Nothing was formatted: refused start-ups leave the drive folders empty.
     for d in &drives {
         assert_eq!(fs::read_dir(d).unwrap().count(), 0, "{d} was written to");

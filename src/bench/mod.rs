@@ -4,7 +4,7 @@
 //! percentiles, errors), optionally as JSON, and cleans up after itself.
 
 mod client;
-mod sigv4;
+pub mod sigv4;
 mod stats;
 
 use anyhow::{bail, Context, Result};

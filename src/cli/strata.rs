@@ -1,5 +1,5 @@
-//! `strata`: the object server (`server`) and the load generator (`bench`); the CSI driver
-//! and operator land with their issues.
+//! `strata`: the object server (`server`), its scrape configurations (`prometheus`), the load
+//! generator (`bench`), the CSI driver (`csi`); the operator lands with its issue.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -25,6 +25,8 @@ enum Command {
     Operator,
     /// S3 load generator: put, get, mixed, list, stat, delete, multipart workloads.
     Bench(Box<crate::bench::BenchArgs>),
+    /// Prometheus scrape configurations with bearer tokens for the metrics endpoints.
+    Prometheus(crate::server::scrape::PrometheusArgs),
     /// Print the Kubernetes manifests (deploy/, daemonset/), or write them under DIR.
     Manifests {
         /// Write the files under this directory (the repository root) instead of printing.
@@ -39,6 +41,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Server(args) => crate::server::run(*args),
         Command::Bench(args) => crate::bench::run(*args),
+        Command::Prometheus(args) => crate::server::scrape::run(args),
         Command::Csi(args) => crate::csi::run(*args),
         Command::Manifests { write } => crate::deploy::run(write.as_deref()),
         other => {

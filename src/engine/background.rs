@@ -1,7 +1,7 @@
 //! Background work as named workers with one stop signal: the healer (queued keys), the
 //! scanner (every object, at a cadence), the drive monitor (drives that leave, return or are
 //! replaced) and rebuilds. They end with their engine; their progress is counted in `Stats`
-//! for `/metrics`.
+//! for the metrics pages.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -80,7 +80,7 @@ impl Workers {
     }
 }
 
-/// Counters of background work, for `/metrics` and tests.
+/// Counters of background work, for the metrics pages and tests.
 #[derive(Default)]
 pub struct Stats {
     /// Keys healed by the healer queue (reads and partial commits queue them).

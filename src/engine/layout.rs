@@ -6,9 +6,9 @@
 //! that divides the group's drive count, unless a size is configured. A single drive is a
 //! single-drive deployment (no erasure coding, still bitrot-protected).
 
+use super::drive::beneath::{is_symlink, Root};
 use super::drive::{LocalDrive, SYS_DIR};
 use super::EngineError;
-use crate::fsutil;
 use serde::{Deserialize, Serialize};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -36,12 +36,10 @@ pub struct FormatRecord {
 }
 
 impl FormatRecord {
-    fn path(root: &Path) -> PathBuf {
-        root.join(SYS_DIR).join(FORMAT_FILE)
-    }
-
+    /// The drive's format record; `None` when it has none. One reached through a symlink
+    /// (`.strata.sys` or the record itself) is refused: a drive could pass for another.
     pub fn load(root: &Path) -> io::Result<Option<FormatRecord>> {
-        match fs::read(FormatRecord::path(root)) {
+        match Root::new(root).read(Path::new(SYS_DIR).join(FORMAT_FILE)) {
             Ok(b) => {
                 let rec: FormatRecord = serde_json::from_slice(&b)
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
@@ -60,16 +58,19 @@ impl FormatRecord {
                 fs::metadata(root)?; // the drive itself must be there
                 Ok(None)
             }
+            Err(e) if is_symlink(&e) => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{SYS_DIR}/{FORMAT_FILE} is reached through a symlink (not followed)"),
+            )),
             Err(e) => Err(e),
         }
     }
 
     pub fn store(&self, root: &Path) -> io::Result<()> {
-        let sys = root.join(SYS_DIR);
-        fs::create_dir_all(&sys)?;
+        let top = Root::new(root).dir("")?;
         let bytes = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
-        fsutil::atomic_write(&sys.join(FORMAT_FILE), &bytes)?;
-        fsutil::fsync_dir(root)
+        top.ensure_dir(SYS_DIR)?.replace(FORMAT_FILE, &bytes)?;
+        top.sync()
     }
 }
 

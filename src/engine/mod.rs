@@ -34,8 +34,8 @@ pub use error::EngineError;
 pub use get::ObjectReader;
 pub use heal::HealResult;
 pub use layout::DriveProblem;
-pub use multipart::{PartInfo, PartsCheck, UploadInfo};
-pub use put::{now_ns, BodyCheck};
+pub use multipart::{PartInfo, PartUpload, PartsCheck, UploadInfo};
+pub use put::{now_ns, BlockSink, BodyCheck, ObjectUpload};
 pub use types::*;
 
 use crate::bitrot::BitrotAlgo;
@@ -197,12 +197,25 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// Bytes of object data per erasure-coded block.
+    pub fn block_size(&self) -> usize {
+        self.shared.cfg.block_size
+    }
+
     pub fn set_count(&self) -> usize {
         self.shared.sets.len()
     }
 
     fn sets(&self) -> &[Arc<ErasureSet>] {
         &self.shared.sets
+    }
+
+    /// Each set's data and parity shards (for `REDUCED_REDUNDANCY`, or standard), by index.
+    pub fn set_geometries(&self, reduced_redundancy: bool) -> Vec<geometry::Geometry> {
+        self.sets()
+            .iter()
+            .map(|s| s.geometry(reduced_redundancy))
+            .collect()
     }
 
     pub fn drives(&self) -> Vec<DriveState> {
@@ -287,7 +300,7 @@ impl Engine {
         &self,
         bucket: &str,
         key: &str,
-        body: &mut dyn Read,
+        body: &mut (dyn Read + Send),
         opts: &PutOptions,
     ) -> Result<ObjectInfo, EngineError> {
         self.put_object_checked(bucket, key, body, opts, &mut || Ok(BTreeMap::new()))
@@ -299,13 +312,40 @@ impl Engine {
         &self,
         bucket: &str,
         key: &str,
-        body: &mut dyn Read,
+        body: &mut (dyn Read + Send),
         opts: &PutOptions,
         check: BodyCheck<'_>,
     ) -> Result<ObjectInfo, EngineError> {
         let _bucket = self.bucket_shared(bucket);
         let (set, h) = self.locate(bucket, key)?;
         set.put(bucket, key, body, opts, h, check)
+    }
+
+    /// A PutObject whose body the caller hands in block by block (`BlockSink`) as it arrives,
+    /// holding no lock or thread in between: the key and the bucket are checked now, and again
+    /// by `finish_put`, under the bucket's lock (it may be deleted meanwhile).
+    pub fn begin_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        opts: PutOptions,
+    ) -> Result<ObjectUpload, EngineError> {
+        let (set, h) = self.locate(bucket, key)?;
+        set.begin_put(bucket, key, opts, h)
+    }
+
+    /// Stages the last block (shorter than a whole one, possibly empty), runs `check` and
+    /// commits the object.
+    pub fn finish_put(
+        &self,
+        upload: ObjectUpload,
+        tail: &[u8],
+        check: BodyCheck<'_>,
+    ) -> Result<ObjectInfo, EngineError> {
+        let bucket = upload.bucket().to_string();
+        let _bucket = self.bucket_shared(&bucket);
+        self.require_bucket(&bucket)?;
+        upload.set().finish_put(upload, tail, check)
     }
 
     /// Changes an object's metadata (tags, user metadata, content headers) without rewriting
@@ -510,7 +550,7 @@ impl Engine {
         key: &str,
         upload_id: &str,
         part: u32,
-        body: &mut dyn Read,
+        body: &mut (dyn Read + Send),
         content_md5: Option<[u8; 16]>,
     ) -> Result<PartInfo, EngineError> {
         self.put_part_checked(bucket, key, upload_id, part, body, content_md5, &mut || {
@@ -525,13 +565,39 @@ impl Engine {
         key: &str,
         upload_id: &str,
         part: u32,
-        body: &mut dyn Read,
+        body: &mut (dyn Read + Send),
         content_md5: Option<[u8; 16]>,
         check: BodyCheck<'_>,
     ) -> Result<PartInfo, EngineError> {
         let _bucket = self.bucket_shared(bucket);
         let (set, h) = self.locate(bucket, key)?;
         set.put_part(bucket, key, upload_id, part, body, content_md5, h, check)
+    }
+
+    /// An UploadPart whose body the caller hands in block by block, as `begin_put`.
+    pub fn begin_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part: u32,
+    ) -> Result<PartUpload, EngineError> {
+        let (set, h) = self.locate(bucket, key)?;
+        set.begin_part(bucket, key, upload_id, part, h)
+    }
+
+    /// Stages the part's last block, checks the body and records the part.
+    pub fn finish_part(
+        &self,
+        upload: PartUpload,
+        tail: &[u8],
+        content_md5: Option<[u8; 16]>,
+        check: BodyCheck<'_>,
+    ) -> Result<PartInfo, EngineError> {
+        let bucket = upload.bucket().to_string();
+        let _bucket = self.bucket_shared(&bucket);
+        self.require_bucket(&bucket)?;
+        upload.set().finish_part(upload, tail, content_md5, check)
     }
 
     pub fn list_parts(

@@ -12,7 +12,7 @@
 use super::drive::DriveResult;
 use super::meta::{Erasure, ObjectMeta, PartMeta};
 use super::names::{hex, unhex};
-use super::put::{new_version, now_ns};
+use super::put::{new_version, now_ns, BlockSink, PartStager};
 use super::set::commit::Proposal;
 use super::set::ErasureSet;
 use super::{Conditions, EngineError, ObjectInfo, PutOptions};
@@ -20,6 +20,7 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UploadInfo {
@@ -69,6 +70,36 @@ fn check_upload_id(id: &str) -> Result<(), EngineError> {
     uuid::Uuid::parse_str(id)
         .map(drop)
         .map_err(|_| EngineError::NoSuchUpload(id.to_string()))
+}
+
+/// An UploadPart whose body is handed in block by block (`Engine::begin_part`), then recorded by
+/// `Engine::finish_part`. Dropped unfinished, it leaves nothing behind.
+pub struct PartUpload {
+    bucket: String,
+    id: String,
+    number: u32,
+    stager: PartStager,
+}
+
+impl BlockSink for PartUpload {
+    fn block_size(&self) -> usize {
+        self.stager.block_size()
+    }
+
+    fn write_block(&mut self, block: &[u8]) -> Result<(), EngineError> {
+        self.stager.write_block(block)
+    }
+}
+
+impl PartUpload {
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The erasure set the upload is written to.
+    pub fn set(&self) -> Arc<ErasureSet> {
+        self.stager.set()
+    }
 }
 
 impl ErasureSet {
@@ -130,16 +161,31 @@ impl ErasureSet {
 
     #[allow(clippy::too_many_arguments)] // one S3 request's worth of parameters
     pub fn put_part(
-        &self,
+        self: &Arc<Self>,
         bucket: &str,
         key: &str,
         id: &str,
         number: u32,
-        body: &mut dyn Read,
+        body: &mut (dyn Read + Send),
         content_md5: Option<[u8; 16]>,
         placement: u64,
         check: super::put::BodyCheck<'_>,
     ) -> Result<PartInfo, EngineError> {
+        let mut upload = self.begin_part(bucket, key, id, number, placement)?;
+        let tail = super::put::feed(&mut upload, body)?;
+        self.finish_part(upload, &tail, content_md5, check)
+    }
+
+    /// An UploadPart whose body comes block by block: each attempt of a part is staged under
+    /// its own id, so racing uploads of one part never mix.
+    pub fn begin_part(
+        self: &Arc<Self>,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        number: u32,
+        placement: u64,
+    ) -> Result<PartUpload, EngineError> {
         if !(1..=10_000).contains(&number) {
             return Err(EngineError::InvalidPart(format!(
                 "part number {number} is not in 1..=10000"
@@ -148,7 +194,30 @@ impl ErasureSet {
         let info = self.upload_info(bucket, key, id)?;
         let geo = info.erasure.geometry();
         let attempt = uuid::Uuid::new_v4().to_string();
-        let staged = self.stage_part(body, &geo, placement, number, &attempt, false)?;
+        Ok(PartUpload {
+            stager: PartStager::new(self, geo, placement, number, &attempt, false)?,
+            bucket: bucket.to_string(),
+            id: id.to_string(),
+            number,
+        })
+    }
+
+    /// Stages the part's last block, checks the body and records the attempt on the drives.
+    pub fn finish_part(
+        &self,
+        upload: PartUpload,
+        tail: &[u8],
+        content_md5: Option<[u8; 16]>,
+        check: super::put::BodyCheck<'_>,
+    ) -> Result<PartInfo, EngineError> {
+        let PartUpload {
+            bucket,
+            id,
+            number,
+            stager,
+        } = upload;
+        let (geo, attempt) = (stager.geo, stager.data_id.clone());
+        let staged = stager.finish(tail)?;
         let checksums = match super::put::verify_body(&staged, content_md5, check) {
             Ok(c) => c,
             Err(e) => {
@@ -166,6 +235,8 @@ impl ErasureSet {
         };
         let record = serde_json::to_vec(&part).map_err(|e| EngineError::Codec(e.to_string()))?;
         let name = part.dir_name();
+        let bucket = bucket.as_str();
+        let id = id.as_str();
         let results = self.on_drives(|p, d| {
             let staging = staged.staged[p].as_ref().map_err(Clone::clone)?;
             let mut f = d.create_file(staging, "part.json")?;

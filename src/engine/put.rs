@@ -1,11 +1,12 @@
-//! The write path: stream the body block by block, encode each block, and write every shard
-//! through the shard format's writer to its own drive's staging directory, all drives in
-//! parallel (memory stays a few blocks whatever the object size; small objects go inline
-//! into the metadata instead). Then, under the key's lock: read the key's state, check the
-//! write's conditions against it, and commit (`set::commit`).
+//! The write path: a part's body arrives block by block (`PartStager`, fed by the caller as
+//! bytes come in — the S3 layer from the network, `feed` from a `Read`); each whole block is
+//! encoded and every shard written through the shard format's writer to its own drive's
+//! staging directory, all drives at once (memory stays a block or two whatever the object size;
+//! small objects go inline into the metadata instead). Then, under the key's lock: read the
+//! key's state, check the write's conditions against it, and commit (`set::commit`).
 
-use super::drive::{Drive, DriveResult, Sink, Staging};
-use super::geometry::{encode_block, EncodedBlock, Geometry};
+use super::drive::{DriveError, DriveResult, Sink, Staging};
+use super::geometry::{encode_block, Geometry};
 use super::meta::{Entry, Erasure, ObjectMeta, PartMeta, Version};
 use super::names::hex;
 use super::set::commit::Proposal;
@@ -15,7 +16,7 @@ use super::{EngineError, ObjectInfo, PutOptions};
 use md5::{Digest, Md5};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 
 /// A check run once the whole body was read, before anything becomes visible: it verifies
 /// what the protocol layer knows (checksums, trailers, payload hashes) and returns checksums to
@@ -34,8 +35,6 @@ pub fn verify_body(
     check()
 }
 
-/// Blocks in flight between the encoder and each drive writer.
-const PIPELINE_DEPTH: usize = 2;
 /// Bytes read before deciding between an inline object and a streamed one.
 const FIRST_READ: usize = 64 * 1024;
 
@@ -61,20 +60,139 @@ impl StagedPart {
     }
 }
 
+/// Where a body goes block by block: a PutObject's or an UploadPart's stager.
+pub trait BlockSink: Send {
+    /// Bytes per block: `write_block` takes exactly this many.
+    fn block_size(&self) -> usize;
+    /// Encodes one whole block and writes its shards to every drive.
+    fn write_block(&mut self, block: &[u8]) -> Result<(), EngineError>;
+}
+
+/// A PutObject whose body is handed in block by block (`Engine::begin_put`), then committed by
+/// `Engine::finish_put`. Dropped unfinished, it leaves nothing behind.
+pub struct ObjectUpload {
+    bucket: String,
+    key: String,
+    opts: PutOptions,
+    placement: u64,
+    stager: PartStager,
+}
+
+impl BlockSink for ObjectUpload {
+    fn block_size(&self) -> usize {
+        self.stager.block_size()
+    }
+
+    fn write_block(&mut self, block: &[u8]) -> Result<(), EngineError> {
+        self.stager.write_block(block)
+    }
+}
+
+impl ObjectUpload {
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The erasure set the upload is written to.
+    pub fn set(&self) -> Arc<ErasureSet> {
+        self.stager.set()
+    }
+}
+
+/// Feeds `body` to `sink` block by block, reading the next block on a thread of its own while
+/// the last one is written; returns the tail (the last block, shorter than a whole one).
+pub fn feed(
+    sink: &mut dyn BlockSink,
+    body: &mut (dyn Read + Send),
+) -> Result<Vec<u8>, EngineError> {
+    let size = sink.block_size();
+    // A small first buffer: most objects are small, and zeroing a whole block for each of them
+    // showed up in profiles of 4 KiB PUTs.
+    let mut block = vec![0u8; size.min(FIRST_READ)];
+    let mut len = read_full(body, &mut block).map_err(EngineError::Body)?;
+    if len == block.len() && len < size {
+        block.resize(size, 0);
+        len += read_full(body, &mut block[len..]).map_err(EngineError::Body)?;
+    }
+    if len < size {
+        block.truncate(len);
+        return Ok(block);
+    }
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(1);
+        s.spawn(move || loop {
+            let mut next = vec![0u8; size];
+            let read = read_full(body, &mut next);
+            let last = !matches!(read, Ok(n) if n == size);
+            if tx.send(read.map(|n| (next, n))).is_err() || last {
+                break;
+            }
+        });
+        while len == size {
+            sink.write_block(&block)?;
+            (block, len) = rx
+                .recv()
+                .unwrap_or_else(|_| Err(io::Error::other("body reader stopped")))
+                .map_err(EngineError::Body)?;
+        }
+        block.truncate(len);
+        Ok(block)
+    })
+}
+
 impl ErasureSet {
     pub fn put(
-        &self,
+        self: &Arc<Self>,
         bucket: &str,
         key: &str,
-        body: &mut dyn Read,
+        body: &mut (dyn Read + Send),
         opts: &PutOptions,
         placement: u64,
         check: BodyCheck<'_>,
     ) -> Result<ObjectInfo, EngineError> {
+        let mut upload = self.begin_put(bucket, key, opts.clone(), placement)?;
+        let tail = feed(&mut upload, body)?;
+        self.finish_put(upload, &tail, check)
+    }
+
+    /// A PutObject of `bucket/key` whose body comes block by block.
+    pub fn begin_put(
+        self: &Arc<Self>,
+        bucket: &str,
+        key: &str,
+        opts: PutOptions,
+        placement: u64,
+    ) -> Result<ObjectUpload, EngineError> {
         let geo = self.geometry(opts.reduced_redundancy);
         let data_id = uuid::Uuid::new_v4().to_string();
-        let staged = self.stage_part(body, &geo, placement, 1, &data_id, true)?;
-        let result = self.commit_put(bucket, key, opts, placement, check, &geo, &data_id, &staged);
+        Ok(ObjectUpload {
+            stager: PartStager::new(self, geo, placement, 1, &data_id, true)?,
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            opts,
+            placement,
+        })
+    }
+
+    /// Stages the last block of an upload and commits it.
+    pub fn finish_put(
+        &self,
+        upload: ObjectUpload,
+        tail: &[u8],
+        check: BodyCheck<'_>,
+    ) -> Result<ObjectInfo, EngineError> {
+        let ObjectUpload {
+            bucket,
+            key,
+            opts,
+            placement,
+            stager,
+        } = upload;
+        let (geo, data_id) = (stager.geo, stager.data_id.clone());
+        let staged = stager.finish(tail)?;
+        let result = self.commit_put(
+            &bucket, &key, &opts, placement, check, &geo, &data_id, &staged,
+        );
         // Committed drives moved their staging directory away; what is left belongs to a
         // failed write or to drives that did not commit.
         staged.discard(self);
@@ -165,148 +283,221 @@ impl ErasureSet {
     pub fn shard_header(&self) -> [u8; shard::HEADER_LEN] {
         shard::header(self.codec_id, self.bitrot as u8)
     }
+}
 
-    /// Reads a part from `body`, encodes it and stages every drive's shard (`part.<n>`, its
-    /// hashes keyed by `data_id`). With `allow_inline`, a part whose shards fit the inline limit
-    /// is kept in memory instead.
-    pub fn stage_part(
-        &self,
-        body: &mut dyn Read,
-        geo: &Geometry,
+/// Stages one part of an object on every drive of a set, a block at a time: each whole block
+/// is encoded and its shards written through the shard format's writer to every drive's
+/// staging directory at once (on the drive pool), its MD5 hashed beside them. The caller hands
+/// in blocks as they arrive, so a body that trickles in costs no thread while it waits; memory
+/// is the block being written. A part smaller than a block whose shards fit the inline limit
+/// is kept in memory instead (nothing is written until `finish`). Dropping a stager removes
+/// what it staged.
+pub struct PartStager {
+    set: Arc<ErasureSet>,
+    pub(super) geo: Geometry,
+    codec: Arc<crate::erasure::Codec>,
+    pub(super) data_id: String,
+    part: u32,
+    /// Per drive position: the shard index it holds.
+    dist: Vec<u8>,
+    allow_inline: bool,
+    /// Per drive position, once the first whole block came: its staging and shard writer, or
+    /// why that drive failed (it stops being written; the commit counts it out).
+    writers: Vec<Mutex<DriveResult<DriveWriter>>>,
+    md5: Mutex<crate::md5x::Md5>,
+    size: u64,
+}
+
+type DriveWriter = (Staging, ShardWriter<dyn Sink>);
+
+impl PartStager {
+    pub fn new(
+        set: &Arc<ErasureSet>,
+        geo: Geometry,
         placement: u64,
         part: u32,
         data_id: &str,
         allow_inline: bool,
-    ) -> Result<StagedPart, EngineError> {
-        let codec = self.codec(geo)?;
-        let dist = self.erasure_for(geo, placement).distribution;
-        let id = |p: usize| ShardId {
-            data_id,
+    ) -> Result<PartStager, EngineError> {
+        Ok(PartStager {
+            codec: set.codec(&geo)?,
+            dist: set.erasure_for(&geo, placement).distribution,
+            set: set.clone(),
+            geo,
+            data_id: data_id.to_string(),
             part,
-            index: dist[p],
-            geo: *geo,
-        };
-        // A small first buffer: most objects are small, and zeroing a whole block (1 MiB)
-        // for each of them showed up in profiles of 4 KiB PUTs.
-        let mut block = vec![0u8; geo.block_size.min(FIRST_READ)];
-        let mut first = read_full(body, &mut block).map_err(EngineError::Body)?;
-        if first == block.len() && block.len() < geo.block_size {
-            block.resize(geo.block_size, 0);
-            first += read_full(body, &mut block[first..]).map_err(EngineError::Body)?;
-        }
-
-        if allow_inline
-            && first < geo.block_size
-            && geo.shard_file_size(first as u64) <= self.cfg.inline_limit as u64
-        {
-            let encoded = encode_block(&codec, geo, &block[..first]).map_err(EngineError::Codec)?;
-            let inline = (0..geo.drives())
-                .map(|p| {
-                    let blocks: Vec<&[u8]> = if first == 0 {
-                        Vec::new()
-                    } else {
-                        vec![encoded.shard(dist[p] as usize)]
-                    };
-                    shard::inline_shard(&id(p), self.shard_header(), &blocks)
-                })
-                .collect();
-            return Ok(StagedPart {
-                size: first as u64,
-                md5: Md5::digest(&block[..first]).into(),
-                staged: (0..geo.drives())
-                    .map(|_| Err(super::drive::DriveError::NotFound))
-                    .collect(),
-                inline: Some(inline),
-            });
-        }
-
-        let drives = self.all_drives();
-        let header = self.shard_header();
-        std::thread::scope(|s| {
-            // MD5 (the S3 ETag) is serial per stream and the slowest hash on the path: it gets
-            // its own stage, fed the encoded blocks (their data region is the block itself), so
-            // it runs alongside reading, encoding and the writers; and concurrent uploads hash
-            // their blocks together in SIMD lanes (`md5x`).
-            let (md5_tx, md5_rx) = mpsc::sync_channel::<Arc<(EncodedBlock, usize)>>(PIPELINE_DEPTH);
-            let md5_stage = s.spawn(move || {
-                let mut md5 = crate::md5x::Md5::new();
-                for job in md5_rx.iter() {
-                    md5.update(job.0.data(job.1));
-                }
-                md5.finalize()
-            });
-            let mut senders = vec![md5_tx];
-            let mut writers = Vec::new();
-            for (p, drive) in drives.iter().enumerate() {
-                let (tx, rx) = mpsc::sync_channel::<Arc<(EncodedBlock, usize)>>(PIPELINE_DEPTH);
-                senders.push(tx);
-                let shard_id = id(p);
-                writers.push(drive.as_ref().map(|d| {
-                    s.spawn(move || write_shards(d.as_ref(), part, &shard_id, header, rx))
-                }));
-            }
-            let mut size = 0u64;
-            let mut len = first;
-            let mut failure = None;
-            loop {
-                if len > 0 {
-                    match encode_block(&codec, geo, &block[..len]) {
-                        Ok(encoded) => {
-                            let job = Arc::new((encoded, len));
-                            for tx in &senders {
-                                let _ = tx.send(job.clone()); // a dead writer reports itself
-                            }
-                        }
-                        Err(e) => {
-                            failure = Some(EngineError::Codec(e));
-                            break;
-                        }
-                    }
-                    size += len as u64;
-                }
-                if len < geo.block_size {
-                    break;
-                }
-                match read_full(body, &mut block) {
-                    Ok(n) => len = n,
-                    Err(e) => {
-                        failure = Some(EngineError::Body(e));
-                        break;
-                    }
-                }
-            }
-            drop(senders);
-            let md5 = match md5_stage.join() {
-                Ok(d) => d,
-                Err(_) => {
-                    failure.get_or_insert(EngineError::Codec("MD5 stage panicked".into()));
-                    [0; 16]
-                }
-            };
-            let staged = writers
-                .into_iter()
-                .map(|w| match w {
-                    Some(h) => h.join().unwrap_or_else(|_| {
-                        Err(super::drive::DriveError::Io("writer panicked".into()))
-                    }),
-                    None => Err(super::drive::DriveError::Offline),
-                })
-                .collect();
-            let staged = StagedPart {
-                size,
-                md5,
-                staged,
-                inline: None,
-            };
-            match failure {
-                Some(e) => {
-                    staged.discard(self);
-                    Err(e)
-                }
-                None => Ok(staged),
-            }
+            allow_inline,
+            writers: Vec::new(),
+            md5: Mutex::new(crate::md5x::Md5::new()),
+            size: 0,
         })
     }
+
+    pub fn set(&self) -> Arc<ErasureSet> {
+        self.set.clone()
+    }
+
+    /// Bytes per block: every `write_block` takes exactly this many.
+    pub fn block_size(&self) -> usize {
+        self.geo.block_size
+    }
+
+    fn id(&self, p: usize) -> ShardId<'_> {
+        ShardId {
+            data_id: &self.data_id,
+            part: self.part,
+            index: self.dist[p],
+            geo: self.geo,
+        }
+    }
+
+    /// Writes one whole block (`block_size` bytes) to every drive.
+    pub fn write_block(&mut self, block: &[u8]) -> Result<(), EngineError> {
+        if block.len() != self.geo.block_size {
+            return Err(EngineError::Codec(format!(
+                "a block of {} bytes, not {}",
+                block.len(),
+                self.geo.block_size
+            )));
+        }
+        if self.writers.is_empty() {
+            self.open_writers();
+        }
+        self.write(block)
+    }
+
+    /// Opens every drive's staging directory and shard file.
+    fn open_writers(&mut self) {
+        let header = self.set.shard_header();
+        let drives = self.set.all_drives();
+        let opened = super::fanout::each(drives.len(), |p| {
+            let d = drives[p].as_ref().ok_or(DriveError::Offline)?;
+            let staging = d.new_staging()?;
+            let sink = d
+                .create_file(&staging, &format!("part.{}", self.part))
+                .and_then(|sink| ShardWriter::new(sink, &self.id(p), header));
+            match sink {
+                Ok(w) => Ok((staging, w)),
+                Err(e) => {
+                    d.remove_staging(&staging);
+                    Err(e)
+                }
+            }
+        });
+        self.writers = opened
+            .into_iter()
+            .map(|r| Mutex::new(r.unwrap_or_else(|| Err(DriveError::Io("writer panicked".into())))))
+            .collect();
+    }
+
+    /// Encodes `data` (a whole block, or the last one) and writes its shards to every drive
+    /// still writing, with its MD5 beside them.
+    fn write(&mut self, data: &[u8]) -> Result<(), EngineError> {
+        let encoded = encode_block(&self.codec, &self.geo, data).map_err(EngineError::Codec)?;
+        let n = self.writers.len();
+        let (writers, dist, md5, set) = (&self.writers, &self.dist, &self.md5, &self.set);
+        super::fanout::each(n + 1, |p| {
+            if p == n {
+                lock(md5).update(data);
+                return;
+            }
+            let mut slot = lock(&writers[p]);
+            let Ok((staging, w)) = &mut *slot else {
+                return;
+            };
+            if let Err(e) = w.write_block(encoded.shard(dist[p] as usize)) {
+                // This drive is out of the write: it keeps nothing of it.
+                if let Some(d) = set.drive(p) {
+                    d.remove_staging(staging);
+                }
+                *slot = Err(e);
+            }
+        });
+        self.size += data.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the last block (`tail`, shorter than a block, possibly empty) and completes
+    /// every drive's shard; a part that fits the inline limit comes back in memory.
+    pub fn finish(mut self, tail: &[u8]) -> Result<StagedPart, EngineError> {
+        if tail.len() >= self.geo.block_size {
+            return Err(EngineError::Codec("the last block is a whole block".into()));
+        }
+        if self.writers.is_empty() {
+            if self.allow_inline
+                && self.geo.shard_file_size(tail.len() as u64) <= self.set.cfg.inline_limit as u64
+            {
+                return self.inline(tail);
+            }
+            self.open_writers();
+        }
+        if !tail.is_empty() {
+            self.write(tail)?;
+        }
+        let writers = std::mem::take(&mut self.writers);
+        let staged = super::fanout::each(writers.len(), |p| {
+            let (staging, w) =
+                std::mem::replace(&mut *lock(&writers[p]), Err(DriveError::NotFound))?;
+            match w.finish() {
+                Ok(_) => Ok(staging),
+                Err(e) => {
+                    if let Some(d) = self.set.drive(p) {
+                        d.remove_staging(&staging);
+                    }
+                    Err(e)
+                }
+            }
+        });
+        let md5 = std::mem::take(&mut *lock(&self.md5)).finalize();
+        Ok(StagedPart {
+            size: self.size,
+            md5,
+            staged: staged
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| Err(DriveError::Io("writer panicked".into()))))
+                .collect(),
+            inline: None,
+        })
+    }
+
+    /// A small part's shards, in memory.
+    fn inline(self, data: &[u8]) -> Result<StagedPart, EngineError> {
+        let encoded = encode_block(&self.codec, &self.geo, data).map_err(EngineError::Codec)?;
+        let header = self.set.shard_header();
+        let inline = (0..self.geo.drives())
+            .map(|p| {
+                let blocks: Vec<&[u8]> = if data.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![encoded.shard(self.dist[p] as usize)]
+                };
+                shard::inline_shard(&self.id(p), header, &blocks)
+            })
+            .collect();
+        Ok(StagedPart {
+            size: data.len() as u64,
+            md5: Md5::digest(data).into(),
+            staged: (0..self.geo.drives())
+                .map(|_| Err(DriveError::NotFound))
+                .collect(),
+            inline: Some(inline),
+        })
+    }
+}
+
+impl Drop for PartStager {
+    /// A stager dropped before `finish` (the body failed, the client went away) leaves nothing.
+    fn drop(&mut self) {
+        for (p, slot) in self.writers.iter().enumerate() {
+            if let (Ok((staging, _)), Some(d)) = (&*lock(slot), self.set.drive(p)) {
+                d.remove_staging(staging);
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A new version of the key: its stamp after every stamp the drives list (invariant 3 of
@@ -340,37 +531,6 @@ fn entries_for(version: &Version, staged: &StagedPart) -> Vec<DriveResult<Entry>
             }
         })
         .collect()
-}
-
-/// One drive's writer: a staging directory with `part.<n>`, every block through the shard
-/// writer. A failed drive stops writing but keeps draining so the encoder never blocks on it,
-/// and removes its staging directory (the caller only learns the error).
-fn write_shards(
-    drive: &dyn Drive,
-    part: u32,
-    id: &ShardId<'_>,
-    header: [u8; shard::HEADER_LEN],
-    rx: mpsc::Receiver<Arc<(EncodedBlock, usize)>>,
-) -> DriveResult<Staging> {
-    let mut staging = None;
-    let result = (|| {
-        let s = drive.new_staging()?;
-        staging = Some(s.clone());
-        let sink: Box<dyn Sink> = drive.create_file(&s, &format!("part.{part}"))?;
-        let mut w = ShardWriter::new(sink, id, header)?;
-        for job in rx.iter() {
-            w.write_block(job.0.shard(id.index as usize))?;
-        }
-        w.finish()?;
-        Ok(s)
-    })();
-    if result.is_err() {
-        for _ in rx.iter() {}
-        if let Some(s) = staging {
-            drive.remove_staging(&s);
-        }
-    }
-    result
 }
 
 /// Fills `buf` from `r` unless the stream ends first; returns the bytes read.

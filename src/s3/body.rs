@@ -1,116 +1,191 @@
-//! Bridges between the async HTTP bodies of s3s and the engine's blocking streams, with
-//! memory bounded by a few chunks in flight in each direction.
+//! Request and response bodies between the network and the engine, with no thread held while
+//! waiting for the client. A request body is read here, asynchronously, into whole blocks; each
+//! block then goes to the engine on the blocking pool while the next one arrives
+//! (`stream_into`), so a body that trickles in costs its bytes, never a thread. A response is
+//! read from the drives a block at a time, one block ahead of the client, each read on the
+//! blocking pool (`stream_object`), so a client that reads slowly holds no thread either.
 
-use crate::engine::ObjectReader;
+use super::errors::to_s3;
+use crate::engine::{BlockSink, EngineError, ObjectReader};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use s3s::checksum::ChecksumHasher;
 use s3s::dto::StreamingBlob;
-use std::io::{self, Read};
+use s3s::{s3_error, S3Error, S3Result};
+use std::io;
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
-/// Request-body chunks buffered between the network and the engine.
-const BODY_CHUNKS: usize = 8;
-/// Response blocks (≤ 1 MiB each) buffered between the engine and the network.
-const RESPONSE_BLOCKS: usize = 2;
+/// The first allocation for a block of a body of unknown length: most objects are small.
+const FIRST_ALLOCATION: usize = 64 * 1024;
 
-/// The engine's side of a request body: a blocking `Read` fed by a task pulling the HTTP body.
-pub struct BlockingBody {
-    rx: mpsc::Receiver<Result<Bytes, io::Error>>,
-    current: Bytes,
+/// A request body, read block by block.
+pub struct BodyReader {
+    stream: Option<StreamingBlob>,
+    /// Bytes received but not yet handed out.
+    carry: Bytes,
     /// The length the request declared (`x-amz-decoded-content-length` for aws-chunked bodies,
-    /// else Content-Length) and the bytes received so far. s3s ends an aws-chunked body that
-    /// stops before its final 0-size chunk as if it were complete, so a truncated upload would
-    /// be stored short; here it fails as IncompleteBody.
+    /// else Content-Length). s3s ends an aws-chunked body that stops before its final 0-size
+    /// chunk as if it were complete, so a truncated upload would be stored short; here it fails
+    /// as IncompleteBody, as does a body longer than declared.
     expected: Option<u64>,
     received: u64,
-    /// Checksums requested by the client, computed as the bytes pass.
+    /// Checksums requested by the client, computed as the blocks go to the engine.
     pub hasher: Arc<Mutex<ChecksumHasher>>,
 }
 
-impl BlockingBody {
-    /// Starts pulling `blob` on the runtime; call from async context, read from a blocking one.
-    pub fn spawn(
-        blob: StreamingBlob,
+impl BodyReader {
+    pub fn new(
+        blob: Option<StreamingBlob>,
         hasher: ChecksumHasher,
         expected: Option<u64>,
-    ) -> BlockingBody {
-        let (tx, rx) = mpsc::channel(BODY_CHUNKS);
-        tokio::spawn(async move {
-            let mut blob = blob;
-            while let Some(item) = blob.next().await {
-                let item = item.map_err(|e| io::Error::other(e.to_string()));
-                let stop = item.is_err();
-                if tx.send(item).await.is_err() || stop {
-                    break;
-                }
-            }
-        });
-        BlockingBody {
-            rx,
-            current: Bytes::new(),
+    ) -> BodyReader {
+        BodyReader {
+            stream: blob,
+            carry: Bytes::new(),
             expected,
             received: 0,
             hasher: Arc::new(Mutex::new(hasher)),
         }
     }
-}
 
-impl Read for BlockingBody {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => {
-                    self.received += b.len() as u64;
-                    if let Some(n) = self.expected.filter(|&n| self.received > n) {
-                        return Err(io::Error::other(format!(
-                            "LengthMismatch: the body is longer than the {n} bytes declared"
-                        )));
-                    }
-                    if let Ok(mut h) = self.hasher.lock() {
-                        h.update(&b);
-                    }
-                    self.current = b;
-                }
-                Some(Err(e)) => return Err(e),
-                None => {
-                    if let Some(n) = self.expected.filter(|&n| self.received < n) {
-                        return Err(io::Error::other(format!(
-                            "Incomplete body: {} of the {n} bytes declared",
-                            self.received
-                        )));
-                    }
-                    return Ok(0);
+    /// The length the request declared, if it did.
+    pub fn expected(&self) -> Option<u64> {
+        self.expected
+    }
+
+    /// The next `size` bytes of the body: fewer only at its end (then possibly none).
+    pub async fn next_block(&mut self, size: usize) -> S3Result<Vec<u8>> {
+        let left = self
+            .expected
+            .map_or(FIRST_ALLOCATION as u64, |n| n.saturating_sub(self.received))
+            + self.carry.len() as u64;
+        let mut block = Vec::with_capacity(size.min(left as usize));
+        while block.len() < size {
+            if self.carry.is_empty() {
+                match self.pull().await? {
+                    Some(bytes) => self.carry = bytes,
+                    None => break,
                 }
             }
+            let take = (size - block.len()).min(self.carry.len());
+            block.extend_from_slice(&self.carry.split_to(take));
         }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        let _ = self.current.split_to(n);
-        Ok(n)
+        Ok(block)
+    }
+
+    /// Puts bytes back in front of what is still to be read.
+    pub fn unread(&mut self, bytes: Vec<u8>) {
+        let mut joined = bytes;
+        joined.extend_from_slice(&self.carry);
+        self.carry = Bytes::from(joined);
+    }
+
+    async fn pull(&mut self) -> S3Result<Option<Bytes>> {
+        let Some(stream) = &mut self.stream else {
+            return Ok(None);
+        };
+        match stream.next().await {
+            Some(Ok(bytes)) => {
+                self.received += bytes.len() as u64;
+                if let Some(n) = self.expected.filter(|&n| self.received > n) {
+                    return Err(s3_error!(
+                        IncompleteBody,
+                        "The request body is longer than the {n} bytes declared"
+                    ));
+                }
+                Ok(Some(bytes))
+            }
+            Some(Err(e)) => Err(super::errors::body_error(&io::Error::other(e.to_string()))),
+            None => {
+                self.stream = None;
+                if let Some(n) = self.expected.filter(|&n| self.received < n) {
+                    return Err(s3_error!(
+                        IncompleteBody,
+                        "You did not provide the number of bytes specified by the \
+                         Content-Length HTTP header: {} of {n}",
+                        self.received
+                    ));
+                }
+                Ok(None)
+            }
+        }
     }
 }
 
-/// Streams an object to the client: a blocking task reads block after block.
-pub fn stream_object(mut reader: ObjectReader) -> StreamingBlob {
-    let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(RESPONSE_BLOCKS);
-    tokio::task::spawn_blocking(move || loop {
-        let item = match reader.next_chunk() {
-            Ok(Some(chunk)) => Ok(Bytes::from(chunk)),
-            Ok(None) => return,
+/// Adds `bytes` to the requested checksums (on a blocking thread: SHA-256 is not free).
+pub fn hash(hasher: &Mutex<ChecksumHasher>, bytes: &[u8]) {
+    if let Ok(mut h) = hasher.lock() {
+        h.update(bytes);
+    }
+}
+
+/// Feeds `first` (bytes already read) and the rest of `body` to `upload`, block by block: each
+/// whole block is hashed and written on the blocking pool while the next one is read from the
+/// network. Returns the upload and the tail (the last block, shorter than a whole one, not yet
+/// written). On failure the upload is dropped, on the blocking pool, which removes what it
+/// staged.
+pub async fn stream_into<U: BlockSink + 'static>(
+    mut upload: U,
+    first: Vec<u8>,
+    body: &mut BodyReader,
+) -> S3Result<(U, Vec<u8>)> {
+    let size = upload.block_size();
+    let mut block = if first.len() == size {
+        first
+    } else {
+        body.unread(first);
+        body.next_block(size).await?
+    };
+    while block.len() == size {
+        let hasher = body.hasher.clone();
+        let write = tokio::task::spawn_blocking(move || {
+            hash(&hasher, &block);
+            let written = upload.write_block(&block);
+            (upload, written)
+        });
+        let (written, next) = tokio::join!(write, body.next_block(size));
+        let (returned, written) = written.map_err(S3Error::internal_error)?;
+        upload = returned;
+        let next = match (written, next) {
+            (Ok(()), Ok(next)) => next,
+            (Err(e), _) => return Err(discard(upload, to_s3(e))),
+            (_, Err(e)) => return Err(discard(upload, e)),
+        };
+        block = next;
+    }
+    Ok((upload, block))
+}
+
+/// Drops an upload that will not be finished on the blocking pool (it removes its staging).
+fn discard<U: Send + 'static>(upload: U, e: S3Error) -> S3Error {
+    tokio::task::spawn_blocking(move || drop(upload));
+    e
+}
+
+/// An object's bytes for the client: a block at a time, the next read from the drives (on the
+/// blocking pool) while the last one is sent.
+pub fn stream_object(reader: ObjectReader) -> StreamingBlob {
+    type Read = JoinHandle<(ObjectReader, Result<Option<Vec<u8>>, EngineError>)>;
+    fn read_next(mut reader: ObjectReader) -> Read {
+        tokio::task::spawn_blocking(move || {
+            let chunk = reader.next_chunk();
+            (reader, chunk)
+        })
+    }
+    let stream = futures_util::stream::unfold(Some(read_next(reader)), |reading| async move {
+        let (reader, chunk) = match reading?.await {
+            Ok(read) => read,
+            Err(e) => return Some((Err(io::Error::other(e)), None)),
+        };
+        match chunk {
+            Ok(Some(chunk)) => Some((Ok(Bytes::from(chunk)), Some(read_next(reader)))),
+            Ok(None) => None,
             Err(e) => {
                 tracing::warn!(error = %e, "object read failed mid-stream");
-                Err(io::Error::other(e.to_string()))
+                Some((Err(io::Error::other(e.to_string())), None))
             }
-        };
-        let stop = item.is_err();
-        if tx.blocking_send(item).is_err() || stop {
-            return;
         }
-    });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
     });
     StreamingBlob::wrap(stream)
 }

@@ -5,9 +5,9 @@
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri};
 
-/// Corrections made before s3s sees a request.
-pub async fn before(mut req: Request<s3s::Body>, domains: &[String]) -> Request<s3s::Body> {
-    let vhost = virtual_host_bucket(&req, domains);
+/// Corrections made before s3s sees a request; `vhost` is the bucket its Host names under a
+/// `--domain` (virtual-hosted style), if any.
+pub async fn before(mut req: Request<s3s::Body>, vhost: Option<String>) -> Request<s3s::Body> {
     if is_sig_v2(&req) && vhost.is_none() {
         if let Some(uri) = bucket_resource(req.uri()) {
             *req.uri_mut() = uri;
@@ -35,23 +35,6 @@ fn is_sig_v2<B>(req: &Request<B>) -> bool {
     let presigned = query.split('&').any(|p| p.starts_with("AWSAccessKeyId="))
         && query.split('&').any(|p| p.starts_with("Signature="));
     header || presigned
-}
-
-/// The bucket a request's Host names under one of the `--domain`s (virtual-hosted style).
-fn virtual_host_bucket<B>(req: &Request<B>, domains: &[String]) -> Option<String> {
-    let host = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    domains.iter().find_map(|d| {
-        name.strip_suffix(d.as_str())
-            .and_then(|b| b.strip_suffix('.'))
-            .filter(|b| !b.is_empty())
-            .map(str::to_string)
-    })
 }
 
 /// The bucket of a path-style bucket request (`/bucket` or `/bucket/`).
@@ -107,31 +90,34 @@ mod tests {
         r.uri().path_and_query().unwrap().to_string()
     }
 
-    fn before(r: Request<s3s::Body>, domains: &[String]) -> Request<s3s::Body> {
+    fn before(r: Request<s3s::Body>, vhost: Option<&str>) -> Request<s3s::Body> {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(super::before(r, domains))
+            .block_on(super::before(r, vhost.map(str::to_string)))
     }
 
     #[test]
     fn sig_v2_bucket_requests_get_their_slash() {
-        let d = ["s3.local".to_string()];
         let v2 = Some("AWS key:sig");
-        assert_eq!(path(&before(req("/b1", "127.0.0.1", v2), &d)), "/b1/");
-        assert_eq!(path(&before(req("/b1?delete", "h", v2), &d)), "/b1/?delete");
+        assert_eq!(path(&before(req("/b1", "127.0.0.1", v2), None)), "/b1/");
+        assert_eq!(
+            path(&before(req("/b1?delete", "h", v2), None)),
+            "/b1/?delete"
+        );
         // Objects, the root, buckets already with their slash: as sent.
-        assert_eq!(path(&before(req("/b1/k", "h", v2), &d)), "/b1/k");
-        assert_eq!(path(&before(req("/", "h", v2), &d)), "/");
-        assert_eq!(path(&before(req("/b1/", "h", v2), &d)), "/b1/");
+        assert_eq!(path(&before(req("/b1/k", "h", v2), None)), "/b1/k");
+        assert_eq!(path(&before(req("/", "h", v2), None)), "/");
+        assert_eq!(path(&before(req("/b1/", "h", v2), None)), "/b1/");
         // A presigned SigV2 URL too; SigV4 and virtual-hosted requests are left alone.
         let presigned = "/b1?AWSAccessKeyId=k&Expires=1&Signature=s";
         assert_eq!(
-            path(&before(req(presigned, "h", None), &d)),
+            path(&before(req(presigned, "h", None), None)),
             "/b1/?AWSAccessKeyId=k&Expires=1&Signature=s"
         );
         let v4 = Some("AWS4-HMAC-SHA256 Credential=k/20261202/us-east-1/s3/aws4_request");
-        assert_eq!(path(&before(req("/b1", "h", v4), &d)), "/b1");
-        assert_eq!(path(&before(req("/k", "b1.s3.local:9000", v2), &d)), "/k");
+        assert_eq!(path(&before(req("/b1", "h", v4), None)), "/b1");
+        let vhost = before(req("/k", "b1.s3.local:9000", v2), Some("b1"));
+        assert_eq!(path(&vhost), "/k");
     }
 }

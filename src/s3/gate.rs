@@ -15,12 +15,19 @@
 //!   than private, and versions other than `null` answer NotImplemented / NoSuchVersion
 //!   instead of a 200 that would make a client believe it got them.
 //!
-//! The per-user authorisation of issue 13 (policies) belongs here too: one hook that knows
-//! the operation's name.
+//! - **The server's own names are reserved**: a bucket named `minio` is refused, as MinIO
+//!   refuses it, since the health and metrics endpoints live under `/minio/`.
+//!
+//! The hook is also where the operation's name is known for every request the protocol layer
+//! routes, implemented or not: it leaves it in the request's `OperationSlot` for the HTTP
+//! front's metrics and logs. The per-user authorisation of issue 13 (policies) belongs here
+//! too: one hook that knows the operation's name.
 
 use http::{HeaderMap, Uri};
 use s3s::access::{S3Access, S3AccessContext};
+use s3s::path::S3Path;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
+use std::sync::{Arc, OnceLock};
 
 /// Longest lifetime of a presigned URL, in seconds (S3's).
 pub const MAX_PRESIGNED_EXPIRES: u64 = 7 * 24 * 3600;
@@ -36,16 +43,53 @@ const UPLOADS: [&str; 3] = ["PutObject", "UploadPart", "PostObject"];
 /// has access (what `private` and `bucket-owner-full-control` grant).
 const ACCEPTED_ACLS: [&str; 2] = ["private", "bucket-owner-full-control"];
 
+/// The bucket name the server's endpoints use (`/minio/health/…`, `/minio/v2/metrics/…`).
+pub const RESERVED_BUCKET: &str = "minio";
+
+/// Where the access hook leaves the name of the operation the protocol layer resolved
+/// (`CreateBucket`, `PutBucketVersioning`, …); the HTTP front puts one in each request's
+/// extensions and reads it once the response is there.
+#[derive(Clone, Debug, Default)]
+pub struct OperationSlot(Arc<OnceLock<String>>);
+
+impl OperationSlot {
+    pub fn get(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+
+    fn set(&self, op: &str) {
+        let _ = self.0.set(op.to_string());
+    }
+}
+
 pub struct Gate;
 
 #[async_trait::async_trait]
 impl S3Access for Gate {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        if let Some(slot) = cx.extensions_mut().get::<OperationSlot>().cloned() {
+            slot.set(cx.s3_op().name());
+        }
         if cx.credentials().is_none() {
             return Err(s3_error!(AccessDenied, "Signature is required"));
         }
+        if let S3Path::Bucket { bucket } = cx.s3_path() {
+            reserved(cx.s3_op().name(), bucket)?;
+        }
         check(cx.s3_op().name(), cx.uri(), cx.headers())
     }
+}
+
+/// A bucket named as the server's endpoints cannot be created: its paths would be theirs.
+fn reserved(op: &str, bucket: &str) -> S3Result<()> {
+    if op == "CreateBucket" && bucket == RESERVED_BUCKET {
+        return Err(s3_error!(
+            InvalidBucketName,
+            "The bucket name {RESERVED_BUCKET} is reserved: the server's health and metrics \
+             endpoints live under /{RESERVED_BUCKET}/"
+        ));
+    }
+    Ok(())
 }
 
 /// Every refusal of this module, for operation `op` with valid credentials.
@@ -331,6 +375,17 @@ mod tests {
         ] {
             assert_eq!(md5(bad).as_deref(), Some("InvalidDigest"), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_servers_bucket_name_is_reserved() {
+        let code = |op, bucket| reserved(op, bucket).err().map(|e| e.code().clone());
+        assert_eq!(
+            code("CreateBucket", "minio"),
+            Some(S3ErrorCode::InvalidBucketName)
+        );
+        assert_eq!(code("CreateBucket", "metrics"), None);
+        assert_eq!(code("HeadBucket", "minio"), None);
     }
 
     #[test]

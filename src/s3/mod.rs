@@ -16,10 +16,11 @@ pub mod gate;
 mod mpu_checksum;
 mod part_number;
 pub mod post;
+mod upload;
 mod versions;
 
 use crate::engine::{Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
-use body::{stream_object, BlockingBody};
+use body::{stream_object, BodyReader};
 use convert::*;
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
@@ -364,24 +365,13 @@ impl S3 for StrataS3 {
             if_none_match: etag_condition(input.if_none_match.as_ref()),
             ..Default::default()
         };
-        let blob = input.body.unwrap_or_else(|| {
-            StreamingBlob::wrap(futures_util::stream::empty::<
-                Result<bytes::Bytes, std::io::Error>,
-            >())
-        });
-        let mut body = BlockingBody::spawn(
-            blob,
+        let body = BodyReader::new(
+            input.body,
             plan.hasher(),
             declared_length(&req.headers, input.content_length),
         );
-        let trailers = req.trailing_headers;
         let info = self
-            .run(move |e| {
-                let hasher = body.hasher.clone();
-                e.put_object_checked(&bucket, &key, &mut body, &opts, &mut || {
-                    plan.verify(&hasher, trailers.as_ref().and_then(|t| t.take()).as_ref())
-                })
-            })
+            .upload_object(bucket, key, opts, body, plan, req.trailing_headers)
             .await?;
         let mut out = PutObjectOutput {
             e_tag: Some(etag(&info.etag)),
@@ -831,25 +821,20 @@ impl S3 for StrataS3 {
         let upload = self.run(move |e| e.upload(&b, &k, &id)).await?;
         mpu_checksum::require_for_part(&upload, &mut plan)?;
         let md5 = content_md5(input.content_md5.as_deref())?;
-        let blob = input.body.unwrap_or_else(|| {
-            StreamingBlob::wrap(futures_util::stream::empty::<
-                Result<bytes::Bytes, std::io::Error>,
-            >())
-        });
-        let mut body = BlockingBody::spawn(
-            blob,
+        let body = BodyReader::new(
+            input.body,
             plan.hasher(),
             declared_length(&req.headers, input.content_length),
         );
-        let trailers = req.trailing_headers;
-        let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
+        let target = upload::PartTarget {
+            bucket: input.bucket,
+            key: input.key,
+            upload_id: input.upload_id,
+            part,
+            content_md5: md5,
+        };
         let info = self
-            .run(move |e| {
-                let hasher = body.hasher.clone();
-                e.put_part_checked(&bucket, &key, &id, part, &mut body, md5, &mut || {
-                    plan.verify(&hasher, trailers.as_ref().and_then(|t| t.take()).as_ref())
-                })
-            })
+            .upload_part(target, body, plan, req.trailing_headers)
             .await?;
         let mut out = UploadPartOutput {
             e_tag: Some(etag(&info.etag)),

@@ -1,11 +1,15 @@
 //! `strata server`: the S3 API over an erasure-coded deployment of drive folders.
 
+mod domains;
 mod ellipsis;
+mod errdoc;
 mod http;
+mod limits;
 mod metrics;
+pub mod scrape;
+pub mod token;
 
 pub use ellipsis::{expand, expand_groups};
-pub use http::classify;
 
 use crate::engine::{Config, Engine};
 use crate::s3::StrataS3;
@@ -66,22 +70,63 @@ pub struct ServerArgs {
     /// empty one in a missing drive's place, is put back to work and rebuilt).
     #[arg(long, default_value = "10s")]
     pub drive_check_interval: String,
-    /// Time a client has to send a request's headers, on a new connection and between the
-    /// requests of a kept-alive one; slower connections are closed (slowloris).
+    /// Time a client has to send a request's headers, from the connection's start or the
+    /// request's first byte; slower connections are closed (slowloris).
     #[arg(long, default_value = "30s")]
     pub header_timeout: String,
+    /// Time a kept-alive connection may wait for its next request.
+    #[arg(long, default_value = "60s")]
+    pub idle_timeout: String,
+    /// Longest a request body may go without a byte while the server waits for it, and a
+    /// response without the client reading; also the grace period of --min-body-rate.
+    #[arg(long, default_value = "30s")]
+    pub body_timeout: String,
+    /// Average rate a request body must keep (once --body-timeout has passed), e.g. 1KiB;
+    /// `0` for none. Slower bodies are cut off with RequestTimeout.
+    #[arg(long, default_value = "1KiB")]
+    pub min_body_rate: String,
     /// Connections served at once; more wait in the listen backlog. Keeps the server below its
     /// file descriptor limit, which it would otherwise reach and then spin on.
     #[arg(long, default_value_t = 4096)]
     pub max_connections: usize,
+    /// S3 requests served at once (`auto`: from the memory, 256..4096); more wait up to
+    /// --requests-deadline for a turn, then get 503 SlowDown.
+    #[arg(long, default_value = "auto")]
+    pub max_requests: String,
+    /// How long a request waits for a turn under --max-requests.
+    #[arg(long, default_value = "10s")]
+    pub requests_deadline: String,
+    /// Who may read /minio/v2/metrics/*: `jwt`, holders of a bearer token signed with the root
+    /// credentials (`strata prometheus generate`, `mc admin prometheus generate`), or
+    /// `public`, anyone.
+    #[arg(
+        long,
+        env = "STRATA_PROMETHEUS_AUTH_TYPE",
+        value_enum,
+        default_value = "jwt"
+    )]
+    pub prometheus_auth: PrometheusAuth,
+    /// How often bucket usage (objects and bytes, for the metrics) is counted again by
+    /// listing every bucket; `off` for never.
+    #[arg(long, default_value = "5m")]
+    pub usage_interval: String,
     /// Drive folders or mount points; ellipsis groups like /mnt/disk{1...8} form their own sets.
     pub drives: Vec<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrometheusAuth {
+    Jwt,
+    Public,
 }
 
 pub fn run(args: ServerArgs) -> Result<()> {
     let (groups, cfg) = deployment(&args)?;
     let (user, password) = credentials(&args)?;
     let addr = parse_address(&args.address)?;
+    // Bad flags are refused before the drives are touched.
+    usage_interval(&args)?;
+    let client = client_limits(&args)?;
     let engine = Arc::new(Engine::open(&groups, cfg).context("opening the drives")?);
     for p in engine.problems() {
         tracing::warn!(problem = ?p, "drive problem");
@@ -91,7 +136,7 @@ pub fn run(args: ServerArgs) -> Result<()> {
         .thread_name("strata-io")
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(serve(engine, addr, args, user, password))
+    runtime.block_on(serve(engine, addr, args, (user, password), client))
 }
 
 fn deployment(args: &ServerArgs) -> Result<(Vec<Vec<PathBuf>>, Config)> {
@@ -142,6 +187,16 @@ fn deployment(args: &ServerArgs) -> Result<(Vec<Vec<PathBuf>>, Config)> {
     Ok((groups, cfg))
 }
 
+/// `--usage-interval`: `None` for `off`.
+fn usage_interval(args: &ServerArgs) -> Result<Option<Duration>> {
+    match args.usage_interval.as_str() {
+        "off" => Ok(None),
+        d => Ok(Some(
+            humantime::parse_duration(d).context("--usage-interval (e.g. 5m, off)")?,
+        )),
+    }
+}
+
 fn credentials(args: &ServerArgs) -> Result<(String, String)> {
     let (user, password) = match (&args.access_key, &args.secret_key) {
         (Some(u), Some(p)) => (u.clone(), p.clone()),
@@ -160,42 +215,6 @@ fn credentials(args: &ServerArgs) -> Result<(String, String)> {
     Ok((user, password))
 }
 
-/// Virtual-hosted-style addressing for `--domain`: `BUCKET.DOMAIN[:PORT]` names a bucket, every
-/// other host (an IP, `localhost`, the domain itself) is path-style, as in MinIO. s3s's own
-/// `MultiDomain` compares the Host header including its port with the domain, and takes any
-/// host it does not know for a bucket name (CNAME style): `bucket.DOMAIN:9000` and
-/// `localhost:9000` were refused as invalid bucket names.
-struct Domains(Vec<String>);
-
-impl s3s::host::S3Host for Domains {
-    fn parse_host_header<'a>(&'a self, host: &'a str) -> s3s::S3Result<s3s::host::VirtualHost<'a>> {
-        let name = match host.rsplit_once(':') {
-            Some((h, port))
-                if !h.contains(':')
-                    && !port.is_empty()
-                    && port.bytes().all(|b| b.is_ascii_digit()) =>
-            {
-                h
-            }
-            _ => host,
-        };
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
-        for d in &self.0 {
-            if let Some(bucket) = name
-                .strip_suffix(d.as_str())
-                .and_then(|h| h.strip_suffix('.'))
-            {
-                if !bucket.is_empty() {
-                    return Ok(
-                        s3s::host::VirtualHost::new(d.as_str()).with_bucket(bucket.to_string())
-                    );
-                }
-            }
-        }
-        Ok(s3s::host::VirtualHost::new(name))
-    }
-}
-
 /// `:9000` → every interface; `host:port` as given.
 pub fn parse_address(a: &str) -> Result<SocketAddr> {
     let full = if a.starts_with(':') {
@@ -211,11 +230,9 @@ async fn serve(
     engine: Arc<Engine>,
     addr: SocketAddr,
     args: ServerArgs,
-    user: String,
-    password: String,
+    (user, password): (String, String),
+    (limits, requests): (limits::Limits, limits::RequestLimiter),
 ) -> Result<()> {
-    let header_timeout =
-        humantime::parse_duration(&args.header_timeout).context("--header-timeout (e.g. 30s)")?;
     let mut builder = S3ServiceBuilder::new(StrataS3::new(engine.clone(), args.region.clone()));
     builder.set_auth(RootAuth {
         access_key: user.clone(),
@@ -228,20 +245,39 @@ async fn serve(
     if !args.domain.is_empty() {
         // Validates the names (valid, not overlapping); the parsing is ours (see `Domains`).
         s3s::host::MultiDomain::new(&args.domain).context("bad --domain")?;
-        builder.set_host(Domains(
-            args.domain.iter().map(|d| d.to_ascii_lowercase()).collect(),
-        ));
+        builder.set_host(domains::Domains::new(&args.domain));
     }
-    let front = Arc::new(http::Front::new(
-        builder.build(),
-        engine,
-        Arc::new(metrics::Metrics::default()),
-        args.domain.clone(),
-    ));
+    let usage_interval = usage_interval(&args)?;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
     let local = listener.local_addr()?;
+    let usage = Arc::new(metrics::usage::Usage::default());
+    if let Some(every) = usage_interval {
+        usage
+            .spawn(engine.clone(), every)
+            .context("starting the usage counter")?;
+    }
+    let scrape = match args.prometheus_auth {
+        PrometheusAuth::Public => token::ScrapeAccess::Public,
+        PrometheusAuth::Jwt => token::ScrapeAccess::Token {
+            access_key: user.clone(),
+            secret_key: password.clone(),
+        },
+    };
+    let front = Arc::new(http::Front::new(
+        builder.build(),
+        engine,
+        Arc::new(metrics::Metrics::default()),
+        usage,
+        http::FrontConfig {
+            domains: domains::Domains::new(&args.domain),
+            scrape,
+            server: server_name(local),
+            limits,
+            requests,
+        },
+    ));
     let shown = if local.ip().is_unspecified() {
         format!("http://127.0.0.1:{}", local.port())
     } else {
@@ -281,16 +317,29 @@ async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let front = front.clone();
-        let service = hyper::service::service_fn(move |req| front.clone().handle(req));
+        let state = limits::ConnState::new();
+        let watched = limits::Watched::new(stream, state.clone());
+        let service_state = state.clone();
+        let service =
+            hyper::service::service_fn(move |req| front.clone().handle(req, service_state.clone()));
+        // The time limits are the watchdog's (`limits`); hyper's own header timer would also
+        // cut kept-alive connections at the header timeout.
         let conn = hyper::server::conn::http1::Builder::new()
             .keep_alive(true)
+            // A client that shuts down its sending side after the body still gets its answer.
+            .half_close(true)
             .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .serve_connection(TokioIo::new(stream), service);
+            .header_read_timeout(None)
+            .serve_connection(TokioIo::new(watched), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%e, "connection closed with an error");
+            tokio::select! {
+                done = conn => if let Err(e) = done {
+                    tracing::debug!(%e, "connection closed with an error");
+                },
+                () = limits::watchdog(state, limits) => {
+                    tracing::debug!("connection closed: a time limit was reached");
+                }
             }
             drop(slot);
         });
@@ -304,6 +353,47 @@ async fn serve(
         () = tokio::time::sleep(Duration::from_secs(30)) => tracing::warn!("requests still running after 30 s; stopping"),
     }
     Ok(())
+}
+
+/// The time limits of a connection and the request bound, from the flags.
+fn client_limits(args: &ServerArgs) -> Result<(limits::Limits, limits::RequestLimiter)> {
+    let duration = |v: &str, flag: &str| {
+        humantime::parse_duration(v).with_context(|| format!("{flag} (e.g. 30s)"))
+    };
+    let min_body_rate = match args.min_body_rate.as_str() {
+        "0" | "off" => 0,
+        r => crate::bench::parse_size(r).context("--min-body-rate (e.g. 1KiB)")?,
+    };
+    let limits = limits::Limits {
+        header: duration(&args.header_timeout, "--header-timeout")?,
+        idle: duration(&args.idle_timeout, "--idle-timeout")?,
+        body: duration(&args.body_timeout, "--body-timeout")?,
+        min_body_rate,
+    };
+    let max = match args.max_requests.as_str() {
+        "auto" => limits::default_max_requests(),
+        n => n
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .context("--max-requests must be `auto` or a number above 0")?,
+    };
+    let deadline = duration(&args.requests_deadline, "--requests-deadline")?;
+    Ok((limits, limits::RequestLimiter::new(max, deadline)))
+}
+
+/// The metrics' `server` label: the address clients reach, the host's name when listening on
+/// every interface (as MinIO names its nodes `host:port`).
+fn server_name(local: SocketAddr) -> String {
+    if !local.ip().is_unspecified() {
+        return local.to_string();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", local.port())
 }
 
 /// Pauses after failed accepts: 10 ms doubling to 1 s. Logs the first failure, then one line

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod trap;
 
 use std::fs;
 use std::hash::Hasher;

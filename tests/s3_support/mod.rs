@@ -21,8 +21,10 @@ pub const CURL: &str = "curl";
 pub const USER: &str = "stratatest";
 pub const SECRET: &str = "strata-test-secret-key";
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_strata")
+/// The server binary: this build's, or `STRATA_TEST_BIN` (to show that a test fails on an
+/// older build: build it, copy it away, point this at it).
+pub fn bin() -> String {
+    std::env::var("STRATA_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_strata").to_string())
 }
 
 /// The boto3 virtualenv made by hack/deps.sh.
@@ -51,6 +53,8 @@ pub struct Server {
     pub tmp: tempfile::TempDir,
     pub drives: Vec<PathBuf>,
     pub log: PathBuf,
+    /// The bearer token of `strata prometheus generate` for this server, once asked for.
+    token: std::sync::OnceLock<String>,
 }
 
 impl Server {
@@ -93,6 +97,7 @@ impl Server {
             tmp,
             drives,
             log,
+            token: std::sync::OnceLock::new(),
         };
         s.launch(extra);
         s
@@ -196,6 +201,49 @@ impl Server {
     /// `GET path` with curl; returns (HTTP status, body).
     pub fn http_get(&self, path: &str) -> (u16, String) {
         curl_status(&format!("{}{path}", self.endpoint), &[])
+    }
+
+    /// The scrape configuration `strata prometheus generate [PAGE]` prints for this server.
+    pub fn scrape_config(&self, page: &str) -> String {
+        let out = run(Command::new(bin())
+            .args(["prometheus", "generate", page, "--endpoint", &self.endpoint])
+            .env("STRATA_ROOT_USER", USER)
+            .env("STRATA_ROOT_PASSWORD", SECRET));
+        assert!(
+            out.status.success(),
+            "strata prometheus generate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The bearer token of this server's scrape configuration.
+    pub fn scrape_token(&self) -> &str {
+        self.token.get_or_init(|| {
+            let config = self.scrape_config("cluster");
+            config
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("bearer_token:"))
+                .map(|t| t.trim().to_string())
+                .unwrap_or_else(|| panic!("no bearer_token in:\n{config}"))
+        })
+    }
+
+    /// A metrics page (`cluster`, `node`, `bucket`) read with the bearer token, as Prometheus
+    /// scrapes it; asserts 200.
+    pub fn metrics_page(&self, page: &str) -> String {
+        let auth = format!("Authorization: Bearer {}", self.scrape_token());
+        let (status, body) = curl_status(
+            &format!("{}/minio/v2/metrics/{page}", self.endpoint),
+            &["-H", &auth],
+        );
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Every sample of a metrics page, by name and labels (the `server` label left out).
+    pub fn metrics(&self, page: &str) -> std::collections::BTreeMap<String, f64> {
+        samples(&self.metrics_page(page))
     }
 
     /// Peak resident memory of the server (VmHWM), in KiB.
@@ -399,6 +447,32 @@ pub fn curl_status(url: &str, extra: &[&str]) -> (u16, String) {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let (body, code) = text.rsplit_once('\n').unwrap();
     (code.trim().parse().unwrap(), body.to_string())
+}
+
+/// The samples of a Prometheus text page, keyed `name{label="v",...}` (or `name`) without the
+/// `server` label every sample carries.
+pub fn samples(text: &str) -> std::collections::BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.rsplit_once(' '))
+        .filter_map(|(k, v)| Some((without_server(k), v.parse().ok()?)))
+        .collect()
+}
+
+fn without_server(key: &str) -> String {
+    let Some((name, labels)) = key.split_once('{') else {
+        return key.to_string();
+    };
+    let labels: Vec<&str> = labels
+        .trim_end_matches('}')
+        .split(',')
+        .filter(|l| !l.starts_with("server=") && !l.is_empty())
+        .collect();
+    if labels.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}{{{}}}", labels.join(","))
+    }
 }
 
 /// The `<Code>` of an S3 XML error document.

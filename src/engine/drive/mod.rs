@@ -8,6 +8,7 @@
 //! absence — and never by message text.
 
 mod barrier;
+pub(crate) mod beneath;
 pub mod faulty;
 mod local;
 mod walk;
@@ -47,6 +48,11 @@ impl From<io::Error> for DriveError {
     fn from(e: io::Error) -> DriveError {
         match e.raw_os_error() {
             Some(libc::ENOSPC) | Some(libc::EDQUOT) => return DriveError::Full,
+            // `beneath` refused to follow a symlink where the drive's own file or directory
+            // belongs: that copy is damaged (the other drives' copies serve, heal replaces it).
+            Some(libc::ELOOP) => {
+                return DriveError::Corrupt("a symlink inside the drive (not followed)".into())
+            }
             _ => {}
         }
         match e.kind() {

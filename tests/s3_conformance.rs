@@ -448,6 +448,7 @@ fn multipart_checksums_follow_s3() {
         json!([true, "FULL_OBJECT", "FULL_OBJECT"]),
         "{v}"
     );
+    assert_eq!(v["copy_asked"], json!([true, true]), "{v}");
     for (k, code) in [
         ("missing_part_sums", "InvalidRequest"),
         ("wrong_part_sum", "InvalidPart"),

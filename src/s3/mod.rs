@@ -604,6 +604,10 @@ impl S3 for StrataS3 {
             if_unmodified_since: input.copy_source_if_unmodified_since,
         };
         let content_type = input.content_type;
+        // x-amz-checksum-algorithm: computed over the copy besides the source's algorithms.
+        let asked = input
+            .checksum_algorithm
+            .map(|a| a.as_str().to_ascii_uppercase());
         let (bucket, key) = (input.bucket, input.key);
         let info = self
             .run(move |e| {
@@ -642,7 +646,7 @@ impl S3 for StrataS3 {
                 };
                 // The copy is one part: the source's algorithms are computed over its bytes
                 // (a multipart source's COMPOSITE checksum does not describe the copy).
-                let plan = checksum::Plan::computing(src.checksums.keys());
+                let plan = checksum::Plan::computing(src.checksums.keys().chain(asked.iter()));
                 let mut reader = checksum::Hashing::new(reader, plan.hasher());
                 let hasher = reader.hasher.clone();
                 e.put_object_checked(&bucket, &key, &mut reader, &opts, &mut || {

@@ -608,6 +608,11 @@ def multipart_checksums():
     cp = s3.copy_object(Bucket="sums", Key="copied", CopySource={"Bucket": "sums", "Key": "composite"})
     h = s3.head_object(Bucket="sums", Key="copied", ChecksumMode="ENABLED")
     out["copy"] = [h.get("ChecksumSHA256") == sha256(whole), h.get("ChecksumType"), cp["CopyObjectResult"].get("ChecksumType")]
+    cp = s3.copy_object(
+        Bucket="sums", Key="copied-crc", CopySource={"Bucket": "sums", "Key": "composite"}, ChecksumAlgorithm="CRC32"
+    )
+    h = s3.head_object(Bucket="sums", Key="copied-crc", ChecksumMode="ENABLED")
+    out["copy_asked"] = [cp["CopyObjectResult"].get("ChecksumCRC32") == crc32(whole), h.get("ChecksumCRC32") == crc32(whole)]
 
     # COMPOSITE CRC32: each part's checksum must be named on complete, and be the stored one.
     up, parts = upload_parts(s3, "strict", chunks[:2], ChecksumAlgorithm="CRC32")

@@ -34,7 +34,7 @@ pub use error::EngineError;
 pub use get::ObjectReader;
 pub use heal::HealResult;
 pub use layout::DriveProblem;
-pub use multipart::{PartInfo, PartUpload, UploadInfo};
+pub use multipart::{PartInfo, PartUpload, PartsCheck, UploadInfo};
 pub use put::{now_ns, BlockSink, BodyCheck, ObjectUpload};
 pub use types::*;
 
@@ -606,6 +606,16 @@ impl Engine {
         key: &str,
         upload_id: &str,
     ) -> Result<Vec<PartInfo>, EngineError> {
+        Ok(self.upload_parts(bucket, key, upload_id)?.1)
+    }
+
+    /// The upload's record (storage class, checksum algorithm, …) and its parts.
+    pub fn upload_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(UploadInfo, Vec<PartInfo>), EngineError> {
         self.locate(bucket, key)?
             .0
             .list_parts(bucket, key, upload_id)
@@ -630,6 +640,22 @@ impl Engine {
         parts: &[(u32, String)],
         conditions: &Conditions,
     ) -> Result<ObjectInfo, EngineError> {
+        self.complete_multipart_checked(bucket, key, upload_id, parts, conditions, &|_, _| {
+            Ok(BTreeMap::new())
+        })
+    }
+
+    /// Completes an upload if `conditions` hold; `check` makes the object's checksums from
+    /// the parts chosen (or refuses them) before anything is committed.
+    pub fn complete_multipart_checked(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+        conditions: &Conditions,
+        check: PartsCheck<'_>,
+    ) -> Result<ObjectInfo, EngineError> {
         let _bucket = self.bucket_shared(bucket);
         self.locate(bucket, key)?.0.complete_upload(
             bucket,
@@ -638,7 +664,20 @@ impl Engine {
             parts,
             self.shared.cfg.min_part_size,
             conditions,
+            check,
         )
+    }
+
+    /// The record of an upload in progress (its storage class, checksum algorithm, …).
+    pub fn upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<UploadInfo, EngineError> {
+        self.locate(bucket, key)?
+            .0
+            .upload_info(bucket, key, upload_id)
     }
 
     pub fn abort_multipart(

@@ -33,7 +33,18 @@ pub struct UploadInfo {
     pub erasure: Erasure,
     #[serde(default)]
     pub reduced_redundancy: bool,
+    /// The algorithm every part is checked with (`CRC32`, …), and the checksum type of the
+    /// object (`COMPOSITE`, `FULL_OBJECT`); none for uploads created without one.
+    #[serde(default)]
+    pub checksum_algorithm: Option<String>,
+    #[serde(default)]
+    pub checksum_type: Option<String>,
 }
+
+/// How the object's checksums are made from the parts chosen for it (and the client's claims
+/// checked), at completion, before anything is committed.
+pub type PartsCheck<'a> =
+    &'a dyn Fn(&UploadInfo, &[PartInfo]) -> Result<BTreeMap<String, String>, EngineError>;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartInfo {
@@ -109,6 +120,8 @@ impl ErasureSet {
             tags: opts.tags.clone(),
             erasure: self.erasure_for(&geo, placement),
             reduced_redundancy: opts.reduced_redundancy,
+            checksum_algorithm: opts.checksum_algorithm.clone(),
+            checksum_type: opts.checksum_type.clone(),
         };
         let bytes = serde_json::to_vec(&info).map_err(|e| EngineError::Codec(e.to_string()))?;
         let results = self.on_drives(|_, d| d.put_upload(bucket, &info.upload_id, &bytes));
@@ -247,11 +260,16 @@ impl ErasureSet {
         bucket: &str,
         key: &str,
         id: &str,
-    ) -> Result<Vec<PartInfo>, EngineError> {
+    ) -> Result<(UploadInfo, Vec<PartInfo>), EngineError> {
         let info = self.upload_info(bucket, key, id)?;
+        let parts = self.parts_of(bucket, id, &info);
+        Ok((info, parts))
+    }
+
+    fn parts_of(&self, bucket: &str, id: &str, info: &UploadInfo) -> Vec<PartInfo> {
         let w = info.erasure.geometry().write_quorum();
         let mut parts: Vec<(PartInfo, usize)> = Vec::new();
-        for (p, held) in self.complete_attempts(bucket, id, &info) {
+        for (p, held) in self.complete_attempts(bucket, id, info) {
             let rank = |q: &PartInfo, h: usize| (h >= w, q.mod_time_ns, q.attempt.clone());
             match parts.iter_mut().find(|(x, _)| x.number == p.number) {
                 Some((x, xh)) if rank(&p, held) > rank(x, *xh) => {
@@ -263,7 +281,7 @@ impl ErasureSet {
             }
         }
         parts.sort_by_key(|(p, _)| p.number);
-        Ok(parts.into_iter().map(|(p, _)| p).collect())
+        parts.into_iter().map(|(p, _)| p).collect()
     }
 
     /// Every part upload that k drives hold (the same attempt, the same record), with how
@@ -289,6 +307,7 @@ impl ErasureSet {
         votes.into_iter().filter(|(_, n)| *n >= k).collect()
     }
 
+    #[allow(clippy::too_many_arguments)] // one CompleteMultipartUpload's worth of parameters
     pub fn complete_upload(
         &self,
         bucket: &str,
@@ -297,6 +316,7 @@ impl ErasureSet {
         chosen: &[(u32, String)],
         min_part_size: u64,
         conditions: &Conditions,
+        check: PartsCheck<'_>,
     ) -> Result<ObjectInfo, EngineError> {
         let info = match self.upload_info(bucket, key, id) {
             Ok(info) => info,
@@ -345,6 +365,7 @@ impl ErasureSet {
                 EngineError::InvalidPart(format!("bad ETag for part {}", p.number))
             })?);
         }
+        let checksums = check(&info, &parts)?;
         let object = ObjectMeta {
             size: parts.iter().map(|p| p.size).sum(),
             etag: format!("{}-{}", hex(&Md5::digest(&md5s)), parts.len()),
@@ -352,7 +373,7 @@ impl ErasureSet {
             content_type: info.content_type.clone(),
             user_meta: info.user_meta.clone(),
             tags: info.tags.clone(),
-            checksums: BTreeMap::new(),
+            checksums,
             erasure: info.erasure.clone(),
             data_dir: Some(uuid::Uuid::new_v4().to_string()),
             parts: parts

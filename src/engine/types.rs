@@ -126,6 +126,10 @@ pub struct PutOptions {
     pub content_md5: Option<[u8; 16]>,
     pub reduced_redundancy: bool,
     pub conditions: Conditions,
+    /// CreateMultipartUpload: the algorithm (`CRC32`, …) every part is checked with, and how
+    /// the parts' checksums make the object's (`COMPOSITE` or `FULL_OBJECT`).
+    pub checksum_algorithm: Option<String>,
+    pub checksum_type: Option<String>,
 }
 
 /// What a client learns about an object.
@@ -142,7 +146,20 @@ pub struct ObjectInfo {
     pub tags: BTreeMap<String, String>,
     pub checksums: BTreeMap<String, String>,
     pub parts: usize,
+    /// The parts in order (a plain PUT has one, number 1): what `partNumber` reads select.
+    pub part_list: Vec<ObjectPart>,
+    /// Made by CompleteMultipartUpload (S3 reports parts only of such objects).
+    pub multipart: bool,
     pub reduced_redundancy: bool,
+}
+
+/// One part of an object, as clients see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectPart {
+    pub number: u32,
+    pub size: u64,
+    /// The part's own checksums by algorithm (`CRC32`, …), base64.
+    pub checksums: BTreeMap<String, String>,
 }
 
 impl ObjectInfo {
@@ -160,6 +177,8 @@ impl ObjectInfo {
             tags: BTreeMap::new(),
             checksums: BTreeMap::new(),
             parts: 0,
+            part_list: Vec::new(),
+            multipart: false,
             reduced_redundancy: false,
         };
         if let Some(o) = &v.object {
@@ -171,6 +190,16 @@ impl ObjectInfo {
             info.tags = o.tags.clone();
             info.checksums = o.checksums.clone();
             info.parts = o.parts.len();
+            info.part_list = o
+                .parts
+                .iter()
+                .map(|p| ObjectPart {
+                    number: p.number,
+                    size: p.size,
+                    checksums: p.checksums.clone(),
+                })
+                .collect();
+            info.multipart = o.upload_id.is_some();
             info.reduced_redundancy = o.reduced_redundancy;
         }
         info

@@ -60,6 +60,30 @@ impl Plan {
         })
     }
 
+    /// A plan computing the named algorithms (as stored: `CRC32`, …), nothing to compare.
+    pub fn computing<'a>(names: impl Iterator<Item = &'a String>) -> Plan {
+        let wanted = names
+            .filter_map(|n| {
+                let lower = n.to_ascii_lowercase();
+                ALGORITHMS.iter().find(|a| **a == lower).map(|a| (*a, None))
+            })
+            .collect();
+        Plan {
+            wanted,
+            trailer: None,
+        }
+    }
+
+    /// Adds an algorithm to compute (checked against its header or trailer, when sent).
+    pub fn want(&mut self, name: &str) -> S3Result<()> {
+        let known = ALGORITHMS
+            .iter()
+            .find(|a| **a == name)
+            .ok_or_else(|| s3_error!(InvalidRequest, "unsupported checksum algorithm {name}"))?;
+        self.wanted.entry(known).or_insert(None);
+        Ok(())
+    }
+
     pub fn hasher(&self) -> ChecksumHasher {
         let mut h = ChecksumHasher::default();
         for name in self.wanted.keys() {
@@ -126,4 +150,59 @@ impl Plan {
 /// Stored checksums into the five optional output fields.
 pub fn fields(stored: &BTreeMap<String, String>) -> [Option<String>; 5] {
     ALGORITHMS.map(|a| stored.get(&a.to_ascii_uppercase()).cloned())
+}
+
+/// The base64 checksum of `data` with an algorithm named as stored (`CRC32`, …).
+pub fn digest(algorithm: &str, data: &[u8]) -> Option<String> {
+    let name = algorithm.to_ascii_lowercase();
+    let plan = Plan {
+        wanted: [(*ALGORITHMS.iter().find(|a| **a == name)?, None)].into(),
+        trailer: None,
+    };
+    let mut h = plan.hasher();
+    h.update(data);
+    let c = h.finalize();
+    [
+        c.checksum_crc32,
+        c.checksum_crc32c,
+        c.checksum_sha1,
+        c.checksum_sha256,
+        c.checksum_crc64nvme,
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+}
+
+/// The one checksum a request claims in `x-amz-checksum-<alg>` headers (upper case
+/// algorithm, value), if any.
+pub fn fields_given(given: [(&'static str, Option<String>); 5]) -> Option<(String, String)> {
+    given
+        .into_iter()
+        .find_map(|(a, v)| v.map(|v| (a.to_ascii_uppercase(), v.trim().to_string())))
+}
+
+/// A reader that hashes what passes through it (a copy checked as an upload is).
+pub struct Hashing<R> {
+    pub inner: R,
+    pub hasher: Arc<Mutex<ChecksumHasher>>,
+}
+
+impl<R> Hashing<R> {
+    pub fn new(inner: R, hasher: ChecksumHasher) -> Hashing<R> {
+        Hashing {
+            inner,
+            hasher: Arc::new(Mutex::new(hasher)),
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut h) = self.hasher.lock() {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
 }

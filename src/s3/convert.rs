@@ -246,7 +246,7 @@ pub fn put_options(
         checksums: BTreeMap::new(),
         content_md5,
         reduced_redundancy,
-        conditions: Default::default(),
+        ..Default::default()
     }
 }
 
@@ -308,13 +308,35 @@ pub fn declared_length(headers: &http::HeaderMap, content_length: Option<i64>) -
 }
 
 /// Content-Encoding as stored with an object: `aws-chunked` only describes the request body
-/// (S3 removes it), other codings (`aws-chunked,gzip` → `gzip`) stay.
+/// (S3 removes it), other codings stay as the client wrote them (`aws-chunked,gzip` → `gzip`,
+/// `deflate, gzip` → `deflate, gzip`: S3 gives back the header it was given).
 pub fn stored_content_encoding(v: Option<String>) -> Option<String> {
     let v = v?;
     let kept: Vec<&str> = v
         .split(',')
-        .map(str::trim)
-        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("aws-chunked"))
+        .filter(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("aws-chunked"))
         .collect();
-    (!kept.is_empty()).then(|| kept.join(","))
+    let kept = kept.join(",");
+    let kept = kept.trim();
+    (!kept.is_empty()).then(|| kept.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_encoding_is_kept_as_written_but_aws_chunked() {
+        let s = |v: &str| stored_content_encoding(Some(v.to_string()));
+        assert_eq!(s("deflate, gzip").as_deref(), Some("deflate, gzip"));
+        assert_eq!(s("gzip").as_deref(), Some("gzip"));
+        assert_eq!(s("aws-chunked,gzip").as_deref(), Some("gzip"));
+        assert_eq!(
+            s("aws-chunked, deflate, gzip").as_deref(),
+            Some("deflate, gzip")
+        );
+        assert_eq!(s("gzip, aws-chunked").as_deref(), Some("gzip"));
+        assert_eq!(s("aws-chunked"), None);
+        assert_eq!(stored_content_encoding(None), None);
+    }
 }

@@ -9,6 +9,8 @@
 //! - **Presigned URLs live at most a week** (`X-Amz-Expires` ≤ 604800, S3's limit).
 //! - **Bounded request documents**: the body of any operation but an object upload (an XML or
 //!   JSON document) is refused above `MAX_DOCUMENT` before it is read.
+//! - **Content-MD5 is 16 bytes of base64** whatever the operation; an empty one is
+//!   InvalidDigest, not "no digest".
 //! - **No feature is accepted and ignored.** Server-side encryption, object lock, ACLs other
 //!   than private, and versions other than `null` answer NotImplemented / NoSuchVersion
 //!   instead of a 200 that would make a client believe it got them.
@@ -96,7 +98,23 @@ pub fn check(op: &str, uri: &Uri, headers: &HeaderMap) -> S3Result<()> {
     signed_headers_cover(&query, headers)?;
     presigned_lifetime(&query)?;
     document_size(op, headers)?;
+    content_md5(headers)?;
     features(&query, headers)
+}
+
+/// A Content-MD5 header must be the base64 of 16 bytes on any request. s3s reads an empty
+/// header as no header, so an empty one would otherwise go unchecked (S3: InvalidDigest).
+fn content_md5(headers: &HeaderMap) -> S3Result<()> {
+    for v in headers.get_all("content-md5") {
+        let decoded = base64_simd::STANDARD.decode_to_vec(v.as_bytes().trim_ascii());
+        if !decoded.is_ok_and(|d| d.len() == 16) {
+            return Err(s3_error!(
+                InvalidDigest,
+                "The Content-MD5 you specified is not valid."
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn document_size(op: &str, headers: &HeaderMap) -> S3Result<()> {
@@ -203,6 +221,19 @@ fn presigned_lifetime(query: &[(String, String)]) -> S3Result<()> {
 
 /// Features whose headers or parameters are refused rather than ignored.
 fn features(query: &[(String, String)], headers: &HeaderMap) -> S3Result<()> {
+    refused_features(headers)?;
+    if param(query, "versionId").is_some_and(|v| v != "null") {
+        return Err(s3_error!(
+            NoSuchVersion,
+            "The specified version does not exist (object versions are not kept yet)"
+        ));
+    }
+    Ok(())
+}
+
+/// Headers (or the form fields of a POST upload, which carry the same names) asking for
+/// features that are not there.
+pub fn refused_features(headers: &HeaderMap) -> S3Result<()> {
     let names = || headers.keys().map(|k| k.as_str());
     if names().any(|h| {
         h.starts_with("x-amz-server-side-encryption")
@@ -235,12 +266,6 @@ fn features(query: &[(String, String)], headers: &HeaderMap) -> S3Result<()> {
     }
     if names().any(|h| h.starts_with("x-amz-grant-")) {
         return Err(s3_error!(NotImplemented, "ACL grants are not supported"));
-    }
-    if param(query, "versionId").is_some_and(|v| v != "null") {
-        return Err(s3_error!(
-            NoSuchVersion,
-            "The specified version does not exist (object versions are not kept yet)"
-        ));
     }
     Ok(())
 }
@@ -334,6 +359,22 @@ mod tests {
         assert_eq!(code(check("UploadPart", &uri, &h)), None);
         let small = headers(&[("content-length", "5000")]);
         assert_eq!(code(check("DeleteObjects", &uri, &small)), None);
+    }
+
+    #[test]
+    fn content_md5_must_be_sixteen_bytes_of_base64() {
+        let uri: Uri = "/b/k".parse().unwrap();
+        let md5 = |v: &str| code(check("PutObject", &uri, &headers(&[("content-md5", v)])));
+        assert_eq!(md5("XUFAKrxLKna5cZ2REBfFkg=="), None);
+        for bad in [
+            "",
+            "   ",
+            "abc",
+            "XUFAKrxLKna5cZ2REBfF",
+            "not base64 at all!",
+        ] {
+            assert_eq!(md5(bad).as_deref(), Some("InvalidDigest"), "{bad:?}");
+        }
     }
 
     #[test]

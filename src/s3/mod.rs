@@ -5,12 +5,19 @@
 //!
 //! Operations not implemented here answer `NotImplemented` (s3s's default).
 
+mod attributes;
 mod body;
 mod checksum;
 mod convert;
+mod crc_combine;
+pub mod edge;
 mod errors;
 pub mod gate;
+mod mpu_checksum;
+mod part_number;
+pub mod post;
 mod upload;
+mod versions;
 
 use crate::engine::{Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
 use body::{stream_object, BodyReader};
@@ -166,7 +173,6 @@ macro_rules! object_headers {
         $out.website_redirect_location = std_header(info, REDIRECT);
         $out.metadata = user_metadata(info);
         $out.accept_ranges = Some("bytes".into());
-        $out.parts_count = (info.parts > 1).then_some(info.parts as i32);
         if info.reduced_redundancy {
             $out.storage_class = Some(StorageClass::from_static(StorageClass::REDUCED_REDUNDANCY));
         }
@@ -194,6 +200,15 @@ macro_rules! response_overrides {
         if let Some(v) = $input.response_expires.take() {
             $out.expires = Some(v);
         }
+    }};
+}
+
+/// Stored checksums and their type (COMPOSITE or FULL_OBJECT) into an output.
+macro_rules! checksum_fields_typed {
+    ($out:expr, $stored:expr) => {{
+        let stored: &BTreeMap<String, String> = $stored;
+        checksum_fields!($out, stored);
+        $out.checksum_type = mpu_checksum::checksum_type(stored);
     }};
 }
 
@@ -229,21 +244,26 @@ impl S3 for StrataS3 {
 
     async fn list_buckets(
         &self,
-        _req: S3Request<ListBucketsInput>,
+        req: S3Request<ListBucketsInput>,
     ) -> S3Result<S3Response<ListBucketsOutput>> {
-        let buckets = self.run(|e| e.list_buckets()).await?;
-        let buckets = buckets
+        let input = req.input;
+        let page = BucketPage::new(&input, &self.region)?;
+        let all = self.run(|e| e.list_buckets()).await?;
+        let (shown, next) = page.select(all);
+        let buckets = shown
             .into_iter()
             .map(|b| Bucket {
                 name: Some(b.name),
                 creation_date: Some(timestamp(b.created_ns)),
-                bucket_region: None,
+                // S3 names the region once any of the paging parameters is given.
+                bucket_region: page.paged.then(|| self.region.clone()),
             })
             .collect();
         Ok(S3Response::new(ListBucketsOutput {
             buckets: Some(buckets),
             owner: Some(owner()),
-            ..Default::default()
+            prefix: input.prefix,
+            continuation_token: next.as_deref().map(encode_token),
         }))
     }
 
@@ -319,6 +339,11 @@ impl S3 for StrataS3 {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let mut input = req.input;
+        // A browser POST (s3s's default post_object calls this): the checksum fields the front
+        // took out of the form (see `post`).
+        if let Some(form) = req.extensions.get::<post::PostForm>() {
+            form.apply(&mut input);
+        }
         input.content_encoding = stored_content_encoding(input.content_encoding.take());
         let reduced = reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?;
         let plan = checksum_plan(
@@ -353,7 +378,7 @@ impl S3 for StrataS3 {
             size: Some(info.size as i64),
             ..Default::default()
         };
-        checksum_fields!(out, &info.checksums);
+        checksum_fields_typed!(out, &info.checksums);
         Ok(S3Response::new(out))
     }
 
@@ -362,12 +387,6 @@ impl S3 for StrataS3 {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let mut input = req.input;
-        if input.part_number.is_some() {
-            return Err(s3_error!(
-                NotImplemented,
-                "GetObject by partNumber is not supported yet"
-            ));
-        }
         let (bucket, key) = (input.bucket.clone(), input.key.clone());
         let mut reader = self.run(move |e| e.get_object(&bucket, &key, None)).await?;
         let info = reader.info().clone();
@@ -378,9 +397,18 @@ impl S3 for StrataS3 {
             if_unmodified_since: input.if_unmodified_since.as_ref(),
         }
         .check(&info, true)?;
+        let part = input
+            .part_number
+            .map(|n| part_number::select(&info, n, input.range.is_some()))
+            .transpose()?
+            .flatten();
         let mut out = GetObjectOutput::default();
         object_headers!(out, &info);
-        if let Some(range) = &input.range {
+        if let Some(p) = &part {
+            reader.restrict(p.start, p.len).map_err(to_s3)?;
+            out.content_range = Some(p.content_range(info.size));
+            out.content_length = Some(p.len as i64);
+        } else if let Some(range) = &input.range {
             let r = range.check(info.size)?;
             reader.restrict(r.start, r.end - r.start).map_err(to_s3)?;
             out.content_range = Some(format!("bytes {}-{}/{}", r.start, r.end - 1, info.size));
@@ -388,8 +416,12 @@ impl S3 for StrataS3 {
         } else {
             out.content_length = Some(info.size as i64);
         }
+        if input.part_number.is_some() {
+            out.parts_count = part_number::parts_count(&info);
+        }
         if input.checksum_mode.is_some() && input.range.is_none() {
-            checksum_fields!(out, &info.checksums);
+            checksum_fields!(out, read_checksums(&info, part.as_ref()));
+            out.checksum_type = mpu_checksum::checksum_type(&info.checksums);
         }
         response_overrides!(out, input);
         out.tag_count = (!info.tags.is_empty()).then_some(info.tags.len() as i32);
@@ -411,21 +443,50 @@ impl S3 for StrataS3 {
             if_unmodified_since: input.if_unmodified_since.as_ref(),
         }
         .check(&info, true)?;
+        let part = input
+            .part_number
+            .map(|n| part_number::select(&info, n, input.range.is_some()))
+            .transpose()?
+            .flatten();
         let mut out = HeadObjectOutput::default();
         object_headers!(out, &info);
-        match &input.range {
-            Some(range) => {
-                let r = range.check(info.size)?;
-                out.content_range = Some(format!("bytes {}-{}/{}", r.start, r.end - 1, info.size));
-                out.content_length = Some((r.end - r.start) as i64);
-            }
-            None => out.content_length = Some(info.size as i64),
+        if let Some(p) = &part {
+            out.content_range = Some(p.content_range(info.size));
+            out.content_length = Some(p.len as i64);
+        } else if let Some(range) = &input.range {
+            let r = range.check(info.size)?;
+            out.content_range = Some(format!("bytes {}-{}/{}", r.start, r.end - 1, info.size));
+            out.content_length = Some((r.end - r.start) as i64);
+        } else {
+            out.content_length = Some(info.size as i64);
         }
-        if input.checksum_mode.is_some() {
-            checksum_fields!(out, &info.checksums);
+        if input.part_number.is_some() {
+            out.parts_count = part_number::parts_count(&info);
+        }
+        if input.checksum_mode.is_some() && input.range.is_none() {
+            checksum_fields!(out, read_checksums(&info, part.as_ref()));
+            out.checksum_type = mpu_checksum::checksum_type(&info.checksums);
         }
         response_overrides!(out, input);
-        Ok(S3Response::new(out))
+        let mut resp = S3Response::new(out);
+        // S3 answers HEAD with the tag count as GET does (s3s's HeadObjectOutput has no field).
+        if !info.tags.is_empty() {
+            resp.headers.insert(
+                "x-amz-tagging-count",
+                http::HeaderValue::from(info.tags.len()),
+            );
+        }
+        Ok(resp)
+    }
+
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        let input = req.input;
+        let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        let info = self.run(move |e| e.head_object(&bucket, &key)).await?;
+        Ok(S3Response::new(attributes::output(&info, &input)?))
     }
 
     async fn delete_object(
@@ -455,7 +516,7 @@ impl S3 for StrataS3 {
         }
         let quiet = input.delete.quiet.unwrap_or(false);
         let bucket = input.bucket;
-        let keys: Vec<(String, crate::engine::Conditions)> = input
+        let keys: Vec<DeleteEntry> = input
             .delete
             .objects
             .into_iter()
@@ -466,7 +527,11 @@ impl S3 for StrataS3 {
                     if_match_size: o.size.map(|s| s.max(0) as u64),
                     ..Default::default()
                 };
-                (o.key, conditions)
+                DeleteEntry {
+                    key: o.key,
+                    version_id: o.version_id,
+                    conditions,
+                }
             })
             .collect();
         let results = self
@@ -476,31 +541,29 @@ impl S3 for StrataS3 {
                     .ok_or_else(|| EngineError::NoSuchBucket(bucket.clone()))?;
                 Ok(keys
                     .into_iter()
-                    .map(|(k, c)| {
-                        let r = e.delete_object_if(&bucket, &k, &c);
-                        (k, r)
+                    .map(|d| {
+                        let r = d.delete(e, &bucket);
+                        (d, r)
                     })
                     .collect::<Vec<_>>())
             })
             .await?;
         let mut deleted = Vec::new();
         let mut errors = Vec::new();
-        for (key, r) in results {
+        for (d, r) in results {
             match r {
                 Ok(()) if quiet => {}
                 Ok(()) => deleted.push(DeletedObject {
-                    key: Some(key),
+                    key: Some(d.key),
+                    version_id: d.version_id,
                     ..Default::default()
                 }),
-                Err(e) => {
-                    let s3 = to_s3(e);
-                    errors.push(Error {
-                        code: Some(s3.code().as_str().to_string()),
-                        key: Some(key),
-                        message: s3.message().map(str::to_string),
-                        version_id: None,
-                    })
-                }
+                Err(s3) => errors.push(Error {
+                    code: Some(s3.code().as_str().to_string()),
+                    key: Some(d.key),
+                    message: s3.message().map(str::to_string),
+                    version_id: d.version_id,
+                }),
             }
         }
         Ok(S3Response::new(DeleteObjectsOutput {
@@ -541,10 +604,14 @@ impl S3 for StrataS3 {
             if_unmodified_since: input.copy_source_if_unmodified_since,
         };
         let content_type = input.content_type;
+        // x-amz-checksum-algorithm: computed over the copy besides the source's algorithms.
+        let asked = input
+            .checksum_algorithm
+            .map(|a| a.as_str().to_ascii_uppercase());
         let (bucket, key) = (input.bucket, input.key);
         let info = self
             .run(move |e| {
-                let (mut reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
+                let (reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
                     Ok(opened) => opened,
                     Err(refused) => return Ok(Err(refused)),
                 };
@@ -573,20 +640,29 @@ impl S3 for StrataS3 {
                     content_type: ctype,
                     user_meta,
                     tags,
-                    checksums: src.checksums.clone(),
                     content_md5: None,
                     reduced_redundancy: reduced,
-                    conditions: Default::default(),
+                    ..Default::default()
                 };
-                e.put_object(&bucket, &key, &mut reader, &opts).map(Ok)
+                // The copy is one part: the source's algorithms are computed over its bytes
+                // (a multipart source's COMPOSITE checksum does not describe the copy).
+                let plan = checksum::Plan::computing(src.checksums.keys().chain(asked.iter()));
+                let mut reader = checksum::Hashing::new(reader, plan.hasher());
+                let hasher = reader.hasher.clone();
+                e.put_object_checked(&bucket, &key, &mut reader, &opts, &mut || {
+                    plan.verify(&hasher, None)
+                })
+                .map(Ok)
             })
             .await??;
+        let mut result = CopyObjectResult {
+            e_tag: Some(etag(&info.etag)),
+            last_modified: Some(timestamp(info.mod_time_ns)),
+            ..Default::default()
+        };
+        checksum_fields_typed!(result, &info.checksums);
         Ok(S3Response::new(CopyObjectOutput {
-            copy_object_result: Some(CopyObjectResult {
-                e_tag: Some(etag(&info.etag)),
-                last_modified: Some(timestamp(info.mod_time_ns)),
-                ..Default::default()
-            }),
+            copy_object_result: Some(result),
             ..Default::default()
         }))
     }
@@ -661,6 +737,39 @@ impl S3 for StrataS3 {
         }))
     }
 
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let input = req.input;
+        let after = versions::start_after(&input)?;
+        let l = self
+            .listing(
+                &input.bucket,
+                input.prefix.as_deref(),
+                input.delimiter.as_deref(),
+                after,
+                input.max_keys,
+                input.encoding_type.as_ref(),
+                true,
+            )
+            .await?;
+        Ok(S3Response::new(versions::output(input, l)))
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        let bucket = req.input.bucket;
+        let name = bucket.clone();
+        if !self.run(move |e| e.bucket_exists(&bucket)).await? {
+            return Err(to_s3(EngineError::NoSuchBucket(name)));
+        }
+        // Never enabled: the empty configuration S3 answers for such a bucket.
+        Ok(S3Response::new(GetBucketVersioningOutput::default()))
+    }
+
     // ---- multipart ----
 
     async fn create_multipart_upload(
@@ -668,13 +777,19 @@ impl S3 for StrataS3 {
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let input = req.input;
-        let opts = put_options(
+        let checksum = mpu_checksum::for_create(
+            input.checksum_algorithm.as_ref(),
+            input.checksum_type.as_ref(),
+        )?;
+        let mut opts = put_options(
             input.content_type,
             meta_map(input.metadata, std_headers!(input))?,
             parse_tagging_header(input.tagging.as_deref())?,
             None,
             reduced_redundancy(input.storage_class.as_ref().map(|s| s.as_str()))?,
         );
+        opts.checksum_algorithm = checksum.as_ref().map(|(a, _)| a.clone());
+        opts.checksum_type = checksum.as_ref().map(|(_, t)| t.clone());
         let (bucket, key) = (input.bucket, input.key);
         let (b, k) = (bucket.clone(), key.clone());
         let upload_id = self.run(move |e| e.new_multipart(&b, &k, &opts)).await?;
@@ -682,6 +797,10 @@ impl S3 for StrataS3 {
             bucket: Some(bucket),
             key: Some(key),
             upload_id: Some(upload_id),
+            checksum_algorithm: checksum
+                .as_ref()
+                .map(|(a, _)| ChecksumAlgorithm::from(a.clone())),
+            checksum_type: checksum.map(|(_, t)| ChecksumType::from(t)),
             ..Default::default()
         }))
     }
@@ -692,11 +811,19 @@ impl S3 for StrataS3 {
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let input = req.input;
         let part = part_number(input.part_number)?;
-        let plan = checksum_plan(
+        let mut plan = checksum_plan(
             &req.headers,
             given_checksums!(input),
             input.checksum_algorithm.as_ref(),
         )?;
+        // Every part of an upload with a checksum algorithm is checked with it.
+        let (b, k, id) = (
+            input.bucket.clone(),
+            input.key.clone(),
+            input.upload_id.clone(),
+        );
+        let upload = self.run(move |e| e.upload(&b, &k, &id)).await?;
+        mpu_checksum::require_for_part(&upload, &mut plan)?;
         let md5 = content_md5(input.content_md5.as_deref())?;
         let body = BodyReader::new(
             input.body,
@@ -740,12 +867,18 @@ impl S3 for StrataS3 {
             if_unmodified_since: input.copy_source_if_unmodified_since,
         };
         let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
+        let (b, k, i) = (bucket.clone(), key.clone(), id.clone());
+        let upload = self.run(move |e| e.upload(&b, &k, &i)).await?;
+        // The copied bytes are checked with the upload's algorithm as an uploaded part is.
+        let mut plan = checksum::Plan::default();
+        mpu_checksum::require_for_part(&upload, &mut plan)?;
         let info = self
             .run(move |e| {
-                let (mut reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
+                let (reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
                     Ok(opened) => opened,
                     Err(refused) => return Ok(Err(refused)),
                 };
+                let mut reader = checksum::Hashing::new(reader, plan.hasher());
                 if let Some((first, last)) = range {
                     if last >= src.size || first > last {
                         return Ok(Err(s3_error!(
@@ -753,18 +886,23 @@ impl S3 for StrataS3 {
                             "the copy range is outside the source object"
                         )));
                     }
-                    reader.restrict(first, last - first + 1)?;
+                    reader.inner.restrict(first, last - first + 1)?;
                 }
-                e.put_part(&bucket, &key, &id, part, &mut reader, None)
-                    .map(Ok)
+                let hasher = reader.hasher.clone();
+                e.put_part_checked(&bucket, &key, &id, part, &mut reader, None, &mut || {
+                    plan.verify(&hasher, None)
+                })
+                .map(Ok)
             })
             .await??;
+        let mut result = CopyPartResult {
+            e_tag: Some(etag(&info.etag)),
+            last_modified: Some(timestamp(info.mod_time_ns)),
+            ..Default::default()
+        };
+        checksum_fields!(result, &info.checksums);
         Ok(S3Response::new(UploadPartCopyOutput {
-            copy_part_result: Some(CopyPartResult {
-                e_tag: Some(etag(&info.etag)),
-                last_modified: Some(timestamp(info.mod_time_ns)),
-                ..Default::default()
-            }),
+            copy_part_result: Some(result),
             ..Default::default()
         }))
     }
@@ -774,11 +912,29 @@ impl S3 for StrataS3 {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let input = req.input;
-        let parts = input
+        let requested = input
             .multipart_upload
             .and_then(|m| m.parts)
             .ok_or_else(|| s3_error!(MalformedXML, "the request lists no parts"))?;
-        let parts: Vec<(u32, String)> = parts
+        let claim = mpu_checksum::Claim {
+            value: checksum::fields_given(given_checksums!(input)),
+            kind: input.checksum_type.as_ref().map(|t| t.as_str().to_string()),
+        };
+        let (b, k, i) = (
+            input.bucket.clone(),
+            input.key.clone(),
+            input.upload_id.clone(),
+        );
+        match self.run(move |e| e.upload_parts(&b, &k, &i)).await {
+            Ok((upload, listed)) => {
+                claim.check_algorithm(&upload)?;
+                mpu_checksum::check_request(&upload, &listed, &requested, input.mpu_object_size)?;
+            }
+            // A retried completion: the engine answers it with the object it made.
+            Err(e) if e.code() == &s3s::S3ErrorCode::NoSuchUpload => {}
+            Err(e) => return Err(e),
+        }
+        let parts: Vec<(u32, String)> = requested
             .into_iter()
             .map(|p| {
                 let n = part_number(p.part_number.unwrap_or(0))?;
@@ -797,15 +953,21 @@ impl S3 for StrataS3 {
         let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
         let (b, k) = (bucket.clone(), key.clone());
         let info = self
-            .run(move |e| e.complete_multipart_if(&b, &k, &id, &parts, &conditions))
+            .run(move |e| {
+                e.complete_multipart_checked(&b, &k, &id, &parts, &conditions, &|upload, chosen| {
+                    mpu_checksum::object_checksums(upload, chosen, &claim)
+                })
+            })
             .await?;
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
+        let mut out = CompleteMultipartUploadOutput {
             bucket: Some(bucket.clone()),
             key: Some(key.clone()),
             e_tag: Some(etag(&info.etag)),
             location: Some(format!("/{bucket}/{key}")),
             ..Default::default()
-        }))
+        };
+        checksum_fields_typed!(out, &info.checksums);
+        Ok(S3Response::new(out))
     }
 
     async fn abort_multipart_upload(
@@ -830,7 +992,9 @@ impl S3 for StrataS3 {
             input.key.clone(),
             input.upload_id.clone(),
         );
-        let all = self.run(move |e| e.list_parts(&bucket, &key, &id)).await?;
+        let (upload, all) = self
+            .run(move |e| e.upload_parts(&bucket, &key, &id))
+            .await?;
         let after: Vec<_> = all.into_iter().filter(|p| p.number > marker).collect();
         let truncated = after.len() > max;
         let shown: Vec<_> = after.into_iter().take(max).collect();
@@ -843,16 +1007,22 @@ impl S3 for StrataS3 {
             max_parts: Some(max as i32),
             is_truncated: Some(truncated),
             owner: Some(owner()),
-            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+            storage_class: Some(storage_class(upload.reduced_redundancy)),
+            checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
+            checksum_type: upload.checksum_type.map(ChecksumType::from),
             parts: Some(
                 shown
                     .iter()
-                    .map(|p| Part {
-                        part_number: Some(p.number as i32),
-                        e_tag: Some(etag(&p.etag)),
-                        size: Some(p.size as i64),
-                        last_modified: Some(timestamp(p.mod_time_ns)),
-                        ..Default::default()
+                    .map(|p| {
+                        let mut part = Part {
+                            part_number: Some(p.number as i32),
+                            e_tag: Some(etag(&p.etag)),
+                            size: Some(p.size as i64),
+                            last_modified: Some(timestamp(p.mod_time_ns)),
+                            ..Default::default()
+                        };
+                        checksum_fields!(part, &p.checksums);
+                        part
                     })
                     .collect(),
             ),
@@ -920,7 +1090,9 @@ impl S3 for StrataS3 {
                         upload_id: Some(u.upload_id),
                         initiated: Some(timestamp(u.initiated_ns)),
                         owner: Some(owner()),
-                        storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+                        storage_class: Some(storage_class(u.reduced_redundancy)),
+                        checksum_algorithm: u.checksum_algorithm.map(ChecksumAlgorithm::from),
+                        checksum_type: u.checksum_type.map(ChecksumType::from),
                         ..Default::default()
                     })
                     .collect(),
@@ -979,6 +1151,90 @@ impl S3 for StrataS3 {
         self.run(move |e| e.update_metadata(&bucket, &key, &|m| m.tags.clear()))
             .await?;
         Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+    }
+}
+
+/// The page of buckets ListBuckets asks for (`max-buckets`, `continuation-token`, `prefix`,
+/// `bucket-region`).
+struct BucketPage {
+    /// Any paging parameter given (S3 then answers each bucket's region).
+    paged: bool,
+    max: usize,
+    after: Option<String>,
+    prefix: String,
+    /// `bucket-region` names another region than this server's: no bucket is there.
+    elsewhere: bool,
+}
+
+/// S3's page size when paging parameters come without `max-buckets`, and its largest.
+const MAX_BUCKETS: usize = 10_000;
+
+impl BucketPage {
+    fn new(input: &ListBucketsInput, region: &str) -> S3Result<BucketPage> {
+        let max = match input.max_buckets {
+            None => MAX_BUCKETS,
+            Some(m) if (1..=MAX_BUCKETS as i32).contains(&m) => m as usize,
+            Some(_) => {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "max-buckets must be an integer between 1 and {MAX_BUCKETS}"
+                ))
+            }
+        };
+        Ok(BucketPage {
+            paged: input.max_buckets.is_some()
+                || input.continuation_token.is_some()
+                || input.prefix.is_some()
+                || input.bucket_region.is_some(),
+            max,
+            after: input
+                .continuation_token
+                .as_deref()
+                .map(decode_token)
+                .transpose()?,
+            prefix: input.prefix.clone().unwrap_or_default(),
+            elsewhere: input.bucket_region.as_ref().is_some_and(|r| r != region),
+        })
+    }
+
+    /// The buckets of this page (by name, as listed) and, when more follow, the last one.
+    fn select(
+        &self,
+        all: Vec<crate::engine::BucketInfo>,
+    ) -> (Vec<crate::engine::BucketInfo>, Option<String>) {
+        if self.elsewhere {
+            return (Vec::new(), None);
+        }
+        let mut matching = all.into_iter().filter(|b| {
+            b.name.starts_with(&self.prefix) && self.after.as_ref().is_none_or(|a| b.name > *a)
+        });
+        let shown: Vec<_> = matching.by_ref().take(self.max).collect();
+        let more = matching.next().is_some();
+        let next = more.then(|| shown.last().map(|b| b.name.clone())).flatten();
+        (shown, next)
+    }
+}
+
+/// One key of a DeleteObjects request.
+struct DeleteEntry {
+    key: String,
+    version_id: Option<String>,
+    conditions: crate::engine::Conditions,
+}
+
+impl DeleteEntry {
+    /// Deletes the key, unless the request names a version other than `null` (the only one
+    /// kept): the access gate sees headers and the query, not this document, so the version is
+    /// checked here, and such a key is NoSuchVersion with nothing deleted.
+    fn delete(&self, e: &Engine, bucket: &str) -> Result<(), S3Error> {
+        if self.version_id.as_deref().is_some_and(|v| v != "null") {
+            return Err(s3_error!(
+                NoSuchVersion,
+                "The specified version does not exist (object versions are not kept yet)"
+            ));
+        }
+        e.delete_object_if(bucket, &self.key, &self.conditions)
+            .map_err(to_s3)
     }
 }
 
@@ -1069,6 +1325,25 @@ fn max_keys(m: Option<i32>) -> S3Result<usize> {
     }
 }
 
+/// The checksums a read answers with: a multipart object's part read gives the part's own.
+fn read_checksums<'a>(
+    info: &'a ObjectInfo,
+    part: Option<&part_number::PartRead<'a>>,
+) -> &'a BTreeMap<String, String> {
+    match part {
+        Some(p) if info.multipart => &p.part.checksums,
+        _ => &info.checksums,
+    }
+}
+
+fn storage_class(reduced_redundancy: bool) -> StorageClass {
+    StorageClass::from_static(if reduced_redundancy {
+        StorageClass::REDUCED_REDUNDANCY
+    } else {
+        StorageClass::STANDARD
+    })
+}
+
 fn list_entry(o: &ObjectInfo, with_owner: bool, enc: &dyn Fn(&str) -> String) -> Object {
     Object {
         key: Some(enc(&o.key)),
@@ -1081,6 +1356,13 @@ fn list_entry(o: &ObjectInfo, with_owner: bool, enc: &dyn Fn(&str) -> String) ->
             ObjectStorageClass::STANDARD
         })),
         owner: with_owner.then(owner),
+        checksum_algorithm: (!o.checksums.is_empty()).then(|| {
+            o.checksums
+                .keys()
+                .map(|a| ChecksumAlgorithm::from(a.clone()))
+                .collect()
+        }),
+        checksum_type: mpu_checksum::checksum_type(&o.checksums),
         ..Default::default()
     }
 }

@@ -202,6 +202,13 @@ impl Front {
             })
         });
         req.extensions_mut().insert(slot.clone());
+        let method = req.method().clone();
+        let vhost = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| self.cfg.domains.bucket(h));
+        let req = crate::s3::edge::before(req, vhost).await;
         let mut r = match self.s3.call(req).await {
             Ok(r) => r,
             Err(e) => {
@@ -209,6 +216,7 @@ impl Front {
                 internal_error()
             }
         };
+        crate::s3::edge::after(&method, &mut r);
         if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
             r = s3_error(
                 S3ErrorCode::RequestTimeout,

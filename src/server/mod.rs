@@ -240,6 +240,8 @@ async fn serve(
     });
     // Unsigned x-amz-* headers, presigned lifetimes, features that are not there.
     builder.set_access(crate::s3::gate::Gate);
+    // Refusals of browser POST forms decided in the front, answered after the signature.
+    builder.set_route(crate::s3::post::PostRoute);
     if !args.domain.is_empty() {
         // Validates the names (valid, not overlapping); the parsing is ours (see `Domains`).
         s3s::host::MultiDomain::new(&args.domain).context("bad --domain")?;

@@ -319,6 +319,18 @@ fn signature_v2_signs_bucket_requests() {
     s.s3cmd_ok(&["--signature-v2", "rb", "s3://cmdv2"]);
 }
 
+/// A browser POST file is held in memory by the protocol layer until stored: its size is
+/// bounded by --post-max-size (it took up to 5 GiB per form).
+#[test]
+fn browser_post_files_are_bounded() {
+    let s = Server::start_with(4, &["--post-max-size", "1MiB"]);
+    let v = case(&s, "post_too_large");
+    assert_eq!(v["small"]["status"], 204, "{v}");
+    assert_eq!(v["large"]["status"], 400, "{v}");
+    assert_eq!(v["large"]["code"], "EntityTooLarge", "{v}");
+    assert_eq!(v["keys"], json!(["small"]), "{v}");
+}
+
 /// Browser POST uploads as S3 answers them: `${filename}` replaced by the file's name (its last
 /// path element); a failed policy condition is 403 AccessDenied (a forged signature is still
 /// SignatureDoesNotMatch first); an expiration that is not ISO 8601 is InvalidPolicyDocument;

@@ -89,6 +89,10 @@ pub struct ServerArgs {
     /// file descriptor limit, which it would otherwise reach and then spin on.
     #[arg(long, default_value_t = 4096)]
     pub max_connections: usize,
+    /// Largest file of a browser POST upload. The protocol layer holds the file in memory
+    /// until it is stored, so this bounds what one form can cost.
+    #[arg(long, default_value = "64MiB")]
+    pub post_max_size: String,
     /// S3 requests served at once (`auto`: from the memory, 256..4096); more wait up to
     /// --requests-deadline for a turn, then get 503 SlowDown.
     #[arg(long, default_value = "auto")]
@@ -126,6 +130,7 @@ pub fn run(args: ServerArgs) -> Result<()> {
     let addr = parse_address(&args.address)?;
     // Bad flags are refused before the drives are touched.
     usage_interval(&args)?;
+    protocol_limits(&args)?;
     let client = client_limits(&args)?;
     let engine = Arc::new(Engine::open(&groups, cfg).context("opening the drives")?);
     for p in engine.problems() {
@@ -242,6 +247,9 @@ async fn serve(
     builder.set_access(crate::s3::gate::Gate);
     // Refusals of browser POST forms decided in the front, answered after the signature.
     builder.set_route(crate::s3::post::PostRoute);
+    builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(
+        protocol_limits(&args)?,
+    ))));
     if !args.domain.is_empty() {
         // Validates the names (valid, not overlapping); the parsing is ours (see `Domains`).
         s3s::host::MultiDomain::new(&args.domain).context("bad --domain")?;
@@ -353,6 +361,16 @@ async fn serve(
         () = tokio::time::sleep(Duration::from_secs(30)) => tracing::warn!("requests still running after 30 s; stopping"),
     }
     Ok(())
+}
+
+/// The protocol layer's own bounds: request documents as large as the access gate lets in, and
+/// POST files (held in memory) up to --post-max-size.
+fn protocol_limits(args: &ServerArgs) -> Result<s3s::config::S3Config> {
+    let mut c = s3s::config::S3Config::default();
+    c.xml_max_body_size = crate::s3::gate::MAX_DOCUMENT as usize;
+    c.post_object_max_file_size =
+        crate::bench::parse_size(&args.post_max_size).context("--post-max-size (e.g. 64MiB)")?;
+    Ok(c)
 }
 
 /// The time limits of a connection and the request bound, from the flags.

@@ -490,6 +490,19 @@ def post_policy():
     return out
 
 
+def post_too_large():
+    """A POST file over --post-max-size (1 MiB here) is EntityTooLarge and nothing is stored;
+    one under it is stored."""
+    s3.create_bucket(Bucket="bigforms")
+    out = {}
+    for key, size in [("small", 512 << 10), ("large", 2 << 20)]:
+        p = s3.generate_presigned_post("bigforms", key, ExpiresIn=600)
+        r = post_form("bigforms", list(p["fields"].items()), content=b"z" * size)
+        out[key] = {"status": r["status"], "code": r["code"]}
+    out["keys"] = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="bigforms").get("Contents", []))
+    return out
+
+
 def b64(raw):
     return base64.b64encode(raw).decode()
 
@@ -687,6 +700,7 @@ CASES = {
     for f in [
         multipart_checksums,
         post_policy,
+        post_too_large,
         sig_v2,
         part_number,
         storage_class,

@@ -4,8 +4,9 @@
 #   hack/bench-peers.sh            # full table (about 15 minutes plus the first peer builds)
 #   QUICK=1 hack/bench-peers.sh    # 3 s per cell, for a smoke run
 #   ONLY='MIXED|LIST' OUT=/tmp/rows.md hack/bench-peers.sh   # only matching rows, elsewhere
-#   SERVERS='strata-ec4 strata-before' BEFORE=/path/to/old/strata hack/bench-peers.sh
-#                                  # a build of Strata from before a change, beside this one
+#   SERVERS='strata-ec4 strata-before strata-1 strata-before-1' BEFORE=/path/to/old/strata \
+#     hack/bench-peers.sh          # a build of Strata from before a change, beside this one
+#                                  # (strata-before: its 4-drive set, strata-before-1: one drive)
 #
 # As root (with mkfs.xfs), every server gets its own XFS filesystems on loop devices (Strata's
 # 4-drive set four of them), so that one server's syncs never pay for another's dirty pages on
@@ -135,15 +136,16 @@ main() {
   local new=target/release/strata
   if has strata-ec4; then start_strata strata-ec4 "$new" 9301 "$BENCH_DIR"/ec4/d{1..4}; fi
   if has strata-1; then start_strata strata-1 "$new" 9302 "$BENCH_DIR/single"; fi
-  if has strata-before; then
+  if has strata-before || has strata-before-1; then
     [[ -x ${BEFORE:-} ]] || { echo "strata-before needs BEFORE=<strata binary>" >&2; exit 1; }
-    start_strata strata-before "$BEFORE" 9305 "$BENCH_DIR"/before/d{1..4}
   fi
+  if has strata-before; then start_strata strata-before "$BEFORE" 9305 "$BENCH_DIR"/before/d{1..4}; fi
+  if has strata-before-1; then start_strata strata-before-1 "$BEFORE" 9306 "$BENCH_DIR/before-single"; fi
   if has s3s-fs; then start_s3s_fs 9303; fi
   if has garage; then start_garage 9304; fi
-  EP=([strata-ec4]=http://127.0.0.1:9301 [strata-1]=http://127.0.0.1:9302 [s3s-fs]=http://127.0.0.1:9303 [garage]=http://127.0.0.1:9304 [strata-before]=http://127.0.0.1:9305)
-  AK=([strata-ec4]=$KEY [strata-1]=$KEY [s3s-fs]=$KEY [garage]=$GARAGE_KEY [strata-before]=$KEY)
-  SK=([strata-ec4]=$SECRET [strata-1]=$SECRET [s3s-fs]=$SECRET [garage]=$GARAGE_SECRET [strata-before]=$SECRET)
+  EP=([strata-ec4]=http://127.0.0.1:9301 [strata-1]=http://127.0.0.1:9302 [s3s-fs]=http://127.0.0.1:9303 [garage]=http://127.0.0.1:9304 [strata-before]=http://127.0.0.1:9305 [strata-before-1]=http://127.0.0.1:9306)
+  AK=([strata-ec4]=$KEY [strata-1]=$KEY [s3s-fs]=$KEY [garage]=$GARAGE_KEY [strata-before]=$KEY [strata-before-1]=$KEY)
+  SK=([strata-ec4]=$SECRET [strata-1]=$SECRET [s3s-fs]=$SECRET [garage]=$GARAGE_SECRET [strata-before]=$SECRET [strata-before-1]=$SECRET)
 
   # workload label | bench arguments | metric (mib or ops)
   local rows=(
@@ -173,6 +175,9 @@ main() {
       local safe=${label//[^A-Za-z0-9]/_}
       local f="$out/${s}-${safe}.json"
       echo "== $label on $s" >&2
+      # The previous cell's dirty pages are written back now, not during this one (with loop
+      # drives they land on one disk: the next server in the row paid for the last one's).
+      sync
       # shellcheck disable=SC2086
       target/release/strata bench $args --duration "${SECS}s" --endpoint "${EP[$s]}" \
         --access-key "${AK[$s]}" --secret-key "${SK[$s]}" --json "$f" >/dev/null 2>"$f.err" || true
@@ -190,7 +195,7 @@ PY
     done
     local best_peer=0
     # Ratios to the best peer, or to the build from before the change when it is the peer.
-    for s in s3s-fs garage strata-before; do
+    for s in s3s-fs garage strata-before strata-before-1; do
       has "$s" || continue
       local v=${val[$s]%!}; [[ $v == fail ]] && continue
       best_peer=$(python3 -c "print(max($best_peer, $v))")

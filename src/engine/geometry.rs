@@ -81,24 +81,54 @@ impl EncodedBlock {
     }
 }
 
+impl EncodedBlock {
+    pub fn new() -> EncodedBlock {
+        EncodedBlock {
+            buf: Vec::new(),
+            shard_len: 0,
+        }
+    }
+
+    /// Splits `data` into k shards and computes the m parity shards, in this block's buffer
+    /// (its allocation is reused: a fresh one per block of a large upload cost page faults).
+    pub fn encode(
+        &mut self,
+        codec: &crate::erasure::Codec,
+        geo: &Geometry,
+        data: &[u8],
+    ) -> Result<(), String> {
+        let shard_len = geo.shard_len(data.len());
+        self.shard_len = shard_len;
+        self.buf.clear();
+        self.buf.extend_from_slice(data);
+        self.buf.resize(shard_len * geo.drives(), 0);
+        if geo.parity > 0 && shard_len > 0 {
+            let (data_part, parity_part) = self.buf.split_at_mut(shard_len * geo.data);
+            let inputs: Vec<&[u8]> = data_part.chunks(shard_len).collect();
+            let mut outputs: Vec<&mut [u8]> = parity_part.chunks_mut(shard_len).collect();
+            codec
+                .encode(&inputs, &mut outputs)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+impl Default for EncodedBlock {
+    fn default() -> Self {
+        EncodedBlock::new()
+    }
+}
+
 /// Splits `data` into k shards and computes the m parity shards.
 pub fn encode_block(
     codec: &crate::erasure::Codec,
     geo: &Geometry,
     data: &[u8],
 ) -> Result<EncodedBlock, String> {
-    let shard_len = geo.shard_len(data.len());
-    let mut buf = vec![0u8; shard_len * geo.drives()];
-    buf[..data.len()].copy_from_slice(data);
-    if geo.parity > 0 && shard_len > 0 {
-        let (data_part, parity_part) = buf.split_at_mut(shard_len * geo.data);
-        let inputs: Vec<&[u8]> = data_part.chunks(shard_len).collect();
-        let mut outputs: Vec<&mut [u8]> = parity_part.chunks_mut(shard_len).collect();
-        codec
-            .encode(&inputs, &mut outputs)
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(EncodedBlock { buf, shard_len })
+    let mut block = EncodedBlock::new();
+    block.encode(codec, geo, data)?;
+    Ok(block)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! key's state, check the write's conditions against it, and commit (`set::commit`).
 
 use super::drive::{DriveError, DriveResult, Sink, Staging};
-use super::geometry::{encode_block, Geometry};
+use super::geometry::{encode_block, EncodedBlock, Geometry};
 use super::meta::{Entry, Erasure, ObjectMeta, PartMeta, Version};
 use super::names::hex;
 use super::set::commit::Proposal;
@@ -306,6 +306,8 @@ pub struct PartStager {
     writers: Vec<Mutex<DriveResult<DriveWriter>>>,
     md5: Mutex<crate::md5x::Md5>,
     size: u64,
+    /// The last block's shards (the buffer is reused block after block).
+    encoded: EncodedBlock,
 }
 
 type DriveWriter = (Staging, ShardWriter<dyn Sink>);
@@ -330,6 +332,7 @@ impl PartStager {
             writers: Vec::new(),
             md5: Mutex::new(crate::md5x::Md5::new()),
             size: 0,
+            encoded: EncodedBlock::new(),
         })
     }
 
@@ -393,7 +396,10 @@ impl PartStager {
     /// Encodes `data` (a whole block, or the last one) and writes its shards to every drive
     /// still writing, with its MD5 beside them.
     fn write(&mut self, data: &[u8]) -> Result<(), EngineError> {
-        let encoded = encode_block(&self.codec, &self.geo, data).map_err(EngineError::Codec)?;
+        self.encoded
+            .encode(&self.codec, &self.geo, data)
+            .map_err(EngineError::Codec)?;
+        let encoded = &self.encoded;
         let n = self.writers.len();
         let (writers, dist, md5, set) = (&self.writers, &self.dist, &self.md5, &self.set);
         super::fanout::each(n + 1, |p| {

@@ -6,15 +6,16 @@
 //! blocking pool (`stream_object`), so a client that reads slowly holds no thread either.
 
 use super::errors::to_s3;
-use crate::engine::{BlockSink, EngineError, ObjectReader};
+use crate::engine::{BlockSink, ObjectReader};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use s3s::checksum::ChecksumHasher;
 use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Error, S3Result};
+use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex};
-use tokio::task::JoinHandle;
+use tokio::sync::Notify;
 
 /// The first allocation for a block of a body of unknown length: most objects are small.
 const FIRST_ALLOCATION: usize = 64 * 1024;
@@ -61,6 +62,14 @@ impl BodyReader {
             .map_or(FIRST_ALLOCATION as u64, |n| n.saturating_sub(self.received))
             + self.carry.len() as u64;
         let mut block = Vec::with_capacity(size.min(left as usize));
+        self.fill(&mut block, size).await?;
+        Ok(block)
+    }
+
+    /// Fills `block` (emptied first, its allocation kept) with the next `size` bytes of the
+    /// body: fewer only at its end.
+    pub async fn fill(&mut self, block: &mut Vec<u8>, size: usize) -> S3Result<()> {
+        block.clear();
         while block.len() < size {
             if self.carry.is_empty() {
                 match self.pull().await? {
@@ -71,7 +80,7 @@ impl BodyReader {
             let take = (size - block.len()).min(self.carry.len());
             block.extend_from_slice(&self.carry.split_to(take));
         }
-        Ok(block)
+        Ok(())
     }
 
     /// Puts bytes back in front of what is still to be read.
@@ -137,22 +146,24 @@ pub async fn stream_into<U: BlockSink + 'static>(
         body.unread(first);
         body.next_block(size).await?
     };
+    // Two buffers take turns: one is written while the other fills (no allocation per block).
+    let mut spare = Vec::with_capacity(size);
     while block.len() == size {
         let hasher = body.hasher.clone();
         let write = tokio::task::spawn_blocking(move || {
             hash(&hasher, &block);
             let written = upload.write_block(&block);
-            (upload, written)
+            (upload, block, written)
         });
-        let (written, next) = tokio::join!(write, body.next_block(size));
-        let (returned, written) = written.map_err(S3Error::internal_error)?;
+        let (written, next) = tokio::join!(write, body.fill(&mut spare, size));
+        let (returned, used, written) = written.map_err(S3Error::internal_error)?;
         upload = returned;
-        let next = match (written, next) {
-            (Ok(()), Ok(next)) => next,
+        match (written, next) {
+            (Ok(()), Ok(())) => {}
             (Err(e), _) => return Err(discard(upload, to_s3(e))),
             (_, Err(e)) => return Err(discard(upload, e)),
-        };
-        block = next;
+        }
+        block = std::mem::replace(&mut spare, used);
     }
     Ok((upload, block))
 }
@@ -163,29 +174,122 @@ fn discard<U: Send + 'static>(upload: U, e: S3Error) -> S3Error {
     e
 }
 
-/// An object's bytes for the client: a block at a time, the next read from the drives (on the
-/// blocking pool) while the last one is sent.
+/// Blocks read ahead of a client: one at first, twice as many each time the client had to wait
+/// for one, up to `AHEAD` (so a client that reads fast gets a deep read-ahead, and 500 clients
+/// that never read cost a block or two each, not four). A reader stopped because enough was
+/// queued starts again once the client has taken all but `RESTART_AT` (so that each start
+/// reads several blocks).
+const AHEAD: usize = 4;
+const RESTART_AT: usize = 1;
+
+/// An object's bytes for the client: a task on the blocking pool reads blocks from the drives
+/// up to `AHEAD` of what the client has taken, then ends (holding no thread while the client is
+/// slow) and is started again as the client catches up; no read once the last byte was.
 pub fn stream_object(reader: ObjectReader) -> StreamingBlob {
-    type Read = JoinHandle<(ObjectReader, Result<Option<Vec<u8>>, EngineError>)>;
-    fn read_next(mut reader: ObjectReader) -> Read {
-        tokio::task::spawn_blocking(move || {
-            let chunk = reader.next_chunk();
-            (reader, chunk)
-        })
-    }
-    let stream = futures_util::stream::unfold(Some(read_next(reader)), |reading| async move {
-        let (reader, chunk) = match reading?.await {
-            Ok(read) => read,
-            Err(e) => return Some((Err(io::Error::other(e)), None)),
-        };
-        match chunk {
-            Ok(Some(chunk)) => Some((Ok(Bytes::from(chunk)), Some(read_next(reader)))),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, "object read failed mid-stream");
-                Some((Err(io::Error::other(e.to_string())), None))
+    let ahead = Arc::new(ReadAhead {
+        state: Mutex::new(Queue {
+            blocks: VecDeque::new(),
+            reader: Some(reader),
+            reading: false,
+            done: false,
+            ahead: 1,
+        }),
+        ready: Notify::new(),
+    });
+    // The first block is read while the response's headers go out.
+    ahead.read_more(&mut ahead.lock());
+    let stream = futures_util::stream::unfold(ahead, |ahead| async move {
+        loop {
+            let next = {
+                let mut q = ahead.lock();
+                let block = q.blocks.pop_front();
+                if block.is_none() {
+                    q.ahead = (q.ahead * 2).min(AHEAD);
+                }
+                if q.blocks.len() <= RESTART_AT {
+                    ahead.read_more(&mut q);
+                }
+                (block, q.done)
+            };
+            match next {
+                (Some(block), _) => return Some((block, ahead)),
+                (None, true) => return None,
+                (None, false) => ahead.ready.notified().await,
             }
         }
     });
     StreamingBlob::wrap(stream)
+}
+
+struct ReadAhead {
+    state: Mutex<Queue>,
+    /// A block was queued (or the end reached).
+    ready: Notify,
+}
+
+struct Queue {
+    blocks: VecDeque<io::Result<Bytes>>,
+    /// The object's reader, while no task is reading with it.
+    reader: Option<ObjectReader>,
+    reading: bool,
+    done: bool,
+    /// Blocks to read ahead of the client now.
+    ahead: usize,
+}
+
+impl Queue {
+    fn full(&self) -> bool {
+        self.blocks.len() >= self.ahead
+    }
+}
+
+impl ReadAhead {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts a reading task unless one runs or enough is queued.
+    fn read_more(self: &Arc<Self>, q: &mut Queue) {
+        if q.reading || q.done || q.full() {
+            return;
+        }
+        if let Some(reader) = q.reader.take() {
+            q.reading = true;
+            let this = self.clone();
+            tokio::task::spawn_blocking(move || this.read(reader));
+        }
+    }
+
+    /// Reads blocks until enough are queued or the object ends.
+    fn read(&self, mut reader: ObjectReader) {
+        loop {
+            let block = reader.next_chunk();
+            let mut q = self.lock();
+            let end = match block {
+                Ok(Some(b)) => {
+                    q.blocks.push_back(Ok(Bytes::from(b)));
+                    reader.is_done()
+                }
+                Ok(None) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "object read failed mid-stream");
+                    q.blocks.push_back(Err(io::Error::other(e.to_string())));
+                    true
+                }
+            };
+            let full = q.full();
+            if end || full {
+                q.done = end;
+                q.reading = false;
+                if !end {
+                    q.reader = Some(reader);
+                }
+                drop(q);
+                self.ready.notify_one();
+                return;
+            }
+            drop(q);
+            self.ready.notify_one();
+        }
+    }
 }

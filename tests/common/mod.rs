@@ -25,6 +25,41 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
+/// Every process's open file, working directory or root on the filesystem of block device
+/// `dev` (found by device number, so a lazily unmounted filesystem is found too), as
+/// `pid comm -> path`: what keeps a detached loop device alive.
+pub fn holders(dev: &str) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(rdev) = fs::metadata(dev).map(|m| m.rdev()) else {
+        return vec![];
+    };
+    let mut found = Vec::new();
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return found;
+    };
+    for p in procs.flatten() {
+        let pid = p.path();
+        let comm = fs::read_to_string(pid.join("comm")).unwrap_or_default();
+        let fds = fs::read_dir(pid.join("fd")).into_iter().flatten().flatten();
+        let links = fds
+            .map(|e| e.path())
+            .chain([pid.join("cwd"), pid.join("root")]);
+        for link in links {
+            let on_dev = fs::metadata(&link).is_ok_and(|m| m.dev() == rdev || m.rdev() == rdev);
+            if on_dev {
+                let target = fs::read_link(&link).unwrap_or_default();
+                found.push(format!(
+                    "{} {} -> {}",
+                    pid.display(),
+                    comm.trim(),
+                    target.display()
+                ));
+            }
+        }
+    }
+    found
+}
+
 /// A loop device over a sparse file in its own temporary directory.
 pub struct LoopDevice {
     pub dev: String,
@@ -67,7 +102,11 @@ impl LoopDevice {
             detach(&self.dev);
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("{} is still attached after 10 s", self.dev);
+        panic!(
+            "{} is still attached after 10 s; open on it: {:?}",
+            self.dev,
+            holders(&self.dev)
+        );
     }
 
     /// Attaches the image again after [`detach_and_wait`](Self::detach_and_wait), as a drive

@@ -55,7 +55,7 @@ pub fn output(
         out.object_parts = Some(parts(info, input.max_parts, input.part_number_marker)?);
     }
     if wants(ObjectAttributes::STORAGE_CLASS) {
-        out.storage_class = Some(super::storage_class(info.reduced_redundancy));
+        out.storage_class = Some(super::multipart::storage_class(info.reduced_redundancy));
     }
     if wants(ObjectAttributes::OBJECT_SIZE) {
         out.object_size = Some(info.size as i64);

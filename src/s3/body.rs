@@ -175,7 +175,7 @@ fn discard<U: Send + 'static>(upload: U, e: S3Error) -> S3Error {
 }
 
 /// Blocks read ahead of a client: one at first, twice as many each time the client had to wait
-/// for one, up to `AHEAD` (so a client that reads fast gets a deep read-ahead, and 500 clients
+/// for one (after the first two), up to `AHEAD` (so a client that reads fast gets a deep read-ahead, and 500 clients
 /// that never read cost a block or two each, not four). A reader stopped because enough was
 /// queued starts again once the client has taken all but `RESTART_AT` (so that each start
 /// reads several blocks).
@@ -193,6 +193,7 @@ pub fn stream_object(reader: ObjectReader) -> StreamingBlob {
             reading: false,
             done: false,
             ahead: 1,
+            taken: 0,
         }),
         ready: Notify::new(),
     });
@@ -203,7 +204,9 @@ pub fn stream_object(reader: ObjectReader) -> StreamingBlob {
             let next = {
                 let mut q = ahead.lock();
                 let block = q.blocks.pop_front();
-                if block.is_none() {
+                if block.is_some() {
+                    q.taken += 1;
+                } else if q.taken >= 2 {
                     q.ahead = (q.ahead * 2).min(AHEAD);
                 }
                 if q.blocks.len() <= RESTART_AT {
@@ -235,6 +238,10 @@ struct Queue {
     done: bool,
     /// Blocks to read ahead of the client now.
     ahead: usize,
+    /// Blocks the response has taken. The first two go into the connection's buffers whether
+    /// the client reads or not: only a wait after them says the client is faster than the
+    /// drives (so a client that never reads holds two blocks, not `AHEAD`).
+    taken: usize,
 }
 
 impl Queue {

@@ -3,7 +3,7 @@
 //! call ListObjectVersions and GetBucketVersioning on every bucket; versioning itself
 //! (PutBucketVersioning) is not there and stays NotImplemented.
 
-use super::Listing;
+use super::list::Listing;
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};
 

@@ -6,12 +6,12 @@ pub mod cli;
 pub mod csi;
 pub mod deploy;
 pub mod drive;
-pub mod engine;
 pub mod fsutil;
 pub mod logging;
 pub mod s3;
 pub mod server;
 
-// The codec is its own crate (src/codec/); re-exported so that `crate::erasure::…` and
-// `strata::erasure::…` paths keep working.
+// The codec and the engine are their own crates (src/codec/, src/engine/); re-exported so that
+// `crate::engine::…` and `strata::erasure::…` paths keep working.
 pub use strata_codec::{bitrot, erasure, md5x};
+pub use strata_engine as engine;

@@ -7,7 +7,7 @@
 //! (`shard` owns that format); inline shard data has the same layout.
 
 use super::shard::HEADER_LEN;
-use crate::bitrot::HASH_LEN;
+use strata_codec::bitrot::HASH_LEN;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
@@ -93,7 +93,7 @@ impl EncodedBlock {
     /// (its allocation is reused: a fresh one per block of a large upload cost page faults).
     pub fn encode(
         &mut self,
-        codec: &crate::erasure::Codec,
+        codec: &strata_codec::erasure::Codec,
         geo: &Geometry,
         data: &[u8],
     ) -> Result<(), String> {
@@ -122,7 +122,7 @@ impl Default for EncodedBlock {
 
 /// Splits `data` into k shards and computes the m parity shards.
 pub fn encode_block(
-    codec: &crate::erasure::Codec,
+    codec: &strata_codec::erasure::Codec,
     geo: &Geometry,
     data: &[u8],
 ) -> Result<EncodedBlock, String> {

@@ -11,9 +11,9 @@
 //! BLAKE3 hash of everything before it. The hash is checked first, before the magic or the
 //! format are looked at, so no byte it covers (the format field included) can switch it off.
 
-use crate::bitrot::BitrotAlgo;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use strata_codec::bitrot::BitrotAlgo;
 
 const MAGIC: &[u8; 4] = b"SMT1";
 /// 3: a list of versions per key (1 and 2, a single version per key, came from development

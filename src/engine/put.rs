@@ -295,7 +295,7 @@ impl ErasureSet {
 pub struct PartStager {
     set: Arc<ErasureSet>,
     pub(super) geo: Geometry,
-    codec: Arc<crate::erasure::Codec>,
+    codec: Arc<strata_codec::erasure::Codec>,
     pub(super) data_id: String,
     part: u32,
     /// Per drive position: the shard index it holds.
@@ -304,7 +304,7 @@ pub struct PartStager {
     /// Per drive position, once the first whole block came: its staging and shard writer, or
     /// why that drive failed (it stops being written; the commit counts it out).
     writers: Vec<Mutex<DriveResult<DriveWriter>>>,
-    md5: Mutex<crate::md5x::Md5>,
+    md5: Mutex<strata_codec::md5x::Md5>,
     size: u64,
     /// The last block's shards (the buffer is reused block after block).
     encoded: EncodedBlock,
@@ -330,7 +330,7 @@ impl PartStager {
             part,
             allow_inline,
             writers: Vec::new(),
-            md5: Mutex::new(crate::md5x::Md5::new()),
+            md5: Mutex::new(strata_codec::md5x::Md5::new()),
             size: 0,
             encoded: EncodedBlock::new(),
         })

@@ -15,7 +15,7 @@
 
 use super::drive::{DriveError, DriveResult, ReadAt, Sink};
 use super::geometry::Geometry;
-use crate::bitrot::HASH_LEN;
+use strata_codec::bitrot::HASH_LEN;
 
 pub const HEADER_LEN: usize = 8;
 const MAGIC: &[u8; 4] = b"SSF2";

@@ -246,9 +246,9 @@ pub struct DriveState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::meta::tests::sample_version;
+    use crate::meta::tests::sample_version;
 
-    fn object() -> crate::engine::meta::ObjectMeta {
+    fn object() -> crate::meta::ObjectMeta {
         sample_version("v", 1).object.unwrap()
     }
 

@@ -6,7 +6,7 @@ use super::{
     Capacity, DataMove, DataReader, Drive, DriveError, DriveResult, Prepared, Sink, Staging, Walk,
     WalkItem,
 };
-use crate::engine::meta::MetaFile;
+use crate::meta::MetaFile;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;

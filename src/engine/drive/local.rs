@@ -27,8 +27,8 @@ use super::{
     Capacity, DataMove, DataReader, Drive, DriveError, DriveResult, Prepared, ReadAt, Sink,
     Staging, Walk, WalkItem,
 };
-use crate::engine::meta::MetaFile;
-use crate::engine::names::{self, Segment, LONG_NAME_FILE};
+use crate::meta::MetaFile;
+use crate::names::{self, Segment, LONG_NAME_FILE};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Write};
@@ -328,7 +328,7 @@ impl Drive for LocalDrive {
     fn set_healing(&self, healing: bool) -> DriveResult<()> {
         let sys = self.fs.dir(SYS_DIR)?;
         if healing {
-            sys.replace(HEALING_FILE, &crate::engine::now_ns().to_le_bytes())?;
+            sys.replace(HEALING_FILE, &crate::now_ns().to_le_bytes())?;
         } else {
             match sys.remove_file(HEALING_FILE) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),

@@ -7,8 +7,8 @@
 use super::beneath::{is_symlink, Dir, Kind};
 use super::local::{DATA_PREFIX, META_FILE, META_TMP_PREFIX};
 use super::{DriveResult, Walk, WalkItem};
-use crate::engine::meta::MetaFile;
-use crate::engine::names::{decode_dir_name, DirName, LONG_NAME_FILE};
+use crate::meta::MetaFile;
+use crate::names::{decode_dir_name, DirName, LONG_NAME_FILE};
 use std::io;
 use std::path::{Path, PathBuf};
 

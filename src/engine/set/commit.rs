@@ -61,10 +61,10 @@
 //!   their age, so any restart gap is safe (`Drive::sweep_key`).
 
 use super::{ErasureSet, KeyState};
-use crate::engine::drive::{DataMove, DriveError, DriveResult, Prepared, Staging};
-use crate::engine::meta::{Entry, MetaFile, Version};
-use crate::engine::set::resolve::Resolution;
-use crate::engine::EngineError;
+use crate::drive::{DataMove, DriveError, DriveResult, Prepared, Staging};
+use crate::meta::{Entry, MetaFile, Version};
+use crate::set::resolve::Resolution;
+use crate::EngineError;
 
 /// A new version, and what each drive gets of it.
 pub struct Proposal {

@@ -10,12 +10,12 @@ use super::fanout;
 use super::geometry::Geometry;
 use super::meta::{MetaFile, Version};
 use super::{Config, EngineError};
-use crate::bitrot::BitrotAlgo;
-use crate::erasure::Codec;
 use resolve::{Answer, Resolution};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, RwLock};
+use strata_codec::bitrot::BitrotAlgo;
+use strata_codec::erasure::Codec;
 
 const LOCK_STRIPES: usize = 1024;
 

@@ -23,7 +23,7 @@
 //! decision is stable: a version once the state stays so while drives come and go, until a
 //! newer version is (invariant 6 of `commit`).
 
-use crate::engine::meta::{MetaFile, Version};
+use crate::meta::{MetaFile, Version};
 
 /// What one drive said about the key.
 #[derive(Debug, Clone, Copy)]
@@ -180,8 +180,8 @@ pub fn lost(answers: &[Answer<'_>]) -> Vec<Version> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::meta::tests::sample_version;
-    use crate::engine::meta::Entry;
+    use crate::meta::tests::sample_version;
+    use crate::meta::Entry;
 
     /// A version of a k+m geometry at `stamp`.
     fn v(id: &str, stamp: u64, k: u8, m: u8) -> Version {

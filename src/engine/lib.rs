@@ -38,7 +38,6 @@ pub use multipart::{PartInfo, PartUpload, PartsCheck, UploadInfo};
 pub use put::{now_ns, BlockSink, BodyCheck, ObjectUpload};
 pub use types::*;
 
-use crate::bitrot::BitrotAlgo;
 use drive::Drive;
 use list::Item;
 use meta::ObjectMeta;
@@ -49,6 +48,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use strata_codec::bitrot::BitrotAlgo;
 
 /// What the engine and its workers share.
 pub(crate) struct Shared {
@@ -109,7 +109,7 @@ impl Engine {
         let dep = layout::open(
             groups,
             cfg.set_size,
-            crate::erasure::MATRIX_ID,
+            strata_codec::erasure::MATRIX_ID,
             BitrotAlgo::DEFAULT as u8,
         )?;
         let bitrot = BitrotAlgo::try_from(dep.bitrot).map_err(EngineError::Format)?;

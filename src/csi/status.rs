@@ -6,9 +6,12 @@ use tonic::{Response, Status};
 
 pub type Reply<T> = Result<Response<T>, Status>;
 
-/// Runs a blocking body (state file lock, syscalls, fsync) without stalling the async workers.
-pub fn blocking<T>(f: impl FnOnce() -> Result<T, Status>) -> Reply<T> {
-    tokio::task::block_in_place(f).map(Response::new)
+/// Runs a blocking body (state file lock, syscalls, fsync) without stalling the async workers;
+/// its error becomes the status the spec names for it.
+pub fn blocking<T, E: Into<Status>>(f: impl FnOnce() -> Result<T, E>) -> Reply<T> {
+    tokio::task::block_in_place(f)
+        .map(Response::new)
+        .map_err(Into::into)
 }
 
 /// Internal: a failure of the plugin's own work, with what it was doing.

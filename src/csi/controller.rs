@@ -2,7 +2,9 @@
 //! reservation are one state transaction), deletes and expands them, and reports capacity per
 //! node and tier for Kubernetes storage-capacity tracking.
 
-use super::model::{DriveState, Reservation, State, VolumePhase, VolumeSpec};
+use super::model::{
+    DriveState, Reservation, State, VolumeEntry, VolumePhase, VolumeSpec, VolumeStatus,
+};
 use super::placement::{self, PlacementError, Request};
 use super::proto::controller_server::Controller;
 use super::proto::controller_service_capability::{self as ccap, rpc::Type as Rpc};
@@ -58,7 +60,7 @@ impl ControllerService {
                 // A reservation without its volume record is this name's own earlier attempt
                 // that stopped half-way (Kubernetes state): place again from scratch.
                 for d in st.drives.values_mut() {
-                    d.reservations.remove(&id);
+                    d.spec.reservations.remove(&id);
                 }
                 let p = placement::place(st, &want).map_err(|e| match e {
                     PlacementError::TooLarge(m) => Status::out_of_range(m),
@@ -81,7 +83,7 @@ impl ControllerService {
             self.store.load().map_err(store_error)?.volumes.get(id),
         ) {
             // Refuse before marking it deleting: a refused delete must leave it usable.
-            if spec.node == local.node() {
+            if spec.spec.node == local.node() {
                 local.check_unused(id, spec)?;
             }
         }
@@ -93,20 +95,20 @@ impl ControllerService {
                 let Some(v) = st.volumes.get_mut(id) else {
                     return Ok(None);
                 };
-                if v.phase != VolumePhase::Deleting {
+                if v.status.phase != VolumePhase::Deleting {
                     if let Some(where_) = v.in_use() {
                         return Err(Status::failed_precondition(format!(
                             "volume {id} is still in use, {where_}: unpublish and unstage it first"
                         )));
                     }
                 }
-                v.phase = VolumePhase::Deleting;
+                v.status.phase = VolumePhase::Deleting;
                 Ok(Some(v.clone()))
             })
             .map_err(store_error)??;
-        if let (Some(spec), Some(local)) = (spec, local) {
-            if spec.node == local.node() {
-                local.purge(id, &spec)?;
+        if let (Some(v), Some(local)) = (spec, local) {
+            if v.spec.node == local.node() {
+                local.purge(id, &v)?;
             }
         }
         Ok(DeleteVolumeResponse {})
@@ -121,7 +123,7 @@ impl ControllerService {
             return Err(Status::invalid_argument("volume_capabilities are required"));
         }
         let state = self.store.load().map_err(store_error)?;
-        let v = live_volume(&state, id)?;
+        let v = &live_volume(&state, id)?.spec;
         let params = rq::params(&r.parameters)?;
         let tier_mismatch = params
             .tier
@@ -157,7 +159,8 @@ impl ControllerService {
         let live: Vec<(&String, &VolumeSpec)> = state
             .volumes
             .iter()
-            .filter(|(_, v)| v.phase != VolumePhase::Deleting)
+            .filter(|(_, v)| v.status.phase != VolumePhase::Deleting)
+            .map(|(id, v)| (id, &v.spec))
             .collect();
         // The token is the index of the next entry in volume id order.
         let start = match r.starting_token.as_str() {
@@ -202,7 +205,7 @@ impl ControllerService {
     ) -> Result<ControllerGetVolumeResponse, Status> {
         let id = required(&r.volume_id, "volume_id")?;
         let state = self.store.load().map_err(store_error)?;
-        let v = live_volume(&state, id)?;
+        let v = &live_volume(&state, id)?.spec;
         Ok(ControllerGetVolumeResponse {
             volume: Some(volume_message(id, v)),
             status: Some(controller_get_volume_response::VolumeStatus {
@@ -260,9 +263,10 @@ impl ControllerService {
                     .volumes
                     .get(id)
                     .ok_or_else(|| Status::not_found(format!("volume {id} does not exist")))?;
-                if v.phase == VolumePhase::Deleting {
+                if v.status.phase == VolumePhase::Deleting {
                     return Err(Status::failed_precondition(format!("volume {id} is being deleted")));
                 }
+                let v = &v.spec;
                 if want <= v.capacity_bytes {
                     return Ok(v.capacity_bytes);
                 }
@@ -276,12 +280,12 @@ impl ControllerService {
                 }
                 let drive_id = v.drive_id.clone();
                 let v = st.volumes.get_mut(id).ok_or_else(|| Status::internal("volume vanished"))?;
-                v.capacity_bytes = want;
+                v.spec.capacity_bytes = want;
                 let d = st
                     .drives
                     .get_mut(&drive_id)
                     .ok_or_else(|| Status::internal("volume on an unknown drive"))?;
-                d.reservations.entry(id.to_string()).or_default().bytes = want;
+                d.spec.reservations.entry(id.to_string()).or_default().bytes = want;
                 Ok(want)
             })
             .map_err(store_error)??;
@@ -294,11 +298,11 @@ impl ControllerService {
 }
 
 /// A volume that exists and is not being deleted; NotFound otherwise.
-fn live_volume<'a>(state: &'a State, id: &str) -> Result<&'a VolumeSpec, Status> {
+fn live_volume<'a>(state: &'a State, id: &str) -> Result<&'a VolumeEntry, Status> {
     state
         .volumes
         .get(id)
-        .filter(|v| v.phase != VolumePhase::Deleting)
+        .filter(|v| v.status.phase != VolumePhase::Deleting)
         .ok_or_else(|| Status::not_found(format!("volume {id} does not exist")))
 }
 
@@ -306,18 +310,19 @@ fn live_volume<'a>(state: &'a State, id: &str) -> Result<&'a VolumeSpec, Status>
 /// it asks for something else.
 fn same_request(
     id: &str,
-    v: &VolumeSpec,
+    v: &VolumeEntry,
     name: &str,
     want: &Request,
     range: Option<&CapacityRange>,
 ) -> Result<VolumeSpec, Status> {
+    let (v, phase) = (&v.spec, v.status.phase);
     if v.name != name {
         return Err(Status::internal(format!(
             "volume id {id} collides with volume {:?}",
             v.name
         )));
     }
-    if v.phase == VolumePhase::Deleting {
+    if phase == VolumePhase::Deleting {
         return Err(Status::aborted(format!("volume {name} is being deleted")));
     }
     let tier_ok = want.tier.is_none_or(|t| t == v.tier);
@@ -339,10 +344,11 @@ fn reserve(
     want: &Request,
     p: placement::Placement,
 ) -> Result<VolumeSpec, Status> {
-    let drive = st
+    let drive = &mut st
         .drives
         .get_mut(&p.drive_id)
-        .ok_or_else(|| Status::internal("placed on an unknown drive"))?;
+        .ok_or_else(|| Status::internal("placed on an unknown drive"))?
+        .spec;
     let project_id = drive.next_project_id.max(1);
     drive.next_project_id = project_id + 1;
     drive.reservations.insert(
@@ -362,13 +368,13 @@ fn reserve(
         project_id,
         pvc_namespace: want.claim.as_ref().map(|c| c.namespace.clone()),
         pvc_name: want.claim.as_ref().map(|c| c.name.clone()),
-        phase: VolumePhase::Ready,
         created_at: now_rfc3339(),
-        on_drive: false,
-        staged_at: Vec::new(),
-        published_at: Vec::new(),
     };
-    st.volumes.insert(id.to_string(), spec.clone());
+    let entry = VolumeEntry {
+        spec: spec.clone(),
+        status: VolumeStatus::default(),
+    };
+    st.volumes.insert(id.to_string(), entry);
     Ok(spec)
 }
 
@@ -389,10 +395,10 @@ pub fn volume_message(id: &str, v: &VolumeSpec) -> super::proto::Volume {
 fn condition(state: &State, v: &VolumeSpec) -> VolumeCondition {
     let problem = match state.drives.get(&v.drive_id) {
         None => Some(format!("drive {} is unknown", v.drive_id)),
-        Some(d) if d.state == DriveState::Lost => Some(format!(
+        Some(d) if d.status.state == DriveState::Lost => Some(format!(
             "drive {} is lost: {}",
             v.drive_id,
-            d.message.as_deref().unwrap_or("not found")
+            d.status.message.as_deref().unwrap_or("not found")
         )),
         Some(_) => None,
     };

@@ -10,7 +10,7 @@
 //! plugin says so loudly and, when no drive of its own is left, is not ready.
 
 use super::error::VolumeError;
-use super::model::{DriveSpec, DriveState, Reservation};
+use super::model::{DriveEntry, DriveSpec, DriveState, DriveStatus, Reservation};
 use super::mounter::Mounter;
 use super::store::Store;
 use super::volumes::{statvfs, walk_usage};
@@ -95,7 +95,10 @@ impl NodeDrives {
                 seen.foreign.insert(rec.drive_id.clone(), rec.node.clone());
                 continue;
             }
-            let capacity = known.drives.get(&rec.drive_id).map(|d| d.capacity_bytes);
+            let capacity = known
+                .drives
+                .get(&rec.drive_id)
+                .map(|d| d.spec.capacity_bytes);
             match self.check(rec, capacity) {
                 Ok(ok) => {
                     found.insert(rec.drive_id.clone(), ok);
@@ -157,9 +160,6 @@ impl NodeDrives {
             tier: rec.tier,
             capacity_bytes: capacity,
             reservations: Default::default(),
-            allocated_bytes: 0,
-            state: DriveState::Ready,
-            message: None,
             next_project_id: next_free_project(&*self.mounter, mp),
             project_quota: quota,
         };
@@ -180,7 +180,7 @@ impl NodeDrives {
         self.store.transact(|st| {
             for (id, (_, spec)) in found {
                 let mut spec = spec.clone();
-                if let Some(old) = st.drives.get(id) {
+                if let Some(old) = st.drives.get(id).map(|d| &d.spec) {
                     spec.next_project_id = spec.next_project_id.max(old.next_project_id);
                     spec.reservations = old.reservations.clone();
                     // The capacity offered stays what it was when the drive was first
@@ -188,29 +188,35 @@ impl NodeDrives {
                     spec.capacity_bytes = old.capacity_bytes;
                 }
                 // Every volume record of the drive holds its reservation.
-                for (vid, v) in st.volumes.iter().filter(|(_, v)| v.drive_id == *id) {
+                for (vid, v) in st.volumes.iter().filter(|(_, v)| v.spec.drive_id == *id) {
                     spec.reservations
                         .entry(vid.clone())
                         .or_insert_with(|| Reservation {
-                            bytes: v.capacity_bytes,
-                            pvc_namespace: v.pvc_namespace.clone(),
-                            pvc_name: v.pvc_name.clone(),
+                            bytes: v.spec.capacity_bytes,
+                            pvc_namespace: v.spec.pvc_namespace.clone(),
+                            pvc_name: v.spec.pvc_name.clone(),
                         });
                 }
                 let in_state = st
                     .volumes
                     .values()
-                    .filter(|v| v.drive_id == *id)
-                    .map(|v| v.project_id + 1)
+                    .filter(|v| v.spec.drive_id == *id)
+                    .map(|v| v.spec.project_id + 1)
                     .max()
                     .unwrap_or(1);
                 spec.next_project_id = spec.next_project_id.max(in_state);
-                st.drives.insert(id.clone(), spec);
+                let status = DriveStatus {
+                    state: DriveState::Ready,
+                    message: None,
+                    allocated_bytes: 0,
+                    free_bytes: 0,
+                };
+                st.drives.insert(id.clone(), DriveEntry { spec, status });
             }
             for (id, d) in st.drives.iter_mut() {
-                if d.node == self.node && !found.contains_key(id) {
-                    d.state = DriveState::Lost;
-                    d.message = Some(
+                if d.spec.node == self.node && !found.contains_key(id) {
+                    d.status.state = DriveState::Lost;
+                    d.status.message = Some(
                         lost.get(id)
                             .cloned()
                             .unwrap_or_else(|| "drive not in the node's registry".into()),

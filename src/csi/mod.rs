@@ -9,6 +9,7 @@ pub mod error;
 #[cfg(test)]
 mod fake_mounter;
 pub mod identity;
+pub mod kube_cache;
 pub mod kube_store;
 pub mod model;
 pub mod mount;

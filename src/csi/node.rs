@@ -3,7 +3,7 @@
 //! and health, and raises the quota on expansion. Every RPC can be repeated safely.
 
 use super::error::VolumeError;
-use super::model::{MountKind, VolumePhase, VolumeSpec};
+use super::model::{MountKind, VolumeEntry, VolumePhase};
 use super::mount::MountInfo;
 use super::mounter::Mounter;
 use super::proto::node_server::Node;
@@ -44,21 +44,19 @@ impl NodeService {
 
     /// The volume's record; NotFound when unknown, FailedPrecondition when it belongs to
     /// another node or is being deleted.
-    fn volume(&self, id: &str) -> Result<VolumeSpec> {
-        let state = self.store.load()?;
-        let v = state
-            .volumes
-            .get(id)
-            .cloned()
+    fn volume(&self, id: &str) -> Result<VolumeEntry> {
+        let v = self
+            .store
+            .volume(id)?
             .ok_or_else(|| VolumeError::NoSuchVolume(id.to_string()))?;
-        if v.node != self.volumes.node() {
+        if v.spec.node != self.volumes.node() {
             return Err(VolumeError::OtherNode {
                 id: id.to_string(),
-                node: v.node,
+                node: v.spec.node,
                 here: self.volumes.node().to_string(),
             });
         }
-        if v.phase == VolumePhase::Deleting {
+        if v.status.phase == VolumePhase::Deleting {
             return Err(VolumeError::Deleting(id.to_string()));
         }
         Ok(v)
@@ -83,8 +81,8 @@ impl NodeService {
         let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
         let (_, options) = rq::node_mount(r.volume_capability.as_ref())?;
         let _held = self.volumes.begin(id)?;
-        let spec = self.volume(id)?;
-        let dir = self.volumes.prepare(id, &spec)?;
+        let volume = self.volume(id)?;
+        let dir = self.volumes.prepare(id, &volume)?;
         if let Some(existing) = self.mount_at(staging)? {
             return if self.shows(&existing, &dir)? && options.shown_by(&existing.options) {
                 self.volumes
@@ -149,8 +147,8 @@ impl NodeService {
         let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
         let options = options.or_read_only(r.readonly || rq::read_only_mode(cap));
         let _held = self.volumes.begin(id)?;
-        let spec = self.volume(id)?;
-        let dir = self.volumes.volume_dir(id, &spec)?;
+        let volume = self.volume(id)?;
+        let dir = self.volumes.volume_dir(id, &volume)?;
         match self.mount_at(staging)? {
             Some(m) if self.shows(&m, &dir)? => {}
             _ => {
@@ -173,7 +171,7 @@ impl NodeService {
             };
         }
         if rq::single_writer(cap) {
-            self.only_here(id, &spec, staging, target)?;
+            self.only_here(id, &volume, staging, target)?;
         }
         self.mount_recorded(id, MountKind::Target, &r.target_path, || {
             fs::create_dir_all(target).map_err(VolumeError::io("creating the target path"))?;
@@ -186,12 +184,18 @@ impl NodeService {
 
     /// SINGLE_NODE_SINGLE_WRITER: FailedPrecondition when the volume is already published
     /// at another target path.
-    fn only_here(&self, id: &str, spec: &VolumeSpec, staging: &Path, target: &Path) -> Result<()> {
+    fn only_here(
+        &self,
+        id: &str,
+        volume: &VolumeEntry,
+        staging: &Path,
+        target: &Path,
+    ) -> Result<()> {
         let canonical = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         let (staging, target) = (canonical(staging), canonical(target));
         let elsewhere: Vec<String> = self
             .volumes
-            .mounts(id, spec)
+            .mounts(id, volume)
             .into_iter()
             .filter(|m| Path::new(m) != staging && Path::new(m) != target)
             .collect();
@@ -224,8 +228,8 @@ impl NodeService {
     }
 
     /// NotFound unless the volume is mounted at `path`.
-    fn mounted_at(&self, id: &str, spec: &VolumeSpec, path: &Path) -> Result<()> {
-        let dir = self.volumes.volume_dir(id, spec)?;
+    fn mounted_at(&self, id: &str, volume: &VolumeEntry, path: &Path) -> Result<()> {
+        let dir = self.volumes.volume_dir(id, volume)?;
         match self.mount_at(path)? {
             Some(m) if self.shows(&m, &dir)? => Ok(()),
             _ => Err(VolumeError::NotMountedAt {
@@ -239,10 +243,10 @@ impl NodeService {
         let id = required(&r.volume_id, "volume_id")?;
         let path = Path::new(required(&r.volume_path, "volume_path")?);
         // The spec has only NotFound for a volume this node does not serve.
-        let spec = self
+        let volume = self
             .volume(id)
             .map_err(|e| VolumeError::NotServed(Box::new(e)))?;
-        if let Some(problem) = self.volumes.condition(&spec) {
+        if let Some(problem) = self.volumes.condition(&volume) {
             return Ok(NodeGetVolumeStatsResponse {
                 usage: Vec::new(),
                 volume_condition: Some(VolumeCondition {
@@ -251,8 +255,8 @@ impl NodeService {
                 }),
             });
         }
-        self.mounted_at(id, &spec, path)?;
-        let u = self.volumes.usage(id, &spec)?;
+        self.mounted_at(id, &volume, path)?;
+        let u = self.volumes.usage(id, &volume)?;
         // The truth, not the contract: on a drive without quotas a volume can hold more than
         // its capacity, and no volume can have more than its drive still has.
         let bytes_available = u
@@ -284,20 +288,20 @@ impl NodeService {
         if let Some(cap) = &r.volume_capability {
             rq::capability(Some(cap))?;
         }
-        let spec = self.volume(id)?;
-        self.mounted_at(id, &spec, path)?;
+        let volume = self.volume(id)?;
+        self.mounted_at(id, &volume, path)?;
         let wanted = r
             .capacity_range
             .map_or(0, |c| c.required_bytes.max(0) as u64);
-        if wanted > spec.capacity_bytes {
+        if wanted > volume.spec.capacity_bytes {
             return Err(VolumeError::ExpandFirst {
                 id: id.to_string(),
-                bytes: spec.capacity_bytes,
+                bytes: volume.spec.capacity_bytes,
             });
         }
-        self.volumes.set_limit(&spec)?;
+        self.volumes.set_limit(&volume)?;
         Ok(NodeExpandVolumeResponse {
-            capacity_bytes: clamp(spec.capacity_bytes),
+            capacity_bytes: clamp(volume.spec.capacity_bytes),
         })
     }
 

@@ -4,7 +4,10 @@
 use super::drives::Mounted;
 use super::error::VolumeError;
 use super::fake_mounter::FakeMounter;
-use super::model::{DriveSpec, DriveState, VolumePhase, VolumeSpec};
+use super::model::{
+    DriveEntry, DriveSpec, DriveState, DriveStatus, VolumeEntry, VolumePhase, VolumeSpec,
+    VolumeStatus,
+};
 use super::mounter::Mounter;
 use super::node::NodeService;
 use super::proto::volume_capability::{access_mode::Mode, AccessMode, AccessType, MountVolume};
@@ -31,35 +34,39 @@ fn code<T: std::fmt::Debug>(r: Result<T, VolumeError>) -> Code {
     tonic::Status::from(r.expect_err("the call must fail")).code()
 }
 
-fn volume(node: &str) -> VolumeSpec {
-    VolumeSpec {
-        name: "pvc".into(),
-        node: node.into(),
-        drive_id: DRIVE.into(),
-        tier: Tier::Hot,
-        capacity_bytes: 8 * MIB,
-        project_id: 7,
-        pvc_namespace: None,
-        pvc_name: None,
-        phase: VolumePhase::Ready,
-        created_at: "2026-01-01T00:00:00Z".into(),
-        on_drive: false,
-        staged_at: Vec::new(),
-        published_at: Vec::new(),
+fn volume(node: &str) -> VolumeEntry {
+    VolumeEntry {
+        spec: VolumeSpec {
+            name: "pvc".into(),
+            node: node.into(),
+            drive_id: DRIVE.into(),
+            tier: Tier::Hot,
+            capacity_bytes: 8 * MIB,
+            project_id: 7,
+            pvc_namespace: None,
+            pvc_name: None,
+            created_at: "2026-01-01T00:00:00Z".into(),
+        },
+        status: VolumeStatus::default(),
     }
 }
 
-fn drive() -> DriveSpec {
-    DriveSpec {
-        node: "n1".into(),
-        tier: Tier::Hot,
-        capacity_bytes: 100 * MIB,
-        reservations: Default::default(),
-        allocated_bytes: 0,
-        state: DriveState::Ready,
-        message: None,
-        next_project_id: 8,
-        project_quota: true,
+fn drive() -> DriveEntry {
+    DriveEntry {
+        spec: DriveSpec {
+            node: "n1".into(),
+            tier: Tier::Hot,
+            capacity_bytes: 100 * MIB,
+            reservations: Default::default(),
+            next_project_id: 8,
+            project_quota: true,
+        },
+        status: DriveStatus {
+            state: DriveState::Ready,
+            message: None,
+            allocated_bytes: 0,
+            free_bytes: 100 * MIB,
+        },
     }
 }
 
@@ -114,8 +121,8 @@ impl Lab {
         self.dir.path().join("drive/volumes").join(id)
     }
 
-    fn record(&self, id: &str) -> VolumeSpec {
-        self.store.load().unwrap().volumes[id].clone()
+    fn record(&self, id: &str) -> VolumeStatus {
+        self.store.load().unwrap().volumes[id].status.clone()
     }
 
     fn stage(&self, id: &str, at: &str, cap: VolumeCapability) -> Result<(), VolumeError> {
@@ -245,7 +252,7 @@ fn volumes_of_other_nodes_unknown_or_being_deleted_are_refused() {
     assert_eq!(code(lab.stage("nope", &staging, rw())), Code::NotFound);
     lab.store
         .transact(|st| {
-            st.volumes.get_mut("v1").unwrap().phase = VolumePhase::Deleting;
+            st.volumes.get_mut("v1").unwrap().status.phase = VolumePhase::Deleting;
             Ok::<_, ()>(())
         })
         .unwrap()

@@ -7,7 +7,7 @@
 
 use super::drives::{Mounted, NodeDrives};
 use super::error::VolumeError;
-use super::model::{MountKind, VolumePhase, VolumeSpec};
+use super::model::{MountKind, VolumeEntry, VolumePhase};
 use super::mounter::Mounter;
 use super::store::Store;
 use crate::drive::identity::VOLUMES_DIR;
@@ -135,10 +135,10 @@ impl NodeVolumes {
                 .volumes
                 .get_mut(id)
                 .ok_or_else(|| VolumeError::NoSuchVolume(id.to_string()))?;
-            if v.phase == VolumePhase::Deleting {
+            if v.status.phase == VolumePhase::Deleting {
                 return Err(VolumeError::Deleting(id.to_string()));
             }
-            let paths = v.mounts_mut(kind);
+            let paths = v.status.mounts_mut(kind);
             if !paths.iter().any(|p| p == path) {
                 paths.push(path.to_string());
             }
@@ -151,7 +151,7 @@ impl NodeVolumes {
     pub fn forget_mount(&self, id: &str, kind: MountKind, path: &str) -> Result<()> {
         self.store.transact(|st| {
             if let Some(v) = st.volumes.get_mut(id) {
-                v.mounts_mut(kind).retain(|p| p != path);
+                v.status.mounts_mut(kind).retain(|p| p != path);
             }
             Ok::<_, VolumeError>(())
         })?
@@ -162,10 +162,14 @@ impl NodeVolumes {
     /// for ever. A volume whose drive is not here keeps its records: nothing can be told.
     pub fn forget_lost_mounts(&self) -> Result<()> {
         let state = self.store.load()?;
-        for (id, v) in state.volumes.iter().filter(|(_, v)| v.node == self.node()) {
+        for (id, v) in state
+            .volumes
+            .iter()
+            .filter(|(_, v)| v.spec.node == self.node())
+        {
             for (kind, paths) in [
-                (MountKind::Staging, &v.staged_at),
-                (MountKind::Target, &v.published_at),
+                (MountKind::Staging, &v.status.staged_at),
+                (MountKind::Target, &v.status.published_at),
             ] {
                 for path in paths {
                     let _held = self.lock(id);
@@ -220,27 +224,27 @@ impl NodeVolumes {
     }
 
     /// Why a volume's drive is unhealthy, if it is.
-    pub fn condition(&self, spec: &VolumeSpec) -> Option<String> {
-        self.drives.problem(&spec.drive_id)
+    pub fn condition(&self, v: &VolumeEntry) -> Option<String> {
+        self.drives.problem(&v.spec.drive_id)
     }
 
-    pub fn volume_dir(&self, id: &str, spec: &VolumeSpec) -> Result<PathBuf> {
+    pub fn volume_dir(&self, id: &str, v: &VolumeEntry) -> Result<PathBuf> {
         Ok(self
-            .drive(&spec.drive_id)?
+            .drive(&v.spec.drive_id)?
             .mount_point
             .join(VOLUMES_DIR)
             .join(id))
     }
 
     /// Creates the volume's directory (once) with its project id and quota; idempotent.
-    pub fn prepare(&self, id: &str, spec: &VolumeSpec) -> Result<PathBuf> {
-        let drive = self.drive(&spec.drive_id)?;
+    pub fn prepare(&self, id: &str, v: &VolumeEntry) -> Result<PathBuf> {
+        let drive = self.drive(&v.spec.drive_id)?;
         let dir = drive.mount_point.join(VOLUMES_DIR).join(id);
         if !dir.is_dir() {
-            if spec.on_drive {
+            if v.status.on_drive {
                 return Err(VolumeError::DataLost {
                     id: id.to_string(),
-                    drive: spec.drive_id.clone(),
+                    drive: v.spec.drive_id.clone(),
                 });
             }
             fs::create_dir_all(&dir)
@@ -248,14 +252,14 @@ impl NodeVolumes {
         }
         if drive.quota {
             self.mounter
-                .assign_project(&dir, spec.project_id)
+                .assign_project(&dir, v.spec.project_id)
                 .map_err(|e| quota_failure(id, "setting the project id", e))?;
-            self.apply_limit(&drive, spec)?;
+            self.apply_limit(&drive, v)?;
         }
-        if !spec.on_drive {
+        if !v.status.on_drive {
             self.store.transact(|st| {
                 if let Some(v) = st.volumes.get_mut(id) {
-                    v.on_drive = true;
+                    v.status.on_drive = true;
                 }
                 Ok::<_, VolumeError>(())
             })??;
@@ -264,28 +268,28 @@ impl NodeVolumes {
     }
 
     /// Sets the quota to the volume's capacity (stage and expansion).
-    pub fn set_limit(&self, spec: &VolumeSpec) -> Result<()> {
-        let drive = self.drive(&spec.drive_id)?;
+    pub fn set_limit(&self, v: &VolumeEntry) -> Result<()> {
+        let drive = self.drive(&v.spec.drive_id)?;
         if drive.quota {
-            self.apply_limit(&drive, spec)?;
+            self.apply_limit(&drive, v)?;
         }
         Ok(())
     }
 
-    fn apply_limit(&self, drive: &Mounted, spec: &VolumeSpec) -> Result<()> {
+    fn apply_limit(&self, drive: &Mounted, v: &VolumeEntry) -> Result<()> {
         self.mounter
-            .set_quota(&drive.mount_point, spec.project_id, spec.capacity_bytes)
-            .map_err(|e| quota_failure(&spec.name, "setting the quota", e))
+            .set_quota(&drive.mount_point, v.spec.project_id, v.spec.capacity_bytes)
+            .map_err(|e| quota_failure(&v.spec.name, "setting the quota", e))
     }
 
-    pub fn usage(&self, id: &str, spec: &VolumeSpec) -> Result<VolumeUsage> {
-        let drive = self.drive(&spec.drive_id)?;
+    pub fn usage(&self, id: &str, v: &VolumeEntry) -> Result<VolumeUsage> {
+        let drive = self.drive(&v.spec.drive_id)?;
         let dir = drive.mount_point.join(VOLUMES_DIR).join(id);
         let fs = statvfs(&drive.mount_point).map_err(VolumeError::io("statfs"))?;
         let (bytes_used, inodes_used) = if drive.quota {
             let u = self
                 .mounter
-                .quota_usage(&drive.mount_point, spec.project_id)
+                .quota_usage(&drive.mount_point, v.spec.project_id)
                 .map_err(|e| quota_failure(id, "reading the quota", e))?;
             (u.bytes_used, u.inodes_used)
         } else {
@@ -293,7 +297,7 @@ impl NodeVolumes {
         };
         // No inode quota: the volume may use every free inode of the drive.
         Ok(VolumeUsage {
-            bytes_total: spec.capacity_bytes,
+            bytes_total: v.spec.capacity_bytes,
             bytes_used,
             drive_bytes_free: fs.f_bavail.saturating_mul(fs.f_frsize),
             inodes_total: inodes_used + fs.f_ffree,
@@ -303,8 +307,8 @@ impl NodeVolumes {
 
     /// Removes a deleted volume's data crash-safely, then its record (which frees its
     /// capacity). Refused while the volume is still mounted somewhere.
-    pub fn purge(&self, id: &str, spec: &VolumeSpec) -> Result<()> {
-        let drive = match self.drive(&spec.drive_id) {
+    pub fn purge(&self, id: &str, v: &VolumeEntry) -> Result<()> {
+        let drive = match self.drive(&v.spec.drive_id) {
             Ok(d) => d,
             Err(e) => {
                 // The drive is gone or failing: the record stays (deleting, capacity
@@ -313,7 +317,7 @@ impl NodeVolumes {
                 return Ok(());
             }
         };
-        self.check_unused(id, spec)?;
+        self.check_unused(id, v)?;
         let volumes = drive.mount_point.join(VOLUMES_DIR);
         let dir = volumes.join(id);
         let trash = volumes.join(format!("{DELETING_PREFIX}{id}"));
@@ -325,30 +329,30 @@ impl NodeVolumes {
         remove_tree(&trash)?;
         if drive.quota {
             self.mounter
-                .set_quota(&drive.mount_point, spec.project_id, 0)
+                .set_quota(&drive.mount_point, v.spec.project_id, 0)
                 .map_err(VolumeError::io("clearing the quota"))?;
         }
         self.store.transact(|st| {
             if st
                 .volumes
                 .get(id)
-                .is_some_and(|v| v.phase == VolumePhase::Deleting)
+                .is_some_and(|v| v.status.phase == VolumePhase::Deleting)
             {
                 st.volumes.remove(id);
-                if let Some(d) = st.drives.get_mut(&spec.drive_id) {
-                    d.reservations.remove(id);
+                if let Some(d) = st.drives.get_mut(&v.spec.drive_id) {
+                    d.spec.reservations.remove(id);
                 }
             }
             Ok::<_, VolumeError>(())
         })??;
-        info!(volume = %id, drive = %spec.drive_id, "volume deleted");
+        info!(volume = %id, drive = %v.spec.drive_id, "volume deleted");
         Ok(())
     }
 
     /// FailedPrecondition while any mount (staging, publish, a pod's subPath) shows the
     /// volume's directory or something inside it.
-    pub fn check_unused(&self, id: &str, spec: &VolumeSpec) -> Result<()> {
-        match self.mounts(id, spec).first() {
+    pub fn check_unused(&self, id: &str, v: &VolumeEntry) -> Result<()> {
+        match self.mounts(id, v).first() {
             Some(at) => Err(VolumeError::StillMounted {
                 id: id.to_string(),
                 at: at.clone(),
@@ -358,8 +362,8 @@ impl NodeVolumes {
     }
 
     /// Where the volume is mounted on this node (staging, publish and subPath mounts).
-    pub fn mounts(&self, id: &str, spec: &VolumeSpec) -> Vec<String> {
-        match self.drive(&spec.drive_id) {
+    pub fn mounts(&self, id: &str, v: &VolumeEntry) -> Vec<String> {
+        match self.drive(&v.spec.drive_id) {
             Ok(drive) => self
                 .mounter
                 .mounts_showing(&drive.mount_point, &format!("/{VOLUMES_DIR}/{id}")),
@@ -383,7 +387,7 @@ impl NodeVolumes {
         }
         let state = self.store.load()?;
         for (id, v) in &state.volumes {
-            if v.node == self.node() && v.phase == VolumePhase::Deleting {
+            if v.spec.node == self.node() && v.status.phase == VolumePhase::Deleting {
                 if let Err(e) = self.purge(id, v) {
                     warn!(volume = %id, "cannot finish deleting: {e}");
                 }

@@ -1,8 +1,10 @@
-//! What the node's volume logic fails with, and the one place ([`From<VolumeError> for
-//! Status`]) that turns it into the gRPC status the CSI specification names for it. Request
-//! validation (`request.rs`) decides its own statuses; they pass through unchanged.
+//! What the volume logic of the node and the controller fails with, and the one place
+//! ([`VolumeError::code`]) that names the gRPC code the CSI specification gives each failure.
+//! Request validation (`request.rs`) decides its own statuses; they pass through unchanged.
 
+use super::placement::PlacementError;
 use super::store::StoreError;
+use crate::drive::Tier;
 use std::io;
 use tonic::{Code, Status};
 
@@ -21,6 +23,33 @@ pub enum VolumeError {
     },
     #[error("volume {0} is being deleted")]
     Deleting(String),
+    /// CreateVolume repeated for a volume being deleted: the caller should retry later.
+    #[error("volume {0} is being deleted")]
+    RecreatedWhileDeleting(String),
+    #[error("volume id {id} collides with volume {name:?}")]
+    IdCollision { id: String, name: String },
+    #[error(
+        "volume {name} exists with {bytes} bytes on tier {tier} on node {node}, incompatible with this request"
+    )]
+    Incompatible {
+        name: String,
+        bytes: u64,
+        tier: Tier,
+        node: String,
+    },
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
+    #[error("drive {drive} has {free} bytes free, the volume needs {extra} more (a volume cannot span drives)")]
+    NoRoomToGrow {
+        drive: String,
+        free: u64,
+        extra: u64,
+    },
+    #[error("volume {id} is still in use, {place}: unpublish and unstage it first")]
+    InUse { id: String, place: String },
+    /// The state contradicts itself (a record naming what is not there).
+    #[error("{0}")]
+    Inconsistent(&'static str),
     #[error("drive {drive} is not usable on this node: {why}")]
     DriveNotServed { drive: String, why: String },
     #[error("drive {drive}: {why}")]
@@ -72,7 +101,13 @@ impl VolumeError {
         match self {
             Request(s) => s.code(),
             NoSuchVolume(_) | NotMountedAt { .. } | NotServed(_) => Code::NotFound,
+            Placement(PlacementError::TooLarge(_)) | NoRoomToGrow { .. } => Code::OutOfRange,
+            Placement(PlacementError::NoRoom(_)) => Code::ResourceExhausted,
+            Incompatible { .. } => Code::AlreadyExists,
+            RecreatedWhileDeleting(_) => Code::Aborted,
+            IdCollision { .. } | Inconsistent(_) => Code::Internal,
             OtherNode { .. }
+            | InUse { .. }
             | Deleting(_)
             | DriveNotServed { .. }
             | DriveFailing { .. }
@@ -130,6 +165,31 @@ mod tests {
         assert_eq!(
             (s.code(), s.message()),
             (Code::InvalidArgument, "x is required")
+        );
+        let placement = |e| Status::from(VolumeError::Placement(e)).code();
+        assert_eq!(
+            placement(PlacementError::TooLarge("x".into())),
+            Code::OutOfRange
+        );
+        assert_eq!(
+            placement(PlacementError::NoRoom("x".into())),
+            Code::ResourceExhausted
+        );
+        let s = Status::from(VolumeError::RecreatedWhileDeleting("pvc".into()));
+        assert_eq!(
+            (s.code(), s.message()),
+            (Code::Aborted, "volume pvc is being deleted")
+        );
+        let s = Status::from(VolumeError::Incompatible {
+            name: "pvc".into(),
+            bytes: 5,
+            tier: Tier::Hot,
+            node: "n1".into(),
+        });
+        assert_eq!(s.code(), Code::AlreadyExists);
+        assert_eq!(
+            s.message(),
+            "volume pvc exists with 5 bytes on tier hot on node n1, incompatible with this request"
         );
         let e = VolumeError::io("bind mount")(io::Error::from_raw_os_error(libc::EPERM));
         let s = Status::from(e);

@@ -1,7 +1,6 @@
-//! What every CSI service needs to answer: the gRPC status for a failure of its own, of the
-//! state store, a run of blocking work, and byte counts in the protocol's int64 fields.
+//! What every CSI service needs to answer: a run of blocking work whose error becomes its
+//! gRPC status (see `error.rs`), and byte counts in the protocol's int64 fields.
 
-use super::store::StoreError;
 use tonic::{Response, Status};
 
 pub type Reply<T> = Result<Response<T>, Status>;
@@ -12,16 +11,6 @@ pub fn blocking<T, E: Into<Status>>(f: impl FnOnce() -> Result<T, E>) -> Reply<T
     tokio::task::block_in_place(f)
         .map(Response::new)
         .map_err(Into::into)
-}
-
-/// Internal: a failure of the plugin's own work, with what it was doing.
-pub fn internal(what: &str, e: impl std::fmt::Display) -> Status {
-    Status::internal(format!("{what}: {e}"))
-}
-
-/// Unavailable: the state (file or API server) could not be read or written; retrying helps.
-pub fn store_error(e: StoreError) -> Status {
-    Status::unavailable(e.to_string())
 }
 
 /// Bytes as the protocol's int64.

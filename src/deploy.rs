@@ -430,17 +430,25 @@ fn resizer_role(name: &str) -> rbac::Role {
 }
 
 /// Strata's own records: the controller places volumes and the node plugins keep their
-/// drives and remove the volumes they deleted, so both need full access.
+/// drives and remove the volumes they deleted, so both need full access, and both write what
+/// they observe through the status subresource.
 fn driver_cluster_role(name: &str) -> rbac::ClusterRole {
     rbac::ClusterRole {
         metadata: meta(name, None, "csi"),
-        rules: Some(vec![rule(
-            "strata.dev",
-            &["drives", "volumes"],
-            &[
-                "get", "list", "watch", "create", "update", "patch", "delete",
-            ],
-        )]),
+        rules: Some(vec![
+            rule(
+                "strata.dev",
+                &["drives", "volumes"],
+                &[
+                    "get", "list", "watch", "create", "update", "patch", "delete",
+                ],
+            ),
+            rule(
+                "strata.dev",
+                &["drives/status", "volumes/status"],
+                &["get", "update", "patch"],
+            ),
+        ]),
         ..rbac::ClusterRole::default()
     }
 }

@@ -1322,3 +1322,17 @@ fn a_mount_record_left_behind_does_not_block_deletes_for_ever() {
         }
     }
 }
+
+#[test]
+fn failed_calls_are_logged_with_their_method_and_code() {
+    let mut csi = Csi::start(1, DRIVE);
+    let (staging, _) = csi.paths("logged");
+    assert_eq!(code(csi.stage("pvc-nobody", &staging)), Code::NotFound);
+    csi.wait_for("the failed call in the log", |c| {
+        c.log_text().lines().any(|l| {
+            l.contains("/csi.v1.Node/NodeStageVolume")
+                && l.contains("NotFound")
+                && l.contains("volume pvc-nobody does not exist")
+        })
+    });
+}

@@ -1,8 +1,10 @@
 //! `--state kube`: the controller keeps drives and volumes as `Drive` and `Volume` custom
 //! resources through kube-rs. No Kubernetes API server can run here, so this test serves the
-//! few endpoints the driver uses (list, create, replace, delete of strata.dev/v1alpha1
-//! drives and volumes, with resourceVersion checks and 409 conflicts as the API server
-//! answers them) and runs the real `strata csi --mode controller` against it over HTTP.
+//! few endpoints the driver uses (list, watch, get, create, replace, replace of the status
+//! subresource, delete of strata.dev/v1alpha1 drives and volumes, with resourceVersion checks
+//! and 409 conflicts as the API server answers them, and the status subresource's rules: a
+//! write of the object keeps the stored status, a write of the status keeps the stored spec)
+//! and runs the real `strata csi --mode controller` against it over HTTP.
 
 mod common;
 mod csi_support;
@@ -10,10 +12,13 @@ mod csi_support;
 use bytes::Bytes;
 use common::{Lab, LoopDevice};
 use csi_support::{connect, create_request, mount_cap, topology};
-use http_body_util::{BodyExt, Full};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,15 +32,22 @@ use tonic::Code;
 const MIB: u64 = 1 << 20;
 const PREFIX: &str = "/apis/strata.dev/v1alpha1/";
 
+type Body = BoxBody<Bytes, Infallible>;
+
 /// The API server's side of optimistic concurrency for two cluster-scoped resources.
 #[derive(Default)]
 struct FakeApi {
     objects: Mutex<BTreeMap<(String, String), Value>>,
     version: AtomicU64,
     conflicts: AtomicU64,
+    /// List requests served (the store lists at start, then watches).
+    lists: AtomicU64,
+    /// Every change, for watches: (resourceVersion, plural, event type, object).
+    events: Mutex<Vec<(u64, String, &'static str, Value)>>,
+    changed: tokio::sync::Notify,
 }
 
-fn status(code: StatusCode, reason: &str, message: &str) -> Response<Full<Bytes>> {
+fn status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
     let body = json!({
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": message, "reason": reason, "code": code.as_u16(),
@@ -43,12 +55,19 @@ fn status(code: StatusCode, reason: &str, message: &str) -> Response<Full<Bytes>
     reply(code, body)
 }
 
-fn reply(code: StatusCode, body: Value) -> Response<Full<Bytes>> {
+fn reply(code: StatusCode, body: Value) -> Response<Body> {
     Response::builder()
         .status(code)
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
+        .body(Full::new(Bytes::from(body.to_string())).boxed())
         .unwrap()
+}
+
+/// The query parameter `key` of a request.
+fn param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
 }
 
 impl FakeApi {
@@ -58,11 +77,68 @@ impl FakeApi {
 
     fn insert(&self, plural: &str, mut obj: Value) {
         let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+        // Under the lock, as every change: a list sees the object or a version before it.
+        let mut objects = self.objects.lock().unwrap();
         obj["metadata"]["resourceVersion"] = self.next_version().into();
-        self.objects
+        self.record(plural, "ADDED", &obj);
+        objects.insert((plural.to_string(), name), obj);
+    }
+
+    /// A change for the watches to send.
+    fn record(&self, plural: &str, kind: &'static str, obj: &Value) {
+        let version = obj["metadata"]["resourceVersion"]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        self.events
             .lock()
             .unwrap()
-            .insert((plural.to_string(), name), obj);
+            .push((version, plural.to_string(), kind, obj.clone()));
+        self.changed.notify_waiters();
+    }
+
+    /// The changes to `plural` after `from`, as watch lines, waiting until there are some.
+    async fn changes_after(&self, plural: &str, from: u64) -> (u64, String) {
+        loop {
+            // Created before looking: a change made meanwhile still wakes it.
+            let changed = self.changed.notified();
+            if let Some(found) = self.pending(plural, from) {
+                return found;
+            }
+            changed.await;
+        }
+    }
+
+    /// The changes to `plural` after `from`: the last version and the watch lines.
+    fn pending(&self, plural: &str, from: u64) -> Option<(u64, String)> {
+        let events = self.events.lock().unwrap();
+        let new: Vec<_> = events
+            .iter()
+            .filter(|(v, p, _, _)| *v > from && p == plural)
+            .collect();
+        let last = new.last()?.0;
+        let lines = new
+            .iter()
+            .map(|(_, _, kind, obj)| format!("{}\n", json!({"type": kind, "object": obj})))
+            .collect();
+        Some((last, lines))
+    }
+
+    /// A watch: the changes after `from`, as they come, for as long as the client listens.
+    fn watch(self: Arc<Self>, plural: String, from: u64) -> Response<Body> {
+        let changes = futures_util::stream::unfold((self, from), move |(api, from)| {
+            let plural = plural.clone();
+            async move {
+                let (last, lines) = api.changes_after(&plural, from).await;
+                let frame = Ok::<_, Infallible>(Frame::data(Bytes::from(lines)));
+                Some((frame, (api, last)))
+            }
+        });
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .body(StreamBody::new(changes).boxed())
+            .unwrap()
     }
 
     fn all(&self, plural: &str) -> Vec<Value> {
@@ -74,14 +150,23 @@ impl FakeApi {
             .collect()
     }
 
-    fn handle(&self, method: &Method, path: &str, body: &[u8]) -> Response<Full<Bytes>> {
+    fn handle(
+        self: &Arc<Self>,
+        method: &Method,
+        path: &str,
+        query: &str,
+        body: &[u8],
+    ) -> Response<Body> {
         let Some(rest) = path.strip_prefix(PREFIX) else {
             return status(StatusCode::NOT_FOUND, "NotFound", path);
         };
-        let (plural, name) = match rest.split_once('/') {
-            Some((p, n)) => (p.to_string(), Some(n.to_string())),
-            None => (rest.to_string(), None),
-        };
+        let mut parts = rest.split('/');
+        let plural = parts.next().unwrap_or_default().to_string();
+        let name = parts.next().map(str::to_string);
+        let subresource = parts.next();
+        if subresource.is_some_and(|s| s != "status") {
+            return status(StatusCode::NOT_FOUND, "NotFound", path);
+        }
         let kind = match plural.as_str() {
             "drives" => "Drive",
             "volumes" => "Volume",
@@ -90,7 +175,19 @@ impl FakeApi {
         let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let mut objects = self.objects.lock().unwrap();
         match (method.clone(), name) {
+            (Method::GET, None) if param(query, "watch") == Some("true") => {
+                let from = param(query, "resourceVersion")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                drop(objects);
+                self.clone().watch(plural, from)
+            }
+            (Method::GET, Some(name)) => match objects.get(&(plural, name.clone())) {
+                Some(obj) => reply(StatusCode::OK, obj.clone()),
+                None => status(StatusCode::NOT_FOUND, "NotFound", &name),
+            },
             (Method::GET, None) => {
+                self.lists.fetch_add(1, Ordering::SeqCst);
                 let items: Vec<Value> = objects
                     .iter()
                     .filter(|((p, _), _)| *p == plural)
@@ -113,8 +210,13 @@ impl FakeApi {
                     self.conflicts.fetch_add(1, Ordering::SeqCst);
                     return status(StatusCode::CONFLICT, "AlreadyExists", &name);
                 }
+                // The status subresource: a new object has no status yet.
                 let mut obj = parsed;
+                if let Some(o) = obj.as_object_mut() {
+                    o.remove("status");
+                }
                 obj["metadata"]["resourceVersion"] = self.next_version().into();
+                self.record(&key.0, "ADDED", &obj);
                 objects.insert(key, obj.clone());
                 reply(StatusCode::CREATED, obj)
             }
@@ -131,8 +233,18 @@ impl FakeApi {
                         "the object has been modified",
                     );
                 }
-                let mut obj = parsed;
+                // A write of the object keeps the stored status; a write of the status keeps
+                // the stored object.
+                let mut obj = stored.clone();
+                match subresource {
+                    None => {
+                        obj["metadata"] = parsed["metadata"].clone();
+                        obj["spec"] = parsed["spec"].clone();
+                    }
+                    Some(_) => obj["status"] = parsed["status"].clone(),
+                }
                 obj["metadata"]["resourceVersion"] = self.next_version().into();
+                self.record(&key.0, "MODIFIED", &obj);
                 objects.insert(key, obj.clone());
                 reply(StatusCode::OK, obj)
             }
@@ -146,7 +258,9 @@ impl FakeApi {
                     self.conflicts.fetch_add(1, Ordering::SeqCst);
                     return status(StatusCode::CONFLICT, "Conflict", "precondition failed");
                 }
-                let obj = objects.remove(&key).unwrap();
+                let mut obj = objects.remove(&key).unwrap();
+                obj["metadata"]["resourceVersion"] = self.next_version().into();
+                self.record(&key.0, "DELETED", &obj);
                 reply(StatusCode::OK, obj)
             }
             _ => status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", path),
@@ -176,6 +290,7 @@ fn serve(api: Arc<FakeApi>, rt: &tokio::runtime::Runtime) -> String {
                             Ok::<_, hyper::Error>(api.handle(
                                 &parts.method,
                                 parts.uri.path(),
+                                parts.uri.query().unwrap_or_default(),
                                 &body,
                             ))
                         }
@@ -194,8 +309,9 @@ fn drive(name: &str, node: &str, capacity: u64) -> Value {
     json!({
         "apiVersion": "strata.dev/v1alpha1", "kind": "Drive",
         "metadata": {"name": name},
-        "spec": {"node": node, "tier": "hot", "capacityBytes": capacity, "allocatedBytes": 0,
-                 "state": "Ready", "nextProjectId": 1, "projectQuota": true},
+        "spec": {"node": node, "tier": "hot", "capacityBytes": capacity, "nextProjectId": 1,
+                 "projectQuota": true},
+        "status": {"state": "Ready", "allocatedBytes": 0, "freeBytes": capacity},
     })
 }
 
@@ -316,6 +432,8 @@ fn parallel_creates_reserve_through_resource_versions_and_never_overcommit() {
     let mut pids = std::collections::HashSet::new();
     for v in &volumes {
         assert_eq!(v["spec"]["node"], "n1");
+        assert_eq!(v["status"]["phase"], "Ready", "{v}");
+        assert!(v["spec"].get("phase").is_none(), "{v}");
         let key = (
             v["spec"]["driveId"].to_string(),
             v["spec"]["projectId"].as_u64().unwrap(),
@@ -326,7 +444,7 @@ fn parallel_creates_reserve_through_resource_versions_and_never_overcommit() {
         );
     }
     for d in api.all("drives") {
-        let allocated = d["spec"]["allocatedBytes"].as_u64().unwrap();
+        let allocated = d["status"]["allocatedBytes"].as_u64().unwrap();
         let expect = if d["spec"]["node"] == "n1" {
             100 * MIB
         } else {
@@ -389,7 +507,7 @@ fn parallel_creates_reserve_through_resource_versions_and_never_overcommit() {
         .all("volumes")
         .into_iter()
         .find(|v| v["metadata"]["name"] == victim.as_str())
-        .map(|v| v["spec"]["phase"].clone());
+        .map(|v| v["status"]["phase"].clone());
     assert_eq!(phase, Some(json!("Deleting")));
 }
 
@@ -529,7 +647,7 @@ fn a_volume_the_node_plugin_has_staged_is_not_deleted_by_a_separate_controller()
             .find(|v| v["metadata"]["name"] == id.as_str())
     };
     assert_eq!(
-        volume(&api).unwrap()["spec"]["stagedAt"],
+        volume(&api).unwrap()["status"]["stagedAt"],
         json!([staging]),
         "the Volume object records where it is staged"
     );
@@ -540,14 +658,14 @@ fn a_volume_the_node_plugin_has_staged_is_not_deleted_by_a_separate_controller()
     let err = rt.block_on(c.delete_volume(delete.clone())).unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
     assert!(err.message().contains(&staging), "{}", err.message());
-    assert_eq!(volume(&api).unwrap()["spec"]["phase"], "Ready");
+    assert_eq!(volume(&api).unwrap()["status"]["phase"], "Ready");
 
     rt.block_on(n.node_unstage_volume(NodeUnstageVolumeRequest {
         volume_id: id.clone(),
         staging_target_path: staging.clone(),
     }))
     .unwrap();
-    assert!(volume(&api).unwrap()["spec"].get("stagedAt").is_none());
+    assert!(volume(&api).unwrap()["status"].get("stagedAt").is_none());
     rt.block_on(c.delete_volume(delete)).unwrap();
     // The node plugin removes the data, then the object.
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -558,4 +676,59 @@ fn a_volume_the_node_plugin_has_staged_is_not_deleted_by_a_separate_controller()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+#[test]
+fn reads_come_from_a_watch_not_a_list_per_call() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let api = Arc::new(FakeApi::default());
+    api.insert("drives", drive("drive-a", "n1", 100 * MIB));
+    let url = serve(api.clone(), &rt);
+    let ctl = start_controller(&url, &rt);
+    let mut c = ControllerClient::new(rt.block_on(connect(&ctl.socket)).unwrap());
+    let capacity = |c: &mut ControllerClient<_>| {
+        rt.block_on(c.get_capacity(GetCapacityRequest::default()))
+            .unwrap()
+            .into_inner()
+            .available_capacity
+    };
+    // Until its first lists have landed the store may read directly; from then on a read
+    // lists nothing.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut lists = api.lists.load(Ordering::SeqCst);
+    loop {
+        assert_eq!(capacity(&mut c), (100 * MIB) as i64);
+        let now = api.lists.load(Ordering::SeqCst);
+        if now == lists {
+            break;
+        }
+        assert!(Instant::now() < deadline, "every read lists ({now} lists)");
+        lists = now;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for i in 0..10 {
+        let req = create_request(&format!("pvc-w{i}"), (5 * MIB) as i64, &[], "n1");
+        rt.block_on(c.create_volume(req)).unwrap();
+        assert_eq!(
+            capacity(&mut c),
+            ((95 - 5 * i) * MIB) as i64,
+            "reads its own writes"
+        );
+    }
+    // A change by another writer reaches the cache through the watch.
+    api.insert("drives", drive("drive-b", "n1", 50 * MIB));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while capacity(&mut c) != (100 * MIB) as i64 {
+        assert!(Instant::now() < deadline, "the new drive never showed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        api.lists.load(Ordering::SeqCst),
+        lists,
+        "thirty calls and a change listed nothing"
+    );
 }

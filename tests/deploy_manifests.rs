@@ -352,9 +352,9 @@ fn images_are_pinned() {
 #[test]
 fn crds_are_for_strata_drives_and_volumes() {
     let docs = all_documents();
-    for (name, kind) in [
-        ("drives.strata.dev", "Drive"),
-        ("volumes.strata.dev", "Volume"),
+    for (name, kind, short) in [
+        ("drives.strata.dev", "Drive", "sdrive"),
+        ("volumes.strata.dev", "Volume", "svol"),
     ] {
         let crd = find(&docs, "CustomResourceDefinition", name);
         let spec = &crd["spec"];
@@ -371,6 +371,49 @@ fn crds_are_for_strata_drives_and_volumes() {
         assert!(
             v1alpha1["schema"]["openAPIV3Schema"]["properties"]["spec"].is_mapping(),
             "{name} has no spec schema"
+        );
+        // Observed state in the status, written through its own subresource; names that
+        // never collide with other storage projects' `volumes`, and one category for all.
+        let properties = &v1alpha1["schema"]["openAPIV3Schema"]["properties"];
+        assert!(properties["status"].is_mapping(), "{name} has no status");
+        assert!(
+            v1alpha1["subresources"]["status"].is_mapping(),
+            "{name} has no status subresource"
+        );
+        let names = &spec["names"];
+        assert_eq!(
+            names["shortNames"],
+            serde_yaml::from_str::<Value>(&format!("[{short}]")).unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            names["categories"],
+            serde_yaml::from_str::<Value>("[strata]").unwrap(),
+            "{name}"
+        );
+    }
+    let drive = find(&docs, "CustomResourceDefinition", "drives.strata.dev");
+    let schema = &drive["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"];
+    for field in ["state", "message", "allocatedBytes", "freeBytes"] {
+        assert!(
+            schema["status"]["properties"][field].is_mapping(),
+            "{field}"
+        );
+        assert!(
+            schema["spec"]["properties"].get(field).is_none(),
+            "{field} in spec"
+        );
+    }
+    let volume = find(&docs, "CustomResourceDefinition", "volumes.strata.dev");
+    let schema = &volume["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"];
+    for field in ["phase", "onDrive", "stagedAt", "publishedAt"] {
+        assert!(
+            schema["status"]["properties"][field].is_mapping(),
+            "{field}"
+        );
+        assert!(
+            schema["spec"]["properties"].get(field).is_none(),
+            "{field} in spec"
         );
     }
     // Formats the API server does not know only produce warnings on every apply.
@@ -429,6 +472,14 @@ fn rbac_is_consistent() {
     }
     let can = |sa: &str, what: &str| granted.get(sa).is_some_and(|g| g.contains(what));
     for sa in ["strata-csi-controller", "strata-csi-node"] {
+        for resource in ["drives/status", "volumes/status"] {
+            for verb in ["get", "update", "patch"] {
+                assert!(
+                    can(sa, &format!("strata.dev/{resource}:{verb}")),
+                    "{sa} cannot {verb} {resource}"
+                );
+            }
+        }
         for resource in ["drives", "volumes"] {
             for verb in [
                 "get", "list", "watch", "create", "update", "patch", "delete",

@@ -2,19 +2,24 @@
 //! reservation are one state transaction), deletes and expands them, and reports capacity per
 //! node and tier for Kubernetes storage-capacity tracking.
 
-use super::model::{DriveState, Reservation, State, VolumePhase, VolumeSpec};
-use super::placement::{self, PlacementError, Request};
+use super::error::VolumeError;
+use super::model::{
+    DriveState, Reservation, State, VolumeEntry, VolumePhase, VolumeSpec, VolumeStatus,
+};
+use super::placement::{self, Request};
 use super::proto::controller_server::Controller;
 use super::proto::controller_service_capability::{self as ccap, rpc::Type as Rpc};
 use super::proto::*;
 use super::request::{self as rq, required};
-use super::status::{blocking, clamp, store_error, Reply};
+use super::status::{blocking, clamp, Reply};
 use super::store::Store;
 use super::volumes::NodeVolumes;
 use crate::drive::identity::now_rfc3339;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tonic::{Request as Req, Response, Status};
+
+type Result<T, E = VolumeError> = std::result::Result<T, E>;
 use tracing::info;
 
 pub struct ControllerService {
@@ -29,13 +34,14 @@ impl ControllerService {
         ControllerService { store, local }
     }
 
-    fn create(&self, r: CreateVolumeRequest) -> Result<CreateVolumeResponse, Status> {
+    fn create(&self, r: CreateVolumeRequest) -> Result<CreateVolumeResponse> {
         let name = required(&r.name, "name")?;
         rq::capabilities(&r.volume_capabilities)?;
         if r.volume_content_source.is_some() {
             return Err(Status::invalid_argument(
                 "volume_content_source is not supported: Strata has no snapshots or clones",
-            ));
+            )
+            .into());
         }
         let size = rq::size_for(r.capacity_range.as_ref())?;
         let params = rq::params(&r.parameters)?;
@@ -49,64 +55,53 @@ impl ControllerService {
             claim: params.claim.clone(),
         };
         let range = r.capacity_range;
-        let spec = self
-            .store
-            .transact(|st| {
-                if let Some(existing) = st.volumes.get(&id) {
-                    return same_request(&id, existing, name, &want, range.as_ref());
-                }
-                // A reservation without its volume record is this name's own earlier attempt
-                // that stopped half-way (Kubernetes state): place again from scratch.
-                for d in st.drives.values_mut() {
-                    d.reservations.remove(&id);
-                }
-                let p = placement::place(st, &want).map_err(|e| match e {
-                    PlacementError::TooLarge(m) => Status::out_of_range(m),
-                    PlacementError::NoRoom(m) => Status::resource_exhausted(m),
-                })?;
-                reserve(st, &id, name, &want, p)
-            })
-            .map_err(store_error)??;
+        let spec = self.store.transact(|st| {
+            if let Some(existing) = st.volumes.get(&id) {
+                return same_request(&id, existing, name, &want, range.as_ref());
+            }
+            // A reservation without its volume record is this name's own earlier attempt
+            // that stopped half-way (Kubernetes state): place again from scratch.
+            for d in st.drives.values_mut() {
+                d.spec.reservations.remove(&id);
+            }
+            let p = placement::place(st, &want)?;
+            reserve(st, &id, name, &want, p)
+        })??;
         info!(volume = %id, node = %spec.node, drive = %spec.drive_id, bytes = spec.capacity_bytes, "volume created");
         Ok(CreateVolumeResponse {
             volume: Some(volume_message(&id, &spec)),
         })
     }
 
-    fn delete(&self, r: DeleteVolumeRequest) -> Result<DeleteVolumeResponse, Status> {
+    fn delete(&self, r: DeleteVolumeRequest) -> Result<DeleteVolumeResponse> {
         let id = required(&r.volume_id, "volume_id")?;
         let local = self.local.as_ref();
-        if let (Some(local), Some(spec)) = (
-            local,
-            self.store.load().map_err(store_error)?.volumes.get(id),
-        ) {
+        if let (Some(local), Some(spec)) = (local, self.store.load()?.volumes.get(id)) {
             // Refuse before marking it deleting: a refused delete must leave it usable.
-            if spec.node == local.node() {
+            if spec.spec.node == local.node() {
                 local.check_unused(id, spec)?;
             }
         }
         // The node plugin records each mount before it makes it, in this same state: a
         // volume staged or published anywhere is refused, whichever process serves it.
-        let spec = self
-            .store
-            .transact(|st| {
-                let Some(v) = st.volumes.get_mut(id) else {
-                    return Ok(None);
-                };
-                if v.phase != VolumePhase::Deleting {
-                    if let Some(where_) = v.in_use() {
-                        return Err(Status::failed_precondition(format!(
-                            "volume {id} is still in use, {where_}: unpublish and unstage it first"
-                        )));
-                    }
+        let spec = self.store.transact(|st| {
+            let Some(v) = st.volumes.get_mut(id) else {
+                return Ok(None);
+            };
+            if v.status.phase != VolumePhase::Deleting {
+                if let Some(place) = v.in_use() {
+                    return Err(VolumeError::InUse {
+                        id: id.to_string(),
+                        place,
+                    });
                 }
-                v.phase = VolumePhase::Deleting;
-                Ok(Some(v.clone()))
-            })
-            .map_err(store_error)??;
-        if let (Some(spec), Some(local)) = (spec, local) {
-            if spec.node == local.node() {
-                local.purge(id, &spec)?;
+            }
+            v.status.phase = VolumePhase::Deleting;
+            Ok(Some(v.clone()))
+        })??;
+        if let (Some(v), Some(local)) = (spec, local) {
+            if v.spec.node == local.node() {
+                local.purge(id, &v)?;
             }
         }
         Ok(DeleteVolumeResponse {})
@@ -115,13 +110,13 @@ impl ControllerService {
     fn validate(
         &self,
         r: ValidateVolumeCapabilitiesRequest,
-    ) -> Result<ValidateVolumeCapabilitiesResponse, Status> {
+    ) -> Result<ValidateVolumeCapabilitiesResponse> {
         let id = required(&r.volume_id, "volume_id")?;
         if r.volume_capabilities.is_empty() {
-            return Err(Status::invalid_argument("volume_capabilities are required"));
+            return Err(Status::invalid_argument("volume_capabilities are required").into());
         }
-        let state = self.store.load().map_err(store_error)?;
-        let v = live_volume(&state, id)?;
+        let state = self.store.load()?;
+        let v = &live_volume(&state, id)?.spec;
         let params = rq::params(&r.parameters)?;
         let tier_mismatch = params
             .tier
@@ -149,15 +144,16 @@ impl ControllerService {
         })
     }
 
-    fn list(&self, r: ListVolumesRequest) -> Result<ListVolumesResponse, Status> {
+    fn list(&self, r: ListVolumesRequest) -> Result<ListVolumesResponse> {
         if r.max_entries < 0 {
-            return Err(Status::invalid_argument("max_entries must not be negative"));
+            return Err(Status::invalid_argument("max_entries must not be negative").into());
         }
-        let state = self.store.load().map_err(store_error)?;
+        let state = self.store.load()?;
         let live: Vec<(&String, &VolumeSpec)> = state
             .volumes
             .iter()
-            .filter(|(_, v)| v.phase != VolumePhase::Deleting)
+            .filter(|(_, v)| v.status.phase != VolumePhase::Deleting)
+            .map(|(id, v)| (id, &v.spec))
             .collect();
         // The token is the index of the next entry in volume id order.
         let start = match r.starting_token.as_str() {
@@ -196,13 +192,10 @@ impl ControllerService {
         })
     }
 
-    fn get_volume(
-        &self,
-        r: ControllerGetVolumeRequest,
-    ) -> Result<ControllerGetVolumeResponse, Status> {
+    fn get_volume(&self, r: ControllerGetVolumeRequest) -> Result<ControllerGetVolumeResponse> {
         let id = required(&r.volume_id, "volume_id")?;
-        let state = self.store.load().map_err(store_error)?;
-        let v = live_volume(&state, id)?;
+        let state = self.store.load()?;
+        let v = &live_volume(&state, id)?.spec;
         Ok(ControllerGetVolumeResponse {
             volume: Some(volume_message(id, v)),
             status: Some(controller_get_volume_response::VolumeStatus {
@@ -212,7 +205,7 @@ impl ControllerService {
         })
     }
 
-    fn capacity(&self, r: GetCapacityRequest) -> Result<GetCapacityResponse, Status> {
+    fn capacity(&self, r: GetCapacityRequest) -> Result<GetCapacityResponse> {
         let params = rq::params(&r.parameters)?;
         let unsupported = r
             .volume_capabilities
@@ -227,7 +220,7 @@ impl ControllerService {
                 ))
             })?),
         };
-        let state = self.store.load().map_err(store_error)?;
+        let state = self.store.load()?;
         let (total, largest) = if unsupported {
             (0, 0)
         } else {
@@ -240,10 +233,7 @@ impl ControllerService {
         })
     }
 
-    fn expand(
-        &self,
-        r: ControllerExpandVolumeRequest,
-    ) -> Result<ControllerExpandVolumeResponse, Status> {
+    fn expand(&self, r: ControllerExpandVolumeRequest) -> Result<ControllerExpandVolumeResponse> {
         let id = required(&r.volume_id, "volume_id")?;
         let range = r
             .capacity_range
@@ -252,39 +242,41 @@ impl ControllerService {
             rq::capability(Some(cap))?;
         }
         let want = rq::size_for(Some(&range))?;
-        let size = self
-            .store
-            .transact(|st| {
-                let free = |st: &State, drive: &str| st.free(drive);
-                let v = st
-                    .volumes
-                    .get(id)
-                    .ok_or_else(|| Status::not_found(format!("volume {id} does not exist")))?;
-                if v.phase == VolumePhase::Deleting {
-                    return Err(Status::failed_precondition(format!("volume {id} is being deleted")));
-                }
-                if want <= v.capacity_bytes {
-                    return Ok(v.capacity_bytes);
-                }
-                let extra = want - v.capacity_bytes;
-                let room = free(st, &v.drive_id);
-                if extra > room {
-                    return Err(Status::out_of_range(format!(
-                        "drive {} has {} bytes free, the volume needs {extra} more (a volume cannot span drives)",
-                        v.drive_id, room
-                    )));
-                }
-                let drive_id = v.drive_id.clone();
-                let v = st.volumes.get_mut(id).ok_or_else(|| Status::internal("volume vanished"))?;
-                v.capacity_bytes = want;
-                let d = st
-                    .drives
-                    .get_mut(&drive_id)
-                    .ok_or_else(|| Status::internal("volume on an unknown drive"))?;
-                d.reservations.entry(id.to_string()).or_default().bytes = want;
-                Ok(want)
-            })
-            .map_err(store_error)??;
+        let size = self.store.transact(|st| {
+            let free = |st: &State, drive: &str| st.free(drive);
+            let v = st
+                .volumes
+                .get(id)
+                .ok_or_else(|| VolumeError::NoSuchVolume(id.to_string()))?;
+            if v.status.phase == VolumePhase::Deleting {
+                return Err(VolumeError::Deleting(id.to_string()));
+            }
+            let v = &v.spec;
+            if want <= v.capacity_bytes {
+                return Ok(v.capacity_bytes);
+            }
+            let extra = want - v.capacity_bytes;
+            let room = free(st, &v.drive_id);
+            if extra > room {
+                return Err(VolumeError::NoRoomToGrow {
+                    drive: v.drive_id.clone(),
+                    free: room,
+                    extra,
+                });
+            }
+            let drive_id = v.drive_id.clone();
+            let v = st
+                .volumes
+                .get_mut(id)
+                .ok_or(VolumeError::Inconsistent("volume vanished"))?;
+            v.spec.capacity_bytes = want;
+            let d = st
+                .drives
+                .get_mut(&drive_id)
+                .ok_or(VolumeError::Inconsistent("volume on an unknown drive"))?;
+            d.spec.reservations.entry(id.to_string()).or_default().bytes = want;
+            Ok(want)
+        })??;
         Ok(ControllerExpandVolumeResponse {
             capacity_bytes: clamp(size),
             // The node raises the quota; it is idempotent, so always ask.
@@ -294,39 +286,42 @@ impl ControllerService {
 }
 
 /// A volume that exists and is not being deleted; NotFound otherwise.
-fn live_volume<'a>(state: &'a State, id: &str) -> Result<&'a VolumeSpec, Status> {
+fn live_volume<'a>(state: &'a State, id: &str) -> Result<&'a VolumeEntry> {
     state
         .volumes
         .get(id)
-        .filter(|v| v.phase != VolumePhase::Deleting)
-        .ok_or_else(|| Status::not_found(format!("volume {id} does not exist")))
+        .filter(|v| v.status.phase != VolumePhase::Deleting)
+        .ok_or_else(|| VolumeError::NoSuchVolume(id.to_string()))
 }
 
 /// A CreateVolume repeated for an existing volume: the same answer, or AlreadyExists when
 /// it asks for something else.
 fn same_request(
     id: &str,
-    v: &VolumeSpec,
+    v: &VolumeEntry,
     name: &str,
     want: &Request,
     range: Option<&CapacityRange>,
-) -> Result<VolumeSpec, Status> {
+) -> Result<VolumeSpec> {
+    let (v, phase) = (&v.spec, v.status.phase);
     if v.name != name {
-        return Err(Status::internal(format!(
-            "volume id {id} collides with volume {:?}",
-            v.name
-        )));
+        return Err(VolumeError::IdCollision {
+            id: id.to_string(),
+            name: v.name.clone(),
+        });
     }
-    if v.phase == VolumePhase::Deleting {
-        return Err(Status::aborted(format!("volume {name} is being deleted")));
+    if phase == VolumePhase::Deleting {
+        return Err(VolumeError::RecreatedWhileDeleting(name.to_string()));
     }
     let tier_ok = want.tier.is_none_or(|t| t == v.tier);
     let node_ok = want.nodes.is_empty() || want.nodes.contains(&v.node);
     if !rq::fits_range(v.capacity_bytes, range) || !tier_ok || !node_ok {
-        return Err(Status::already_exists(format!(
-            "volume {name} exists with {} bytes on tier {} on node {}, incompatible with this request",
-            v.capacity_bytes, v.tier, v.node
-        )));
+        return Err(VolumeError::Incompatible {
+            name: name.to_string(),
+            bytes: v.capacity_bytes,
+            tier: v.tier,
+            node: v.node.clone(),
+        });
     }
     Ok(v.clone())
 }
@@ -338,11 +333,12 @@ fn reserve(
     name: &str,
     want: &Request,
     p: placement::Placement,
-) -> Result<VolumeSpec, Status> {
-    let drive = st
+) -> Result<VolumeSpec> {
+    let drive = &mut st
         .drives
         .get_mut(&p.drive_id)
-        .ok_or_else(|| Status::internal("placed on an unknown drive"))?;
+        .ok_or(VolumeError::Inconsistent("placed on an unknown drive"))?
+        .spec;
     let project_id = drive.next_project_id.max(1);
     drive.next_project_id = project_id + 1;
     drive.reservations.insert(
@@ -362,13 +358,13 @@ fn reserve(
         project_id,
         pvc_namespace: want.claim.as_ref().map(|c| c.namespace.clone()),
         pvc_name: want.claim.as_ref().map(|c| c.name.clone()),
-        phase: VolumePhase::Ready,
         created_at: now_rfc3339(),
-        on_drive: false,
-        staged_at: Vec::new(),
-        published_at: Vec::new(),
     };
-    st.volumes.insert(id.to_string(), spec.clone());
+    let entry = VolumeEntry {
+        spec: spec.clone(),
+        status: VolumeStatus::default(),
+    };
+    st.volumes.insert(id.to_string(), entry);
     Ok(spec)
 }
 
@@ -389,10 +385,10 @@ pub fn volume_message(id: &str, v: &VolumeSpec) -> super::proto::Volume {
 fn condition(state: &State, v: &VolumeSpec) -> VolumeCondition {
     let problem = match state.drives.get(&v.drive_id) {
         None => Some(format!("drive {} is unknown", v.drive_id)),
-        Some(d) if d.state == DriveState::Lost => Some(format!(
+        Some(d) if d.status.state == DriveState::Lost => Some(format!(
             "drive {} is lost: {}",
             v.drive_id,
-            d.message.as_deref().unwrap_or("not found")
+            d.status.message.as_deref().unwrap_or("not found")
         )),
         Some(_) => None,
     };

@@ -9,11 +9,11 @@
 //! with the hostname, the plugin started with the Kubernetes node name) are not served; the
 //! plugin says so loudly and, when no drive of its own is left, is not ready.
 
-use super::model::{DriveSpec, DriveState, Reservation};
-use super::status::store_error;
+use super::error::VolumeError;
+use super::model::{DriveEntry, DriveSpec, DriveState, DriveStatus, Reservation};
+use super::mounter::Mounter;
 use super::store::Store;
 use super::volumes::{statvfs, walk_usage};
-use super::{mount, quota};
 use crate::drive::identity::VOLUMES_DIR;
 use crate::drive::ops::Node as DriveNode;
 use crate::drive::DriveRecord;
@@ -21,8 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
-use tonic::Status;
+use std::sync::{Arc, Mutex, RwLock};
 use tracing::{error, info};
 
 /// A drive of this node that serves volumes.
@@ -47,17 +46,19 @@ pub struct NodeDrives {
     node: String,
     drives: DriveNode,
     store: Store,
+    mounter: Arc<dyn Mounter>,
     serving: RwLock<HashMap<String, Mounted>>,
     /// None until the first pass has published the drives.
     seen: Mutex<Option<Seen>>,
 }
 
 impl NodeDrives {
-    pub fn new(drives: DriveNode, store: Store) -> NodeDrives {
+    pub fn new(drives: DriveNode, store: Store, mounter: Arc<dyn Mounter>) -> NodeDrives {
         NodeDrives {
             node: drives.name.clone(),
             drives,
             store,
+            mounter,
             serving: RwLock::new(HashMap::new()),
             seen: Mutex::new(None),
         }
@@ -81,12 +82,12 @@ impl NodeDrives {
     }
 
     /// One pass: mount, check, publish; see the module comment.
-    pub fn scan(&self) -> Result<(), Status> {
+    pub fn scan(&self) -> Result<(), VolumeError> {
         let report = self
             .drives
             .mount_all(false)
-            .map_err(|e| Status::unavailable(format!("mounting drives: {e}")))?;
-        let known = self.store.load().map_err(store_error)?;
+            .map_err(|e| VolumeError::DrivesUnavailable(e.to_string()))?;
+        let known = self.store.load()?;
         let mut found: HashMap<String, (Mounted, DriveSpec)> = HashMap::new();
         let mut seen = Seen::default();
         for rec in &report.mounted {
@@ -94,7 +95,10 @@ impl NodeDrives {
                 seen.foreign.insert(rec.drive_id.clone(), rec.node.clone());
                 continue;
             }
-            let capacity = known.drives.get(&rec.drive_id).map(|d| d.capacity_bytes);
+            let capacity = known
+                .drives
+                .get(&rec.drive_id)
+                .map(|d| d.spec.capacity_bytes);
             match self.check(rec, capacity) {
                 Ok(ok) => {
                     found.insert(rec.drive_id.clone(), ok);
@@ -127,13 +131,13 @@ impl NodeDrives {
         known_capacity: Option<u64>,
     ) -> Result<(Mounted, DriveSpec), String> {
         let mp = &rec.mount_point;
-        if let Some(why) = drive_problem(mp) {
+        if let Some(why) = self.problem_at(mp) {
             return Err(why);
         }
         // A drive formatted with quotas serves only while they are enforced: its volumes
         // would otherwise be silently unlimited.
         let quota = rec.project_quota
-            && match quota::enforced(mp) {
+            && match self.mounter.quota_enforced(mp) {
                 Ok(true) => true,
                 Ok(false) => {
                     return Err(format!(
@@ -148,7 +152,7 @@ impl NodeDrives {
         // do not walk the volumes again.
         let capacity = match known_capacity {
             Some(c) => c,
-            None => volume_space(mp, quota)
+            None => volume_space(&*self.mounter, mp, quota)
                 .map_err(|e| format!("cannot measure {}: {e}", mp.display()))?,
         };
         let spec = DriveSpec {
@@ -156,10 +160,7 @@ impl NodeDrives {
             tier: rec.tier,
             capacity_bytes: capacity,
             reservations: Default::default(),
-            allocated_bytes: 0,
-            state: DriveState::Ready,
-            message: None,
-            next_project_id: next_free_project(mp),
+            next_project_id: next_free_project(&*self.mounter, mp),
             project_quota: quota,
         };
         let m = Mounted {
@@ -175,51 +176,55 @@ impl NodeDrives {
         &self,
         found: &HashMap<String, (Mounted, DriveSpec)>,
         lost: &BTreeMap<String, String>,
-    ) -> Result<(), Status> {
-        self.store
-            .transact(|st| {
-                for (id, (_, spec)) in found {
-                    let mut spec = spec.clone();
-                    if let Some(old) = st.drives.get(id) {
-                        spec.next_project_id = spec.next_project_id.max(old.next_project_id);
-                        spec.reservations = old.reservations.clone();
-                        // The capacity offered stays what it was when the drive was first
-                        // published: measuring again would drift with XFS's metadata.
-                        spec.capacity_bytes = old.capacity_bytes;
-                    }
-                    // Every volume record of the drive holds its reservation.
-                    for (vid, v) in st.volumes.iter().filter(|(_, v)| v.drive_id == *id) {
-                        spec.reservations
-                            .entry(vid.clone())
-                            .or_insert_with(|| Reservation {
-                                bytes: v.capacity_bytes,
-                                pvc_namespace: v.pvc_namespace.clone(),
-                                pvc_name: v.pvc_name.clone(),
-                            });
-                    }
-                    let in_state = st
-                        .volumes
-                        .values()
-                        .filter(|v| v.drive_id == *id)
-                        .map(|v| v.project_id + 1)
-                        .max()
-                        .unwrap_or(1);
-                    spec.next_project_id = spec.next_project_id.max(in_state);
-                    st.drives.insert(id.clone(), spec);
+    ) -> Result<(), VolumeError> {
+        self.store.transact(|st| {
+            for (id, (_, spec)) in found {
+                let mut spec = spec.clone();
+                if let Some(old) = st.drives.get(id).map(|d| &d.spec) {
+                    spec.next_project_id = spec.next_project_id.max(old.next_project_id);
+                    spec.reservations = old.reservations.clone();
+                    // The capacity offered stays what it was when the drive was first
+                    // published: measuring again would drift with XFS's metadata.
+                    spec.capacity_bytes = old.capacity_bytes;
                 }
-                for (id, d) in st.drives.iter_mut() {
-                    if d.node == self.node && !found.contains_key(id) {
-                        d.state = DriveState::Lost;
-                        d.message = Some(
-                            lost.get(id)
-                                .cloned()
-                                .unwrap_or_else(|| "drive not in the node's registry".into()),
-                        );
-                    }
+                // Every volume record of the drive holds its reservation.
+                for (vid, v) in st.volumes.iter().filter(|(_, v)| v.spec.drive_id == *id) {
+                    spec.reservations
+                        .entry(vid.clone())
+                        .or_insert_with(|| Reservation {
+                            bytes: v.spec.capacity_bytes,
+                            pvc_namespace: v.spec.pvc_namespace.clone(),
+                            pvc_name: v.spec.pvc_name.clone(),
+                        });
                 }
-                Ok::<_, Status>(())
-            })
-            .map_err(store_error)?
+                let in_state = st
+                    .volumes
+                    .values()
+                    .filter(|v| v.spec.drive_id == *id)
+                    .map(|v| v.spec.project_id + 1)
+                    .max()
+                    .unwrap_or(1);
+                spec.next_project_id = spec.next_project_id.max(in_state);
+                let status = DriveStatus {
+                    state: DriveState::Ready,
+                    message: None,
+                    allocated_bytes: 0,
+                    free_bytes: 0,
+                };
+                st.drives.insert(id.clone(), DriveEntry { spec, status });
+            }
+            for (id, d) in st.drives.iter_mut() {
+                if d.spec.node == self.node && !found.contains_key(id) {
+                    d.status.state = DriveState::Lost;
+                    d.status.message = Some(
+                        lost.get(id)
+                            .cloned()
+                            .unwrap_or_else(|| "drive not in the node's registry".into()),
+                    );
+                }
+            }
+            Ok::<_, VolumeError>(())
+        })?
     }
 
     /// Logs what changed since the last pass (everything at the first): drives lost and
@@ -273,18 +278,19 @@ impl NodeDrives {
 
     /// Where a drive of this node is mounted; FailedPrecondition, with why, when it does not
     /// serve now.
-    pub fn get(&self, drive_id: &str) -> Result<Mounted, Status> {
+    pub fn get(&self, drive_id: &str) -> Result<Mounted, VolumeError> {
         let serving = self.serving.read().unwrap_or_else(|p| p.into_inner());
         let Some(m) = serving.get(drive_id).cloned() else {
-            return Err(Status::failed_precondition(format!(
-                "drive {drive_id} is not usable on this node: {}",
-                self.why_not(drive_id)
-            )));
+            return Err(VolumeError::DriveNotServed {
+                drive: drive_id.to_string(),
+                why: self.why_not(drive_id),
+            });
         };
-        if let Some(why) = drive_problem(&m.mount_point) {
-            return Err(Status::failed_precondition(format!(
-                "drive {drive_id}: {why}"
-            )));
+        if let Some(why) = self.problem_at(&m.mount_point) {
+            return Err(VolumeError::DriveFailing {
+                drive: drive_id.to_string(),
+                why,
+            });
         }
         Ok(m)
     }
@@ -299,7 +305,14 @@ impl NodeDrives {
 
     /// Why a drive is unhealthy, if it is.
     pub fn problem(&self, drive_id: &str) -> Option<String> {
-        self.get(drive_id).err().map(|s| s.message().to_string())
+        self.get(drive_id).err().map(|e| e.to_string())
+    }
+
+    /// A drive served without a pass (the node logic's unit tests).
+    #[cfg(test)]
+    pub(super) fn serve(&self, id: &str, mounted: Mounted) {
+        let mut serving = self.serving.write().unwrap_or_else(|p| p.into_inner());
+        serving.insert(id.to_string(), mounted);
     }
 
     /// The drives serving now.
@@ -307,31 +320,32 @@ impl NodeDrives {
         let serving = self.serving.read().unwrap_or_else(|p| p.into_inner());
         serving.values().cloned().collect()
     }
-}
 
-/// Why a mounted drive cannot serve volumes: unmounted under us, or its filesystem failing.
-fn drive_problem(mount_point: &Path) -> Option<String> {
-    match mount::is_mount_root(mount_point) {
-        Ok(true) => {}
-        Ok(false) => return Some(format!("not mounted at {}", mount_point.display())),
-        Err(e) => return Some(format!("cannot stat {}: {e}", mount_point.display())),
-    }
-    match fs::read_dir(mount_point.join(VOLUMES_DIR)) {
-        Ok(_) => None,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => Some(format!("filesystem error: {e}")),
+    /// Why a mounted drive cannot serve volumes: unmounted under us, or its filesystem
+    /// failing.
+    fn problem_at(&self, mount_point: &Path) -> Option<String> {
+        match self.mounter.is_mount_root(mount_point) {
+            Ok(true) => {}
+            Ok(false) => return Some(format!("not mounted at {}", mount_point.display())),
+            Err(e) => return Some(format!("cannot stat {}: {e}", mount_point.display())),
+        }
+        match fs::read_dir(mount_point.join(VOLUMES_DIR)) {
+            Ok(_) => None,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => Some(format!("filesystem error: {e}")),
+        }
     }
 }
 
 /// The project ids already on the drive's volume directories, so that a lost state can
 /// never hand one out twice.
-fn next_free_project(mount_point: &Path) -> u32 {
+fn next_free_project(mounter: &dyn Mounter, mount_point: &Path) -> u32 {
     let Ok(entries) = fs::read_dir(mount_point.join(VOLUMES_DIR)) else {
         return 1;
     };
     entries
         .flatten()
-        .filter_map(|e| quota::project_of(&e.path()).ok())
+        .filter_map(|e| mounter.project_of(&e.path()).ok())
         .map(|id| id.saturating_add(1))
         .max()
         .unwrap_or(1)
@@ -341,7 +355,7 @@ fn next_free_project(mount_point: &Path) -> u32 {
 /// Bytes volumes may use on a drive: what is free now plus what its volumes already use.
 /// Not the filesystem's size, which counts XFS's own metadata and reserves: quotas adding up
 /// to that would run the drive full before any volume reached its quota.
-fn volume_space(mount_point: &Path, quota: bool) -> io::Result<u64> {
+fn volume_space(mounter: &dyn Mounter, mount_point: &Path, quota: bool) -> io::Result<u64> {
     let st = statvfs(mount_point)?;
     let mut used = 0;
     if let Ok(entries) = fs::read_dir(mount_point.join(VOLUMES_DIR)) {
@@ -349,9 +363,9 @@ fn volume_space(mount_point: &Path, quota: bool) -> io::Result<u64> {
             let dir = e.path();
             // Project 0 is everything outside volumes: a directory without its project id
             // yet (a crash mid-stage) is measured by walking it.
-            let project = if quota { quota::project_of(&dir)? } else { 0 };
+            let project = if quota { mounter.project_of(&dir)? } else { 0 };
             used += if project != 0 {
-                quota::usage(mount_point, project)?.bytes_used
+                mounter.quota_usage(mount_point, project)?.bytes_used
             } else {
                 walk_usage(&dir)?.0
             };

@@ -5,16 +5,24 @@
 pub mod authority;
 pub mod controller;
 pub mod drives;
+pub mod error;
+#[cfg(test)]
+mod fake_mounter;
 pub mod identity;
+pub mod kube_cache;
 pub mod kube_store;
 pub mod model;
 pub mod mount;
 pub mod mount_options;
+pub mod mounter;
 pub mod node;
+#[cfg(test)]
+mod node_tests;
 pub mod placement;
 pub mod proto;
 pub mod quota;
 pub mod request;
+pub mod rpc_log;
 pub mod server;
 pub mod status;
 pub mod store;

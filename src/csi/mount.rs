@@ -2,7 +2,7 @@
 //! mounted at a path, so that stage/publish can check (and repeat) their work idempotently.
 
 use super::mount_options::BindOptions;
-use crate::drive::mounts::{parse_mountinfo, MountEntry};
+use crate::drive::mounts::{parse_mountinfo, read_mountinfo, MountEntry};
 use std::ffi::CString;
 use std::fs;
 use std::io;
@@ -197,6 +197,37 @@ fn top_mount_at(entries: &[MountEntry], path: &str) -> Option<MountInfo> {
         read_only: top.options.split(',').any(|o| o == "ro"),
         options: top.options.clone(),
     })
+}
+
+/// Every mount (other than the drive's own) showing `subtree` of the drive's filesystem or
+/// something inside it (a pod's subPath).
+pub fn mounts_showing(drive_mount: &Path, subtree: &str) -> Vec<String> {
+    // Two reads: one read racing other mounts can miss a line (see mount_at).
+    let mut entries = read_mountinfo(Path::new("/proc/self/mountinfo"));
+    entries.extend(read_mountinfo(Path::new("/proc/self/mountinfo")));
+    let here = drive_mount.to_string_lossy();
+    let Some(dev) = entries
+        .iter()
+        .rev()
+        .find(|e| e.mount_point == here)
+        .map(|e| e.major_minor.clone())
+    else {
+        return Vec::new();
+    };
+    let mut points: Vec<String> = entries
+        .into_iter()
+        .filter(|e| {
+            e.major_minor == dev
+                && (e.root == subtree
+                    || e.root
+                        .strip_prefix(subtree)
+                        .is_some_and(|rest| rest.starts_with('/')))
+        })
+        .map(|e| e.mount_point)
+        .collect();
+    points.sort();
+    points.dedup();
+    points
 }
 
 /// Whether two paths are the same file or directory (device and inode, symlinks followed),

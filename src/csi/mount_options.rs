@@ -165,6 +165,30 @@ impl BindOptions {
         };
         toggles_ok && atime_ok
     }
+
+    /// The per-mount options mountinfo shows for a fresh bind with these options of a
+    /// filesystem mounted `rw,relatime`: what the in-memory mount table of the node tests
+    /// records.
+    #[cfg(test)]
+    pub fn shown_as(&self) -> String {
+        let flags = self.remount_flags(libc::MS_RELATIME);
+        let mut shown = vec![if flags & libc::MS_RDONLY != 0 {
+            "ro"
+        } else {
+            "rw"
+        }];
+        for (on, _, flag) in TOGGLES {
+            if flags & flag != 0 {
+                shown.push(on);
+            }
+        }
+        if flags & libc::MS_NOATIME != 0 {
+            shown.push("noatime");
+        } else if flags & libc::MS_RELATIME != 0 {
+            shown.push("relatime");
+        }
+        shown.join(",")
+    }
 }
 
 #[cfg(test)]

@@ -2,22 +2,26 @@
 //! path), publishes it to pods (a second bind mount, read-only when asked), reports usage
 //! and health, and raises the quota on expansion. Every RPC can be repeated safely.
 
-use super::model::{MountKind, VolumePhase, VolumeSpec};
-use super::mount;
+use super::error::VolumeError;
+use super::model::{MountKind, VolumeEntry, VolumePhase};
+use super::mount::MountInfo;
+use super::mounter::Mounter;
 use super::proto::node_server::Node;
 use super::proto::node_service_capability::{self as ncap, rpc::Type as Rpc};
 use super::proto::volume_usage::Unit;
 use super::proto::*;
 use super::request::{self as rq, required};
-use super::status::{blocking, clamp, internal, store_error, Reply};
+use super::status::{blocking, clamp, Reply};
 use super::store::Store;
 use super::volumes::NodeVolumes;
 use std::fs;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use tonic::{Request as Req, Response, Status};
+use tonic::{Request as Req, Response};
 use tracing::warn;
+
+type Result<T, E = VolumeError> = std::result::Result<T, E>;
 
 pub struct NodeService {
     volumes: Arc<NodeVolumes>,
@@ -34,44 +38,58 @@ impl NodeService {
         }
     }
 
+    fn mounter(&self) -> &dyn Mounter {
+        self.volumes.mounter()
+    }
+
     /// The volume's record; NotFound when unknown, FailedPrecondition when it belongs to
     /// another node or is being deleted.
-    fn volume(&self, id: &str) -> Result<VolumeSpec, Status> {
-        let state = self.store.load().map_err(store_error)?;
-        let v = state
-            .volumes
-            .get(id)
-            .cloned()
-            .ok_or_else(|| Status::not_found(format!("volume {id} does not exist")))?;
-        if v.node != self.volumes.node() {
-            return Err(Status::failed_precondition(format!(
-                "volume {id} lives on node {}, not {}",
-                v.node,
-                self.volumes.node()
-            )));
+    fn volume(&self, id: &str) -> Result<VolumeEntry> {
+        let v = self
+            .store
+            .volume(id)?
+            .ok_or_else(|| VolumeError::NoSuchVolume(id.to_string()))?;
+        if v.spec.node != self.volumes.node() {
+            return Err(VolumeError::OtherNode {
+                id: id.to_string(),
+                node: v.spec.node,
+                here: self.volumes.node().to_string(),
+            });
         }
-        if v.phase == VolumePhase::Deleting {
-            return Err(Status::failed_precondition(format!(
-                "volume {id} is being deleted"
-            )));
+        if v.status.phase == VolumePhase::Deleting {
+            return Err(VolumeError::Deleting(id.to_string()));
         }
         Ok(v)
     }
 
-    fn stage(&self, r: NodeStageVolumeRequest) -> Result<NodeStageVolumeResponse, Status> {
+    /// The mount at a path, if any.
+    fn mount_at(&self, path: &Path) -> Result<Option<MountInfo>> {
+        self.mounter()
+            .mount_at(path)
+            .map_err(VolumeError::io("mount table"))
+    }
+
+    /// Whether a mount shows the volume directory (the same inode, through any bind).
+    fn shows(&self, m: &MountInfo, dir: &Path) -> Result<bool> {
+        self.mounter()
+            .same_file(&m.mount_point, dir)
+            .map_err(VolumeError::io("comparing mounts"))
+    }
+
+    pub(super) fn stage(&self, r: NodeStageVolumeRequest) -> Result<NodeStageVolumeResponse> {
         let id = required(&r.volume_id, "volume_id")?;
         let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
         let (_, options) = rq::node_mount(r.volume_capability.as_ref())?;
-        let _held = self.volumes.lock(id);
-        let spec = self.volume(id)?;
-        let dir = self.volumes.prepare(id, &spec)?;
-        if let Some(existing) = mount::mount_at(staging).map_err(|e| internal("mount table", e))? {
-            return if shows(&existing, &dir)? && options.shown_by(&existing.options) {
+        let _held = self.volumes.begin(id)?;
+        let volume = self.volume(id)?;
+        let dir = self.volumes.prepare(id, &volume)?;
+        if let Some(existing) = self.mount_at(staging)? {
+            return if self.shows(&existing, &dir)? && options.shown_by(&existing.options) {
                 self.volumes
                     .record_mount(id, MountKind::Staging, &r.staging_target_path)?;
                 Ok(NodeStageVolumeResponse {})
             } else {
-                Err(Status::already_exists(format!(
+                Err(VolumeError::PathTaken(format!(
                     "{} already has another mount ({} of {}, {}), not this volume with these options",
                     staging.display(),
                     existing.root.display(),
@@ -81,8 +99,10 @@ impl NodeService {
             };
         }
         self.mount_recorded(id, MountKind::Staging, &r.staging_target_path, || {
-            fs::create_dir_all(staging).map_err(|e| internal("creating the staging path", e))?;
-            mount::bind(&dir, staging, &options).map_err(|e| internal("bind mount", e))
+            fs::create_dir_all(staging).map_err(VolumeError::io("creating the staging path"))?;
+            self.mounter()
+                .bind(&dir, staging, &options)
+                .map_err(VolumeError::io("bind mount"))
         })?;
         Ok(NodeStageVolumeResponse {})
     }
@@ -94,71 +114,70 @@ impl NodeService {
         id: &str,
         kind: MountKind,
         path: &str,
-        mount: impl FnOnce() -> Result<(), Status>,
-    ) -> Result<(), Status> {
+        mount: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
         self.volumes.record_mount(id, kind, path)?;
         let mounted = mount();
         if mounted.is_err() {
             if let Err(e) = self.volumes.forget_mount(id, kind, path) {
-                warn!(volume = %id, path, "mount failed, its record stays until the next pass: {}", e.message());
+                warn!(volume = %id, path, "mount failed, its record stays until the next pass: {e}");
             }
         }
         mounted
     }
 
-    fn unstage(&self, r: NodeUnstageVolumeRequest) -> Result<NodeUnstageVolumeResponse, Status> {
+    pub(super) fn unstage(&self, r: NodeUnstageVolumeRequest) -> Result<NodeUnstageVolumeResponse> {
         let id = required(&r.volume_id, "volume_id")?;
         let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
-        let _held = self.volumes.lock(id);
-        unmount_all(staging)?;
+        let _held = self.volumes.begin(id)?;
+        self.unmount_all(staging)?;
         self.volumes
             .forget_mount(id, MountKind::Staging, &r.staging_target_path)?;
         Ok(NodeUnstageVolumeResponse {})
     }
 
-    fn publish(&self, r: NodePublishVolumeRequest) -> Result<NodePublishVolumeResponse, Status> {
+    pub(super) fn publish(&self, r: NodePublishVolumeRequest) -> Result<NodePublishVolumeResponse> {
         let id = required(&r.volume_id, "volume_id")?;
         let target = rq::mount_path(&r.target_path, "target_path")?;
         let (cap, options) = rq::node_mount(r.volume_capability.as_ref())?;
         // The spec's code for a missing staging path (the plugin stages) is FailedPrecondition.
         if r.staging_target_path.is_empty() {
-            return Err(Status::failed_precondition(format!(
-                "volume {id} must be staged first: staging_target_path is empty"
-            )));
+            return Err(VolumeError::NotStagedYet(id.to_string()));
         }
         let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
         let options = options.or_read_only(r.readonly || rq::read_only_mode(cap));
-        let _held = self.volumes.lock(id);
-        let spec = self.volume(id)?;
-        let dir = self.volumes.volume_dir(id, &spec)?;
-        let staged = mount::mount_at(staging).map_err(|e| internal("mount table", e))?;
-        match staged {
-            Some(m) if shows(&m, &dir)? => {}
+        let _held = self.volumes.begin(id)?;
+        let volume = self.volume(id)?;
+        let dir = self.volumes.volume_dir(id, &volume)?;
+        match self.mount_at(staging)? {
+            Some(m) if self.shows(&m, &dir)? => {}
             _ => {
-                return Err(Status::failed_precondition(format!(
-                    "volume {id} is not staged at {}",
-                    staging.display()
-                )))
+                return Err(VolumeError::NotStagedAt {
+                    id: id.to_string(),
+                    path: staging.display().to_string(),
+                })
             }
         }
-        if let Some(existing) = mount::mount_at(target).map_err(|e| internal("mount table", e))? {
-            return if shows(&existing, &dir)? && options.shown_by(&existing.options) {
+        if let Some(existing) = self.mount_at(target)? {
+            return if self.shows(&existing, &dir)? && options.shown_by(&existing.options) {
                 self.volumes
                     .record_mount(id, MountKind::Target, &r.target_path)?;
                 Ok(NodePublishVolumeResponse {})
             } else {
-                Err(Status::already_exists(format!(
+                Err(VolumeError::PathTaken(format!(
                     "{} is already published with other options or another volume",
                     target.display()
                 )))
             };
         }
         if rq::single_writer(cap) {
-            self.only_here(id, &spec, staging, target)?;
+            self.only_here(id, &volume, staging, target)?;
         }
         self.mount_recorded(id, MountKind::Target, &r.target_path, || {
-            fs::create_dir_all(target).map_err(|e| internal("creating the target path", e))?;
-            mount::bind(staging, target, &options).map_err(|e| internal("bind mount", e))
+            fs::create_dir_all(target).map_err(VolumeError::io("creating the target path"))?;
+            self.mounter()
+                .bind(staging, target, &options)
+                .map_err(VolumeError::io("bind mount"))
         })?;
         Ok(NodePublishVolumeResponse {})
     }
@@ -168,54 +187,66 @@ impl NodeService {
     fn only_here(
         &self,
         id: &str,
-        spec: &VolumeSpec,
+        volume: &VolumeEntry,
         staging: &Path,
         target: &Path,
-    ) -> Result<(), Status> {
+    ) -> Result<()> {
         let canonical = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         let (staging, target) = (canonical(staging), canonical(target));
         let elsewhere: Vec<String> = self
             .volumes
-            .mounts(id, spec)
+            .mounts(id, volume)
             .into_iter()
             .filter(|m| Path::new(m) != staging && Path::new(m) != target)
             .collect();
         if elsewhere.is_empty() {
             Ok(())
         } else {
-            Err(Status::failed_precondition(format!(
-                "volume {id} allows a single writer and is already published at {}",
-                elsewhere.join(", ")
-            )))
+            Err(VolumeError::SingleWriter {
+                id: id.to_string(),
+                at: elsewhere.join(", "),
+            })
         }
     }
 
-    fn unpublish(
+    pub(super) fn unpublish(
         &self,
         r: NodeUnpublishVolumeRequest,
-    ) -> Result<NodeUnpublishVolumeResponse, Status> {
+    ) -> Result<NodeUnpublishVolumeResponse> {
         let id = required(&r.volume_id, "volume_id")?;
         let target = rq::mount_path(&r.target_path, "target_path")?;
-        let _held = self.volumes.lock(id);
-        unmount_all(target)?;
+        let _held = self.volumes.begin(id)?;
+        self.unmount_all(target)?;
         match fs::remove_dir(target) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(internal("removing the target path", e)),
+            Err(e) => return Err(VolumeError::io("removing the target path")(e)),
         }
         self.volumes
             .forget_mount(id, MountKind::Target, &r.target_path)?;
         Ok(NodeUnpublishVolumeResponse {})
     }
 
-    fn stats(&self, r: NodeGetVolumeStatsRequest) -> Result<NodeGetVolumeStatsResponse, Status> {
+    /// NotFound unless the volume is mounted at `path`.
+    fn mounted_at(&self, id: &str, volume: &VolumeEntry, path: &Path) -> Result<()> {
+        let dir = self.volumes.volume_dir(id, volume)?;
+        match self.mount_at(path)? {
+            Some(m) if self.shows(&m, &dir)? => Ok(()),
+            _ => Err(VolumeError::NotMountedAt {
+                id: id.to_string(),
+                path: path.display().to_string(),
+            }),
+        }
+    }
+
+    pub(super) fn stats(&self, r: NodeGetVolumeStatsRequest) -> Result<NodeGetVolumeStatsResponse> {
         let id = required(&r.volume_id, "volume_id")?;
         let path = Path::new(required(&r.volume_path, "volume_path")?);
         // The spec has only NotFound for a volume this node does not serve.
-        let spec = self
+        let volume = self
             .volume(id)
-            .map_err(|e| Status::not_found(e.message().to_string()))?;
-        if let Some(problem) = self.volumes.condition(&spec) {
+            .map_err(|e| VolumeError::NotServed(Box::new(e)))?;
+        if let Some(problem) = self.volumes.condition(&volume) {
             return Ok(NodeGetVolumeStatsResponse {
                 usage: Vec::new(),
                 volume_condition: Some(VolumeCondition {
@@ -224,17 +255,8 @@ impl NodeService {
                 }),
             });
         }
-        let dir = self.volumes.volume_dir(id, &spec)?;
-        match mount::mount_at(path).map_err(|e| internal("mount table", e))? {
-            Some(m) if shows(&m, &dir)? => {}
-            _ => {
-                return Err(Status::not_found(format!(
-                    "volume {id} is not mounted at {}",
-                    path.display()
-                )))
-            }
-        }
-        let u = self.volumes.usage(id, &spec)?;
+        self.mounted_at(id, &volume, path)?;
+        let u = self.volumes.usage(id, &volume)?;
         // The truth, not the contract: on a drive without quotas a volume can hold more than
         // its capacity, and no volume can have more than its drive still has.
         let bytes_available = u
@@ -260,58 +282,43 @@ impl NodeService {
         })
     }
 
-    fn expand(&self, r: NodeExpandVolumeRequest) -> Result<NodeExpandVolumeResponse, Status> {
+    pub(super) fn expand(&self, r: NodeExpandVolumeRequest) -> Result<NodeExpandVolumeResponse> {
         let id = required(&r.volume_id, "volume_id")?;
         let path = Path::new(required(&r.volume_path, "volume_path")?);
         if let Some(cap) = &r.volume_capability {
             rq::capability(Some(cap))?;
         }
-        let spec = self.volume(id)?;
-        let dir = self.volumes.volume_dir(id, &spec)?;
-        match mount::mount_at(path).map_err(|e| internal("mount table", e))? {
-            Some(m) if shows(&m, &dir)? => {}
-            _ => {
-                return Err(Status::not_found(format!(
-                    "volume {id} is not mounted at {}",
-                    path.display()
-                )))
-            }
-        }
+        let volume = self.volume(id)?;
+        self.mounted_at(id, &volume, path)?;
         let wanted = r
             .capacity_range
             .map_or(0, |c| c.required_bytes.max(0) as u64);
-        if wanted > spec.capacity_bytes {
-            return Err(Status::out_of_range(format!(
-                "volume {id} has {} bytes reserved; expand it through the controller first",
-                spec.capacity_bytes
-            )));
+        if wanted > volume.spec.capacity_bytes {
+            return Err(VolumeError::ExpandFirst {
+                id: id.to_string(),
+                bytes: volume.spec.capacity_bytes,
+            });
         }
-        self.volumes.set_limit(&spec)?;
+        self.volumes.set_limit(&volume)?;
         Ok(NodeExpandVolumeResponse {
-            capacity_bytes: clamp(spec.capacity_bytes),
+            capacity_bytes: clamp(volume.spec.capacity_bytes),
         })
     }
-}
 
-/// Whether a mount shows the volume directory (the same inode, through any bind).
-fn shows(m: &mount::MountInfo, dir: &Path) -> Result<bool, Status> {
-    mount::same_file(&m.mount_point, dir).map_err(|e| internal("comparing mounts", e))
-}
-
-/// Unmounts everything stacked on a path (a repeated bind leaves several).
-fn unmount_all(path: &Path) -> Result<(), Status> {
-    for _ in 0..16 {
-        match mount::unmount_if_mounted(path) {
-            Ok(true) => continue,
-            Ok(false) => return Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(internal(&format!("unmounting {}", path.display()), e)),
+    /// Unmounts everything stacked on a path (a repeated bind leaves several).
+    fn unmount_all(&self, path: &Path) -> Result<()> {
+        for _ in 0..16 {
+            match self.mounter().unmount_if_mounted(path) {
+                Ok(true) => continue,
+                Ok(false) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(VolumeError::io(format!("unmounting {}", path.display()))(e)),
+            }
         }
+        Err(VolumeError::StuckMount {
+            path: path.display().to_string(),
+        })
     }
-    Err(Status::internal(format!(
-        "{} stays mounted after 16 unmounts",
-        path.display()
-    )))
 }
 
 #[tonic::async_trait]

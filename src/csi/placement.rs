@@ -122,11 +122,14 @@ fn usable_drives<'a>(
     tier: Option<Tier>,
     nodes: &'a [String],
 ) -> impl Iterator<Item = (&'a String, &'a super::model::DriveSpec)> + 'a {
-    state.drives.iter().filter(move |(_, d)| {
-        d.state == DriveState::Ready
-            && tier.is_none_or(|t| t == d.tier)
-            && (nodes.is_empty() || nodes.contains(&d.node))
-    })
+    state
+        .drives
+        .iter()
+        .filter(|(_, d)| d.status.state == DriveState::Ready)
+        .map(|(id, d)| (id, &d.spec))
+        .filter(move |(_, d)| {
+            tier.is_none_or(|t| t == d.tier) && (nodes.is_empty() || nodes.contains(&d.node))
+        })
 }
 
 fn place_on_node(state: &State, req: &Request, node: &str) -> Result<String, String> {
@@ -177,7 +180,8 @@ fn sibling_drives<'a>(state: &'a State, req: &Request) -> Vec<&'a String> {
         .drives
         .iter()
         .filter(|(_, d)| {
-            d.reservations
+            d.spec
+                .reservations
                 .values()
                 .any(|r| match (&r.pvc_namespace, &r.pvc_name) {
                     (Some(ns), Some(name)) => *ns == claim.namespace && same_pod(name, &claim.name),
@@ -227,7 +231,9 @@ pub fn capacity(state: &State, node: Option<&str>, tier: Option<Tier>) -> (u64, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csi::model::{DriveSpec, Reservation, VolumePhase, VolumeSpec};
+    use crate::csi::model::{
+        DriveEntry, DriveSpec, DriveStatus, Reservation, VolumeEntry, VolumeSpec, VolumeStatus,
+    };
 
     const GIB: u64 = 1 << 30;
 
@@ -236,16 +242,21 @@ mod tests {
         for (id, node, tier, cap) in drives {
             s.drives.insert(
                 id.to_string(),
-                DriveSpec {
-                    node: node.to_string(),
-                    tier: *tier,
-                    capacity_bytes: *cap,
-                    reservations: Default::default(),
-                    allocated_bytes: 0,
-                    state: DriveState::Ready,
-                    message: None,
-                    next_project_id: 1,
-                    project_quota: true,
+                DriveEntry {
+                    spec: DriveSpec {
+                        node: node.to_string(),
+                        tier: *tier,
+                        capacity_bytes: *cap,
+                        reservations: Default::default(),
+                        next_project_id: 1,
+                        project_quota: true,
+                    },
+                    status: DriveStatus {
+                        state: DriveState::Ready,
+                        message: None,
+                        allocated_bytes: 0,
+                        free_bytes: *cap,
+                    },
                 },
             );
         }
@@ -253,8 +264,8 @@ mod tests {
     }
 
     fn add_volume(s: &mut State, id: &str, drive: &str, size: u64, pvc: Option<&str>) {
-        let node = s.drives[drive].node.clone();
-        s.drives.get_mut(drive).unwrap().reservations.insert(
+        let node = s.drives[drive].spec.node.clone();
+        s.drives.get_mut(drive).unwrap().spec.reservations.insert(
             id.to_string(),
             Reservation {
                 bytes: size,
@@ -264,20 +275,19 @@ mod tests {
         );
         s.volumes.insert(
             id.to_string(),
-            VolumeSpec {
-                name: id.to_string(),
-                node,
-                drive_id: drive.to_string(),
-                tier: Tier::Hot,
-                capacity_bytes: size,
-                project_id: 1,
-                pvc_namespace: pvc.map(|_| "ns".to_string()),
-                pvc_name: pvc.map(str::to_string),
-                phase: VolumePhase::Ready,
-                created_at: String::new(),
-                on_drive: false,
-                staged_at: Vec::new(),
-                published_at: Vec::new(),
+            VolumeEntry {
+                spec: VolumeSpec {
+                    name: id.to_string(),
+                    node,
+                    drive_id: drive.to_string(),
+                    tier: Tier::Hot,
+                    capacity_bytes: size,
+                    project_id: 1,
+                    pvc_namespace: pvc.map(|_| "ns".to_string()),
+                    pvc_name: pvc.map(str::to_string),
+                    created_at: String::new(),
+                },
+                status: VolumeStatus::default(),
             },
         );
     }
@@ -318,7 +328,7 @@ mod tests {
             ("cold", "n1", Tier::Cold, 10 * GIB),
             ("cold-lost", "n1", Tier::Cold, 90 * GIB),
         ]);
-        s.drives.get_mut("cold-lost").unwrap().state = DriveState::Lost;
+        s.drives.get_mut("cold-lost").unwrap().status.state = DriveState::Lost;
         let mut r = req(GIB, &["n1"]);
         r.tier = Some(Tier::Cold);
         assert_eq!(place(&s, &r).unwrap().drive_id, "cold");

@@ -4,10 +4,12 @@
 use super::authority::FixAuthority;
 use super::controller::ControllerService;
 use super::identity::{IdentityService, Readiness};
+use super::mounter::HostMounter;
 use super::node::NodeService;
 use super::proto::controller_server::ControllerServer;
 use super::proto::identity_server::IdentityServer;
 use super::proto::node_server::NodeServer;
+use super::rpc_log::LogFailuresLayer;
 use super::store::{Store, StoreSpec};
 use super::volumes::NodeVolumes;
 use crate::drive::ops::Node as DriveNode;
@@ -109,7 +111,11 @@ async fn serve(
             StateDir::new(&args.state_dir),
             node_id.clone(),
         );
-        Arc::new(NodeVolumes::new(drives, store.clone()))
+        Arc::new(NodeVolumes::new(
+            drives,
+            store.clone(),
+            Arc::new(HostMounter),
+        ))
     });
     if let Some(v) = &volumes {
         spawn_node_loop(v.clone(), args.resync);
@@ -119,6 +125,7 @@ async fn serve(
     let listener = bind(&socket)?;
     info!(socket = %socket.display(), mode = ?args.mode, node = %node_id, "CSI driver listening");
     let mut router = tonic::transport::Server::builder()
+        .layer(LogFailuresLayer)
         .add_service(IdentityServer::new(IdentityService::new(ready)));
     if serve_controller {
         router = router.add_service(ControllerServer::new(ControllerService::new(
@@ -149,7 +156,7 @@ fn spawn_node_loop(volumes: Arc<NodeVolumes>, every: Duration) {
             let v = volumes.clone();
             match tokio::task::spawn_blocking(move || v.pass()).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => warn!("node plugin: {}", e.message()),
+                Ok(Err(e)) => warn!("node plugin: {e}"),
                 Err(e) => warn!("node plugin task failed: {e}"),
             }
             tokio::time::sleep(every).await;

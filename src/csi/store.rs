@@ -4,7 +4,7 @@
 //! bytes twice.
 
 use super::kube_store::{KubeError, KubeStore};
-use super::model::State;
+use super::model::{State, VolumeEntry};
 use crate::fsutil::{self, FileLock};
 use std::fs;
 use std::io;
@@ -61,6 +61,14 @@ impl Store {
         match self {
             Store::File(f) => f.load(),
             Store::Kube(k) => Ok(k.load()?),
+        }
+    }
+
+    /// One volume's record (a cached store asks the API server for one it does not hold).
+    pub fn volume(&self, id: &str) -> Result<Option<VolumeEntry>, StoreError> {
+        match self {
+            Store::File(f) => Ok(f.load()?.volumes.remove(id)),
+            Store::Kube(k) => Ok(k.volume(id)?),
         }
     }
 
@@ -154,20 +162,25 @@ impl FileStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csi::model::{DriveSpec, DriveState};
+    use crate::csi::model::{DriveEntry, DriveSpec, DriveState, DriveStatus};
     use crate::drive::Tier;
 
-    fn drive(node: &str) -> DriveSpec {
-        DriveSpec {
-            node: node.into(),
-            tier: Tier::Hot,
-            capacity_bytes: 1 << 30,
-            reservations: Default::default(),
-            allocated_bytes: 0,
-            state: DriveState::Ready,
-            message: None,
-            next_project_id: 1,
-            project_quota: true,
+    fn drive(node: &str) -> DriveEntry {
+        DriveEntry {
+            spec: DriveSpec {
+                node: node.into(),
+                tier: Tier::Hot,
+                capacity_bytes: 1 << 30,
+                reservations: Default::default(),
+                next_project_id: 1,
+                project_quota: true,
+            },
+            status: DriveStatus {
+                state: DriveState::Ready,
+                message: None,
+                allocated_bytes: 0,
+                free_bytes: 1 << 30,
+            },
         }
     }
 
@@ -222,6 +235,35 @@ mod tests {
         assert_eq!(out, Err("no"));
         assert!(store.load().unwrap().drives.is_empty());
         assert!(!dir.path().join("state.json").exists());
+    }
+
+    #[test]
+    fn state_files_keep_spec_and_status_side_by_side() {
+        // A file written before the custom resources split spec and status still reads.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let old = r#"{"drives": {"d": {"node": "n", "tier": "hot", "capacityBytes": 10,
+            "allocatedBytes": 4, "state": "Lost", "message": "gone", "nextProjectId": 3,
+            "projectQuota": true}},
+          "volumes": {"v": {"name": "v", "node": "n", "driveId": "d", "tier": "hot",
+            "capacityBytes": 4, "projectId": 2, "phase": "Deleting", "createdAt": "t",
+            "onDrive": true, "stagedAt": ["/s"]}}}"#;
+        fs::write(&path, old).unwrap();
+        let store = Store::File(FileStore::new(&path));
+        let st = store.load().unwrap();
+        assert_eq!(st.drives["d"].status.state, DriveState::Lost);
+        assert_eq!(st.drives["d"].spec.next_project_id, 3);
+        let v = &st.volumes["v"];
+        assert_eq!((v.spec.project_id, v.status.on_drive), (2, true));
+        assert_eq!(v.status.staged_at, ["/s"]);
+        store.transact(|_| Ok::<_, ()>(())).unwrap().unwrap();
+        let written: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(written["drives"]["d"]["state"], "Lost");
+        assert_eq!(
+            written["drives"]["d"]["freeBytes"], 10,
+            "recounted: no reservations"
+        );
+        assert_eq!(written["volumes"]["v"]["phase"], "Deleting");
     }
 
     #[test]

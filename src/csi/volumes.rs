@@ -6,32 +6,42 @@
 //! through leaves a name that the next pass recognises and finishes removing.
 
 use super::drives::{Mounted, NodeDrives};
-use super::model::{MountKind, VolumePhase, VolumeSpec};
-use super::status::{internal, store_error};
-use super::{mount, quota, store::Store};
+use super::error::VolumeError;
+use super::model::{MountKind, VolumeEntry, VolumePhase};
+use super::mounter::Mounter;
+use super::store::Store;
 use crate::drive::identity::VOLUMES_DIR;
-use crate::drive::mounts::read_mountinfo;
 use crate::drive::ops::Node as DriveNode;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
-use tonic::Status;
+use std::sync::{Arc, Condvar, Mutex};
 use tracing::{error, info, warn};
 
 const DELETING_PREFIX: &str = ".deleting-";
+
+type Result<T, E = VolumeError> = std::result::Result<T, E>;
 
 /// This node's drives and the volume directories on them.
 pub struct NodeVolumes {
     drives: NodeDrives,
     store: Store,
+    mounter: Arc<dyn Mounter>,
     /// Set once a whole pass has run.
     started: AtomicBool,
-    /// Volumes whose mounts (and their records in the state) are being changed.
-    busy: Mutex<HashSet<String>>,
+    /// Volumes whose mounts (and their records in the state) are being changed, by whom.
+    busy: Mutex<HashMap<String, Holder>>,
     released: Condvar,
+}
+
+/// Who holds a volume: an RPC (a second overlapping RPC is refused) or the node's own pass
+/// (which an RPC waits for: it holds a volume only for a look at the mount table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    Rpc,
+    Pass,
 }
 
 /// Holds a volume's mounts still: stage, publish and their undoing, and the check of the
@@ -62,23 +72,54 @@ pub struct VolumeUsage {
 }
 
 impl NodeVolumes {
-    pub fn new(drives: DriveNode, store: Store) -> NodeVolumes {
+    pub fn new(drives: DriveNode, store: Store, mounter: Arc<dyn Mounter>) -> NodeVolumes {
         NodeVolumes {
-            drives: NodeDrives::new(drives, store.clone()),
+            drives: NodeDrives::new(drives, store.clone(), mounter.clone()),
             store,
+            mounter,
             started: AtomicBool::new(false),
-            busy: Mutex::new(HashSet::new()),
+            busy: Mutex::new(HashMap::new()),
             released: Condvar::new(),
         }
     }
 
-    /// Waits until no other call changes the volume's mounts, and holds it.
-    pub fn lock(&self, id: &str) -> VolumeLock<'_> {
+    /// A drive served without a pass (the node logic's unit tests).
+    #[cfg(test)]
+    pub(super) fn serve_drive(&self, id: &str, mounted: Mounted) {
+        self.drives.serve(id, mounted);
+    }
+
+    pub fn mounter(&self) -> &dyn Mounter {
+        &*self.mounter
+    }
+
+    /// The in-flight guard of an RPC on a volume: Busy (Aborted) while another RPC on the
+    /// same volume runs, as the spec asks of overlapping calls; waits out the node's pass.
+    pub fn begin(&self, id: &str) -> Result<VolumeLock<'_>> {
         let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
-        while busy.contains(id) {
+        loop {
+            match busy.get(id) {
+                None => break,
+                Some(Holder::Rpc) => return Err(VolumeError::Busy(id.to_string())),
+                Some(Holder::Pass) => {
+                    busy = self.released.wait(busy).unwrap_or_else(|p| p.into_inner())
+                }
+            }
+        }
+        Ok(self.hold(&mut busy, id, Holder::Rpc))
+    }
+
+    /// Waits until no other call changes the volume's mounts, and holds it (the node's pass).
+    fn lock(&self, id: &str) -> VolumeLock<'_> {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        while busy.contains_key(id) {
             busy = self.released.wait(busy).unwrap_or_else(|p| p.into_inner());
         }
-        busy.insert(id.to_string());
+        self.hold(&mut busy, id, Holder::Pass)
+    }
+
+    fn hold(&self, busy: &mut HashMap<String, Holder>, id: &str, by: Holder) -> VolumeLock<'_> {
+        busy.insert(id.to_string(), by);
         VolumeLock {
             volumes: self,
             id: id.to_string(),
@@ -88,49 +129,47 @@ impl NodeVolumes {
     /// Records in the state, before mounting, that the volume is mounted at `path`: from
     /// then on DeleteVolume refuses it. FailedPrecondition when it is being deleted (the
     /// same transaction that a delete marks it in, so one of the two wins).
-    pub fn record_mount(&self, id: &str, kind: MountKind, path: &str) -> Result<(), Status> {
-        self.store
-            .transact(|st| {
-                let v = st
-                    .volumes
-                    .get_mut(id)
-                    .ok_or_else(|| Status::not_found(format!("volume {id} does not exist")))?;
-                if v.phase == VolumePhase::Deleting {
-                    return Err(Status::failed_precondition(format!(
-                        "volume {id} is being deleted"
-                    )));
-                }
-                let paths = v.mounts_mut(kind);
-                if !paths.iter().any(|p| p == path) {
-                    paths.push(path.to_string());
-                }
-                Ok(())
-            })
-            .map_err(store_error)?
+    pub fn record_mount(&self, id: &str, kind: MountKind, path: &str) -> Result<()> {
+        self.store.transact(|st| {
+            let v = st
+                .volumes
+                .get_mut(id)
+                .ok_or_else(|| VolumeError::NoSuchVolume(id.to_string()))?;
+            if v.status.phase == VolumePhase::Deleting {
+                return Err(VolumeError::Deleting(id.to_string()));
+            }
+            let paths = v.status.mounts_mut(kind);
+            if !paths.iter().any(|p| p == path) {
+                paths.push(path.to_string());
+            }
+            Ok(())
+        })?
     }
 
     /// Drops a mount from the state once it is unmounted (nothing to do for a volume that
     /// is gone).
-    pub fn forget_mount(&self, id: &str, kind: MountKind, path: &str) -> Result<(), Status> {
-        self.store
-            .transact(|st| {
-                if let Some(v) = st.volumes.get_mut(id) {
-                    v.mounts_mut(kind).retain(|p| p != path);
-                }
-                Ok::<_, Status>(())
-            })
-            .map_err(store_error)?
+    pub fn forget_mount(&self, id: &str, kind: MountKind, path: &str) -> Result<()> {
+        self.store.transact(|st| {
+            if let Some(v) = st.volumes.get_mut(id) {
+                v.status.mounts_mut(kind).retain(|p| p != path);
+            }
+            Ok::<_, VolumeError>(())
+        })?
     }
 
     /// Drops the records of mounts that are no longer there (a node that restarted lost
     /// them all; an unmount the plugin never heard of), so that they do not block deletes
     /// for ever. A volume whose drive is not here keeps its records: nothing can be told.
-    pub fn forget_lost_mounts(&self) -> Result<(), Status> {
-        let state = self.store.load().map_err(store_error)?;
-        for (id, v) in state.volumes.iter().filter(|(_, v)| v.node == self.node()) {
+    pub fn forget_lost_mounts(&self) -> Result<()> {
+        let state = self.store.load()?;
+        for (id, v) in state
+            .volumes
+            .iter()
+            .filter(|(_, v)| v.spec.node == self.node())
+        {
             for (kind, paths) in [
-                (MountKind::Staging, &v.staged_at),
-                (MountKind::Target, &v.published_at),
+                (MountKind::Staging, &v.status.staged_at),
+                (MountKind::Target, &v.status.published_at),
             ] {
                 for path in paths {
                     let _held = self.lock(id);
@@ -138,11 +177,14 @@ impl NodeVolumes {
                         continue;
                     };
                     // A mount table that cannot be read tells nothing: kept till the next pass.
-                    let Ok(top) = mount::mount_at(Path::new(path)) else {
+                    let Ok(top) = self.mounter.mount_at(Path::new(path)) else {
                         continue;
                     };
-                    let shown = top
-                        .is_some_and(|m| mount::same_file(&m.mount_point, &dir).unwrap_or(false));
+                    let shown = top.is_some_and(|m| {
+                        self.mounter
+                            .same_file(&m.mount_point, &dir)
+                            .unwrap_or(false)
+                    });
                     if !shown {
                         info!(volume = %id, path = %path, "not mounted any more: record dropped");
                         self.forget_mount(id, kind, path)?;
@@ -169,7 +211,7 @@ impl NodeVolumes {
     /// The node plugin's pass, at start-up and then periodically: the drives mounted,
     /// checked and published, records of mounts that are gone dropped, and deletes finished
     /// (a separate controller's, or one a crash interrupted).
-    pub fn pass(&self) -> Result<(), Status> {
+    pub fn pass(&self) -> Result<()> {
         self.drives.scan()?;
         self.forget_lost_mounts()?;
         self.finish_deletes()?;
@@ -177,83 +219,85 @@ impl NodeVolumes {
         Ok(())
     }
 
-    fn drive(&self, drive_id: &str) -> Result<Mounted, Status> {
+    fn drive(&self, drive_id: &str) -> Result<Mounted> {
         self.drives.get(drive_id)
     }
 
     /// Why a volume's drive is unhealthy, if it is.
-    pub fn condition(&self, spec: &VolumeSpec) -> Option<String> {
-        self.drives.problem(&spec.drive_id)
+    pub fn condition(&self, v: &VolumeEntry) -> Option<String> {
+        self.drives.problem(&v.spec.drive_id)
     }
 
-    pub fn volume_dir(&self, id: &str, spec: &VolumeSpec) -> Result<PathBuf, Status> {
+    pub fn volume_dir(&self, id: &str, v: &VolumeEntry) -> Result<PathBuf> {
         Ok(self
-            .drive(&spec.drive_id)?
+            .drive(&v.spec.drive_id)?
             .mount_point
             .join(VOLUMES_DIR)
             .join(id))
     }
 
     /// Creates the volume's directory (once) with its project id and quota; idempotent.
-    pub fn prepare(&self, id: &str, spec: &VolumeSpec) -> Result<PathBuf, Status> {
-        let drive = self.drive(&spec.drive_id)?;
+    pub fn prepare(&self, id: &str, v: &VolumeEntry) -> Result<PathBuf> {
+        let drive = self.drive(&v.spec.drive_id)?;
         let dir = drive.mount_point.join(VOLUMES_DIR).join(id);
         if !dir.is_dir() {
-            if spec.on_drive {
-                return Err(Status::data_loss(format!(
-                    "the directory of volume {id} is gone from drive {}: its data is lost",
-                    spec.drive_id
-                )));
+            if v.status.on_drive {
+                return Err(VolumeError::DataLost {
+                    id: id.to_string(),
+                    drive: v.spec.drive_id.clone(),
+                });
             }
             fs::create_dir_all(&dir)
-                .map_err(|e| internal(&format!("creating {}", dir.display()), e))?;
+                .map_err(VolumeError::io(format!("creating {}", dir.display())))?;
         }
         if drive.quota {
-            quota::assign_project(&dir, spec.project_id)
+            self.mounter
+                .assign_project(&dir, v.spec.project_id)
                 .map_err(|e| quota_failure(id, "setting the project id", e))?;
-            self.apply_limit(&drive, spec)?;
+            self.apply_limit(&drive, v)?;
         }
-        if !spec.on_drive {
-            self.store
-                .transact(|st| {
-                    if let Some(v) = st.volumes.get_mut(id) {
-                        v.on_drive = true;
-                    }
-                    Ok::<_, Status>(())
-                })
-                .map_err(store_error)??;
+        if !v.status.on_drive {
+            self.store.transact(|st| {
+                if let Some(v) = st.volumes.get_mut(id) {
+                    v.status.on_drive = true;
+                }
+                Ok::<_, VolumeError>(())
+            })??;
         }
         Ok(dir)
     }
 
     /// Sets the quota to the volume's capacity (stage and expansion).
-    pub fn set_limit(&self, spec: &VolumeSpec) -> Result<(), Status> {
-        let drive = self.drive(&spec.drive_id)?;
+    pub fn set_limit(&self, v: &VolumeEntry) -> Result<()> {
+        let drive = self.drive(&v.spec.drive_id)?;
         if drive.quota {
-            self.apply_limit(&drive, spec)?;
+            self.apply_limit(&drive, v)?;
         }
         Ok(())
     }
 
-    fn apply_limit(&self, drive: &Mounted, spec: &VolumeSpec) -> Result<(), Status> {
-        quota::set_limit(&drive.mount_point, spec.project_id, spec.capacity_bytes)
-            .map_err(|e| quota_failure(&spec.name, "setting the quota", e))
+    fn apply_limit(&self, drive: &Mounted, v: &VolumeEntry) -> Result<()> {
+        self.mounter
+            .set_quota(&drive.mount_point, v.spec.project_id, v.spec.capacity_bytes)
+            .map_err(|e| quota_failure(&v.spec.name, "setting the quota", e))
     }
 
-    pub fn usage(&self, id: &str, spec: &VolumeSpec) -> Result<VolumeUsage, Status> {
-        let drive = self.drive(&spec.drive_id)?;
+    pub fn usage(&self, id: &str, v: &VolumeEntry) -> Result<VolumeUsage> {
+        let drive = self.drive(&v.spec.drive_id)?;
         let dir = drive.mount_point.join(VOLUMES_DIR).join(id);
-        let fs = statvfs(&drive.mount_point).map_err(|e| internal("statfs", e))?;
+        let fs = statvfs(&drive.mount_point).map_err(VolumeError::io("statfs"))?;
         let (bytes_used, inodes_used) = if drive.quota {
-            let u = quota::usage(&drive.mount_point, spec.project_id)
+            let u = self
+                .mounter
+                .quota_usage(&drive.mount_point, v.spec.project_id)
                 .map_err(|e| quota_failure(id, "reading the quota", e))?;
             (u.bytes_used, u.inodes_used)
         } else {
-            walk_usage(&dir).map_err(|e| internal("measuring the volume", e))?
+            walk_usage(&dir).map_err(VolumeError::io("measuring the volume"))?
         };
         // No inode quota: the volume may use every free inode of the drive.
         Ok(VolumeUsage {
-            bytes_total: spec.capacity_bytes,
+            bytes_total: v.spec.capacity_bytes,
             bytes_used,
             drive_bytes_free: fs.f_bavail.saturating_mul(fs.f_frsize),
             inodes_total: inodes_used + fs.f_ffree,
@@ -263,71 +307,73 @@ impl NodeVolumes {
 
     /// Removes a deleted volume's data crash-safely, then its record (which frees its
     /// capacity). Refused while the volume is still mounted somewhere.
-    pub fn purge(&self, id: &str, spec: &VolumeSpec) -> Result<(), Status> {
-        let drive = match self.drive(&spec.drive_id) {
+    pub fn purge(&self, id: &str, v: &VolumeEntry) -> Result<()> {
+        let drive = match self.drive(&v.spec.drive_id) {
             Ok(d) => d,
             Err(e) => {
                 // The drive is gone or failing: the record stays (deleting, capacity
                 // reserved) and a later pass finishes once the drive is back.
-                warn!(volume = %id, "delete postponed: {}", e.message());
+                warn!(volume = %id, "delete postponed: {e}");
                 return Ok(());
             }
         };
-        self.check_unused(id, spec)?;
+        self.check_unused(id, v)?;
         let volumes = drive.mount_point.join(VOLUMES_DIR);
         let dir = volumes.join(id);
         let trash = volumes.join(format!("{DELETING_PREFIX}{id}"));
         match fs::rename(&dir, &trash) {
-            Ok(()) => crate::fsutil::fsync_dir(&volumes).map_err(|e| internal("fsync", e))?,
+            Ok(()) => crate::fsutil::fsync_dir(&volumes).map_err(VolumeError::io("fsync"))?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(internal(&format!("renaming {}", dir.display()), e)),
+            Err(e) => return Err(VolumeError::io(format!("renaming {}", dir.display()))(e)),
         }
         remove_tree(&trash)?;
         if drive.quota {
-            quota::set_limit(&drive.mount_point, spec.project_id, 0)
-                .map_err(|e| internal("clearing the quota", e))?;
+            self.mounter
+                .set_quota(&drive.mount_point, v.spec.project_id, 0)
+                .map_err(VolumeError::io("clearing the quota"))?;
         }
-        self.store
-            .transact(|st| {
-                if st
-                    .volumes
-                    .get(id)
-                    .is_some_and(|v| v.phase == VolumePhase::Deleting)
-                {
-                    st.volumes.remove(id);
-                    if let Some(d) = st.drives.get_mut(&spec.drive_id) {
-                        d.reservations.remove(id);
-                    }
+        self.store.transact(|st| {
+            if st
+                .volumes
+                .get(id)
+                .is_some_and(|v| v.status.phase == VolumePhase::Deleting)
+            {
+                st.volumes.remove(id);
+                if let Some(d) = st.drives.get_mut(&v.spec.drive_id) {
+                    d.spec.reservations.remove(id);
                 }
-                Ok::<_, Status>(())
-            })
-            .map_err(store_error)??;
-        info!(volume = %id, drive = %spec.drive_id, "volume deleted");
+            }
+            Ok::<_, VolumeError>(())
+        })??;
+        info!(volume = %id, drive = %v.spec.drive_id, "volume deleted");
         Ok(())
     }
 
     /// FailedPrecondition while any mount (staging, publish, a pod's subPath) shows the
     /// volume's directory or something inside it.
-    pub fn check_unused(&self, id: &str, spec: &VolumeSpec) -> Result<(), Status> {
-        match self.mounts(id, spec).first() {
-            Some(at) => Err(Status::failed_precondition(format!(
-                "volume {id} is still mounted at {at}: unpublish and unstage it first"
-            ))),
+    pub fn check_unused(&self, id: &str, v: &VolumeEntry) -> Result<()> {
+        match self.mounts(id, v).first() {
+            Some(at) => Err(VolumeError::StillMounted {
+                id: id.to_string(),
+                at: at.clone(),
+            }),
             None => Ok(()),
         }
     }
 
     /// Where the volume is mounted on this node (staging, publish and subPath mounts).
-    pub fn mounts(&self, id: &str, spec: &VolumeSpec) -> Vec<String> {
-        match self.drive(&spec.drive_id) {
-            Ok(drive) => mounts_showing(&drive.mount_point, &format!("/{VOLUMES_DIR}/{id}")),
+    pub fn mounts(&self, id: &str, v: &VolumeEntry) -> Vec<String> {
+        match self.drive(&v.spec.drive_id) {
+            Ok(drive) => self
+                .mounter
+                .mounts_showing(&drive.mount_point, &format!("/{VOLUMES_DIR}/{id}")),
             Err(_) => Vec::new(),
         }
     }
 
     /// Finishes what a crash interrupted: leftover `.deleting-*` directories, and volumes
     /// marked deleting on this node's drives.
-    pub fn finish_deletes(&self) -> Result<(), Status> {
+    pub fn finish_deletes(&self) -> Result<()> {
         let mounted = self.drives.serving();
         for m in mounted {
             let Ok(entries) = fs::read_dir(m.mount_point.join(VOLUMES_DIR)) else {
@@ -339,11 +385,11 @@ impl NodeVolumes {
                 }
             }
         }
-        let state = self.store.load().map_err(store_error)?;
+        let state = self.store.load()?;
         for (id, v) in &state.volumes {
-            if v.node == self.node() && v.phase == VolumePhase::Deleting {
+            if v.spec.node == self.node() && v.status.phase == VolumePhase::Deleting {
                 if let Err(e) = self.purge(id, v) {
-                    warn!(volume = %id, "cannot finish deleting: {}", e.message());
+                    warn!(volume = %id, "cannot finish deleting: {e}");
                 }
             }
         }
@@ -353,48 +399,17 @@ impl NodeVolumes {
 
 /// A quota that cannot be set or read fails the call (never a volume silently unlimited or
 /// reported empty), and is logged: it is the node's problem, not the caller's.
-fn quota_failure(volume: &str, what: &str, e: io::Error) -> Status {
+fn quota_failure(volume: &str, what: &str, e: io::Error) -> VolumeError {
     error!(volume, "{what}: {e}");
-    internal(what, e)
+    VolumeError::io(what)(e)
 }
 
-fn remove_tree(path: &Path) -> Result<(), Status> {
+fn remove_tree(path: &Path) -> Result<()> {
     match fs::remove_dir_all(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(internal(&format!("removing {}", path.display()), e)),
+        Err(e) => Err(VolumeError::io(format!("removing {}", path.display()))(e)),
     }
-}
-
-/// Every mount (other than the drive's own) showing `subtree` of the drive's filesystem or
-/// something inside it (a pod's subPath).
-fn mounts_showing(drive_mount: &Path, subtree: &str) -> Vec<String> {
-    // Two reads: one read racing other mounts can miss a line (see mount::mount_at).
-    let mut entries = read_mountinfo(Path::new("/proc/self/mountinfo"));
-    entries.extend(read_mountinfo(Path::new("/proc/self/mountinfo")));
-    let here = drive_mount.to_string_lossy();
-    let Some(dev) = entries
-        .iter()
-        .rev()
-        .find(|e| e.mount_point == here)
-        .map(|e| e.major_minor.clone())
-    else {
-        return Vec::new();
-    };
-    let mut points: Vec<String> = entries
-        .into_iter()
-        .filter(|e| {
-            e.major_minor == dev
-                && (e.root == subtree
-                    || e.root
-                        .strip_prefix(subtree)
-                        .is_some_and(|rest| rest.starts_with('/')))
-        })
-        .map(|e| e.mount_point)
-        .collect();
-    points.sort();
-    points.dedup();
-    points
 }
 
 pub(super) fn statvfs(path: &Path) -> io::Result<libc::statvfs> {

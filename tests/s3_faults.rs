@@ -332,6 +332,17 @@ fn timed(what: &str, mut cmd: Command, limit: Duration) -> (Output, Duration) {
     (child.wait_with_output().unwrap(), took)
 }
 
+/// Thaws a drive when dropped. Declared after the server, so that when the test fails while
+/// the drive is frozen it is thawed before the server is stopped (a process blocked on a frozen
+/// filesystem cannot exit, and stopping it would wait for ever).
+struct ThawFirst<'a>(&'a common::XfsDrive);
+
+impl Drop for ThawFirst<'_> {
+    fn drop(&mut self) {
+        self.0.thaw();
+    }
+}
+
 fn offline_drives(s: &Server) -> Option<f64> {
     s.metrics("cluster")
         .get("minio_cluster_drive_offline_total")
@@ -437,6 +448,7 @@ fn a_frozen_drive_costs_requests_at_most_the_deadline() {
     let base = run_all("thawed");
     assert_eq!(offline_drives(&s), Some(0.0));
 
+    let _thaw = ThawFirst(&xfs[3]);
     xfs[3].freeze();
     let frozen = run_all("frozen");
     for (((what, _), b), f) in ops.iter().zip(&base).zip(&frozen) {

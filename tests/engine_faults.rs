@@ -12,7 +12,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use strata::engine::drive::faulty::{FaultPlan, FaultyDrive};
+use strata::engine::drive::Drive;
 use strata::engine::meta::{Entry, MetaFile};
 use strata::engine::names::key_dir;
 use strata::engine::{Config, DriveProblem, Engine, EngineError, ListQuery, PutOptions};
@@ -1057,4 +1060,189 @@ fn sweeps_racing_writers_never_remove_their_data() {
 
 fn uuid_like(i: usize) -> String {
     format!("00000000-0000-0000-0000-{i:012}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// a drive that hangs
+
+/// Releases a hung plan when dropped, so that a failing test never leaves calls blocked.
+struct Unhang(Arc<FaultPlan>);
+
+impl Drop for Unhang {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+/// Runs `op` on a thread of its own and returns its result and how long it took; panics when it
+/// takes longer than `limit` (a hang fails the test instead of hanging it).
+#[track_caller]
+fn within<T: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    op: impl FnOnce() -> T + Send + 'static,
+) -> (T, Duration) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let start = Instant::now();
+    std::thread::spawn(move || {
+        let _ = tx.send(op());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(v) => (v, start.elapsed()),
+        Err(_) => panic!("{what}: no answer within {limit:?}"),
+    }
+}
+
+/// One drive of a 4+2 set hangs (every call blocks, as on a dying disk or a frozen filesystem):
+/// PUT (inline and streamed), GET, HEAD, LIST, multipart and bucket calls each answer within the
+/// deadline plus slack, the drive is reported offline, and once released the drive monitor
+/// brings it back by itself. Without deadlines the first call that reaches the drive blocks
+/// its request for good (and with it the key's lock).
+#[test]
+fn a_hung_drive_costs_each_request_at_most_the_deadline() {
+    const DEADLINE: Duration = Duration::from_secs(2);
+    // Generous for a loaded 2-core machine; a request that waits on the hung drive for good
+    // fails the test after it.
+    const LIMIT: Duration = Duration::from_secs(5);
+    let dirs = Dirs::new(6);
+    let (healthy, hung) = (FaultPlan::new(), FaultPlan::new());
+    let victim = dirs.paths[2].clone();
+    let config = Config {
+        parity: Some(2),
+        drive_timeout: DEADLINE,
+        background_heal: true,
+        scan_interval: None,
+        drive_check_interval: Duration::from_millis(200),
+        ..cfg()
+    };
+    let (h, v) = (healthy.clone(), hung.clone());
+    let wrap = move |d: Arc<dyn Drive>| {
+        let plan = if d.path() == Some(victim.as_path()) {
+            v.clone()
+        } else {
+            h.clone()
+        };
+        Arc::new(FaultyDrive::new(d, plan)) as Arc<dyn Drive>
+    };
+    let e = Arc::new(Engine::open_with(std::slice::from_ref(&dirs.paths), config, &wrap).unwrap());
+    let _unhang = Unhang(hung.clone());
+    e.make_bucket("hung").unwrap();
+    let big = data(300 * 1024, 1); // streamed: several 64 KiB blocks
+    let small = data(1000, 2); // inline
+    put(&e, "hung", "big-before", &big);
+    put(&e, "hung", "small-before", &small);
+    let online = |e: &Engine| -> Vec<bool> { e.drives().iter().map(|d| d.online).collect() };
+    assert_eq!(online(&e), vec![true; 6]);
+
+    hung.hang();
+    let mut took = Vec::new();
+    let mut run = |what: &str, op: Box<dyn FnOnce(&Engine) + Send>| {
+        let e = e.clone();
+        let ((), t) = within(what, LIMIT, move || op(&e));
+        took.push((what.to_string(), t));
+    };
+    let (b2, s2) = (big.clone(), small.clone());
+    run(
+        "streamed PUT",
+        Box::new(move |e| {
+            put(e, "hung", "big-during", &b2);
+        }),
+    );
+    run(
+        "inline PUT",
+        Box::new(move |e| {
+            put(e, "hung", "small-during", &s2);
+        }),
+    );
+    assert!(hung.hanging() > 0, "no call reached the hung drive");
+    let (b2, s2) = (big.clone(), small.clone());
+    run(
+        "GET",
+        Box::new(move |e| {
+            assert_eq!(get(e, "hung", "big-before").unwrap(), b2);
+            assert_eq!(get(e, "hung", "big-during").unwrap(), b2);
+            assert_eq!(get(e, "hung", "small-during").unwrap(), s2);
+        }),
+    );
+    run(
+        "HEAD",
+        Box::new(|e| {
+            assert_eq!(e.head_object("hung", "small-before").unwrap().size, 1000);
+        }),
+    );
+    run(
+        "LIST",
+        Box::new(|e| {
+            let page = e
+                .list_objects(
+                    "hung",
+                    &ListQuery {
+                        max_keys: 1000,
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            let keys: Vec<&str> = page.objects.iter().map(|o| o.key.as_str()).collect();
+            assert_eq!(
+                keys,
+                ["big-before", "big-during", "small-before", "small-during"]
+            );
+        }),
+    );
+    let part = data(150 * 1024, 3);
+    let p2 = part.clone();
+    run(
+        "multipart",
+        Box::new(move |e| {
+            let id = e
+                .new_multipart("hung", "mpu", &PutOptions::default())
+                .unwrap();
+            let one = e
+                .put_part("hung", "mpu", &id, 1, &mut &p2[..], None)
+                .unwrap();
+            let two = e
+                .put_part("hung", "mpu", &id, 2, &mut &b"end"[..], None)
+                .unwrap();
+            e.complete_multipart("hung", "mpu", &id, &[(1, one.etag), (2, two.etag)])
+                .unwrap();
+        }),
+    );
+    run(
+        "bucket calls",
+        Box::new(|e| {
+            e.make_bucket("other").unwrap();
+            assert_eq!(e.list_buckets().unwrap().len(), 2);
+            e.delete_bucket("other").unwrap();
+        }),
+    );
+    run(
+        "DELETE",
+        Box::new(|e| e.delete_object("hung", "small-before").unwrap()),
+    );
+    let (states, _) = within("drive states", LIMIT, {
+        let e = e.clone();
+        move || online(&e)
+    });
+    assert_eq!(states, [true, true, false, true, true, true], "{took:?}");
+    eprintln!("while hung: {took:?}");
+
+    // Released: the monitor finds it answering and brings it back (healing, then rebuilt).
+    hung.release();
+    let start = Instant::now();
+    while online(&e) != vec![true; 6] {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the drive never came back: {:?}",
+            online(&e)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut whole = part.clone();
+    whole.extend_from_slice(b"end");
+    assert_eq!(get(&e, "hung", "mpu").unwrap(), whole);
+    assert_eq!(get(&e, "hung", "big-during").unwrap(), big);
+    assert!(matches!(
+        e.head_object("hung", "small-before"),
+        Err(EngineError::NoSuchKey { .. })
+    ));
 }

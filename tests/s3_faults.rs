@@ -1,6 +1,7 @@
 //! Drive failures seen through the S3 API (drive folders renamed away while the server runs,
 //! then put back), and a graceful stop on SIGTERM while an upload is in flight.
 
+mod common;
 mod s3_support;
 
 use s3_support::{curl_status, data, same_file, write_file, Server, MIB};
@@ -306,4 +307,180 @@ impl Drop for ChildGuard {
             let _ = c.wait();
         }
     }
+}
+
+/// Runs `cmd` and returns its output and how long it took; kills it and fails the test when it
+/// takes longer than `limit` (a request hung on a drive fails instead of hanging the test).
+#[track_caller]
+fn timed(what: &str, mut cmd: Command, limit: Duration) -> (Output, Duration) {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: no answer within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = start.elapsed();
+    (child.wait_with_output().unwrap(), took)
+}
+
+/// Thaws a drive when dropped. Declared after the server, so that when the test fails while
+/// the drive is frozen it is thawed before the server is stopped (a process blocked on a frozen
+/// filesystem cannot exit, and stopping it would wait for ever).
+struct ThawFirst<'a>(&'a common::XfsDrive);
+
+impl Drop for ThawFirst<'_> {
+    fn drop(&mut self) {
+        self.0.thaw();
+    }
+}
+
+fn offline_drives(s: &Server) -> Option<f64> {
+    s.metrics("cluster")
+        .get("minio_cluster_drive_offline_total")
+        .copied()
+}
+
+/// A real server on six XFS loop drives (4 data + 2 parity), one drive's filesystem frozen
+/// (`fsfreeze`: every write to it blocks, as on a drive that stops answering): PUT, GET, HEAD
+/// and LIST each cost at most the deadline more than they do with every drive answering, the
+/// metrics report the drive offline, and after `fsfreeze -u` it comes back by itself. Without
+/// deadlines the PUT blocks until the thaw (the test kills it at its limit and fails).
+#[test]
+fn a_frozen_drive_costs_requests_at_most_the_deadline() {
+    const DEADLINE: Duration = Duration::from_secs(2);
+    // Declared first, dropped last: the server stops before the drives are thawed, unmounted
+    // and detached (also when an assertion fails).
+    let xfs: Vec<common::XfsDrive> = (0..6).map(|_| common::XfsDrive::new(300)).collect();
+    let paths: Vec<PathBuf> = xfs.iter().map(|d| d.path.clone()).collect();
+    let s = Server::start_on(
+        paths,
+        &[
+            "--parity",
+            "2",
+            "--drive-timeout",
+            "2s",
+            "--drive-check-interval",
+            "500ms",
+        ],
+    );
+    let work = s.work();
+    write_file(&work.join("obj"), &data(3 * MIB + 12345, 7));
+    let obj = work.join("obj").to_string_lossy().into_owned();
+    s.aws_ok(&["s3", "mb", "s3://frozen"]);
+    s.aws_ok(&["s3", "cp", "--only-show-errors", &obj, "s3://frozen/before"]);
+    let ops: [(&str, Vec<String>); 4] = [
+        (
+            "PUT",
+            [
+                "s3api",
+                "put-object",
+                "--bucket",
+                "frozen",
+                "--key",
+                "KEY",
+                "--body",
+                obj.as_str(),
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        (
+            "GET",
+            [
+                "s3api",
+                "get-object",
+                "--bucket",
+                "frozen",
+                "--key",
+                "before",
+                "got",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        (
+            "HEAD",
+            [
+                "s3api",
+                "head-object",
+                "--bucket",
+                "frozen",
+                "--key",
+                "before",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        (
+            "LIST",
+            ["s3api", "list-objects-v2", "--bucket", "frozen"]
+                .map(String::from)
+                .to_vec(),
+        ),
+    ];
+    let run_all = |tag: &str| -> Vec<Duration> {
+        ops.iter()
+            .map(|(what, args)| {
+                let key = format!("{tag}-{what}");
+                let args: Vec<&str> = args
+                    .iter()
+                    .map(|a| if a == "KEY" { key.as_str() } else { a.as_str() })
+                    .collect();
+                let (out, took) = timed(what, s.aws_cmd(&args), Duration::from_secs(60));
+                assert!(
+                    out.status.success(),
+                    "{what} ({tag}) failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                took
+            })
+            .collect()
+    };
+    let base = run_all("thawed");
+    assert_eq!(offline_drives(&s), Some(0.0));
+
+    let _thaw = ThawFirst(&xfs[3]);
+    xfs[3].freeze();
+    let frozen = run_all("frozen");
+    for (((what, _), b), f) in ops.iter().zip(&base).zip(&frozen) {
+        // The client's own start-up and the request with every drive answering, plus the
+        // deadline, plus slack for a loaded machine.
+        assert!(
+            *f < *b + DEADLINE + Duration::from_secs(3),
+            "{what}: {f:?} frozen, {b:?} with every drive answering"
+        );
+    }
+    eprintln!("every drive: {base:?}; one frozen: {frozen:?}");
+    assert_eq!(offline_drives(&s), Some(1.0));
+    // What was written meanwhile reads back whole.
+    let back = work.join("back");
+    s.aws_ok(&[
+        "s3",
+        "cp",
+        "--only-show-errors",
+        "s3://frozen/frozen-PUT",
+        back.to_str().unwrap(),
+    ]);
+    assert!(same_file(&work.join("obj"), &back));
+
+    xfs[3].thaw();
+    let start = Instant::now();
+    while offline_drives(&s) != Some(0.0) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the thawed drive never came back:\n{}",
+            s.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(s.log_text().contains("drive answers again"));
 }

@@ -5,7 +5,7 @@
 use super::drive::Walk;
 use super::drive::{Drive, DriveError};
 use super::list::Item;
-use super::set::{describe_failures, run_parallel};
+use super::set::{describe_failures, run_parallel, Handle};
 use super::{BucketInfo, Engine, EngineError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,8 +31,9 @@ impl Engine {
             return Err(EngineError::BucketExists(bucket.to_string()));
         }
         let created = super::now_ns();
+        let b = bucket.to_string();
+        let results = run_parallel(&self.all_handles(), move |_, d| d.make_bucket(&b, created));
         let drives = self.all_drives();
-        let results = run_parallel(&drives, |_, d| d.make_bucket(bucket, created));
         // Undo: markers left on the drives that answered would otherwise make the failed
         // bucket exist by read quorum (half the drives) later.
         self.quorum_or_undo(&drives, &results, |d| {
@@ -49,7 +50,7 @@ impl Engine {
 
     /// When the bucket was created, if a read quorum of drives holds it.
     fn bucket_created(&self, bucket: &str) -> Result<Option<u64>, EngineError> {
-        bucket_created(&self.all_drives(), bucket)
+        bucket_created(&self.all_handles(), bucket)
     }
 
     pub(crate) fn require_bucket(&self, bucket: &str) -> Result<(), EngineError> {
@@ -61,7 +62,7 @@ impl Engine {
     }
 
     pub fn list_buckets(&self) -> Result<Vec<BucketInfo>, EngineError> {
-        Ok(list_buckets(&self.all_drives()))
+        Ok(list_buckets(&self.all_handles()))
     }
 
     fn bucket_exclusive(&self, bucket: &str) -> std::sync::RwLockWriteGuard<'_, ()> {
@@ -115,8 +116,9 @@ impl Engine {
                 _ => {}
             }
         }
+        let b = bucket.to_string();
+        let results = run_parallel(&self.all_handles(), move |_, d| d.delete_bucket(&b));
         let drives = self.all_drives();
-        let results = run_parallel(&drives, |_, d| d.delete_bucket(bucket));
         // Undo (as MinIO does): a delete that missed its write quorum must not leave the
         // bucket to come back by read quorum when the drives that missed it return.
         self.quorum_or_undo(&drives, &results, |d| {
@@ -154,11 +156,9 @@ impl Engine {
 /// quorum is half the drives, like MinIO's: every set keeps at least half its drives when it
 /// loses no more than its parity, so objects that can still be read never hide behind a bucket
 /// that seems missing.
-fn bucket_created(
-    drives: &[Option<Arc<dyn Drive>>],
-    bucket: &str,
-) -> Result<Option<u64>, EngineError> {
-    let answers = run_parallel(drives, |_, d| d.bucket_created(bucket));
+fn bucket_created(drives: &[Option<Handle>], bucket: &str) -> Result<Option<u64>, EngineError> {
+    let b = bucket.to_string();
+    let answers = run_parallel(drives, move |_, d| d.bucket_created(&b));
     let found: Vec<u64> = answers.iter().flatten().flatten().copied().collect();
     let absent = answers.iter().filter(|a| matches!(a, Ok(None))).count();
     let quorum = (drives.len() / 2).max(1);
@@ -179,9 +179,9 @@ fn bucket_created(
 }
 
 /// The buckets a read quorum (half) of these drives holds.
-pub(crate) fn list_buckets(drives: &[Option<Arc<dyn Drive>>]) -> Vec<BucketInfo> {
+pub(crate) fn list_buckets(drives: &[Option<Handle>]) -> Vec<BucketInfo> {
     let mut seen: BTreeMap<String, (usize, u64)> = BTreeMap::new();
-    for list in run_parallel(drives, |_, d| d.list_buckets())
+    for list in run_parallel(drives, move |_, d| d.list_buckets())
         .into_iter()
         .flatten()
     {
@@ -204,11 +204,10 @@ pub(crate) fn list_buckets(drives: &[Option<Arc<dyn Drive>>]) -> Vec<BucketInfo>
 /// was listed is not brought back.
 pub(crate) fn heal_buckets(
     shared: &super::Shared,
-    drives: &[Option<Arc<dyn Drive>>],
+    drives: &[Option<Handle>],
     buckets: &[BucketInfo],
 ) -> usize {
-    let everyone: Vec<Option<Arc<dyn Drive>>> =
-        shared.sets.iter().flat_map(|s| s.all_drives()).collect();
+    let everyone: Vec<Option<Handle>> = shared.sets.iter().flat_map(|s| s.handles()).collect();
     let mut made = 0;
     for b in buckets {
         let _lock = shared
@@ -218,8 +217,9 @@ pub(crate) fn heal_buckets(
         if !matches!(bucket_created(&everyone, &b.name), Ok(Some(_))) {
             continue;
         }
-        for r in run_parallel(drives, |_, d| match d.bucket_created(&b.name) {
-            Ok(None) => d.make_bucket(&b.name, b.created_ns).map(|()| 1),
+        let (name, created) = (b.name.clone(), b.created_ns);
+        for r in run_parallel(drives, move |_, d| match d.bucket_created(&name) {
+            Ok(None) => d.make_bucket(&name, created).map(|()| 1),
             Ok(Some(_)) => Ok(0),
             Err(e) => Err(e),
         }) {

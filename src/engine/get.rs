@@ -8,27 +8,26 @@
 //! (`Drive::open_data`) for its whole life, so a commit or delete that replaces the version
 //! meanwhile defers removing them until the reader is done.
 
-use super::drive::{DataReader, Drive, DriveError, ReadAt};
+use super::drive::{DataReader, DriveError, ReadAt};
+use super::fanout::{fan_out, Call};
 use super::geometry::Geometry;
 use super::meta::{ObjectMeta, Version};
 use super::set::resolve::Resolution;
-use super::set::{ErasureSet, KeyState};
+use super::set::{ErasureSet, Handle, KeyState};
 use super::shard::{BlockError, ShardId, ShardReader};
 use super::{EngineError, ObjectInfo};
 use std::sync::Arc;
 
-/// Shards smaller than this are read one after another: a thread costs more than the read.
-const PARALLEL_READ_MIN: usize = 64 * 1024;
 /// Times a reader re-reads the key's state when a version's data vanished under it (replaced
 /// meanwhile) before taking the key's lock.
 const OPEN_ATTEMPTS: usize = 3;
 
-/// Where one shard index can be read from.
+/// Where one shard index can be read from. Its files are read only on its drive's workers.
 struct Source {
-    drive: Arc<dyn Drive>,
+    drive: Handle,
     inline: Option<Vec<u8>>,
     /// The version's data directory, held (none when inline).
-    data: Option<Box<dyn DataReader>>,
+    data: Option<Arc<dyn DataReader>>,
     /// The current part's shard, opened.
     opened: Option<Opened>,
     /// Failed once: tried last from then on.
@@ -38,8 +37,8 @@ struct Source {
 /// The shard of one part of a source: its file (none when inline) and its checker.
 struct Opened {
     part: u32,
-    file: Option<Box<dyn ReadAt>>,
-    reader: ShardReader,
+    file: Option<Arc<dyn ReadAt>>,
+    reader: Arc<ShardReader>,
 }
 
 /// A streaming reader over one object version (or a range of it).
@@ -132,7 +131,8 @@ impl ErasureSet {
         Ok((reader, vanished))
     }
 
-    /// The drives listing `v`, by shard index, each holding the version's data directory.
+    /// The drives listing `v`, by shard index, each holding the version's data directory
+    /// (opened on every drive at once, under the deadline).
     fn sources(
         &self,
         bucket: &str,
@@ -142,37 +142,67 @@ impl ErasureSet {
         object: &ObjectMeta,
     ) -> (Vec<Option<Source>>, usize) {
         let n = object.erasure.distribution.len();
-        let mut sources: Vec<Option<Source>> = (0..n).map(|_| None).collect();
-        let mut vanished = 0;
+        let mut found: Vec<Option<(Handle, Option<Vec<u8>>)>> = (0..n).map(|_| None).collect();
+        let mut calls = Vec::new();
+        let mut indices = Vec::new();
         for (p, answer) in state.answers.iter().enumerate() {
-            let (Ok(Some(f)), Some(drive)) = (answer, self.drive(p)) else {
+            let (Ok(Some(f)), Some(drive)) = (answer, self.handle(p)) else {
                 continue;
             };
             let Some(entry) = f.entry(v) else { continue };
             let index = entry.shard as usize;
-            if index >= n || sources[index].is_some() {
+            if index >= n || found[index].is_some() {
                 continue;
             }
-            let data = match (&entry.inline, &object.data_dir) {
-                (Some(_), _) => None,
-                (None, Some(dir)) => match drive.open_data(bucket, key, dir) {
-                    Ok(d) => Some(d),
-                    Err(DriveError::NotFound) => {
-                        vanished += 1;
-                        continue;
-                    }
-                    Err(_) => continue,
-                },
+            match (&entry.inline, &object.data_dir) {
+                (Some(_), _) => {}
+                (None, Some(dir)) => {
+                    let (b, k, dir, d) = (
+                        bucket.to_string(),
+                        key.to_string(),
+                        dir.clone(),
+                        drive.drive.clone(),
+                    );
+                    calls.push(Some(Call::new(drive.worker.clone(), move || {
+                        d.open_data(&b, &k, &dir).map(Arc::<dyn DataReader>::from)
+                    })));
+                    indices.push(index);
+                }
                 (None, None) => continue,
-            };
-            sources[index] = Some(Source {
-                drive,
-                inline: entry.inline.clone(),
-                data,
-                opened: None,
-                bad: false,
-            });
+            }
+            found[index] = Some((drive, entry.inline.clone()));
         }
+        let mut data: Vec<Option<Result<Arc<dyn DataReader>, DriveError>>> =
+            (0..n).map(|_| None).collect();
+        for (index, r) in indices
+            .into_iter()
+            .zip(fan_out(calls, self.cfg.drive_timeout, |_| false))
+        {
+            data[index] = Some(r);
+        }
+        let mut vanished = 0;
+        let sources = found
+            .into_iter()
+            .zip(data)
+            .map(|(f, data)| {
+                let (drive, inline) = f?;
+                let data = match data {
+                    None => None,
+                    Some(Ok(d)) => Some(d),
+                    Some(Err(e)) => {
+                        vanished += usize::from(e == DriveError::NotFound);
+                        return None;
+                    }
+                };
+                Some(Source {
+                    drive,
+                    inline,
+                    data,
+                    opened: None,
+                    bad: false,
+                })
+            })
+            .collect();
         (sources, vanished)
     }
 }
@@ -318,7 +348,7 @@ impl ObjectReader {
                     Err(e) => {
                         if let Some(s) = self.sources[i].as_mut() {
                             tracing::warn!(
-                                drive = %s.drive.label(), bucket = %self.bucket, key = %self.key,
+                                drive = %s.drive.drive.label(), bucket = %self.bucket, key = %self.key,
                                 part = part_number, block, error = ?e, "shard unreadable"
                             );
                             s.bad = true;
@@ -334,7 +364,7 @@ impl ObjectReader {
         self.assemble(&geo, shards, shard_len, block_len)
     }
 
-    /// Reads and checks shards `want` of a block.
+    /// Reads and checks shards `want` of a block, each on its drive's workers at once.
     fn read_shards(
         &mut self,
         want: &[usize],
@@ -343,9 +373,16 @@ impl ObjectReader {
     ) -> Vec<Result<Vec<u8>, BlockError>> {
         self.open_part(want, part_idx);
         let part_size = self.object.parts[part_idx].size;
-        let read_one = |s: &Source| -> Result<Vec<u8>, BlockError> {
+        let mut out: Vec<Option<Result<Vec<u8>, BlockError>>> = want.iter().map(|_| None).collect();
+        let (mut calls, mut slots) = (Vec::new(), Vec::new());
+        for (j, i) in want.iter().enumerate() {
+            let Some(s) = self.sources[*i].as_ref() else {
+                continue;
+            };
             match (&s.inline, &s.opened) {
-                (Some(bytes), Some(o)) => o.reader.read_block(bytes, part_size, block),
+                (Some(bytes), Some(o)) => {
+                    out[j] = Some(o.reader.read_block(bytes, part_size, block))
+                }
                 (
                     None,
                     Some(Opened {
@@ -353,33 +390,36 @@ impl ObjectReader {
                         reader,
                         ..
                     }),
-                ) => reader.read_block(f.as_ref(), part_size, block),
-                _ => Err(BlockError::Unreadable("no shard".into())),
+                ) => {
+                    let (f, reader) = (f.clone(), reader.clone());
+                    calls.push(Some(Call::new(s.drive.worker.clone(), move || {
+                        Ok(reader.read_block(f.as_ref(), part_size, block))
+                    })));
+                    slots.push(j);
+                }
+                _ => {}
             }
-        };
-        let chosen: Vec<&Source> = want
-            .iter()
-            .filter_map(|i| self.sources[*i].as_ref())
-            .collect();
-        let geo = self.geometry();
-        let shard_len = geo.shard_len(geo.block_len(part_size, block));
-        if chosen.len() > 1 && shard_len >= PARALLEL_READ_MIN {
-            super::fanout::each(chosen.len(), |i| read_one(chosen[i]))
-                .into_iter()
-                .map(|r| r.unwrap_or(Err(BlockError::Unreadable("reader panicked".into()))))
-                .collect()
-        } else {
-            chosen.iter().map(|s| read_one(s)).collect()
         }
+        for (j, r) in slots
+            .into_iter()
+            .zip(fan_out(calls, self.set.cfg.drive_timeout, |_| false))
+        {
+            out[j] = Some(r.unwrap_or_else(|e| Err(BlockError::Unreadable(e.to_string()))));
+        }
+        out.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(BlockError::Unreadable("no shard".into()))))
+            .collect()
     }
 
-    /// Opens the shard of part `part_idx` for the wanted sources (unless open already); a
-    /// shard whose header does not name the version's algorithms counts as missing.
+    /// Opens the shard of part `part_idx` for the wanted sources (unless open already), on
+    /// their drives' workers at once; a shard whose header does not name the version's
+    /// algorithms counts as missing.
     fn open_part(&mut self, want: &[usize], part_idx: usize) {
         let part = &self.object.parts[part_idx];
         let geo = self.geometry();
         let header =
             super::shard::header(self.object.erasure.codec, self.object.erasure.bitrot as u8);
+        let (mut calls, mut opening) = (Vec::new(), Vec::new());
         for &i in want {
             let Some(s) = self.sources[i].as_mut() else {
                 continue;
@@ -387,7 +427,7 @@ impl ObjectReader {
             if s.opened.as_ref().is_some_and(|o| o.part == part.number) {
                 continue;
             }
-            let reader = ShardReader::new(
+            let reader = Arc::new(ShardReader::new(
                 &ShardId {
                     data_id: &part.data_id,
                     part: part.number,
@@ -395,21 +435,43 @@ impl ObjectReader {
                     geo,
                 },
                 header,
-            );
-            let file = match (&s.inline, &s.data) {
-                (Some(bytes), _) => reader.check_header(bytes).ok().map(|()| None),
-                (None, Some(data)) => data
-                    .open_part(part.number)
-                    .ok()
-                    .filter(|f| reader.check_header(f.as_ref()).is_ok())
-                    .map(Some),
-                (None, None) => None,
-            };
-            s.opened = file.map(|file| Opened {
-                part: part.number,
-                file,
-                reader,
-            });
+            ));
+            s.opened = None;
+            match (&s.inline, &s.data) {
+                (Some(bytes), _) => {
+                    if reader.check_header(bytes).is_ok() {
+                        s.opened = Some(Opened {
+                            part: part.number,
+                            file: None,
+                            reader,
+                        });
+                    }
+                }
+                (None, Some(data)) => {
+                    let (data, r, number) = (data.clone(), reader.clone(), part.number);
+                    calls.push(Some(Call::new(s.drive.worker.clone(), move || {
+                        let f = Arc::<dyn ReadAt>::from(data.open_part(number)?);
+                        r.check_header(f.as_ref())?;
+                        Ok(f)
+                    })));
+                    opening.push((i, reader));
+                }
+                (None, None) => {}
+            }
+        }
+        let number = part.number;
+        for ((i, reader), r) in
+            opening
+                .into_iter()
+                .zip(fan_out(calls, self.set.cfg.drive_timeout, |_| false))
+        {
+            if let (Ok(file), Some(s)) = (r, self.sources[i].as_mut()) {
+                s.opened = Some(Opened {
+                    part: number,
+                    file: Some(file),
+                    reader,
+                });
+            }
         }
     }
 
@@ -448,6 +510,15 @@ impl ObjectReader {
 
 impl Drop for ObjectReader {
     fn drop(&mut self) {
+        // Letting go of a data directory may remove a replaced version's files: on the drive's
+        // workers, waited for at most the deadline (the files are gone when the read is done).
+        for s in self.sources.iter_mut().flatten() {
+            let (data, opened) = (s.data.take(), s.opened.take());
+            if data.is_some() || opened.is_some() {
+                let h = &s.drive;
+                h.worker.clean_up(h.timeout, move || drop((data, opened)));
+            }
+        }
         if let Some(deep) = self.heal {
             self.set.queue_heal(&self.bucket, &self.key, deep);
         }

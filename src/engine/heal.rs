@@ -66,7 +66,8 @@ impl ErasureSet {
             Resolution::Version(v) if v.is_deletion() => self.heal_deletion(bucket, key, &state, v),
             Resolution::Version(v) => self.heal_version(bucket, key, &state, v, deep)?,
         };
-        for r in self.on_drives(|_, d| d.sweep_key(bucket, key)) {
+        let (b, k) = (bucket.to_string(), key.to_string());
+        for r in self.on_drives(move |_, d| d.sweep_key(&b, &k)) {
             result.swept += r.unwrap_or(0);
         }
         if result.changed() {

@@ -221,15 +221,18 @@ impl Engine {
     pub fn drives(&self) -> Vec<DriveState> {
         let mut out = Vec::new();
         for s in self.sets() {
-            for p in 0..s.drive_count() {
-                let d = s.drive(p);
+            // Every drive at once, under the deadline: a drive that does not answer is offline.
+            let answers = s.on_drives(|_, d| Ok((d.check_present().is_ok(), d.capacity().ok())));
+            for (p, answer) in answers.into_iter().enumerate() {
+                let d = s.handle(p).map(|h| h.drive);
+                let (online, capacity) = answer.unwrap_or((false, None));
                 out.push(DriveState {
                     set: s.index,
                     position: p,
                     drive_id: s.drive_ids[p].clone(),
-                    online: d.as_ref().is_some_and(|d| d.check_present().is_ok()),
+                    online,
                     healing: d.as_ref().is_some_and(|d| d.is_healing()),
-                    capacity: d.as_ref().and_then(|d| d.capacity().ok()),
+                    capacity,
                     path: d.and_then(|d| d.path().map(PathBuf::from)),
                 });
             }
@@ -292,6 +295,11 @@ impl Engine {
 
     fn all_drives(&self) -> Vec<Option<Arc<dyn Drive>>> {
         self.sets().iter().flat_map(|s| s.all_drives()).collect()
+    }
+
+    /// Every drive with its workers, in the order of `all_drives`.
+    fn all_handles(&self) -> Vec<Option<set::Handle>> {
+        self.sets().iter().flat_map(|s| s.handles()).collect()
     }
 
     // ---- objects ----

@@ -3,6 +3,7 @@
 //! prefixes when the delimiter is `/`); the walks are merged, each key's state decided from
 //! every drive's answer exactly as a read decides it (`set::resolve`), then the sets merged.
 
+use super::drive::bounded::OwnedWalk;
 use super::drive::{DriveError, DriveResult, Walk, WalkItem};
 use super::meta::{MetaFile, Version};
 use super::set::resolve::Resolution;
@@ -54,8 +55,9 @@ impl ErasureSet {
                 after: &after,
                 ..w.clone()
             };
+            let (b, owned) = (bucket.to_string(), OwnedWalk::from(&walk));
             let walks: Vec<DriveResult<Vec<WalkItem>>> =
-                self.on_drives(|_, d| d.walk(bucket, &walk));
+                self.on_drives(move |_, d| d.walk(&b, &owned.walk()));
             // Names past the end of a walk that was cut short are not known from every drive.
             let horizon = walks
                 .iter()

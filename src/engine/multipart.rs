@@ -14,7 +14,7 @@ use super::meta::{Erasure, ObjectMeta, PartMeta};
 use super::names::{hex, unhex};
 use super::put::{new_version, now_ns, BlockSink, PartStager};
 use super::set::commit::Proposal;
-use super::set::ErasureSet;
+use super::set::{run_parallel_late, ErasureSet};
 use super::{Conditions, EngineError, ObjectInfo, PutOptions};
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
@@ -124,9 +124,11 @@ impl ErasureSet {
             checksum_type: opts.checksum_type.clone(),
         };
         let bytes = serde_json::to_vec(&info).map_err(|e| EngineError::Codec(e.to_string()))?;
-        let results = self.on_drives(|_, d| d.put_upload(bucket, &info.upload_id, &bytes));
+        let (b, id) = (bucket.to_string(), info.upload_id.clone());
+        let results = self.on_drives(move |_, d| d.put_upload(&b, &id, &bytes));
         if let Err(e) = self.require(&results, geo.write_quorum()) {
-            self.on_drives(|_, d| d.remove_upload(bucket, &info.upload_id));
+            let (b, id) = (bucket.to_string(), info.upload_id.clone());
+            self.on_drives(move |_, d| d.remove_upload(&b, &id));
             return Err(e);
         }
         Ok(info.upload_id)
@@ -141,7 +143,8 @@ impl ErasureSet {
     ) -> Result<UploadInfo, EngineError> {
         check_upload_id(id)?;
         let n = self.drive_count();
-        let results = self.on_drives(|_, d| d.read_upload(bucket, id));
+        let (b, i) = (bucket.to_string(), id.to_string());
+        let results = self.on_drives(move |_, d| d.read_upload(&b, &i));
         let found: Vec<UploadInfo> = results
             .into_iter()
             .filter_map(Result::ok)
@@ -235,19 +238,21 @@ impl ErasureSet {
         };
         let record = serde_json::to_vec(&part).map_err(|e| EngineError::Codec(e.to_string()))?;
         let name = part.dir_name();
-        let bucket = bucket.as_str();
-        let id = id.as_str();
-        let results = self.on_drives(|p, d| {
-            let staging = staged.staged[p].as_ref().map_err(Clone::clone)?;
+        let stagings = Arc::new(staged.staged.clone());
+        let (b, i, n) = (bucket.clone(), id.clone(), name.clone());
+        let results = self.on_drives(move |p, d| {
+            let staging = stagings[p].as_ref().map_err(Clone::clone)?;
             let mut f = d.create_file(staging, "part.json")?;
             f.write_all(&record)?;
             f.finish()?;
-            d.commit_part(bucket, id, staging, &name)
+            d.commit_part(&b, &i, staging, &n)
         });
         staged.discard(self);
         if let Err(e) = self.require(&results, geo.write_quorum()) {
-            // Too few drives hold this attempt for it ever to count: remove it where it landed.
-            self.on_drives(|_, d| d.remove_upload_part(bucket, id, &name));
+            // Too few drives hold this attempt for it ever to count: remove it where it landed
+            // (a drive that did not answer in time may hold it too).
+            let (b, i) = (bucket.clone(), id.clone());
+            self.on_drives(move |_, d| d.remove_upload_part(&b, &i, &name));
             return Err(e);
         }
         Ok(part)
@@ -292,7 +297,8 @@ impl ErasureSet {
         id: &str,
         info: &UploadInfo,
     ) -> Vec<(PartInfo, usize)> {
-        let per_drive = self.on_drives(|_, d| d.list_parts(bucket, id));
+        let (b, i) = (bucket.to_string(), id.to_string());
+        let per_drive = self.on_drives(move |_, d| d.list_parts(&b, &i));
         let mut votes: Vec<(PartInfo, usize)> = Vec::new();
         for rec in per_drive.into_iter().filter_map(Result::ok).flatten() {
             let Ok(p) = serde_json::from_slice::<PartInfo>(&rec) else {
@@ -402,7 +408,12 @@ impl ErasureSet {
         self.check_conditions(&state, bucket, key, conditions)?;
         // Link the chosen part files into a staging data directory on every drive that has
         // them all; the others get nothing (and are healed).
-        let linked = self.on_drives(|_, d| d.link_parts(bucket, id, &links));
+        let (b, i) = (bucket.to_string(), id.to_string());
+        let linked = run_parallel_late(
+            &self.handles(),
+            move |_, d| d.link_parts(&b, &i, &links),
+            |d, staging| d.remove_staging(&staging),
+        );
         let version = new_version(&state, Some(object));
         let dist = info.erasure.distribution.clone();
         let proposal = Proposal {
@@ -430,19 +441,22 @@ impl ErasureSet {
             }
         }
         result?;
-        self.on_drives(|_, d| d.remove_upload(bucket, id));
+        let (b, i) = (bucket.to_string(), id.to_string());
+        self.on_drives(move |_, d| d.remove_upload(&b, &i));
         Ok(ObjectInfo::from_version(bucket, key, &proposal.version))
     }
 
     pub fn abort_upload(&self, bucket: &str, key: &str, id: &str) -> Result<(), EngineError> {
         self.upload_info(bucket, key, id)?;
-        self.on_drives(|_, d| d.remove_upload(bucket, id));
+        let (b, i) = (bucket.to_string(), id.to_string());
+        self.on_drives(move |_, d| d.remove_upload(&b, &i));
         Ok(())
     }
 
     /// Uploads of this bucket under `prefix`, as a read quorum knows them.
     pub fn list_uploads(&self, bucket: &str, prefix: &str) -> Vec<UploadInfo> {
-        let per_drive = self.on_drives(|_, d| d.list_uploads(bucket));
+        let b = bucket.to_string();
+        let per_drive = self.on_drives(move |_, d| d.list_uploads(&b));
         let mut votes: BTreeMap<String, (UploadInfo, usize)> = BTreeMap::new();
         for b in per_drive.into_iter().filter_map(Result::ok).flatten() {
             let Ok(u) = serde_json::from_slice::<UploadInfo>(&b) else {

@@ -6,11 +6,12 @@
 //! key's state, check the write's conditions against it, and commit (`set::commit`).
 
 use super::drive::{DriveError, DriveResult, Sink, Staging};
+use super::fanout::{self, Call};
 use super::geometry::{encode_block, EncodedBlock, Geometry};
 use super::meta::{Entry, Erasure, ObjectMeta, PartMeta, Version};
 use super::names::hex;
 use super::set::commit::Proposal;
-use super::set::{ErasureSet, KeyState};
+use super::set::{run_parallel_late, ErasureSet, KeyState};
 use super::shard::{self, ShardId, ShardWriter};
 use super::{EngineError, ObjectInfo, PutOptions};
 use md5::{Digest, Md5};
@@ -287,11 +288,12 @@ impl ErasureSet {
 
 /// Stages one part of an object on every drive of a set, a block at a time: each whole block
 /// is encoded and its shards written through the shard format's writer to every drive's
-/// staging directory at once (on the drive pool), its MD5 hashed beside them. The caller hands
-/// in blocks as they arrive, so a body that trickles in costs no thread while it waits; memory
-/// is the block being written. A part smaller than a block whose shards fit the inline limit
-/// is kept in memory instead (nothing is written until `finish`). Dropping a stager removes
-/// what it staged.
+/// staging directory at once (each drive on its own workers, under the deadline), its MD5
+/// hashed beside them. The caller hands in blocks as they arrive, so a body that trickles in
+/// costs no thread while it waits; memory is the block being written. A part smaller than a
+/// block whose shards fit the inline limit is kept in memory instead (nothing is written until
+/// `finish`). A drive that fails or does not answer in time is out of the write from then on.
+/// Dropping a stager removes what it staged (on a drive that does not answer, once it does).
 pub struct PartStager {
     set: Arc<ErasureSet>,
     pub(super) geo: Geometry,
@@ -299,18 +301,23 @@ pub struct PartStager {
     pub(super) data_id: String,
     part: u32,
     /// Per drive position: the shard index it holds.
-    dist: Vec<u8>,
+    dist: Arc<Vec<u8>>,
     allow_inline: bool,
     /// Per drive position, once the first whole block came: its staging and shard writer, or
-    /// why that drive failed (it stops being written; the commit counts it out).
-    writers: Vec<Mutex<DriveResult<DriveWriter>>>,
-    md5: Mutex<strata_codec::md5x::Md5>,
+    /// why that drive failed. Shared with the drive's calls, which may outlive a write that
+    /// stopped waiting for them.
+    writers: Vec<Writer>,
+    /// Per drive position: why it is out of the write (as seen here; a call that did not
+    /// answer may still hold its writer).
+    out: Vec<Option<DriveError>>,
+    md5: strata_codec::md5x::Md5,
     size: u64,
-    /// The last block's shards (the buffer is reused block after block).
-    encoded: EncodedBlock,
+    /// The last block's shards (reused block after block once no call holds it any more).
+    encoded: Arc<EncodedBlock>,
 }
 
 type DriveWriter = (Staging, ShardWriter<dyn Sink>);
+type Writer = Arc<Mutex<DriveResult<DriveWriter>>>;
 
 impl PartStager {
     pub fn new(
@@ -323,16 +330,17 @@ impl PartStager {
     ) -> Result<PartStager, EngineError> {
         Ok(PartStager {
             codec: set.codec(&geo)?,
-            dist: set.erasure_for(&geo, placement).distribution,
+            dist: Arc::new(set.erasure_for(&geo, placement).distribution),
             set: set.clone(),
             geo,
             data_id: data_id.to_string(),
             part,
             allow_inline,
             writers: Vec::new(),
-            md5: Mutex::new(strata_codec::md5x::Md5::new()),
+            out: Vec::new(),
+            md5: strata_codec::md5x::Md5::new(),
             size: 0,
-            encoded: EncodedBlock::new(),
+            encoded: Arc::new(EncodedBlock::new()),
         })
     }
 
@@ -372,53 +380,85 @@ impl PartStager {
     /// Opens every drive's staging directory and shard file.
     fn open_writers(&mut self) {
         let header = self.set.shard_header();
-        let drives = self.set.all_drives();
-        let opened = super::fanout::each(drives.len(), |p| {
-            let d = drives[p].as_ref().ok_or(DriveError::Offline)?;
-            let staging = d.new_staging()?;
-            let sink = d
-                .create_file(&staging, &format!("part.{}", self.part))
-                .and_then(|sink| ShardWriter::new(sink, &self.id(p), header));
-            match sink {
-                Ok(w) => Ok((staging, w)),
-                Err(e) => {
-                    d.remove_staging(&staging);
-                    Err(e)
+        let (data_id, part, dist, geo) =
+            (self.data_id.clone(), self.part, self.dist.clone(), self.geo);
+        let opened = run_parallel_late(
+            &self.set.handles(),
+            move |p, d| {
+                let staging = d.new_staging()?;
+                let id = ShardId {
+                    data_id: &data_id,
+                    part,
+                    index: dist[p],
+                    geo,
+                };
+                let sink = d
+                    .create_file(&staging, &format!("part.{part}"))
+                    .and_then(|sink| ShardWriter::new(sink, &id, header));
+                match sink {
+                    Ok(w) => Ok((staging, w)),
+                    Err(e) => {
+                        d.remove_staging(&staging);
+                        Err(e)
+                    }
                 }
-            }
-        });
+            },
+            |d, (staging, _)| d.remove_staging(&staging),
+        );
+        self.out = opened.iter().map(|r| r.as_ref().err().cloned()).collect();
         self.writers = opened
             .into_iter()
-            .map(|r| Mutex::new(r.unwrap_or_else(|| Err(DriveError::Io("writer panicked".into())))))
+            .map(|r| Arc::new(Mutex::new(r)))
             .collect();
     }
 
     /// Encodes `data` (a whole block, or the last one) and writes its shards to every drive
-    /// still writing, with its MD5 beside them.
+    /// still writing, hashing its MD5 meanwhile.
     fn write(&mut self, data: &[u8]) -> Result<(), EngineError> {
-        self.encoded
+        if Arc::get_mut(&mut self.encoded).is_none() {
+            // A call that did not answer in time still holds the last block.
+            self.encoded = Arc::new(EncodedBlock::new());
+        }
+        let encoded = Arc::get_mut(&mut self.encoded)
+            .ok_or_else(|| EngineError::Codec("block buffer in use".into()))?;
+        encoded
             .encode(&self.codec, &self.geo, data)
             .map_err(EngineError::Codec)?;
-        let encoded = &self.encoded;
-        let n = self.writers.len();
-        let (writers, dist, md5, set) = (&self.writers, &self.dist, &self.md5, &self.set);
-        super::fanout::each(n + 1, |p| {
-            if p == n {
-                lock(md5).update(data);
-                return;
-            }
-            let mut slot = lock(&writers[p]);
-            let Ok((staging, w)) = &mut *slot else {
-                return;
-            };
-            if let Err(e) = w.write_block(encoded.shard(dist[p] as usize)) {
-                // This drive is out of the write: it keeps nothing of it.
-                if let Some(d) = set.drive(p) {
-                    d.remove_staging(staging);
+        let handles = self.set.handles();
+        let calls = (0..self.writers.len())
+            .map(|p| {
+                let h = handles.get(p)?.as_ref()?;
+                if self.out[p].is_some() {
+                    return None;
                 }
-                *slot = Err(e);
+                let (slot, encoded, d) = (
+                    self.writers[p].clone(),
+                    self.encoded.clone(),
+                    h.drive.clone(),
+                );
+                let index = self.dist[p] as usize;
+                Some(Call::new(h.worker.clone(), move || {
+                    let mut slot = lock(&slot);
+                    let Ok((staging, w)) = &mut *slot else {
+                        return Ok(());
+                    };
+                    if let Err(e) = w.write_block(encoded.shard(index)) {
+                        // This drive is out of the write: it keeps nothing of it.
+                        d.remove_staging(staging);
+                        *slot = Err(e.clone());
+                        return Err(e);
+                    }
+                    Ok(())
+                }))
+            })
+            .collect();
+        let pending = fanout::start(calls, self.set.cfg.drive_timeout);
+        self.md5.update(data);
+        for (p, r) in pending.wait().into_iter().enumerate() {
+            if let (Err(e), None) = (r, &self.out[p]) {
+                self.out[p] = Some(e);
             }
-        });
+        }
         self.size += data.len() as u64;
         Ok(())
     }
@@ -440,30 +480,62 @@ impl PartStager {
         if !tail.is_empty() {
             self.write(tail)?;
         }
-        let writers = std::mem::take(&mut self.writers);
-        let staged = super::fanout::each(writers.len(), |p| {
-            let (staging, w) =
-                std::mem::replace(&mut *lock(&writers[p]), Err(DriveError::NotFound))?;
-            match w.finish() {
-                Ok(_) => Ok(staging),
-                Err(e) => {
-                    if let Some(d) = self.set.drive(p) {
-                        d.remove_staging(&staging);
-                    }
-                    Err(e)
+        let writers = self.writers.clone();
+        let out = self.out.clone();
+        let finished = run_parallel_late(
+            &self.set.handles(),
+            move |p, d| {
+                if let Some(Some(e)) = out.get(p) {
+                    return Err(e.clone());
                 }
+                let slot = writers.get(p).ok_or(DriveError::Offline)?;
+                let (staging, w) = std::mem::replace(&mut *lock(slot), Err(DriveError::NotFound))?;
+                match w.finish() {
+                    Ok(_) => Ok(staging),
+                    Err(e) => {
+                        d.remove_staging(&staging);
+                        Err(e)
+                    }
+                }
+            },
+            |d, staging| d.remove_staging(&staging),
+        );
+        for (p, r) in finished.iter().enumerate() {
+            if let (Err(e), None) = (r, &self.out[p]) {
+                self.out[p] = Some(e.clone());
             }
-        });
-        let md5 = std::mem::take(&mut *lock(&self.md5)).finalize();
+        }
+        // Drives out of the write keep nothing of it (those that did not answer: once they do).
+        self.release();
+        let md5 = std::mem::take(&mut self.md5).finalize();
         Ok(StagedPart {
             size: self.size,
             md5,
-            staged: staged
-                .into_iter()
-                .map(|r| r.unwrap_or_else(|| Err(DriveError::Io("writer panicked".into()))))
-                .collect(),
+            staged: finished,
             inline: None,
         })
+    }
+
+    /// Removes what the stager holds on every drive (a staging directory still in its writer)
+    /// and forgets the writers.
+    fn release(&mut self) {
+        let writers = std::mem::take(&mut self.writers);
+        for (p, slot) in writers.into_iter().enumerate() {
+            let Some(h) = self.set.handle(p) else {
+                continue;
+            };
+            if matches!(slot.try_lock().as_deref(), Ok(Err(_))) {
+                continue; // nothing staged there any more
+            }
+            let d = h.drive.clone();
+            h.worker.clean_up(h.timeout, move || {
+                let mut slot = lock(&slot);
+                if let Ok((staging, _)) = &*slot {
+                    d.remove_staging(staging);
+                }
+                *slot = Err(DriveError::NotFound);
+            });
+        }
     }
 
     /// A small part's shards, in memory.
@@ -494,11 +566,7 @@ impl PartStager {
 impl Drop for PartStager {
     /// A stager dropped before `finish` (the body failed, the client went away) leaves nothing.
     fn drop(&mut self) {
-        for (p, slot) in self.writers.iter().enumerate() {
-            if let (Ok((staging, _)), Some(d)) = (&*lock(slot), self.set.drive(p)) {
-                d.remove_staging(staging);
-            }
-        }
+        self.release();
     }
 }
 

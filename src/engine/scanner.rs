@@ -12,7 +12,7 @@
 
 use super::background::{Pace, Rebuild, Stats, Stop, Workers};
 use super::bucket::{heal_buckets, list_buckets};
-use super::drive::{Drive, LocalDrive, Walk};
+use super::drive::{Drive, DriveError, LocalDrive, Walk};
 use super::layout::{self, DriveProblem, FormatRecord};
 use super::list::Item;
 use super::set::ErasureSet;
@@ -142,9 +142,9 @@ fn heal_queue(shared: &Shared, stop: &Stop, rx: mpsc::Receiver<super::set::HealJ
 pub(crate) fn scan_pass(shared: &Shared, stop: &Stop, deep: bool, rate: u64) -> u64 {
     let mut pace = Pace::new(rate);
     let mut healed = 0;
-    let buckets = list_buckets(&all_drives(shared));
+    let buckets = list_buckets(&all_handles(shared));
     for set in &shared.sets {
-        heal_buckets(shared, &set.all_drives(), &buckets);
+        heal_buckets(shared, &set.handles(), &buckets);
         for b in &buckets {
             let done = each_key(set, &b.name, stop, |key| {
                 let mut bytes = 0;
@@ -182,7 +182,7 @@ pub(crate) fn scan_pass(shared: &Shared, stop: &Stop, deep: bool, rate: u64) -> 
 /// A light pass now; returns the leftovers removed.
 pub(crate) fn sweep(shared: &Shared, stop: &Stop) -> usize {
     let mut swept = 0;
-    let buckets = list_buckets(&all_drives(shared));
+    let buckets = list_buckets(&all_handles(shared));
     for set in &shared.sets {
         for b in &buckets {
             each_key(set, &b.name, stop, |key| {
@@ -231,6 +231,10 @@ fn all_drives(shared: &Shared) -> Vec<Option<Arc<dyn Drive>>> {
     shared.sets.iter().flat_map(|s| s.all_drives()).collect()
 }
 
+fn all_handles(shared: &Shared) -> Vec<Option<super::set::Handle>> {
+    shared.sets.iter().flat_map(|s| s.handles()).collect()
+}
+
 /// Heals every key of the set onto the drive at `position` (replaced, or back after an
 /// absence), then clears its healing mark; returns the keys rewritten onto it, and whether
 /// every key could be healed.
@@ -265,8 +269,8 @@ pub(crate) fn rebuild_drive(
     // drive of the set is there, from start to end.
     let everyone = || s.drives_out() == 0;
     let complete_walk = everyone();
-    let buckets = list_buckets(&all_drives(shared));
-    heal_buckets(shared, &[Some(drive.clone())], &buckets);
+    let buckets = list_buckets(&all_handles(shared));
+    heal_buckets(shared, &[s.handle(position)], &buckets);
     let mut healed = 0;
     let mut failed = 0;
     let mut pace = Pace::new(shared.cfg.rebuild_bytes_per_sec);
@@ -373,14 +377,25 @@ fn queue_rebuild(shared: &Shared, set: usize, position: usize) {
 pub(crate) fn check_drives(shared: &Shared) {
     for s in &shared.sets {
         for p in 0..s.drive_count() {
+            if s.worker(p).timed_out() {
+                if answers_again(s, p) {
+                    queue_rebuild(shared, s.index, p);
+                }
+                continue;
+            }
             if let Some(d) = s.drive(p) {
-                if let Err(e) = d.check_present() {
-                    tracing::warn!(set = s.index, position = p, drive = %d.label(), %e,
-                        "drive went out of service");
-                    if let (Some(path), Ok(mut last)) = (d.path(), shared.last_paths.lock()) {
-                        last.insert((s.index, p), path.to_path_buf());
+                // Not answering in time is not gone: its calls time out and mark it.
+                match d.check_present() {
+                    Ok(()) | Err(DriveError::Timeout) => {}
+                    Err(_) if s.worker(p).timed_out() => {}
+                    Err(e) => {
+                        tracing::warn!(set = s.index, position = p, drive = %d.label(), %e,
+                            "drive went out of service");
+                        if let (Some(path), Ok(mut last)) = (d.path(), shared.last_paths.lock()) {
+                            last.insert((s.index, p), path.to_path_buf());
+                        }
+                        s.set_drive(p, None);
                     }
-                    s.set_drive(p, None);
                 }
             }
         }
@@ -392,6 +407,28 @@ pub(crate) fn check_drives(shared: &Shared) {
         queue_rebuild(shared, set, position);
     }
     retry_rebuilds(shared);
+}
+
+/// A drive taken offline for not answering in time, probed: once every call it was given
+/// up on has ended and it answers a write within the deadline, it is back in service, marked
+/// healing (it missed the writes made meanwhile) — the caller rebuilds it.
+fn answers_again(s: &ErasureSet, position: usize) -> bool {
+    let Some(h) = s.handle(position) else {
+        return false;
+    };
+    let d = h.drive.clone();
+    let back = h.worker.probe(h.timeout, move || {
+        d.check_present()?;
+        let staging = d.new_staging()?;
+        d.remove_staging(&staging);
+        d.set_healing(true)
+    });
+    if back {
+        h.worker.restore();
+        tracing::warn!(set = s.index, position, drive = %h.drive.label(),
+            "drive answers again; rebuilding it");
+    }
+    back
 }
 
 /// Offline places (not held offline on purpose) and the paths their drive may be at.

@@ -6,6 +6,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// A healthy drive answers in milliseconds, a busy one (a durability barrier behind a large
+/// write) in well under a second; a few seconds leaves room for a loaded machine while a hung
+/// drive costs a request no more than that.
+pub const DEFAULT_DRIVE_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Drives per erasure set; by default the largest size in 16..=2 dividing each group.
@@ -32,6 +37,10 @@ pub struct Config {
     /// How often offline drives are looked for (a drive that returns, or an empty one put in
     /// the place of a missing one, is brought back and rebuilt).
     pub drive_check_interval: Duration,
+    /// Longest a request waits for one drive: a drive that has not answered by then is left
+    /// out of the request and, when its call ran that long, taken offline until the drive
+    /// monitor finds it answering again.
+    pub drive_timeout: Duration,
 }
 
 impl Default for Config {
@@ -48,6 +57,7 @@ impl Default for Config {
             scan_bytes_per_sec: 64 << 20,
             rebuild_bytes_per_sec: u64::MAX,
             drive_check_interval: Duration::from_secs(10),
+            drive_timeout: DEFAULT_DRIVE_TIMEOUT,
         }
     }
 }

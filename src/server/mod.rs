@@ -70,6 +70,11 @@ pub struct ServerArgs {
     /// empty one in a missing drive's place, is put back to work and rebuilt).
     #[arg(long, default_value = "10s")]
     pub drive_check_interval: String,
+    /// Longest a request waits for one drive (e.g. 5s): a drive that does not answer in time
+    /// (a dying disk, a frozen filesystem) is left out of the request and taken offline until
+    /// the drive monitor finds it answering again.
+    #[arg(long, default_value = "5s")]
+    pub drive_timeout: String,
     /// Time a client has to send a request's headers, from the connection's start or the
     /// request's first byte; slower connections are closed (slowloris).
     #[arg(long, default_value = "30s")]
@@ -144,6 +149,15 @@ pub fn run(args: ServerArgs) -> Result<()> {
     runtime.block_on(serve(engine, addr, args, (user, password), client))
 }
 
+/// `--drive-timeout`: a positive duration.
+fn drive_timeout(arg: &str) -> Result<std::time::Duration> {
+    let d = humantime::parse_duration(arg).context("--drive-timeout")?;
+    if d.is_zero() {
+        bail!("--drive-timeout must be more than zero");
+    }
+    Ok(d)
+}
+
 fn deployment(args: &ServerArgs) -> Result<(Vec<Vec<PathBuf>>, Config)> {
     let scan_interval = match args.scan_interval.as_str() {
         "off" | "0" => None,
@@ -160,6 +174,7 @@ fn deployment(args: &ServerArgs) -> Result<(Vec<Vec<PathBuf>>, Config)> {
         },
         drive_check_interval: humantime::parse_duration(&args.drive_check_interval)
             .context("--drive-check-interval")?,
+        drive_timeout: drive_timeout(&args.drive_timeout)?,
         ..Config::default()
     };
     if args.dev {

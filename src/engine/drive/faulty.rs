@@ -1,6 +1,7 @@
 //! A drive that fails on purpose, for tests: wraps another drive and, following a shared plan,
 //! makes every call fail from a chosen point on — as if the process died there (no rollback,
-//! no phase two, nothing after it reaches the drives) — or reports the drive full.
+//! no phase two, nothing after it reaches the drives) — reports the drive full, delays every
+//! call, or hangs every call until released (a dying disk, a frozen filesystem).
 
 use super::{
     Capacity, DataMove, DataReader, Drive, DriveError, DriveResult, Prepared, Sink, Staging, Walk,
@@ -8,8 +9,9 @@ use super::{
 };
 use crate::meta::MetaFile;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 /// What the drives of one test share: a count of the calls that change a drive, and the point
 /// from which every call fails.
@@ -20,6 +22,13 @@ pub struct FaultPlan {
     crash_after: AtomicUsize,
     crashed: AtomicBool,
     full: AtomicBool,
+    /// Calls block while this is set.
+    hung: Mutex<bool>,
+    released: Condvar,
+    /// Calls blocked by `hang` right now.
+    hanging: AtomicUsize,
+    /// Every call waits this long first.
+    delay_us: AtomicU64,
 }
 
 impl FaultPlan {
@@ -49,7 +58,45 @@ impl FaultPlan {
         self.full.store(full, Ordering::SeqCst);
     }
 
+    /// From now on every call (the drive's presence check included) blocks until `release`.
+    pub fn hang(&self) {
+        *self.hung.lock().unwrap_or_else(|p| p.into_inner()) = true;
+    }
+
+    /// Lets blocked calls go on, and later ones through.
+    pub fn release(&self) {
+        *self.hung.lock().unwrap_or_else(|p| p.into_inner()) = false;
+        self.released.notify_all();
+    }
+
+    /// Calls blocked by `hang` right now.
+    pub fn hanging(&self) -> usize {
+        self.hanging.load(Ordering::SeqCst)
+    }
+
+    /// Every call waits `d` before it runs (zero: none).
+    pub fn set_delay(&self, d: Duration) {
+        self.delay_us.store(d.as_micros() as u64, Ordering::SeqCst);
+    }
+
+    /// Delays, then blocks while hung.
+    fn gate(&self) {
+        let delay = self.delay_us.load(Ordering::SeqCst);
+        if delay > 0 {
+            std::thread::sleep(Duration::from_micros(delay));
+        }
+        let mut hung = self.hung.lock().unwrap_or_else(|p| p.into_inner());
+        if *hung {
+            self.hanging.fetch_add(1, Ordering::SeqCst);
+            while *hung {
+                hung = self.released.wait(hung).unwrap_or_else(|p| p.into_inner());
+            }
+            self.hanging.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
     fn alive(&self) -> DriveResult<()> {
+        self.gate();
         if self.crashed.load(Ordering::SeqCst) {
             Err(DriveError::Io("the process crashed (injected)".into()))
         } else {
@@ -97,6 +144,7 @@ impl Drive for FaultyDrive {
         self.inner.check_present()
     }
     fn capacity(&self) -> DriveResult<Capacity> {
+        self.plan.gate();
         self.inner.capacity()
     }
     fn is_healing(&self) -> bool {

@@ -9,6 +9,7 @@
 
 mod barrier;
 pub(crate) mod beneath;
+pub(crate) mod bounded;
 pub mod faulty;
 mod local;
 mod walk;
@@ -111,7 +112,7 @@ pub struct DataMove<'a> {
 
 /// Metadata prepared by `commit_meta` to replace the committed one once the commit reached its
 /// quorum (written and durable already, so applying it is one rename).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Prepared(pub(crate) Option<String>);
 
 /// What to walk in a bucket, in key order.

@@ -56,6 +56,14 @@
 //!   rename durable before the acknowledgement; phase two's rename and the removal of the
 //!   replaced data need no barrier — lost, they leave `[new, current]` and a data directory
 //!   the sweep removes.
+//! - A drive that does not answer within the deadline (`fanout`) counts as failed: the write
+//!   needs its quorum from the others or is rolled back. Its call may still land later, after
+//!   the key's lock is released — as a crash cut short would have left it: phase one without
+//!   phase two (`[new, current]`, heal completes it) or a version the rollback removed
+//!   elsewhere (below its k, skipped, rolled back by heal; should the late drives alone reach k,
+//!   a write that was never acknowledged becomes visible, which is allowed). Such a drive is
+//!   taken offline, answers nothing until every late call ended, and comes back marked
+//!   healing, so what it missed meanwhile is never read as absence.
 //! - Leftovers of a crash (data directories no metadata names, metadata files being written)
 //!   are recognised by what they are — unreferenced, looked at under the key's lock — not by
 //!   their age, so any restart gap is safe (`Drive::sweep_key`).
@@ -91,16 +99,29 @@ impl ErasureSet {
     ) -> Result<Vec<bool>, EngineError> {
         let n = self.drive_count();
         let plans: Vec<Option<Plan>> = (0..n).map(|pos| self.plan(state, p, pos)).collect();
-        let results = self.on_drives(|pos, d| {
-            let Some(plan) = &plans[pos] else {
-                return Err(match (&state.answers[pos], &p.entries[pos]) {
-                    (_, Err(e)) | (Err(e), _) => e.clone(),
-                    (Ok(_), Ok(_)) => DriveError::Io("not written".into()),
-                });
-            };
-            let data = p.data[pos].as_ref().zip(p.version.data_dir());
-            let data = data.map(|(staging, data_dir)| DataMove { staging, data_dir });
-            d.commit_meta(bucket, key, &plan.first, data, plan.next.as_ref())
+        // What each drive is asked, owned by its call (which may outlive this one).
+        let data_dir = p.version.data_dir().map(str::to_string);
+        let asks: Vec<DriveResult<Ask>> = (0..n)
+            .map(|pos| {
+                let Some(plan) = &plans[pos] else {
+                    return Err(match (&state.answers[pos], &p.entries[pos]) {
+                        (_, Err(e)) | (Err(e), _) => e.clone(),
+                        (Ok(_), Ok(_)) => DriveError::Io("not written".into()),
+                    });
+                };
+                let data = p.data[pos].clone().zip(data_dir.clone());
+                Ok((plan.first.clone(), data, plan.next.clone()))
+            })
+            .collect();
+        let asks = std::sync::Arc::new(asks);
+        let (b, k) = (bucket.to_string(), key.to_string());
+        let results = self.on_drives(move |pos, d| {
+            let (first, data, next) = asks[pos].as_ref().map_err(Clone::clone)?;
+            let data = data.as_ref().map(|(staging, data_dir)| DataMove {
+                staging,
+                data_dir: data_dir.as_str(),
+            });
+            d.commit_meta(&b, &k, first, data, next.as_ref())
         });
         let committed: Vec<bool> = results.iter().map(Result::is_ok).collect();
         let ok = committed.iter().filter(|c| **c).count();
@@ -118,20 +139,33 @@ impl ErasureSet {
         }
         // Phase two: the new version is durable on a quorum; what it replaced can go.
         let cleanup_everywhere = p.version.is_deletion() && ok == n;
-        let phase_two = self.on_drives(|pos, d| {
-            let (Ok(prepared), Some(plan)) = (&results[pos], &plans[pos]) else {
+        let finishes: Vec<Option<(Prepared, Vec<String>)>> = results
+            .iter()
+            .zip(&plans)
+            .map(|(r, plan)| {
+                let (Ok(prepared), Some(plan)) = (r, plan) else {
+                    return None;
+                };
+                let keep = p.version.data_dir();
+                let dirs = plan.prior.data_dirs().filter(|x| Some(*x) != keep);
+                Some((prepared.clone(), dirs.map(str::to_string).collect()))
+            })
+            .collect();
+        let finishes = std::sync::Arc::new(finishes);
+        let (b, k) = (bucket.to_string(), key.to_string());
+        let phase_two = self.on_drives(move |pos, d| {
+            let Some((prepared, dirs)) = &finishes[pos] else {
                 return Ok(());
             };
             if cleanup_everywhere {
                 // Every drive has the deletion: the key's metadata itself can go.
-                d.finish_meta(bucket, key, prepared, false)?;
-                d.remove_meta(bucket, key)?;
+                d.finish_meta(&b, &k, prepared, false)?;
+                d.remove_meta(&b, &k)?;
             } else {
-                d.finish_meta(bucket, key, prepared, true)?;
+                d.finish_meta(&b, &k, prepared, true)?;
             }
-            let keep = p.version.data_dir();
-            for dir in plan.prior.data_dirs().filter(|x| Some(*x) != keep) {
-                d.remove_data(bucket, key, dir);
+            for dir in dirs {
+                d.remove_data(&b, &k, dir);
             }
             Ok(())
         });
@@ -207,6 +241,9 @@ impl ErasureSet {
         }
     }
 }
+
+/// What one drive is asked in phase one: the metadata, the data to move in, the next one.
+type Ask = (MetaFile, Option<(Staging, String)>, Option<MetaFile>);
 
 /// One drive's part in a commit.
 struct Plan {

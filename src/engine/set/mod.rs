@@ -5,8 +5,9 @@
 pub mod commit;
 pub mod resolve;
 
+use super::drive::bounded::Bounded;
 use super::drive::{Drive, DriveError, DriveResult};
-use super::fanout;
+use super::fanout::{self, Call, DriveWorker};
 use super::geometry::Geometry;
 use super::meta::{MetaFile, Version};
 use super::{Config, EngineError};
@@ -14,17 +15,24 @@ use resolve::{Answer, Resolution};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 use strata_codec::bitrot::BitrotAlgo;
 use strata_codec::erasure::Codec;
 
 const LOCK_STRIPES: usize = 1024;
+/// How long a lock-free read waits for every drive before it settles for a decided quorum
+/// (a drive that lags longer is not waited for; see `read_state`).
+const READ_GRACE: Duration = Duration::from_millis(300);
 
 /// A heal request: set, bucket, key, and whether to check every block (deep).
 pub type HealJob = (usize, String, String, bool);
 
 pub struct ErasureSet {
     pub index: usize,
+    /// The drives themselves: called only on their workers.
     drives: Vec<RwLock<Option<Arc<dyn Drive>>>>,
+    /// Per position: the threads its drive's calls run on.
+    workers: Vec<Arc<DriveWorker>>,
     pub drive_ids: Vec<String>,
     pub cfg: Arc<Config>,
     pub bitrot: BitrotAlgo,
@@ -130,10 +138,19 @@ impl KeyState {
             Ok(Some(f)) => {
                 !want.is_some_and(|v| f.versions.len() == 1 && f.versions[0].version == **v)
             }
-            Err(DriveError::Offline) => false,
+            // Silent, not damaged: rebuilt when it answers again.
+            Err(DriveError::Offline | DriveError::Timeout) => false,
             Err(_) => true,
         })
     }
+}
+
+/// A drive and the workers its calls run on, for a fan-out.
+#[derive(Clone)]
+pub struct Handle {
+    pub drive: Arc<dyn Drive>,
+    pub worker: Arc<DriveWorker>,
+    pub timeout: Duration,
 }
 
 fn answers_of<'a>(
@@ -161,13 +178,17 @@ impl ErasureSet {
         bitrot: BitrotAlgo,
         codec_id: u8,
     ) -> ErasureSet {
-        let (drive_ids, drives) = drives
+        let (drive_ids, drives): (Vec<String>, Vec<_>) = drives
             .into_iter()
             .map(|(id, d)| (id, RwLock::new(d)))
             .unzip();
+        let workers = (0..drives.len())
+            .map(|p| Arc::new(DriveWorker::new(format!("{index}.{p}"))))
+            .collect();
         ErasureSet {
             index,
             drives,
+            workers,
             drive_ids,
             cfg,
             bitrot,
@@ -182,27 +203,59 @@ impl ErasureSet {
         self.drives.len()
     }
 
+    /// The drive at `position`, every call of it bounded by the deadline (`Bounded`).
     pub fn drive(&self, position: usize) -> Option<Arc<dyn Drive>> {
-        self.drives
+        let h = self.handle(position)?;
+        Some(Arc::new(Bounded::new(h.drive, h.worker, h.timeout)))
+    }
+
+    /// The drive at `position` with its workers, for fan-outs (call it only on them).
+    pub fn handle(&self, position: usize) -> Option<Handle> {
+        let drive = self
+            .drives
             .get(position)
-            .and_then(|d| d.read().ok().and_then(|g| g.clone()))
+            .and_then(|d| d.read().ok().and_then(|g| g.clone()))?;
+        Some(Handle {
+            drive,
+            worker: self.workers[position].clone(),
+            timeout: self.cfg.drive_timeout,
+        })
+    }
+
+    pub fn handles(&self) -> Vec<Option<Handle>> {
+        (0..self.drive_count()).map(|p| self.handle(p)).collect()
     }
 
     pub fn all_drives(&self) -> Vec<Option<Arc<dyn Drive>>> {
         (0..self.drive_count()).map(|p| self.drive(p)).collect()
     }
 
-    /// Drives of the set out of service or not there (whatever they hold is unknown).
-    pub fn drives_out(&self) -> usize {
-        self.all_drives()
+    /// The workers of `position`.
+    pub fn worker(&self, position: usize) -> &Arc<DriveWorker> {
+        &self.workers[position]
+    }
+
+    /// Per position: the drive is in service and answers (a drive that timed out does not).
+    pub fn online(&self) -> Vec<bool> {
+        self.on_drives(|_, d| d.check_present())
             .iter()
-            .filter(|d| d.as_ref().is_none_or(|d| d.check_present().is_err()))
-            .count()
+            .map(Result::is_ok)
+            .collect()
+    }
+
+    /// Drives of the set out of service, not there or not answering (whatever they hold is
+    /// unknown).
+    pub fn drives_out(&self) -> usize {
+        self.online().iter().filter(|o| !**o).count()
     }
 
     pub fn set_drive(&self, position: usize, drive: Option<Arc<dyn Drive>>) {
         if let Some(slot) = self.drives.get(position) {
             if let Ok(mut g) = slot.write() {
+                if drive.is_some() {
+                    // Another drive in the place: whatever made the last one time out is gone.
+                    self.workers[position].restore();
+                }
                 *g = drive;
             }
         }
@@ -252,21 +305,39 @@ impl ErasureSet {
         self.locks[stripe].lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `f` on every drive in parallel; offline drives answer `Offline`.
-    pub fn on_drives<T: Send>(
+    /// Runs `f` on every drive at once, each on its workers, waiting for each at most the
+    /// deadline; offline drives answer `Offline`, drives that did not answer in time `Timeout`.
+    pub fn on_drives<T: Send + 'static>(
         &self,
-        f: impl Fn(usize, &dyn Drive) -> DriveResult<T> + Sync,
+        f: impl Fn(usize, &dyn Drive) -> DriveResult<T> + Send + Sync + 'static,
     ) -> Vec<DriveResult<T>> {
-        run_parallel(&self.all_drives(), f)
+        run_parallel(&self.handles(), f)
     }
 
     /// Every drive's versions of the key, and the state they make. A drive whose metadata
     /// puts a shard index at a position other than its own holds another drive's copy (moved
     /// or restored to the wrong place): it counts as corrupt.
     pub fn read_key(&self, bucket: &str, key: &str) -> KeyState {
+        self.read_key_with(bucket, key, false)
+    }
+
+    /// `read_key`; `early`: once `READ_GRACE` passed, done as soon as the answers so far make
+    /// a version the state on its write quorum (a drive that lags is then not waited for: it
+    /// could not change the outcome, see `decided`).
+    fn read_key_with(&self, bucket: &str, key: &str, early: bool) -> KeyState {
         let n = self.drive_count();
-        let answers = self.on_drives(|p, d| check_placement(d.read_meta(bucket, key)?, p, n));
-        KeyState::new(answers, self.healing())
+        let healing = self.healing();
+        let (b, k) = (bucket.to_string(), key.to_string());
+        let read = move |p: usize, d: &dyn Drive| check_placement(d.read_meta(&b, &k)?, p, n);
+        let calls = calls(&self.handles(), read, None);
+        let timeout = self.cfg.drive_timeout;
+        let answers = if early {
+            let h = healing.clone();
+            fanout::fan_out_after(calls, timeout, READ_GRACE, move |a| decided(a, &h))
+        } else {
+            fanout::fan_out(calls, timeout, |_| false)
+        };
+        KeyState::new(answers, healing)
     }
 
     /// Per position: the drive is being rebuilt.
@@ -285,8 +356,9 @@ impl ErasureSet {
     /// either case — no version decided though drives list some, or the state held by fewer
     /// drives than its write quorum — the key is read again under its lock, where no commit is
     /// half-done. (When every drive answers, a settled key is read lock-free.)
+    /// A drive that lags past `READ_GRACE` is not waited for once the others decided.
     pub fn read_state(&self, bucket: &str, key: &str) -> KeyState {
-        let state = self.read_key(bucket, key);
+        let state = self.read_key_with(bucket, key, true);
         if state.settled() {
             return state;
         }
@@ -320,19 +392,85 @@ impl ErasureSet {
     }
 }
 
-/// `f` on every present drive in parallel (`fanout`); absent ones are `Offline`. A call that
-/// panics answers an I/O error.
-pub fn run_parallel<T: Send>(
-    drives: &[Option<Arc<dyn Drive>>],
-    f: impl Fn(usize, &dyn Drive) -> DriveResult<T> + Sync,
+/// `f` on every present drive at once, on its workers (`fanout`), each waited for at most the
+/// deadline; absent ones are `Offline`. A call that panics answers an I/O error.
+pub fn run_parallel<T: Send + 'static>(
+    drives: &[Option<Handle>],
+    f: impl Fn(usize, &dyn Drive) -> DriveResult<T> + Send + Sync + 'static,
 ) -> Vec<DriveResult<T>> {
-    fanout::each(drives.len(), |p| match &drives[p] {
-        None => Err(DriveError::Offline),
-        Some(d) => f(p, d.as_ref()),
-    })
-    .into_iter()
-    .map(|r| r.unwrap_or_else(|| Err(DriveError::Io("drive task panicked".into()))))
-    .collect()
+    fanout::fan_out(calls(drives, f, None), timeout_of(drives), |_| false)
+}
+
+/// `run_parallel` where what a call made is undone by `late` when it answers after the
+/// deadline.
+pub fn run_parallel_late<T: Send + 'static>(
+    drives: &[Option<Handle>],
+    f: impl Fn(usize, &dyn Drive) -> DriveResult<T> + Send + Sync + 'static,
+    late: impl Fn(&dyn Drive, T) + Send + Sync + 'static,
+) -> Vec<DriveResult<T>> {
+    let late: Late<T> = Arc::new(late);
+    fanout::fan_out(calls(drives, f, Some(late)), timeout_of(drives), |_| false)
+}
+
+type Late<T> = Arc<dyn Fn(&dyn Drive, T) + Send + Sync>;
+
+fn timeout_of(drives: &[Option<Handle>]) -> Duration {
+    drives
+        .iter()
+        .flatten()
+        .map(|h| h.timeout)
+        .max()
+        .unwrap_or(super::types::DEFAULT_DRIVE_TIMEOUT)
+}
+
+/// One call of `f` per drive, owning the drive and `f`.
+fn calls<T: Send + 'static>(
+    drives: &[Option<Handle>],
+    f: impl Fn(usize, &dyn Drive) -> DriveResult<T> + Send + Sync + 'static,
+    late: Option<Late<T>>,
+) -> Vec<Option<Call<T>>> {
+    let f = Arc::new(f);
+    drives
+        .iter()
+        .enumerate()
+        .map(|(p, h)| {
+            let h = h.as_ref()?;
+            let (f, d) = (f.clone(), h.drive.clone());
+            let call = Call::new(h.worker.clone(), move || f(p, d.as_ref()));
+            Some(match &late {
+                Some(late) => {
+                    let (late, d) = (late.clone(), h.drive.clone());
+                    call.late(move |v| late(d.as_ref(), v))
+                }
+                None => call,
+            })
+        })
+        .collect()
+}
+
+/// The answers so far make a version the key's state on its write quorum: with those drives
+/// listing it, no answer of the others can make another version the state (two write quorums
+/// share a drive, which would list the newer one).
+fn decided(answers: &[Option<DriveResult<Option<MetaFile>>>], healing: &[bool]) -> bool {
+    let view: Vec<Answer<'_>> = answers
+        .iter()
+        .zip(healing)
+        .map(|(a, h)| match a {
+            Some(Ok(f)) => Answer::Known {
+                file: f.as_ref(),
+                healing: *h,
+            },
+            _ => Answer::Silent,
+        })
+        .collect();
+    let Resolution::Version(v) = resolve::resolve(&view) else {
+        return false;
+    };
+    let holders = answers
+        .iter()
+        .filter(|a| matches!(a, Some(Ok(Some(f))) if f.entry(&v).is_some()))
+        .count();
+    holders >= resolve::quorum(&v, answers.len())
 }
 
 /// "drive <id>: <error>" for each drive that failed.

@@ -9,6 +9,7 @@
 
 mod barrier;
 pub(crate) mod beneath;
+pub(crate) mod direct;
 pub mod faulty;
 mod local;
 mod walk;

@@ -402,11 +402,7 @@ impl PartStager {
         let encoded = &self.encoded;
         let n = self.writers.len();
         let (writers, dist, md5, set) = (&self.writers, &self.dist, &self.md5, &self.set);
-        super::fanout::each(n + 1, |p| {
-            if p == n {
-                lock(md5).update(data);
-                return;
-            }
+        let write_shard = |p: usize| {
             let mut slot = lock(&writers[p]);
             let Ok((staging, w)) = &mut *slot else {
                 return;
@@ -418,7 +414,17 @@ impl PartStager {
                 }
                 *slot = Err(e);
             }
-        });
+        };
+        if lock(md5).defers(data.len()) {
+            // Other uploads are hashing: the block waits for the lane kernel while its shards
+            // are written, so that theirs arriving meanwhile share one batch with it.
+            lock(md5).update_during(data, || super::fanout::each(n, write_shard));
+        } else {
+            super::fanout::each(n + 1, |p| match p == n {
+                true => lock(md5).update(data),
+                false => write_shard(p),
+            });
+        }
         self.size += data.len() as u64;
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! Shard files written and read with `O_DIRECT`: the data goes from one aligned buffer of
+//! Shard files written with `O_DIRECT`: the data goes from one aligned buffer of
 //! ours to the device, once, instead of being copied into the page cache, kept dirty and
 //! written back by the durability barrier (a profile of 1 MiB PUTs spent about half of the
 //! server's CPU in that copy). Only what cannot be aligned goes through the page cache: the
@@ -13,15 +13,19 @@
 //! `O_DIRECT` is switched on and off with `fcntl(F_SETFL)` on a descriptor opened the usual
 //! way: the kernel refuses it there exactly when it would refuse it in `open`, and a refusal
 //! leaves a working buffered descriptor behind.
+//!
+//! Reads stay buffered. Shards read with `O_DIRECT` (an aligned span around each block,
+//! copied out) made GETs slower on XFS loop drives — 64 MiB objects by a single client at
+//! 0.80x and 0.91x, 1 MiB objects by 32 clients at 0.79x — as they lose the kernel's
+//! read-ahead and the cache that serves repeated reads (`hack/BENCHMARKS.md`, issue 12).
 
-use super::{DriveResult, ReadAt, Sink};
+use super::{DriveResult, Sink};
 use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
 use std::alloc::{self, Layout};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// Alignment of offsets, lengths and memory of direct I/O: the page size, which covers every
@@ -29,13 +33,10 @@ use std::sync::Mutex;
 pub const ALIGN: usize = 4096;
 /// Bytes a writer gathers before one direct write (a large write is one device request).
 const CHUNK: usize = 1 << 20;
-/// Capacity of pooled buffers: a chunk, or one block's shard read with the pages around it.
-const BUF_CAP: usize = CHUNK + 2 * ALIGN;
+/// Capacity of pooled buffers.
+const BUF_CAP: usize = CHUNK;
 /// Buffers kept for reuse (allocating and first touching 1 MiB costs 256 page faults).
 const POOL_MAX: usize = 64;
-/// Shard files at least this long are read with `O_DIRECT`; smaller ones (a small object's
-/// shards, records) stay cached.
-pub const READ_DIRECT_MIN: u64 = 1 << 20;
 
 /// A zeroed heap buffer aligned for direct I/O.
 pub struct AlignedBuf {
@@ -256,78 +257,6 @@ impl Drop for DirectSink {
     }
 }
 
-/// A shard file read with `O_DIRECT`: each read covers the aligned pages around what is
-/// asked and copies that out.
-pub struct DirectReader {
-    file: File,
-    /// Cleared when the filesystem refuses a direct read (then reads are buffered).
-    direct: AtomicBool,
-}
-
-impl DirectReader {
-    /// `file` as a shard source: read directly when it is large and the filesystem lets it.
-    pub fn open(file: File) -> io::Result<Box<dyn ReadAt>> {
-        if file.metadata()?.len() < READ_DIRECT_MIN || !set_direct(&file, true)? {
-            return Ok(Box::new(file));
-        }
-        Ok(Box::new(DirectReader {
-            file,
-            direct: AtomicBool::new(true),
-        }))
-    }
-
-    fn read_direct(&self, out: &mut [u8], offset: u64) -> io::Result<()> {
-        let start = offset / ALIGN as u64 * ALIGN as u64;
-        let skip = (offset - start) as usize;
-        let need = skip + out.len();
-        let span = need.next_multiple_of(ALIGN);
-        let mut buf = if span <= BUF_CAP {
-            AlignedBuf::pooled()
-        } else {
-            AlignedBuf::new(span)
-        };
-        let mut got = 0;
-        let read = (|| {
-            while got < need {
-                match self
-                    .file
-                    .read_at(&mut buf.as_mut_slice()[got..span], start + got as u64)
-                {
-                    Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                    Ok(n) => got += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(())
-        })();
-        if read.is_ok() {
-            out.copy_from_slice(&buf.as_slice()[skip..need]);
-        }
-        buf.put_back();
-        read
-    }
-}
-
-impl ReadAt for DirectReader {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> DriveResult<()> {
-        if self.direct.load(Ordering::Relaxed) {
-            match self.read_direct(buf, offset) {
-                Err(e) if refused(&e) => {
-                    self.direct.store(false, Ordering::Relaxed);
-                    set_direct(&self.file, false)?;
-                }
-                r => return Ok(r?),
-            }
-        }
-        Ok(FileExt::read_exact_at(&self.file, buf, offset)?)
-    }
-
-    fn size(&self) -> DriveResult<u64> {
-        Ok(self.file.metadata()?.len())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,12 +358,6 @@ mod tests {
             let name = format!("f{len}");
             assert_eq!(write(dir.path(), &name, &data, 65536, false), 0);
             assert!(std::fs::read(dir.path().join(&name)).unwrap() == data);
-            let r = DirectReader::open(File::open(dir.path().join(&name)).unwrap()).unwrap();
-            if len > 10 {
-                let mut got = vec![0u8; len - 10];
-                r.read_exact_at(&mut got, 10).unwrap();
-                assert!(got == data[10..]);
-            }
         }
     }
 
@@ -444,45 +367,6 @@ mod tests {
         let data = pattern(2 * CHUNK + 777, 5);
         assert_eq!(write(dir.path(), "r", &data, 300_000, true), 0);
         assert!(std::fs::read(dir.path().join("r")).unwrap() == data);
-    }
-
-    #[test]
-    fn direct_reads_at_any_offset_and_length() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = pattern(3 * CHUNK + 1000, 7);
-        write(dir.path(), "r", &data, CHUNK, false);
-        let r = DirectReader::open(File::open(dir.path().join("r")).unwrap()).unwrap();
-        assert_eq!(r.size().unwrap(), data.len() as u64);
-        let n = data.len();
-        for (off, len) in [
-            (0, 8),
-            (8, 32 + 524288),
-            (4095, 2),
-            (4096, 4096),
-            (1, CHUNK + ALIGN),
-            (n - 1, 1),
-            (n - 5000, 5000),
-            (0, n),
-            (12345, 0),
-        ] {
-            let mut got = vec![0u8; len];
-            r.read_exact_at(&mut got, off as u64).unwrap();
-            assert!(got == data[off..off + len], "at {off} len {len}");
-        }
-        // Past the end: an error, as for a plain file.
-        let mut got = vec![0u8; 10];
-        assert!(r.read_exact_at(&mut got, n as u64 - 5).is_err());
-    }
-
-    #[test]
-    fn small_files_are_read_buffered() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("s"), b"small").unwrap();
-        let f = File::open(dir.path().join("s")).unwrap();
-        let r = DirectReader::open(f).unwrap();
-        let mut got = [0u8; 5];
-        r.read_exact_at(&mut got, 0).unwrap();
-        assert_eq!(&got, b"small");
     }
 
     /// Pages of the file in the page cache (`mincore` over a mapping of it).

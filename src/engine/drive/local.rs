@@ -4,8 +4,8 @@
 //! damage, like a flipped bit, and a write or heal replaces it). Every
 //! operation is crash-safe on its own (staging directories, durability barriers, atomic
 //! renames); what a crash can leave behind is named below and removed by `sweep_key` under the
-//! key's lock, or at start-up (`clean_tmp`). Shard files are written, and large ones read,
-//! around the page cache (`direct`: `O_DIRECT` where the filesystem takes it).
+//! key's lock, or at start-up (`clean_tmp`). Shard files are written around the page cache
+//! (`direct`: `O_DIRECT` where the filesystem takes it) and read through it.
 //!
 //! Layout of a drive:
 //! ```text
@@ -24,7 +24,7 @@
 
 use super::barrier::Barrier;
 use super::beneath::{is_symlink, Dir, Kind, Root};
-use super::direct::{DirectReader, DirectSink};
+use super::direct::DirectSink;
 use super::{
     Capacity, DataMove, DataReader, Drive, DriveError, DriveResult, Prepared, ReadAt, Sink,
     Staging, Walk, WalkItem,
@@ -735,7 +735,7 @@ struct LocalData {
 
 impl DataReader for LocalData {
     fn open_part(&self, part: u32) -> DriveResult<Box<dyn ReadAt>> {
-        Ok(DirectReader::open(self.dir.file(format!("part.{part}"))?)?)
+        Ok(Box::new(self.dir.file(format!("part.{part}"))?))
     }
 }
 

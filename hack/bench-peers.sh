@@ -6,7 +6,8 @@
 #   ONLY='MIXED|LIST' OUT=/tmp/rows.md hack/bench-peers.sh   # only matching rows, elsewhere
 #   SERVERS='strata-ec4 strata-before strata-1 strata-before-1' BEFORE=/path/to/old/strata \
 #     hack/bench-peers.sh          # a build of Strata from before a change, beside this one
-#                                  # (strata-before: its 4-drive set, strata-before-1: one drive)
+#                                  # (strata-before: its 4-drive set, strata-before-1: one drive;
+#                                  # strata-ec4 and strata-1 are then compared with their own)
 #
 # As root (with mkfs.xfs), every server gets its own XFS filesystems on loop devices (Strata's
 # 4-drive set four of them), so that one server's syncs never pay for another's dirty pages on
@@ -154,10 +155,12 @@ main() {
     "GET 4KiB c1|get --size 4KiB -c 1 --objects 100|ops"
     "GET 4KiB c32|get --size 4KiB -c 32 --objects 200|ops"
     "PUT 1MiB c1|put --size 1MiB -c 1|mib"
+    "PUT 1MiB c8|put --size 1MiB -c 8|mib"
     "PUT 1MiB c32|put --size 1MiB -c 32|mib"
     "GET 1MiB c1|get --size 1MiB -c 1 --objects 50|mib"
     "GET 1MiB c32|get --size 1MiB -c 32 --objects 100|mib"
     "PUT 64MiB c1|put --size 64MiB -c 1|mib"
+    "PUT 64MiB c8|put --size 64MiB -c 8 --ops 32|mib"
     "PUT 64MiB c32|put --size 64MiB -c 32 --ops 64|mib"
     "GET 64MiB c1|get --size 64MiB -c 1 --objects 4|mib"
     "GET 64MiB c32|get --size 64MiB -c 32 --objects 8|mib"
@@ -178,6 +181,9 @@ main() {
       # The previous cell's dirty pages are written back now, not during this one (with loop
       # drives they land on one disk: the next server in the row paid for the last one's).
       sync
+      # The images of loop drives keep every block ever written unless freed ones are
+      # trimmed: without this the host disk fills up over a run.
+      for m in "${MOUNTS[@]}"; do fstrim "$m" 2>/dev/null || true; done
       # shellcheck disable=SC2086
       target/release/strata bench $args --duration "${SECS}s" --endpoint "${EP[$s]}" \
         --access-key "${AK[$s]}" --secret-key "${SK[$s]}" --json "$f" >/dev/null 2>"$f.err" || true
@@ -202,9 +208,15 @@ PY
     done
     table+=$'\n'"| $label ($metric/s) |"
     for s in "${SERVERS[@]}"; do
-      local v=${val[$s]%!}
-      if [[ $v == fail || $best_peer == 0 ]]; then table+=" ${val[$s]} |"; continue; fi
-      table+=" ${val[$s]} ($(python3 -c "print(f'{$v/$best_peer:.2f}x')")) |"
+      local v=${val[$s]%!} base=$best_peer
+      # A build from before a change is the baseline of the same layout.
+      local own=; [[ $s == strata-ec4 ]] && own=strata-before; [[ $s == strata-1 ]] && own=strata-before-1
+      if [[ -n $own ]] && has "$own"; then base=${val[$own]%!}; [[ $base == fail ]] && base=0; fi
+      # ... and that build's own cells are the baseline: plain numbers.
+      [[ $s == strata-before ]] && has strata-ec4 && base=0
+      [[ $s == strata-before-1 ]] && has strata-1 && base=0
+      if [[ $v == fail || $base == 0 ]]; then table+=" ${val[$s]} |"; continue; fi
+      table+=" ${val[$s]} ($(python3 -c "print(f'{$v/$base:.2f}x')")) |"
     done
   done
   local when; when=$(date -u +%Y-%m-%dT%H:%MZ)
@@ -212,7 +224,7 @@ PY
     echo "# Strata and its peers, side by side"
     echo
     echo "Command: \`SERVERS='${SERVERS[*]}' hack/bench-peers.sh\` (${SECS} s per cell), $when, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, drives $( ((LOOP)) && echo "on their own XFS loop devices" || echo "folders on one filesystem")."
-    echo "Ratios are to the best peer (s3s-fs, garage, or strata-before: a build from before a change) in the row; \`!\` marks a cell with failed requests."
+    echo "Ratios are to the best peer (s3s-fs, garage, or strata-before: a build from before a change) in the row; strata-ec4 and strata-1 beside a build from before are compared with that build's same layout (strata-before, strata-before-1); \`!\` marks a cell with failed requests."
     echo "Durability: Strata ON (every write on stable storage before the reply: syncfs barriers), garage ON (data_fsync, metadata_fsync), s3s-fs OFF (never syncs)."
     echo
     echo "$table"

@@ -453,8 +453,15 @@ impl PartStager {
             })
             .collect();
         let pending = fanout::start(calls, self.set.cfg.drive_timeout);
-        self.md5.update(data);
-        for (p, r) in pending.wait().into_iter().enumerate() {
+        let answers = if self.md5.defers(data.len()) {
+            // Other uploads are hashing: the block waits for the lane kernel while its shards
+            // are written, so that theirs arriving meanwhile share one batch with it.
+            self.md5.update_during(data, || pending.wait())
+        } else {
+            self.md5.update(data);
+            pending.wait()
+        };
+        for (p, r) in answers.into_iter().enumerate() {
             if let (Err(e), None) = (r, &self.out[p]) {
                 self.out[p] = Some(e);
             }

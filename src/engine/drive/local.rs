@@ -4,7 +4,8 @@
 //! damage, like a flipped bit, and a write or heal replaces it). Every
 //! operation is crash-safe on its own (staging directories, durability barriers, atomic
 //! renames); what a crash can leave behind is named below and removed by `sweep_key` under the
-//! key's lock, or at start-up (`clean_tmp`).
+//! key's lock, or at start-up (`clean_tmp`). Shard files are written around the page cache
+//! (`direct`: `O_DIRECT` where the filesystem takes it) and read through it.
 //!
 //! Layout of a drive:
 //! ```text
@@ -23,6 +24,7 @@
 
 use super::barrier::Barrier;
 use super::beneath::{is_symlink, Dir, Kind, Root};
+use super::direct::DirectSink;
 use super::{
     Capacity, DataMove, DataReader, Drive, DriveError, DriveResult, Prepared, ReadAt, Sink,
     Staging, Walk, WalkItem,
@@ -575,10 +577,7 @@ impl Drive for LocalDrive {
 
     fn create_file(&self, staging: &Staging, name: &str) -> DriveResult<Box<dyn Sink>> {
         let f = self.fs.create(staging_dir(staging).join(name))?;
-        Ok(Box::new(FileSink(io::BufWriter::with_capacity(
-            256 * 1024,
-            f,
-        ))))
+        Ok(Box::new(DirectSink::new(f, true)?))
     }
 
     fn remove_staging(&self, staging: &Staging) {
@@ -759,18 +758,6 @@ impl ReadAt for File {
 
     fn size(&self) -> DriveResult<u64> {
         Ok(self.metadata()?.len())
-    }
-}
-
-struct FileSink(io::BufWriter<File>);
-
-impl Sink for FileSink {
-    fn write_all(&mut self, bytes: &[u8]) -> DriveResult<()> {
-        Ok(self.0.write_all(bytes)?)
-    }
-
-    fn finish(&mut self) -> DriveResult<()> {
-        Ok(self.0.flush()?)
     }
 }
 

@@ -10,6 +10,7 @@
 mod barrier;
 pub(crate) mod beneath;
 pub(crate) mod bounded;
+pub(crate) mod direct;
 pub mod faulty;
 mod local;
 mod walk;

@@ -18,37 +18,25 @@ pub async fn get_object(
     let (bucket, key) = (input.bucket.clone(), input.key.clone());
     let mut reader = s3.run(move |e| e.get_object(&bucket, &key, None)).await?;
     let info = reader.info().clone();
-    Conditions {
+    let conditions = Conditions {
         if_match: input.if_match.as_ref(),
         if_none_match: input.if_none_match.as_ref(),
         if_modified_since: input.if_modified_since.as_ref(),
         if_unmodified_since: input.if_unmodified_since.as_ref(),
-    }
-    .check(&info, true)?;
-    let part = input
-        .part_number
-        .map(|n| part_number::select(&info, n, input.range.is_some()))
-        .transpose()?
-        .flatten();
+    };
+    let sel = Selection::new(&info, &conditions, input.part_number, input.range.as_ref())?;
     let mut out = GetObjectOutput::default();
     object_headers!(out, &info);
-    if let Some(p) = &part {
-        reader.restrict(p.start, p.len).map_err(to_s3)?;
-        out.content_range = Some(p.content_range(info.size));
-        out.content_length = Some(p.len as i64);
-    } else if let Some(range) = &input.range {
-        let r = range.check(info.size)?;
-        reader.restrict(r.start, r.end - r.start).map_err(to_s3)?;
-        out.content_range = Some(format!("bytes {}-{}/{}", r.start, r.end - 1, info.size));
-        out.content_length = Some((r.end - r.start) as i64);
-    } else {
-        out.content_length = Some(info.size as i64);
+    if let Some((start, len, _)) = &sel.span {
+        reader.restrict(*start, *len).map_err(to_s3)?;
     }
+    out.content_range = sel.content_range();
+    out.content_length = Some(sel.content_length(info.size));
     if input.part_number.is_some() {
         out.parts_count = part_number::parts_count(&info);
     }
     if input.checksum_mode.is_some() && input.range.is_none() {
-        checksum_fields!(out, read_checksums(&info, part.as_ref()));
+        checksum_fields!(out, read_checksums(&info, sel.part.as_ref()));
         out.checksum_type = mpu_checksum::checksum_type(&info.checksums);
     }
     response_overrides!(out, input);
@@ -64,35 +52,22 @@ pub async fn head_object(
     let mut input = req.input;
     let (bucket, key) = (input.bucket.clone(), input.key.clone());
     let info = s3.run(move |e| e.head_object(&bucket, &key)).await?;
-    Conditions {
+    let conditions = Conditions {
         if_match: input.if_match.as_ref(),
         if_none_match: input.if_none_match.as_ref(),
         if_modified_since: input.if_modified_since.as_ref(),
         if_unmodified_since: input.if_unmodified_since.as_ref(),
-    }
-    .check(&info, true)?;
-    let part = input
-        .part_number
-        .map(|n| part_number::select(&info, n, input.range.is_some()))
-        .transpose()?
-        .flatten();
+    };
+    let sel = Selection::new(&info, &conditions, input.part_number, input.range.as_ref())?;
     let mut out = HeadObjectOutput::default();
     object_headers!(out, &info);
-    if let Some(p) = &part {
-        out.content_range = Some(p.content_range(info.size));
-        out.content_length = Some(p.len as i64);
-    } else if let Some(range) = &input.range {
-        let r = range.check(info.size)?;
-        out.content_range = Some(format!("bytes {}-{}/{}", r.start, r.end - 1, info.size));
-        out.content_length = Some((r.end - r.start) as i64);
-    } else {
-        out.content_length = Some(info.size as i64);
-    }
+    out.content_range = sel.content_range();
+    out.content_length = Some(sel.content_length(info.size));
     if input.part_number.is_some() {
         out.parts_count = part_number::parts_count(&info);
     }
     if input.checksum_mode.is_some() && input.range.is_none() {
-        checksum_fields!(out, read_checksums(&info, part.as_ref()));
+        checksum_fields!(out, read_checksums(&info, sel.part.as_ref()));
         out.checksum_type = mpu_checksum::checksum_type(&info.checksums);
     }
     response_overrides!(out, input);
@@ -115,6 +90,47 @@ pub async fn get_object_attributes(
     let (bucket, key) = (input.bucket.clone(), input.key.clone());
     let info = s3.run(move |e| e.head_object(&bucket, &key)).await?;
     Ok(S3Response::new(attributes::output(&info, &input)?))
+}
+
+/// What a GET or HEAD answers with, once the conditions hold: the whole object, one part
+/// (`partNumber`) or a range.
+struct Selection<'a> {
+    part: Option<part_number::PartRead<'a>>,
+    /// First byte, length and Content-Range, when less than the whole object is read.
+    span: Option<(u64, u64, String)>,
+}
+
+impl<'a> Selection<'a> {
+    fn new(
+        info: &'a ObjectInfo,
+        conditions: &Conditions<'_>,
+        part_number: Option<i32>,
+        range: Option<&Range>,
+    ) -> S3Result<Selection<'a>> {
+        conditions.check(info, true)?;
+        let part = part_number
+            .map(|n| part_number::select(info, n, range.is_some()))
+            .transpose()?
+            .flatten();
+        let span = match (&part, range) {
+            (Some(p), _) => Some((p.start, p.len, p.content_range(info.size))),
+            (None, Some(range)) => {
+                let r = range.check(info.size)?;
+                let content_range = format!("bytes {}-{}/{}", r.start, r.end - 1, info.size);
+                Some((r.start, r.end - r.start, content_range))
+            }
+            (None, None) => None,
+        };
+        Ok(Selection { part, span })
+    }
+
+    fn content_range(&self) -> Option<String> {
+        self.span.as_ref().map(|(_, _, r)| r.clone())
+    }
+
+    fn content_length(&self, size: u64) -> i64 {
+        self.span.as_ref().map_or(size, |(_, len, _)| *len) as i64
+    }
 }
 
 /// The checksums a read answers with: a multipart object's part read gives the part's own.

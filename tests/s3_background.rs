@@ -41,10 +41,13 @@ fn shard_file(drives: &[PathBuf], bucket: &str, key: &str, index: u8) -> (usize,
     panic!("no drive holds shard {index}");
 }
 
-fn flip(path: &Path, at: usize) {
-    let mut b = std::fs::read(path).unwrap();
-    b[at] ^= 0x01;
-    std::fs::write(path, b).unwrap();
+/// Flips one bit in place (one byte rewritten: a reader never sees the file truncated).
+fn flip(path: &Path, at: u64) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
+    let mut b = [0u8];
+    f.read_exact_at(&mut b, at).unwrap();
+    f.write_all_at(&[b[0] ^ 0x01], at).unwrap();
 }
 
 #[test]
@@ -56,8 +59,9 @@ fn the_scanner_heals_a_damaged_parity_shard_no_client_reads() {
     // 2+2: shard 3 is parity, never read while the data shards are sound.
     let (_, parity) = shard_file(&s.drives, "scan", "obj", 3);
     let good = std::fs::read(&parity).unwrap();
-    flip(&parity, 100_000);
+    // Counted before the flip: a pass may heal it before the test looks again.
     let before = metric(&s, "strata_scanner_objects_healed_total").unwrap();
+    flip(&parity, 100_000);
     wait_for("the scanner to heal it", Duration::from_secs(60), || {
         metric(&s, "strata_scanner_objects_healed_total").unwrap() > before
     });

@@ -44,7 +44,11 @@ fn shard_file(drives: &[PathBuf], bucket: &str, key: &str, index: u8) -> (usize,
 /// Flips one bit in place (one byte rewritten: a reader never sees the file truncated).
 fn flip(path: &Path, at: u64) {
     use std::os::unix::fs::FileExt;
-    let f = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
     let mut b = [0u8];
     f.read_exact_at(&mut b, at).unwrap();
     f.write_all_at(&[b[0] ^ 0x01], at).unwrap();

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use strata::bench::sigv4::{amz_date_now, sign, Credentials};
+use strata::s3client::sigv4::{amz_date_now, sign, Credentials};
 
 fn connect(s: &Server) -> TcpStream {
     TcpStream::connect(("127.0.0.1", s.port)).unwrap()
@@ -417,8 +417,11 @@ fn slow_readers_hold_no_thread_and_are_dropped() {
     stop.store(true, Ordering::SeqCst);
     let took = normal.join().expect("the normal client failed");
     let slowest = took.iter().copied().fold(0.0, f64::max);
+    // A stalled reader that held a thread would hold it until the body timeout (4 s): a normal
+    // request waiting for one would take about that long. (A bound near the usual latency
+    // failed on a loaded two-core machine: 1.07 s once.)
     assert!(
-        took.len() >= 10 && slowest < 1.0,
+        took.len() >= 10 && slowest < 3.0,
         "{} normal requests, the slowest {slowest:.2} s",
         took.len()
     );

@@ -1,15 +1,15 @@
 //! `drivectl`: discover, format, tier, mount and release the drives of this node.
 
 use crate::cli::table::Table;
-use crate::drive::model::{human_size, Device};
-use crate::drive::ops::{FormatOptions, FormatOutcome, Node};
-use crate::drive::registry::DriveState;
-use crate::drive::{sys, HostRoot, StateDir, Status, Tier};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use strata_drive::model::{human_size, Device};
+use strata_drive::ops::{FormatOptions, FormatOutcome, Node};
+use strata_drive::registry::DriveState;
+use strata_drive::{sys, HostRoot, StateDir, Status, Tier};
 
 #[derive(Parser, Debug)]
 #[command(

@@ -18,15 +18,15 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve the S3 API over erasure-coded drives.
-    Server(Box<crate::server::ServerArgs>),
+    Server(Box<super::server::ServerArgs>),
     /// CSI driver: node plugin and controller on a unix socket.
-    Csi(Box<crate::csi::CsiArgs>),
+    Csi(Box<super::csi::CsiArgs>),
     /// Kubernetes operator (not implemented yet).
     Operator,
     /// S3 load generator: put, get, mixed, list, stat, delete, multipart workloads.
-    Bench(Box<crate::bench::BenchArgs>),
+    Bench(Box<super::bench::BenchArgs>),
     /// Prometheus scrape configurations with bearer tokens for the metrics endpoints.
-    Prometheus(crate::server::scrape::PrometheusArgs),
+    Prometheus(super::prometheus::PrometheusArgs),
     /// Print the Kubernetes manifests (deploy/, daemonset/), or write them under DIR.
     Manifests {
         /// Write the files under this directory (the repository root) instead of printing.
@@ -39,11 +39,11 @@ pub fn main() -> ExitCode {
     crate::logging::init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Server(args) => crate::server::run(*args),
-        Command::Bench(args) => crate::bench::run(*args),
-        Command::Prometheus(args) => crate::server::scrape::run(args),
-        Command::Csi(args) => crate::csi::run(*args),
-        Command::Manifests { write } => crate::deploy::run(write.as_deref()),
+        Command::Server(args) => args.config().and_then(strata_server::run),
+        Command::Bench(args) => strata_bench::run((*args).into()),
+        Command::Prometheus(args) => super::prometheus::run(args),
+        Command::Csi(args) => args.config().and_then(strata_csi::run),
+        Command::Manifests { write } => strata_kube::manifests::run(write.as_deref()),
         other => {
             eprintln!("strata: {other:?} is not implemented yet (see README.md, \"What is not done yet\")");
             return ExitCode::from(2);

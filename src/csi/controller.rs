@@ -14,9 +14,9 @@ use super::request::{self as rq, required};
 use super::status::{blocking, clamp, Reply};
 use super::store::Store;
 use super::volumes::NodeVolumes;
-use crate::drive::identity::now_rfc3339;
 use std::collections::HashMap;
 use std::sync::Arc;
+use strata_drive::identity::now_rfc3339;
 use tonic::{Request as Req, Response, Status};
 
 type Result<T, E = VolumeError> = std::result::Result<T, E>;

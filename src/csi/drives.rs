@@ -14,14 +14,14 @@ use super::model::{DriveEntry, DriveSpec, DriveState, DriveStatus, Reservation};
 use super::mounter::Mounter;
 use super::store::Store;
 use super::volumes::{statvfs, walk_usage};
-use crate::drive::identity::VOLUMES_DIR;
-use crate::drive::ops::Node as DriveNode;
-use crate::drive::DriveRecord;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
+use strata_drive::identity::VOLUMES_DIR;
+use strata_drive::ops::Node as DriveNode;
+use strata_drive::DriveRecord;
 use tracing::{error, info};
 
 /// A drive of this node that serves volumes.

@@ -4,8 +4,8 @@
 
 use super::placement::PlacementError;
 use super::store::StoreError;
-use crate::drive::Tier;
 use std::io;
+use strata_drive::Tier;
 use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,6 @@
 //! mounted at a path, so that stage/publish can check (and repeat) their work idempotently.
 
 use super::mount_options::BindOptions;
-use crate::drive::mounts::{parse_mountinfo, read_mountinfo, MountEntry};
 use std::ffi::CString;
 use std::fs;
 use std::io;
@@ -10,6 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::ptr;
+use strata_drive::mounts::{parse_mountinfo, read_mountinfo, MountEntry};
 
 /// The mount at a path, as mountinfo shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,10 +14,10 @@ use super::proto::volume_capability::{access_mode::Mode, AccessMode, AccessType,
 use super::proto::*;
 use super::store::{FileStore, Store};
 use super::volumes::NodeVolumes;
-use crate::drive::ops::Node as DriveNode;
-use crate::drive::{HostRoot, StateDir, Tier};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use strata_drive::ops::Node as DriveNode;
+use strata_drive::{HostRoot, StateDir, Tier};
 use tonic::Code;
 
 const MIB: u64 = 1 << 20;

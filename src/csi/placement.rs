@@ -6,7 +6,7 @@
 //! the one with the most free space; the volumes of one pod go on distinct drives.
 
 use super::model::{DriveState, State};
-use crate::drive::{model::human_size, Tier};
+use strata_drive::{model::human_size, Tier};
 
 /// Whether the volumes of one pod must land on distinct drives (`spread` parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -231,7 +231,7 @@ pub fn capacity(state: &State, node: Option<&str>, tier: Option<Tier>) -> (u64, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csi::model::{
+    use crate::model::{
         DriveEntry, DriveSpec, DriveStatus, Reservation, VolumeEntry, VolumeSpec, VolumeStatus,
     };
 

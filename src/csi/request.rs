@@ -6,12 +6,12 @@ use super::mount_options::BindOptions;
 use super::placement::{Claim, Spread};
 use super::proto::volume_capability::{access_mode::Mode, AccessType};
 use super::proto::{CapacityRange, Topology, TopologyRequirement, VolumeCapability};
-use crate::drive::Tier;
 use std::collections::HashMap;
+use strata_drive::Tier;
 use tonic::Status;
 
 /// The CSI driver name (GetPluginInfo, CSIDriver object, StorageClass provisioner).
-pub const DRIVER_NAME: &str = "csi.strata.dev";
+pub use strata_kube::DRIVER_NAME;
 /// The topology key: volumes are reachable on exactly one node.
 pub const TOPOLOGY_KEY: &str = "topology.strata.dev/node";
 /// Size of a volume created without a capacity range.
@@ -270,7 +270,7 @@ pub fn volume_id_for(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csi::proto::volume_capability::{AccessMode, BlockVolume, MountVolume};
+    use crate::proto::volume_capability::{AccessMode, BlockVolume, MountVolume};
     use tonic::Code;
 
     fn cap(fs: &str, mode: Mode) -> VolumeCapability {

@@ -12,18 +12,19 @@ use super::proto::node_server::NodeServer;
 use super::rpc_log::LogFailuresLayer;
 use super::store::{Store, StoreSpec};
 use super::volumes::NodeVolumes;
-use crate::drive::ops::Node as DriveNode;
-use crate::drive::{HostRoot, StateDir};
 use anyhow::{bail, Context};
 use futures_util::TryStreamExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use strata_drive::ops::Node as DriveNode;
+use strata_drive::{HostRoot, StateDir};
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
 use tracing::{debug, info, warn};
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+/// Which CSI services a process serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Stage and publish volumes on this node's drives (the DaemonSet).
     Node,
@@ -33,33 +34,37 @@ pub enum Mode {
     All,
 }
 
-#[derive(clap::Args, Debug)]
-pub struct CsiArgs {
-    /// Which CSI services to serve.
-    #[arg(long, value_enum, default_value_t = Mode::All)]
+impl Mode {
+    /// The names the command line takes.
+    pub const NAMES: [&'static str; 3] = ["node", "controller", "all"];
+
+    pub fn from_name(name: &str) -> Option<Mode> {
+        match name {
+            "node" => Some(Mode::Node),
+            "controller" => Some(Mode::Controller),
+            "all" => Some(Mode::All),
+            _ => None,
+        }
+    }
+}
+
+/// What `strata csi` serves, checked; the command line that fills it is the binary's.
+#[derive(Debug, Clone)]
+pub struct CsiConfig {
     pub mode: Mode,
-    /// Where to listen: unix:///path/to/csi.sock (or a plain path).
-    #[arg(long, default_value = "unix:///csi/csi.sock", env = "CSI_ENDPOINT")]
-    pub endpoint: String,
-    /// This node's name (the topology value); defaults to $NODE_NAME, else the hostname.
-    #[arg(long)]
-    pub node_id: Option<String>,
-    /// Where drives and volumes are kept: `kube` (custom resources) or `file:PATH`.
-    #[arg(long)]
-    pub state: String,
+    /// The unix socket to listen on (see [`socket_path`]).
+    pub socket: PathBuf,
+    /// This node's name (the topology value).
+    pub node_id: String,
+    /// Where drives and volumes are kept.
+    pub store: StoreSpec,
     /// drivectl's state directory: the node registry and the drives' mount points.
-    #[arg(long, default_value = "/var/lib/strata", env = "STRATA_STATE_DIR")]
     pub state_dir: PathBuf,
-    /// Where the host's /sys, /dev and /proc are (a container may mount them elsewhere).
-    #[arg(long, default_value = "/", env = "STRATA_HOST_ROOT")]
+    /// Where the host's /sys, /dev and /proc are.
     pub host_root: PathBuf,
     /// The most volumes this node accepts (NodeGetInfo); 0 means no limit.
-    #[arg(long, default_value_t = 0)]
-    pub max_volumes: i64,
-    /// How often the node plugin checks its drives again (one that vanished is marked Lost,
-    /// one back or newly formatted published Ready), drops the records of mounts that are
-    /// gone and finishes deletes requested by a separate controller.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub max_volumes: u32,
+    /// How often the node plugin checks its drives and mounts again.
     pub resync: Duration,
 }
 
@@ -78,37 +83,26 @@ pub fn socket_path(endpoint: &str) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(path))
 }
 
-pub fn run(args: CsiArgs) -> anyhow::Result<()> {
-    let socket = socket_path(&args.endpoint)?;
-    let store = StoreSpec::parse(&args.state)?;
-    let node_id = args
-        .node_id
-        .clone()
-        .unwrap_or_else(crate::drive::sys::node_name);
-    if args.max_volumes < 0 {
-        bail!("--max-volumes must not be negative");
-    }
+pub fn run(cfg: CsiConfig) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
         .build()
         .context("starting the async runtime")?
-        .block_on(serve(args, socket, store, node_id))
+        .block_on(serve(cfg))
 }
 
-async fn serve(
-    args: CsiArgs,
-    socket: PathBuf,
-    store: StoreSpec,
-    node_id: String,
-) -> anyhow::Result<()> {
-    let store = Store::connect(&store).await?;
-    let serve_node = args.mode != Mode::Controller;
-    let serve_controller = args.mode != Mode::Node;
+async fn serve(cfg: CsiConfig) -> anyhow::Result<()> {
+    let CsiConfig {
+        socket, node_id, ..
+    } = &cfg;
+    let store = Store::connect(&cfg.store).await?;
+    let serve_node = cfg.mode != Mode::Controller;
+    let serve_controller = cfg.mode != Mode::Node;
     let volumes = serve_node.then(|| {
         let drives = DriveNode::new(
-            HostRoot::new(&args.host_root),
-            StateDir::new(&args.state_dir),
+            HostRoot::new(&cfg.host_root),
+            StateDir::new(&cfg.state_dir),
             node_id.clone(),
         );
         Arc::new(NodeVolumes::new(
@@ -118,12 +112,12 @@ async fn serve(
         ))
     });
     if let Some(v) = &volumes {
-        spawn_node_loop(v.clone(), args.resync);
+        spawn_node_loop(v.clone(), cfg.resync);
     }
     let ready = readiness(store.clone(), volumes.clone());
 
-    let listener = bind(&socket)?;
-    info!(socket = %socket.display(), mode = ?args.mode, node = %node_id, "CSI driver listening");
+    let listener = bind(socket)?;
+    info!(socket = %socket.display(), mode = ?cfg.mode, node = %node_id, "CSI driver listening");
     let mut router = tonic::transport::Server::builder()
         .layer(LogFailuresLayer)
         .add_service(IdentityServer::new(IdentityService::new(ready)));
@@ -137,7 +131,7 @@ async fn serve(
         router = router.add_service(NodeServer::new(NodeService::new(
             v,
             store.clone(),
-            args.max_volumes,
+            i64::from(cfg.max_volumes),
         )));
     }
     // Clients of every gRPC implementation are served, whatever they send as authority.
@@ -145,7 +139,7 @@ async fn serve(
     let result = router
         .serve_with_incoming_shutdown(incoming, shutdown())
         .await;
-    let _ = std::fs::remove_file(&socket);
+    let _ = std::fs::remove_file(socket);
     result.context("serving CSI")
 }
 

@@ -5,10 +5,10 @@
 
 use super::kube_store::{KubeError, KubeStore};
 use super::model::{State, VolumeEntry};
-use crate::fsutil::{self, FileLock};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use strata_drive::fsutil::{self, FileLock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -162,8 +162,8 @@ impl FileStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::csi::model::{DriveEntry, DriveSpec, DriveState, DriveStatus};
-    use crate::drive::Tier;
+    use crate::model::{DriveEntry, DriveSpec, DriveState, DriveStatus};
+    use strata_drive::Tier;
 
     fn drive(node: &str) -> DriveEntry {
         DriveEntry {

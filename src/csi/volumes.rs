@@ -10,14 +10,14 @@ use super::error::VolumeError;
 use super::model::{MountKind, VolumeEntry, VolumePhase};
 use super::mounter::Mounter;
 use super::store::Store;
-use crate::drive::identity::VOLUMES_DIR;
-use crate::drive::ops::Node as DriveNode;
 use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use strata_drive::identity::VOLUMES_DIR;
+use strata_drive::ops::Node as DriveNode;
 use tracing::{error, info, warn};
 
 const DELETING_PREFIX: &str = ".deleting-";
@@ -322,7 +322,9 @@ impl NodeVolumes {
         let dir = volumes.join(id);
         let trash = volumes.join(format!("{DELETING_PREFIX}{id}"));
         match fs::rename(&dir, &trash) {
-            Ok(()) => crate::fsutil::fsync_dir(&volumes).map_err(VolumeError::io("fsync"))?,
+            Ok(()) => {
+                strata_drive::fsutil::fsync_dir(&volumes).map_err(VolumeError::io("fsync"))?
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(VolumeError::io(format!("renaming {}", dir.display()))(e)),
         }

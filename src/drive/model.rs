@@ -232,21 +232,7 @@ impl Device {
     }
 }
 
-/// Binary units, as `lsblk` prints them.
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub use strata_util::size::human_size;
 
 #[cfg(test)]
 mod tests {
@@ -265,11 +251,5 @@ mod tests {
         assert_eq!("HOT".parse::<Tier>(), Ok(Tier::Hot));
         let err = "lukewarm".parse::<Tier>().unwrap_err();
         assert!(err.contains("hot, warm or cold"), "{err}");
-    }
-
-    #[test]
-    fn sizes_print_in_binary_units() {
-        assert_eq!(human_size(512), "512 B");
-        assert_eq!(human_size(1536 * 1024 * 1024), "1.5 GiB");
     }
 }

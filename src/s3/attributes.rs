@@ -4,9 +4,9 @@
 
 use super::convert::timestamp;
 use super::mpu_checksum;
-use crate::engine::ObjectInfo;
 use s3s::dto::*;
 use s3s::{s3_error, S3Result};
+use strata_engine::ObjectInfo;
 
 const ATTRIBUTES: [&str; 5] = [
     ObjectAttributes::ETAG,

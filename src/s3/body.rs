@@ -6,7 +6,6 @@
 //! blocking pool (`stream_object`), so a client that reads slowly holds no thread either.
 
 use super::errors::to_s3;
-use crate::engine::{BlockSink, ObjectReader};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use s3s::checksum::ChecksumHasher;
@@ -15,6 +14,7 @@ use s3s::{s3_error, S3Error, S3Result};
 use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex};
+use strata_engine::{BlockSink, ObjectReader};
 use tokio::sync::Notify;
 
 /// The first allocation for a block of a body of unknown length: most objects are small.

@@ -3,9 +3,9 @@
 use super::convert::*;
 use super::StrataS3;
 use super::{owner, to_s3};
-use crate::engine::EngineError;
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
+use strata_engine::EngineError;
 
 pub async fn list_buckets(
     s3: &StrataS3,
@@ -156,8 +156,8 @@ impl BucketPage {
     /// The buckets of this page (by name, as listed) and, when more follow, the last one.
     fn select(
         &self,
-        all: Vec<crate::engine::BucketInfo>,
-    ) -> (Vec<crate::engine::BucketInfo>, Option<String>) {
+        all: Vec<strata_engine::BucketInfo>,
+    ) -> (Vec<strata_engine::BucketInfo>, Option<String>) {
         if self.elsewhere {
             return (Vec::new(), None);
         }

@@ -2,11 +2,11 @@
 //! client asked for (header value, `x-amz-checksum-algorithm`, or a trailer), computed while the
 //! body streams, compared before the object becomes visible.
 
-use crate::engine::EngineError;
 use s3s::checksum::ChecksumHasher;
 use s3s::{s3_error, S3Result};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use strata_engine::EngineError;
 
 /// The algorithms S3 knows, by their names in `x-amz-checksum-<name>`.
 pub const ALGORITHMS: [&str; 5] = ["crc32", "crc32c", "sha1", "sha256", "crc64nvme"];

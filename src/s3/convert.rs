@@ -1,11 +1,11 @@
 //! Small conversions between S3 DTOs and engine values: metadata maps, timestamps, ETags,
 //! conditional headers, checksums, tags.
 
-use crate::engine::{ObjectInfo, PutOptions};
 use s3s::dto::{ETag, ETagCondition, Metadata, Timestamp, TimestampFormat};
 use s3s::{s3_error, S3Result};
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
+use strata_engine::{ObjectInfo, PutOptions};
 
 pub const META_PREFIX: &str = "x-amz-meta-";
 pub const CONTENT_ENCODING: &str = "content-encoding";

@@ -1,8 +1,8 @@
 //! Engine errors as S3 error documents (code and HTTP status).
 
-use crate::engine::EngineError;
 use s3s::{S3Error, S3ErrorCode};
 use std::io;
+use strata_engine::EngineError;
 
 pub fn to_s3(e: EngineError) -> S3Error {
     use S3ErrorCode as C;

@@ -1,11 +1,11 @@
 //! Listing objects: ListObjects (v1 and v2) and ListObjectVersions over one listing page.
 
-use crate::engine::{ListQuery, ObjectInfo};
-use crate::s3::convert::*;
-use crate::s3::StrataS3;
-use crate::s3::{mpu_checksum, owner, versions};
+use crate::convert::*;
+use crate::StrataS3;
+use crate::{mpu_checksum, owner, versions};
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
+use strata_engine::{ListQuery, ObjectInfo};
 
 pub async fn list_objects_v2(
     s3: &StrataS3,

@@ -83,14 +83,14 @@ macro_rules! checksum_fields_typed {
     ($out:expr, $stored:expr) => {{
         let stored: &std::collections::BTreeMap<String, String> = $stored;
         checksum_fields!($out, stored);
-        $out.checksum_type = $crate::s3::mpu_checksum::checksum_type(stored);
+        $out.checksum_type = $crate::mpu_checksum::checksum_type(stored);
     }};
 }
 
 /// Stored checksums into an output's checksum fields, when the client asked for them.
 macro_rules! checksum_fields {
     ($out:expr, $stored:expr) => {{
-        let [crc32, crc32c, sha1, sha256, crc64nvme] = $crate::s3::checksum::fields($stored);
+        let [crc32, crc32c, sha1, sha256, crc64nvme] = $crate::checksum::fields($stored);
         $out.checksum_crc32 = crc32;
         $out.checksum_crc32c = crc32c;
         $out.checksum_sha1 = sha1;

@@ -10,10 +10,10 @@
 
 use super::checksum::{self, Plan};
 use super::crc_combine;
-use crate::engine::{EngineError, PartInfo, UploadInfo};
 use s3s::dto::{ChecksumAlgorithm, ChecksumType, CompletedPart};
 use s3s::{s3_error, S3Result};
 use std::collections::BTreeMap;
+use strata_engine::{EngineError, PartInfo, UploadInfo};
 
 const COMPOSITE: &str = ChecksumType::COMPOSITE;
 const FULL_OBJECT: &str = ChecksumType::FULL_OBJECT;

@@ -1,11 +1,11 @@
 //! Multipart uploads: create, upload a part (or copy one), complete, abort, list parts and
 //! uploads.
 
-use crate::s3::body::BodyReader;
-use crate::s3::convert::*;
-use crate::s3::object::copy::{copy_source, parse_copy_range, CopyConditions};
-use crate::s3::StrataS3;
-use crate::s3::{checksum, checksum_plan, mpu_checksum, owner, upload};
+use crate::body::BodyReader;
+use crate::convert::*;
+use crate::object::copy::{copy_source, parse_copy_range, CopyConditions};
+use crate::StrataS3;
+use crate::{checksum, checksum_plan, mpu_checksum, owner, upload};
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
@@ -182,7 +182,7 @@ pub async fn complete_multipart_upload(
             Ok((n, tag))
         })
         .collect::<S3Result<_>>()?;
-    let conditions = crate::engine::Conditions {
+    let conditions = strata_engine::Conditions {
         if_match: etag_condition(input.if_match.as_ref()),
         if_none_match: etag_condition(input.if_none_match.as_ref()),
         ..Default::default()

@@ -2,8 +2,8 @@
 //! with the part's Content-Range; `x-amz-mp-parts-count` for objects made by a multipart
 //! upload; InvalidPartNumber beyond the last part). A plain object is its own part 1.
 
-use crate::engine::{ObjectInfo, ObjectPart};
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
+use strata_engine::{ObjectInfo, ObjectPart};
 
 /// Where one part lies in its object.
 pub struct PartRead<'a> {

@@ -1,7 +1,7 @@
 //! Object tagging: get, put, delete.
 
-use crate::s3::convert::*;
-use crate::s3::StrataS3;
+use crate::convert::*;
+use crate::StrataS3;
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 use std::collections::BTreeMap;

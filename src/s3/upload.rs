@@ -7,9 +7,9 @@
 use super::body::{hash, stream_into, BodyReader};
 use super::checksum::Plan;
 use super::StrataS3;
-use crate::engine::{ObjectInfo, PartInfo, PutOptions};
 use s3s::{s3_error, S3Result};
 use std::collections::BTreeMap;
+use strata_engine::{ObjectInfo, PartInfo, PutOptions};
 
 /// The largest object a single PUT may store (MinIO's limit; S3's is 5 GiB).
 pub const MAX_OBJECT_SIZE: u64 = 5 << 40;
@@ -42,7 +42,7 @@ fn body_check(
     body: &BodyReader,
     plan: Plan,
     trailers: Option<s3s::TrailingHeaders>,
-) -> impl FnMut() -> Result<BTreeMap<String, String>, crate::engine::EngineError> + Send + 'static {
+) -> impl FnMut() -> Result<BTreeMap<String, String>, strata_engine::EngineError> + Send + 'static {
     let hasher = body.hasher.clone();
     move || plan.verify(&hasher, trailers.as_ref().and_then(|t| t.take()).as_ref())
 }

@@ -13,8 +13,6 @@ use super::metrics::api;
 use super::metrics::usage::Usage;
 use super::metrics::{self as prom, Metrics, Scope};
 use super::token::ScrapeAccess;
-use crate::engine::Engine;
-use crate::s3::gate::OperationSlot;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Frame, SizeHint};
@@ -26,6 +24,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use strata_engine::Engine;
+use strata_s3::gate::OperationSlot;
 use tokio::sync::OwnedSemaphorePermit;
 
 /// How the front is set up besides the S3 service and the engine.
@@ -208,7 +208,7 @@ impl Front {
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
             .and_then(|h| self.cfg.domains.bucket(h));
-        let req = crate::s3::edge::before(req, vhost).await;
+        let req = strata_s3::edge::before(req, vhost).await;
         let mut r = match self.s3.call(req).await {
             Ok(r) => r,
             Err(e) => {
@@ -216,7 +216,7 @@ impl Front {
                 internal_error()
             }
         };
-        crate::s3::edge::after(&method, &mut r);
+        strata_s3::edge::after(&method, &mut r);
         if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
             r = s3_error(
                 S3ErrorCode::RequestTimeout,

@@ -1,11 +1,11 @@
 //! CopyObject, and the copy source and its conditions that UploadPartCopy shares.
 
-use crate::engine::{Engine, EngineError, ObjectInfo, PutOptions};
-use crate::s3::checksum;
-use crate::s3::convert::*;
-use crate::s3::StrataS3;
+use crate::checksum;
+use crate::convert::*;
+use crate::StrataS3;
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
+use strata_engine::{Engine, EngineError, ObjectInfo, PutOptions};
 
 pub async fn copy_object(
     s3: &StrataS3,
@@ -60,7 +60,7 @@ pub async fn copy_object(
                 src.tags.clone()
             };
             if same && reduced == src.reduced_redundancy {
-                let now = crate::engine::now_ns();
+                let now = strata_engine::now_ns();
                 return e
                     .update_metadata(&bucket, &key, &|m| {
                         m.user_meta = user_meta.clone();
@@ -116,7 +116,7 @@ impl CopyConditions {
         e: &Engine,
         bucket: &str,
         key: &str,
-    ) -> Result<Result<(crate::engine::ObjectReader, ObjectInfo), S3Error>, EngineError> {
+    ) -> Result<Result<(strata_engine::ObjectReader, ObjectInfo), S3Error>, EngineError> {
         let reader = e.get_object(bucket, key, None)?;
         let info = reader.info().clone();
         let cond = Conditions {

@@ -1,18 +1,18 @@
 //! DeleteObject and DeleteObjects, with their per-object conditions.
 
-use crate::engine::{Engine, EngineError};
-use crate::s3::convert::*;
-use crate::s3::to_s3;
-use crate::s3::StrataS3;
+use crate::convert::*;
+use crate::to_s3;
+use crate::StrataS3;
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
+use strata_engine::{Engine, EngineError};
 
 pub async fn delete_object(
     s3: &StrataS3,
     req: S3Request<DeleteObjectInput>,
 ) -> S3Result<S3Response<DeleteObjectOutput>> {
     let input = req.input;
-    let conditions = crate::engine::Conditions {
+    let conditions = strata_engine::Conditions {
         if_match: etag_condition(input.if_match.as_ref()),
         if_match_last_modified_ns: input.if_match_last_modified_time.as_ref().map(timestamp_ns),
         if_match_size: input.if_match_size.map(|s| s.max(0) as u64),
@@ -39,7 +39,7 @@ pub async fn delete_objects(
         .objects
         .into_iter()
         .map(|o| {
-            let conditions = crate::engine::Conditions {
+            let conditions = strata_engine::Conditions {
                 if_match: o.e_tag.map(|t| t.value().trim_matches('"').to_string()),
                 if_match_last_modified_ns: o.last_modified_time.as_ref().map(timestamp_ns),
                 if_match_size: o.size.map(|s| s.max(0) as u64),
@@ -95,7 +95,7 @@ pub async fn delete_objects(
 struct DeleteEntry {
     key: String,
     version_id: Option<String>,
-    conditions: crate::engine::Conditions,
+    conditions: strata_engine::Conditions,
 }
 
 impl DeleteEntry {

@@ -1,14 +1,14 @@
 //! Reading objects: GetObject, HeadObject (with ranges, part numbers, conditions and
 //! `response-*` overrides) and GetObjectAttributes.
 
-use crate::engine::ObjectInfo;
-use crate::s3::body::stream_object;
-use crate::s3::convert::*;
-use crate::s3::StrataS3;
-use crate::s3::{attributes, mpu_checksum, part_number, to_s3};
+use crate::body::stream_object;
+use crate::convert::*;
+use crate::StrataS3;
+use crate::{attributes, mpu_checksum, part_number, to_s3};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result};
 use std::collections::BTreeMap;
+use strata_engine::ObjectInfo;
 
 pub async fn get_object(
     s3: &StrataS3,

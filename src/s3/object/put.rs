@@ -1,9 +1,9 @@
 //! Writing an object in one request: PutObject (and the browser POST that s3s turns into it).
 
-use crate::s3::body::BodyReader;
-use crate::s3::convert::*;
-use crate::s3::StrataS3;
-use crate::s3::{checksum_plan, post};
+use crate::body::BodyReader;
+use crate::convert::*;
+use crate::StrataS3;
+use crate::{checksum_plan, post};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -33,7 +33,7 @@ pub async fn put_object(
     );
     let (bucket, key) = (input.bucket, input.key);
     // Checked by the engine under the key's lock, atomically with the write.
-    opts.conditions = crate::engine::Conditions {
+    opts.conditions = strata_engine::Conditions {
         if_match: etag_condition(input.if_match.as_ref()),
         if_none_match: etag_condition(input.if_none_match.as_ref()),
         ..Default::default()

@@ -17,7 +17,7 @@
 mod form;
 mod policy;
 
-use crate::s3::gate;
+use crate::gate;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};

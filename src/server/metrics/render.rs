@@ -5,7 +5,7 @@
 use super::text::{Kind, Labels, Page, Sample};
 use super::usage::Usage;
 use super::{process, Metrics, FINE_TTFB, MINIO_TTFB};
-use crate::engine::{DriveState, Engine, Stats};
+use strata_engine::{DriveState, Engine, Stats};
 
 pub struct Context<'a> {
     pub engine: &'a Engine,
@@ -208,12 +208,12 @@ fn erasure_sets(p: &mut Page, engine: &Engine, drives: &[DriveState]) {
 }
 
 fn node_drives(p: &mut Page, engine: &Engine, drives: &[DriveState]) {
-    let with_capacity: Vec<(&DriveState, &crate::engine::drive::Capacity)> = drives
+    let with_capacity: Vec<(&DriveState, &strata_engine::drive::Capacity)> = drives
         .iter()
         .filter(|d| d.online)
         .filter_map(|d| Some((d, d.capacity.as_ref()?)))
         .collect();
-    let per_drive = |f: fn(&crate::engine::drive::Capacity) -> u64| -> Vec<Sample> {
+    let per_drive = |f: fn(&strata_engine::drive::Capacity) -> u64| -> Vec<Sample> {
         with_capacity
             .iter()
             .map(|(d, c)| Sample::new(drive_labels(d), n(f(c))))
@@ -588,7 +588,7 @@ fn strata_background(p: &mut Page, s: &Stats, drives: &[DriveState]) {
         p.single(name, help, Kind::Counter, n(Stats::get(v)));
     }
     let rebuilds = s.rebuilds();
-    let per_rebuild = |f: &dyn Fn(&crate::engine::Rebuild) -> f64| -> Vec<Sample> {
+    let per_rebuild = |f: &dyn Fn(&strata_engine::Rebuild) -> f64| -> Vec<Sample> {
         rebuilds
             .iter()
             .map(|((set, _), r)| {

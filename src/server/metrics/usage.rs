@@ -3,10 +3,10 @@
 //! interval, as MinIO counts it with its scanner: a scrape never walks the drives, and the
 //! figures are as old as `minio_usage_last_activity_nano_seconds` says.
 
-use crate::engine::{Engine, EngineError, ListQuery};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use strata_engine::{Engine, EngineError, ListQuery};
 
 /// Keys per listing page of the crawl.
 const PAGE: usize = 1000;

@@ -12,9 +12,9 @@ use std::hint::black_box;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use strata::engine::geometry::{encode_block, EncodedBlock, Geometry};
-use strata::engine::{Config, Engine, PutOptions};
-use strata::erasure::Codec;
+use strata_codec::erasure::Codec;
+use strata_engine::geometry::{encode_block, EncodedBlock, Geometry};
+use strata_engine::{Config, Engine, PutOptions};
 
 const SIZES: [(&str, usize); 2] = [("1MiB", 1 << 20), ("64MiB", 64 << 20)];
 const LAYOUTS: [(&str, usize); 2] = [("4-drives-2+2", 4), ("1-drive", 1)];

@@ -4,11 +4,11 @@
 //! local state file (spec and status side by side, flat), so placement and bookkeeping code
 //! serves both.
 
-use crate::drive::Tier;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use strata_drive::Tier;
 
 /// A formatted Strata drive as the CSI driver sees it; its name is the drive id (the XFS
 /// filesystem UUID). The node plugin that owns it keeps it up to date; the controller adds

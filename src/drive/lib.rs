@@ -2,6 +2,8 @@
 //! (XFS with project quotas), classify them into tiers, mount them after reboots, release them.
 
 pub mod discover;
+/// Crash-safe file helpers, shared with the CSI driver (`strata-util`).
+pub use strata_util::fsutil;
 mod error;
 pub mod host;
 pub mod identity;

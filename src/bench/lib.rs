@@ -3,67 +3,54 @@
 //! prints a progress line each second and a summary (throughput, ops/s, latency and TTFB
 //! percentiles, errors), optionally as JSON, and cleans up after itself.
 
-mod client;
-pub mod sigv4;
 mod stats;
+
+/// The S3 client the bench drives servers with lives in `strata-s3client`.
+pub use strata_s3client::sigv4;
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
-use client::Client;
 use sigv4::Credentials;
 use stats::{OpStats, Summary};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use strata_s3client::client::{self, Client};
+use strata_util::size::parse_size;
 
-#[derive(clap::Args, Debug, Clone)]
-pub struct BenchArgs {
+/// One benchmark run; the command line that fills it is the binary's (`strata bench`).
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
     /// put, get, mixed, list, stat, delete or multipart.
     pub workload: String,
     /// S3 endpoint, e.g. http://127.0.0.1:9000 (http only).
-    #[arg(long, default_value = "http://127.0.0.1:9000")]
     pub endpoint: String,
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true)]
     pub access_key: String,
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
     pub secret_key: String,
-    #[arg(long, default_value = "us-east-1")]
     pub region: String,
     /// Bucket to use (created if needed, kept); by default a fresh one, removed at the end.
-    #[arg(long)]
     pub bucket: Option<String>,
     /// Key prefix of the objects the benchmark makes.
-    #[arg(long, default_value = "bench/")]
     pub prefix: String,
     /// Object size (4KiB, 1MiB, 64MiB, …) or a range MIN..MAX (log-uniform).
-    #[arg(long, default_value = "1MiB")]
     pub size: String,
     /// Concurrent requests (one connection each).
-    #[arg(long, short = 'c', default_value_t = 8)]
     pub concurrency: usize,
     /// How long to run.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
     /// Stop after this many operations instead (over all workers).
-    #[arg(long)]
     pub ops: Option<u64>,
     /// Objects prepared for get/stat/mixed/list/delete.
-    #[arg(long, default_value_t = 200)]
     pub objects: u64,
     /// Mixed ratios, e.g. get=45,put=15,delete=10,stat=30.
-    #[arg(long, default_value = "get=45,put=15,delete=10,stat=30")]
     pub mix: String,
     /// Multipart: part size and parts per upload.
-    #[arg(long, default_value = "5MiB")]
     pub part_size: String,
-    #[arg(long, default_value_t = 4)]
     pub parts: u32,
     /// Also write the summary as JSON to this file.
-    #[arg(long)]
     pub json: Option<std::path::PathBuf>,
     /// Leave the objects (and bucket) in place.
-    #[arg(long)]
     pub no_cleanup: bool,
 }
 
@@ -99,7 +86,7 @@ struct Report {
     results: Vec<Summary>,
 }
 
-pub fn run(args: BenchArgs) -> Result<()> {
+pub fn run(args: BenchOptions) -> Result<()> {
     let plan = Plan::new(&args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -119,7 +106,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
 /// Everything decided before the first request.
 struct Plan {
-    args: BenchArgs,
+    args: BenchOptions,
     host: String,
     creds: Arc<Credentials>,
     bucket: String,
@@ -131,7 +118,7 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(args: &BenchArgs) -> Result<Plan> {
+    fn new(args: &BenchOptions) -> Result<Plan> {
         let host = args
             .endpoint
             .strip_prefix("http://")
@@ -545,25 +532,6 @@ impl Sizes {
         let (lo, hi) = ((self.min as f64).ln(), (self.max as f64).ln());
         ((lo + u * (hi - lo)).exp() as u64).clamp(self.min, self.max)
     }
-}
-
-/// `4KiB`, `1MiB`, `64MiB`, `1GiB`, `10KB` (decimal), `123` (bytes).
-pub fn parse_size(s: &str) -> Result<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().with_context(|| format!("bad size {s:?}"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kib" | "k" => 1 << 10,
-        "mib" | "m" => 1 << 20,
-        "gib" | "g" => 1 << 30,
-        "kb" => 1000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        other => bail!("bad size unit {other:?} in {s:?} (use KiB, MiB, GiB, KB, MB, GB)"),
-    };
-    Ok(n * mult)
 }
 
 fn parse_mix(s: &str) -> Result<Vec<(Op, u32)>> {

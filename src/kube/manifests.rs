@@ -5,7 +5,7 @@
 //!
 //! One function per object. Settings that are not obvious say why next to them.
 
-use crate::csi::model::{Drive, Volume};
+use crate::model::{Drive, Volume};
 use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::rbac::v1 as rbac;
@@ -20,8 +20,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The CSI driver name: the StorageClasses' provisioner and the kubelet plugin name.
-pub const DRIVER_NAME: &str = crate::csi::request::DRIVER_NAME;
+pub use crate::DRIVER_NAME;
 /// Where the controller, the node plugin and their RBAC live.
 pub const NAMESPACE: &str = "strata-system";
 /// The command the header of every generated file names.
@@ -169,7 +168,7 @@ fn strings(items: &[&str]) -> Vec<String> {
 // ---------------------------------------------------------------------------------------
 // CRDs
 
-/// A CRD generated from our own types (`crate::csi::model`), made fit for the API server.
+/// A CRD generated from our own types (`crate::model`), made fit for the API server.
 fn crd(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
     for version in &mut crd.spec.versions {
         if let Some(schema) = version

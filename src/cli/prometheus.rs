@@ -2,9 +2,9 @@
 //! token signed by its root credentials, as `mc admin prometheus generate` prints one (same
 //! token, same layout), so that no `mc` is needed to scrape Strata.
 
-use super::token;
 use anyhow::{bail, Context, Result};
 use std::time::{SystemTime, UNIX_EPOCH};
+use strata_server::token;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct PrometheusArgs {

@@ -29,10 +29,10 @@ mod tagging;
 mod upload;
 mod versions;
 
-use crate::engine::{Engine, EngineError};
 use s3s::dto::*;
 use s3s::{S3Error, S3Request, S3Response, S3Result, S3};
 use std::sync::Arc;
+use strata_engine::{Engine, EngineError};
 
 pub use errors::to_s3;
 

@@ -11,7 +11,8 @@ mod fake_mounter;
 pub mod identity;
 pub mod kube_cache;
 pub mod kube_store;
-pub mod model;
+/// The CRD types live in `strata-kube` (shared with the manifests and the operator).
+pub use strata_kube::model;
 pub mod mount;
 pub mod mount_options;
 pub mod mounter;
@@ -28,4 +29,4 @@ pub mod status;
 pub mod store;
 pub mod volumes;
 
-pub use server::{run, CsiArgs};
+pub use server::{run, socket_path, CsiConfig, Mode};

@@ -2,7 +2,7 @@
 //! itself counted (its Prometheus metrics, scraped with a bearer token as Prometheus does), and
 //! failed requests are reported, not hidden.
 
-mod s3_support;
+use crate::s3_support;
 
 use s3_support::{Server, SECRET, USER};
 use std::collections::BTreeMap;

@@ -2,8 +2,8 @@
 //! state in a file (run as root). Quota enforcement is asserted where the kernel has XFS
 //! quotas (the VM lab runs this file with STRATA_REQUIRE_QUOTA=1).
 
-mod common;
-mod csi_support;
+use crate::common;
+use crate::csi_support;
 
 use common::{quota_supported, MIB};
 use csi_support::*;

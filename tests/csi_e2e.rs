@@ -3,9 +3,9 @@
 //! on the four published paths, objects round-tripped with the AWS CLI, then one drive taken
 //! away and every object still read back (run as root).
 
-mod common;
-mod csi_support;
-mod s3_support;
+use crate::common;
+use crate::csi_support;
+use crate::s3_support;
 
 use common::MIB;
 use csi_support::Csi;

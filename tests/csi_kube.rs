@@ -6,8 +6,8 @@
 //! write of the object keeps the stored status, a write of the status keeps the stored spec)
 //! and runs the real `strata csi --mode controller` against it over HTTP.
 
-mod common;
-mod csi_support;
+use crate::common;
+use crate::csi_support;
 
 use bytes::Bytes;
 use common::{Lab, LoopDevice};

@@ -2,7 +2,7 @@
 //! XFS quota support (as on the usual build hosts) the quota test checks that this is
 //! reported cleanly; run it in the VM lab with STRATA_REQUIRE_QUOTA=1 for enforcement.
 
-mod common;
+use crate::common;
 
 use common::{quota_supported, LoopDevice, MIB};
 use std::fs::{self, File, OpenOptions};

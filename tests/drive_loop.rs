@@ -1,6 +1,6 @@
 //! drivectl on real loop devices with real XFS (run as root).
 
-mod common;
+use crate::common;
 
 use common::{quota_supported, stderr, Lab, LoopDevice, MIB};
 use std::fs;

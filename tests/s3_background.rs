@@ -3,7 +3,7 @@
 //! healing and the metrics count the rebuild and its time to full redundancy; and racing
 //! create-only PUTs of one key have exactly one winner.
 
-mod s3_support;
+use crate::s3_support;
 
 use s3_support::{data, write_file, Server};
 use std::path::{Path, PathBuf};

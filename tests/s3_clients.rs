@@ -1,7 +1,7 @@
 //! The S3 API with real clients against a real `strata server` (4 drive folders, parity 2):
 //! the AWS CLI v2 (with curl for presigned URLs), boto3, s3cmd and rclone.
 
-mod s3_support;
+use crate::s3_support;
 
 use s3_support::{curl_status, data, same_file, write_big_file, write_file, Server, MIB};
 use std::fs;

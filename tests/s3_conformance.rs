@@ -1,7 +1,7 @@
 //! S3 behaviour real clients rely on, each point checked with boto3 (tests/clients/
 //! conformance.py) against a real `strata server`: what S3 answers, not what a test list says.
 
-mod s3_support;
+use crate::s3_support;
 
 use s3_support::Server;
 use serde_json::{json, Value};

@@ -5,8 +5,8 @@
 //! watches it), every object reads back whole, and the start-up scan replaces the links with
 //! real directories. Fails without `engine::drive::beneath`.
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::trap::Trap;
 use s3_support::{same_file, write_big_file, write_file, Server};

@@ -2,7 +2,7 @@
 //! nothing, and leaves the server running. Hostile keys never leave their bucket's folder.
 //! Bad start-up input makes `strata server` exit non-zero with a clear message.
 
-mod s3_support;
+use crate::s3_support;
 
 use s3_support::{bin, walk, Server, SECRET, USER};
 use serde_json::Value;

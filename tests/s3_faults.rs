@@ -1,8 +1,8 @@
 //! Drive failures seen through the S3 API (drive folders renamed away while the server runs,
 //! then put back), and a graceful stop on SIGTERM while an upload is in flight.
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use s3_support::{curl_status, data, same_file, write_file, Server, MIB};
 use std::fs;

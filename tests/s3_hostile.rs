@@ -4,7 +4,7 @@
 //! neither spins the accept loop nor floods the log; the server serves again once the
 //! connections are gone.
 
-mod s3_support;
+use crate::s3_support;
 
 use s3_support::{Server, SECRET, USER};
 use std::io::{Read, Write};

@@ -3,7 +3,7 @@
 //! (VmHWM) stays under 256 MiB. One test, so that CI pays for the 2 GiB once (about a minute
 //! on a debug build).
 
-mod s3_support;
+use crate::s3_support;
 
 use s3_support::{same_file, write_big_file, Server};
 use std::time::Instant;

@@ -5,7 +5,7 @@
 //! operation the protocol layer resolved and the bytes that really arrived. No page or error
 //! document names a host path, and no endpoint hides a bucket or key.
 
-mod s3_support;
+use crate::s3_support;
 
 use s3_support::{curl_status, samples, Server};
 use serde_json::Value;

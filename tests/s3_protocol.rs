@@ -2,7 +2,7 @@
 //! chunks are each signed (with and without a signed checksum trailer), and virtual-hosted-style
 //! addressing with `--domain`. The requests are made by tests/clients/s3_protocol.py.
 
-mod s3_support;
+use crate::s3_support;
 
 use s3_support::Server;
 use serde_json::{json, Value};

@@ -550,13 +550,23 @@ mod tests {
     fn returns_once_enough_and_late_answers_are_cleaned_up() {
         let w = workers(3);
         let cleaned = Arc::new(Mutex::new(Vec::new()));
+        // The slow call is running when the others decide (a call still queued then is
+        // cancelled and makes nothing to clean up: a loaded machine once got there first).
+        let slow_started = Arc::new(AtomicBool::new(false));
         let calls = (0..3)
             .map(|i| {
                 let c = cleaned.clone();
+                let started = slow_started.clone();
                 Some(
                     Call::new(w[i].clone(), move || {
                         if i == 2 {
+                            started.store(true, Ordering::SeqCst);
                             std::thread::sleep(Duration::from_millis(300));
+                        } else {
+                            let t = Instant::now();
+                            while !started.load(Ordering::SeqCst) && t.elapsed().as_secs() < 5 {
+                                std::thread::sleep(Duration::from_millis(1));
+                            }
                         }
                         Ok(i)
                     })

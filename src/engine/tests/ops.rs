@@ -1,10 +1,8 @@
 //! Engine operations on plain folders: buckets, objects, listing, multipart, layout.
 
-mod common;
-
-use common::engine::{cfg, data, find_file, get, put, Dirs};
+use crate::support::{cfg, data, find_file, get, put, Dirs};
 use std::io::Read;
-use strata::engine::{Config, DriveProblem, Engine, EngineError, ListQuery, PutOptions};
+use strata_engine::{Config, DriveProblem, Engine, EngineError, ListQuery, PutOptions};
 
 #[test]
 fn objects_round_trip_in_every_size_class() {

@@ -9,14 +9,12 @@
 //!   NoSuchKey, untouched neighbours never vanish from listings, and the end state is
 //!   consistent on disk.
 
-mod common;
-
-use common::engine::{cfg, data, find_files, Dirs};
+use crate::support::{cfg, data, find_files, Dirs};
 use md5::Digest;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use strata::engine::{Config, Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
+use strata_engine::{Config, Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
 
 const B: usize = 64 * 1024;
 /// Inline (≤ 4 KiB shard files with `cfg()`), one block in files, block boundaries, several
@@ -106,8 +104,8 @@ fn assert_clean_on_disk(dirs: &Dirs, bucket: &str) {
         assert!(tmp.is_empty(), "leftovers in tmp: {tmp:?}");
         for meta_file in find_files(&p.join(bucket), "%meta") {
             let dir = meta_file.parent().unwrap();
-            let meta = strata::engine::meta::MetaFile::decode(&std::fs::read(&meta_file).unwrap())
-                .unwrap();
+            let meta =
+                strata_engine::meta::MetaFile::decode(&std::fs::read(&meta_file).unwrap()).unwrap();
             assert_eq!(
                 meta.versions.len(),
                 1,

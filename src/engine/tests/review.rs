@@ -7,17 +7,15 @@
 //! from metadata entries that real writes produced. Small objects are inline (their shards
 //! live in the metadata), so most states are metadata files only.
 
-mod common;
-
-use common::engine::{cfg, data, get, put, Dirs};
+use crate::support::{cfg, data, get, put, Dirs};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use strata::engine::meta::{Entry, MetaFile, Version};
-use strata::engine::names::key_dir;
-use strata::engine::{Config, Engine, EngineError, ListQuery, PutOptions};
+use strata_engine::meta::{Entry, MetaFile, Version};
+use strata_engine::names::key_dir;
+use strata_engine::{Config, Engine, EngineError, ListQuery, PutOptions};
 
 const B: &str = "review";
 

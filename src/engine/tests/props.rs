@@ -10,15 +10,13 @@
 //! Drives are lost either by renaming their directory away under a running engine (and back),
 //! or with `Engine::take_offline` on a freshly opened engine.
 
-mod common;
-
-use common::engine::{cfg, data, find_files, get, Dirs};
+use crate::support::{cfg, data, find_files, get, Dirs};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use strata::engine::geometry::Geometry;
-use strata::engine::{Config, Engine, EngineError, ObjectInfo, PutOptions};
+use strata_engine::geometry::Geometry;
+use strata_engine::{Config, Engine, EngineError, ObjectInfo, PutOptions};
 
 /// Block size of `cfg()`: small, so that "several blocks" stays cheap.
 const B: usize = 64 * 1024;

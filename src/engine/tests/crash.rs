@@ -16,17 +16,17 @@
 //! drives in an environment variable. It prints `START …` before and `ACK …` after each
 //! operation; a line cut short by the kill is ignored.
 
-mod common;
+use strata_testkit as common;
 
-use common::engine::{cfg, data, find_files, Dirs};
+use crate::support::{cfg, data, find_files, Dirs};
 use md5::Digest;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use strata::engine::meta::MetaFile;
-use strata::engine::{Config, Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
+use strata_engine::meta::MetaFile;
+use strata_engine::{Config, Engine, EngineError, ListQuery, ObjectInfo, PutOptions};
 
 const DRIVES_ENV: &str = "STRATA_CRASH_CHILD_DRIVES";
 const SEED_ENV: &str = "STRATA_CRASH_CHILD_SEED";
@@ -330,6 +330,12 @@ fn killed_writers_with_a_frozen_drive_on_xfs_4_plus_2() {
     );
 }
 
+/// The child test's name as the harness knows it: its module path inside this test binary.
+fn child_test_name() -> String {
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    format!("{module}::crash_child")
+}
+
 fn killed_writers(drives: usize, geo: Geo) {
     let dirs = Dirs::new(drives);
     killed_writers_on(&dirs.paths, geo, None, ROUNDS);
@@ -357,7 +363,12 @@ fn killed_writers_on(
         let child_seed = rng.next();
         let mut child = Killed(
             Command::new(&exe)
-                .args(["--exact", "crash_child", "--nocapture", "--include-ignored"])
+                .args([
+                    "--exact",
+                    &child_test_name(),
+                    "--nocapture",
+                    "--include-ignored",
+                ])
                 .env(DRIVES_ENV, drives_env(paths))
                 .env(SEED_ENV, child_seed.to_string())
                 .env(GEOMETRY_ENV, format!("{},{}", geo.set_size, geo.parity))
@@ -572,11 +583,11 @@ fn shard_data_bypasses_the_page_cache_on_xfs_and_round_trips() {
         cached <= 1,
         "{cached} pages of the shard in the page cache after the PUT"
     );
-    assert!(common::engine::get(&e, "odirect", "big").unwrap() == body);
+    assert!(crate::support::get(&e, "odirect", "big").unwrap() == body);
     drop(e);
     drive.unmount();
     drive.mount();
-    assert!(common::engine::get(&open(), "odirect", "big").unwrap() == body);
+    assert!(crate::support::get(&open(), "odirect", "big").unwrap() == body);
 }
 
 /// Pages of the file in the page cache (`mincore` over a mapping of it).

@@ -1,8 +1,8 @@
-//! Engine test helpers: drive folders, deterministic data, whole-object reads, file snapshots.
+//! The engine tests' helpers: drive folders, deterministic data, whole-object reads, file snapshots.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use strata::engine::{Config, Engine, EngineError, ObjectInfo, PutOptions};
+use strata_engine::{Config, Engine, EngineError, ObjectInfo, PutOptions};
 
 pub struct Dirs {
     pub tmp: tempfile::TempDir,

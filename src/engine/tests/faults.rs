@@ -4,9 +4,9 @@
 //! The loop-device tests need root (as every test here does); their mounts and loop devices
 //! are released by guards even when an assertion fails.
 
-mod common;
+use strata_testkit as common;
 
-use common::engine::{cfg, data, find_file, get, put, snapshot, Dirs};
+use crate::support::{cfg, data, find_file, get, put, snapshot, Dirs};
 use common::LoopDevice;
 use std::collections::BTreeMap;
 use std::fs;
@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use strata::engine::drive::faulty::{FaultPlan, FaultyDrive};
-use strata::engine::drive::Drive;
-use strata::engine::meta::{Entry, MetaFile};
-use strata::engine::names::key_dir;
-use strata::engine::{Config, DriveProblem, Engine, EngineError, ListQuery, PutOptions};
+use strata_engine::drive::faulty::{FaultPlan, FaultyDrive};
+use strata_engine::drive::Drive;
+use strata_engine::meta::{Entry, MetaFile};
+use strata_engine::names::key_dir;
+use strata_engine::{Config, DriveProblem, Engine, EngineError, ListQuery, PutOptions};
 
 type Snapshot = BTreeMap<PathBuf, Vec<u8>>;
 

@@ -3,14 +3,14 @@
 //! start-up is rebuilt, a drive that goes away and comes back is brought back and rebuilt, each
 //! byte-identical to what the writes stored, with progress counted.
 
-mod common;
+use strata_testkit as common;
 
-use common::engine::{cfg, data, find_file, get, put, snapshot, Dirs};
+use crate::support::{cfg, data, find_file, get, put, snapshot, Dirs};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use strata::engine::names::key_dir;
-use strata::engine::{Config, Engine, PutOptions, Stats};
+use strata_engine::names::key_dir;
+use strata_engine::{Config, Engine, PutOptions, Stats};
 
 fn object_dir(drive: &Path, bucket: &str, key: &str) -> PathBuf {
     drive.join(bucket).join(key_dir(key))
@@ -76,7 +76,7 @@ fn parity_drives(d: &Dirs, key: &str, k: u8) -> Vec<usize> {
     (0..d.paths.len())
         .filter(|&p| {
             let b = std::fs::read(object_dir(&d.paths[p], "bgw", key).join("%meta")).unwrap();
-            strata::engine::meta::MetaFile::decode(&b).unwrap().versions[0].shard >= k
+            strata_engine::meta::MetaFile::decode(&b).unwrap().versions[0].shard >= k
         })
         .collect()
 }
@@ -251,7 +251,7 @@ fn a_drive_that_returns_is_brought_back_and_rebuilt() {
     assert!(e.drives()[1].online && !e.drives()[1].healing);
     assert!(matches!(
         e.head_object("bgw", "inline"),
-        Err(strata::engine::EngineError::NoSuchKey { .. })
+        Err(strata_engine::EngineError::NoSuchKey { .. })
     ));
     // With two other drives out, drive 1's shards are needed for every object.
     e.take_offline(0, 4);

@@ -3,13 +3,11 @@
 //! an overwrite or delete overtakes, racing create-only writes. Each test failed on the engine
 //! before the commit protocol (`set::commit`) and the identity-keyed shard hashes (`shard`).
 
-mod common;
-
-use common::engine::{cfg, data, find_file, get, put, Dirs};
+use crate::support::{cfg, data, find_file, get, put, Dirs};
 use std::path::{Path, PathBuf};
 use std::sync::Barrier;
-use strata::engine::names::key_dir;
-use strata::engine::{Config, Engine, EngineError, PutOptions};
+use strata_engine::names::key_dir;
+use strata_engine::{Config, Engine, EngineError, PutOptions};
 
 fn object_dir(drive: &Path, bucket: &str, key: &str) -> PathBuf {
     drive.join(bucket).join(key_dir(key))
@@ -75,7 +73,7 @@ fn indices(d: &Dirs, bucket: &str, key: &str) -> Vec<u8> {
         .iter()
         .map(|p| {
             let b = std::fs::read(object_dir(p, bucket, key).join("%meta")).unwrap();
-            strata::engine::meta::MetaFile::decode(&b).unwrap().versions[0].shard
+            strata_engine::meta::MetaFile::decode(&b).unwrap().versions[0].shard
         })
         .collect()
 }
@@ -110,7 +108,7 @@ fn shard_files_swapped_between_drives_are_refused_and_healed() {
     e.complete_multipart("swap", "multi", &id, &[(1, t1.etag), (2, t2.etag)])
         .unwrap();
     let multi = [p1, p2].concat();
-    let before = common::engine::snapshot(&d.paths[0]);
+    let before = crate::support::snapshot(&d.paths[0]);
     for (key, body, part) in [("single", &single, "part.1"), ("multi", &multi, "part.2")] {
         // The drives holding data shards 0 and 1: the ones a read uses first.
         let idx = indices(&d, "swap", key);
@@ -138,7 +136,7 @@ fn shard_files_swapped_between_drives_are_refused_and_healed() {
         assert_eq!(&get(&e, "swap", key).unwrap(), body);
     }
     assert_eq!(
-        common::engine::snapshot(&d.paths[0]),
+        crate::support::snapshot(&d.paths[0]),
         before,
         "healed back as written"
     );
@@ -192,7 +190,7 @@ fn a_metadata_copy_with_a_changed_format_byte_is_refused() {
 /// that only one drive holds, and loses.
 #[test]
 fn a_forged_metadata_copy_is_another_version() {
-    use strata::engine::meta::MetaFile;
+    use strata_engine::meta::MetaFile;
     let d = Dirs::new(4);
     let e = open(&d, 2);
     e.make_bucket("meta").unwrap();
@@ -315,7 +313,7 @@ fn create_only_puts_race_to_exactly_one_winner() {
                     s.spawn(move || {
                         let body = data(5000, round * 100 + i);
                         let opts = PutOptions {
-                            conditions: strata::engine::Conditions {
+                            conditions: strata_engine::Conditions {
                                 if_none_match: Some("*".into()),
                                 ..Default::default()
                             },

@@ -8,15 +8,13 @@
 //! and 12+4; operations: first write, overwrite (inline and multi-block), delete, multipart
 //! completion, metadata update.
 
-mod common;
-
-use common::engine::{cfg, data, get, Dirs};
+use crate::support::{cfg, data, get, Dirs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use strata::engine::drive::faulty::{FaultPlan, FaultyDrive};
-use strata::engine::drive::Drive;
-use strata::engine::meta::MetaFile;
-use strata::engine::{Config, Engine, EngineError, ListQuery, PutOptions};
+use strata_engine::drive::faulty::{FaultPlan, FaultyDrive};
+use strata_engine::drive::Drive;
+use strata_engine::meta::MetaFile;
+use strata_engine::{Config, Engine, EngineError, ListQuery, PutOptions};
 
 const B: &str = "points";
 

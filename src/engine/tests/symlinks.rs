@@ -6,15 +6,15 @@
 //! the link with a real file or directory. Every test failed before drive access went through
 //! `engine::drive::beneath`.
 
-mod common;
+use strata_testkit as common;
 
-use common::engine::{cfg, data, get, put, Dirs};
+use crate::support::{cfg, data, get, put, Dirs};
 use common::trap::Trap;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use strata::engine::meta::MetaFile;
-use strata::engine::{Config, DriveProblem, Engine, EngineError, ListQuery, PutOptions};
+use strata_engine::meta::MetaFile;
+use strata_engine::{Config, DriveProblem, Engine, EngineError, ListQuery, PutOptions};
 
 const BUCKET: &str = "bkt";
 

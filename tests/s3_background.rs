@@ -1,7 +1,7 @@
 //! The server's background work seen from outside: the scanner heals a damaged parity shard no
 //! client reads, an emptied drive is rebuilt by the server itself while readiness shows it
-//! healing and the metrics count the rebuild and its time to full redundancy; and racing
-//! create-only PUTs of one key have exactly one winner.
+//! healing and the metrics count the rebuild and its time to full redundancy (and list the
+//! scanner among the workers); and racing create-only PUTs of one key have exactly one winner.
 
 use crate::s3_support;
 
@@ -82,6 +82,19 @@ fn the_scanner_heals_a_damaged_parity_shard_no_client_reads() {
         .filter(|l| l.starts_with("strata_requests_total{api=\"getobject\""))
         .count();
     assert_eq!(reads, 0, "no client read the object");
+    // The scanner is listed among the workers, alive, with the keys it went through.
+    let workers = s.metrics("cluster");
+    let scanner = |name: &str| {
+        workers
+            .get(&format!("{name}{{worker=\"scanner\"}}"))
+            .copied()
+    };
+    assert!(
+        matches!(scanner("strata_background_worker_busy"), Some(v) if v == 0.0 || v == 1.0),
+        "{workers:?}"
+    );
+    assert_eq!(scanner("strata_background_worker_failed"), Some(0.0));
+    assert!(scanner("strata_background_worker_items_total").is_some_and(|v| v >= 1.0));
 }
 
 #[test]

@@ -342,6 +342,8 @@ fn metrics_pages_parse_as_prometheus_with_minios_names() {
         ("strata_ttfb_seconds", "histogram"),
         ("strata_drives_healing", "gauge"),
         ("strata_scanner_objects_scanned", "counter"),
+        ("strata_background_worker_busy", "gauge"),
+        ("strata_background_worker_errors", "counter"),
     ];
     for (name, kind) in cluster_families {
         assert_eq!(family("cluster", name)["type"], kind, "{name}");

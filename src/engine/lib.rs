@@ -29,7 +29,7 @@ mod set;
 pub mod shard;
 mod types;
 
-pub use background::{Rebuild, Stats};
+pub use background::{Rebuild, Stats, WorkerState, WorkerStatus};
 pub use error::EngineError;
 pub use get::ObjectReader;
 pub use heal::HealResult;
@@ -178,11 +178,30 @@ impl Engine {
     /// Runs one scanner pass now (every object, every shard read and checked); returns the
     /// objects healed.
     pub fn scan_now(&self) -> u64 {
-        scanner::scan_pass(&self.shared, &self.workers.stop, true, u64::MAX)
+        scanner::scan_pass(&self.shared, &self.workers.ctx("scan"), true, u64::MAX)
     }
 
     pub fn stats(&self) -> &Stats {
         &self.shared.stats
+    }
+
+    /// Every background worker's status, in the order they were started (none when
+    /// `background_heal` is off).
+    pub fn workers(&self) -> Vec<WorkerStatus> {
+        self.workers.list()
+    }
+
+    /// Stops the background workers and waits for them (each finishes the key it is on);
+    /// they stay listed, stopped. Dropping the engine does this too.
+    pub fn stop_workers(&self) {
+        // The healer and the rebuild wait on their queues: closing those ends them.
+        for s in self.sets() {
+            s.clear_heal_sender();
+        }
+        if let Ok(mut tx) = self.shared.rebuild_tx.lock() {
+            *tx = None;
+        }
+        self.workers.stop_all();
     }
 
     pub fn deployment_id(&self) -> &str {
@@ -735,7 +754,8 @@ impl Engine {
         path: &std::path::Path,
     ) -> Result<usize, EngineError> {
         scanner::replace(&self.shared, set, position, path)?;
-        Ok(scanner::rebuild_drive(&self.shared, &self.workers.stop, set, position).0 as usize)
+        let ctx = self.workers.ctx("rebuild");
+        Ok(scanner::rebuild_drive(&self.shared, &ctx, set, position).0 as usize)
     }
 
     /// Unformatted drives given at start-up in the place of a missing drive are formatted
@@ -743,9 +763,10 @@ impl Engine {
     /// The drive monitor does this by itself; this runs it now. Returns objects rewritten.
     pub fn heal_replaced_drives(&self) -> Result<usize, EngineError> {
         let placed = scanner::adopt_replacements(&self.shared);
+        let ctx = self.workers.ctx("rebuild");
         let mut healed = 0;
         for (set, position) in placed {
-            healed += scanner::rebuild_drive(&self.shared, &self.workers.stop, set, position).0;
+            healed += scanner::rebuild_drive(&self.shared, &ctx, set, position).0;
         }
         Ok(healed as usize)
     }
@@ -769,15 +790,9 @@ impl Engine {
 }
 
 impl Drop for Engine {
-    /// Stops the workers (the healer ends once the heal channel closes) before the drives go.
+    /// Stops the workers before the drives go.
     fn drop(&mut self) {
-        for s in self.sets() {
-            s.clear_heal_sender();
-        }
-        if let Ok(mut tx) = self.shared.rebuild_tx.lock() {
-            *tx = None;
-        }
-        self.workers.stop_all();
+        self.stop_workers();
     }
 }
 

@@ -9,8 +9,10 @@
 //!   that return, or puts an empty drive given in a missing drive's place to work; either is
 //!   marked healing and **rebuilt** (every key of its set healed onto it), with its progress
 //!   and time to full redundancy counted in `Stats`.
+//!
+//! Each reports its state and what it is on through its `Ctx` (see `background.rs`).
 
-use super::background::{Pace, Rebuild, Stats, Stop, Workers};
+use super::background::{Ctx, Pace, Rebuild, Stats, Stop, WorkerState, Workers};
 use super::bucket::{heal_buckets, list_buckets};
 use super::drive::{Drive, DriveError, LocalDrive, Walk};
 use super::layout::{self, DriveProblem, FormatRecord};
@@ -37,7 +39,7 @@ pub(crate) fn start(shared: &Arc<Shared>, workers: &Workers) {
     }
     drop(tx);
     let sh = shared.clone();
-    workers.spawn("healer", move |stop| heal_queue(&sh, &stop, rx));
+    workers.spawn("healer", move |ctx| heal_queue(&sh, &ctx, rx));
 
     // Rebuilds, one drive at a time.
     let (rtx, rrx) = mpsc::channel::<(usize, usize)>();
@@ -45,16 +47,17 @@ pub(crate) fn start(shared: &Arc<Shared>, workers: &Workers) {
         *t = Some(rtx);
     }
     let sh = shared.clone();
-    workers.spawn("rebuild", move |stop| {
+    workers.spawn("rebuild", move |ctx| {
         for (set, position) in rrx.iter() {
-            if stop.is_stopped() {
+            if ctx.is_stopped() {
                 return;
             }
-            if !rebuild_drive(&sh, &stop, set, position).1 {
+            if !rebuild_drive(&sh, &ctx, set, position).1 {
                 // The drive stays healing; the monitor runs the rebuild again once every
                 // drive of the set is there, backing off while keys keep failing.
                 defer_rebuild(&sh, set, position);
             }
+            ctx.set(|s| s.state = WorkerState::Idle);
         }
     });
 
@@ -72,9 +75,15 @@ pub(crate) fn start(shared: &Arc<Shared>, workers: &Workers) {
     check_drives(shared);
     let sh = shared.clone();
     let every = shared.cfg.drive_check_interval;
-    workers.spawn("drive-monitor", move |stop| {
-        while stop.sleep(every) {
+    workers.spawn("drive-monitor", move |ctx| {
+        while ctx.wait(every) {
+            ctx.busy("checking drives".into());
             check_drives(&sh);
+            let out: usize = sh.sets.iter().map(|s| s.drives_out()).sum();
+            ctx.set(|s| {
+                s.rounds += 1;
+                s.doing = format!("last check: {out} drives out of service");
+            });
         }
     });
 
@@ -82,21 +91,21 @@ pub(crate) fn start(shared: &Arc<Shared>, workers: &Workers) {
     let sh = shared.clone();
     let interval = shared.cfg.scan_interval;
     let rate = shared.cfg.scan_bytes_per_sec;
-    workers.spawn("scanner", move |stop| {
+    workers.spawn("scanner", move |ctx| {
         let mut started = Instant::now();
-        scan_pass(&sh, &stop, false, rate);
+        scan_pass(&sh, &ctx, false, rate);
         let Some(interval) = interval else { return };
         // Passes start `interval` apart (at once, when a pass took longer).
-        while stop.sleep(interval.saturating_sub(started.elapsed())) {
+        while ctx.wait(interval.saturating_sub(started.elapsed())) {
             started = Instant::now();
-            scan_pass(&sh, &stop, true, rate);
+            scan_pass(&sh, &ctx, true, rate);
         }
     });
 }
 
 /// The healer: keys in the order queued, each once while it waits (a deep request wins over a
 /// light one for the same key). Stopping drops what still waits: the scanner finds it again.
-fn heal_queue(shared: &Shared, stop: &Stop, rx: mpsc::Receiver<super::set::HealJob>) {
+fn heal_queue(shared: &Shared, ctx: &Ctx, rx: mpsc::Receiver<super::set::HealJob>) {
     let mut order: VecDeque<(usize, String, String)> = VecDeque::new();
     let mut waiting: HashMap<(usize, String, String), bool> = HashMap::new();
     let add = |(set, bucket, key, deep): super::set::HealJob,
@@ -113,6 +122,10 @@ fn heal_queue(shared: &Shared, stop: &Stop, rx: mpsc::Receiver<super::set::HealJ
     };
     loop {
         if order.is_empty() {
+            ctx.set(|s| {
+                s.state = WorkerState::Idle;
+                s.queue = Some(0);
+            });
             match rx.recv() {
                 Ok(job) => add(job, &mut order, &mut waiting),
                 Err(_) => return, // every set dropped its sender: the engine is gone
@@ -121,7 +134,7 @@ fn heal_queue(shared: &Shared, stop: &Stop, rx: mpsc::Receiver<super::set::HealJ
         while let Ok(job) = rx.try_recv() {
             add(job, &mut order, &mut waiting);
         }
-        if stop.is_stopped() {
+        if ctx.is_stopped() {
             return;
         }
         let Some(id) = order.pop_front() else {
@@ -129,44 +142,46 @@ fn heal_queue(shared: &Shared, stop: &Stop, rx: mpsc::Receiver<super::set::HealJ
         };
         let deep = waiting.remove(&id).unwrap_or(false);
         let (set, bucket, key) = id;
+        ctx.set(|s| {
+            s.state = WorkerState::Busy;
+            s.doing = format!("{bucket}/{key}");
+            s.queue = Some(order.len() as u64);
+        });
         if let Err(e) = shared.sets[set].heal_object(&bucket, &key, deep) {
             Stats::add(&shared.stats.heals_failed, 1);
+            ctx.error(format!("{bucket}/{key}: {e}"));
             tracing::warn!(bucket, key, %e, "background heal failed");
         }
         Stats::add(&shared.stats.heals_done, 1);
+        ctx.set(|s| s.done += 1);
     }
 }
 
 /// Visits every key of every set: heals it (deep: every block of every shard read) and removes
 /// leftovers; returns the keys that needed healing.
-pub(crate) fn scan_pass(shared: &Shared, stop: &Stop, deep: bool, rate: u64) -> u64 {
+pub(crate) fn scan_pass(shared: &Shared, ctx: &Ctx, deep: bool, rate: u64) -> u64 {
+    let pass = format!(
+        "pass {} ({})",
+        ctx.status().rounds + 1,
+        if deep { "deep" } else { "light" }
+    );
+    ctx.busy(pass.clone());
     let mut pace = Pace::new(rate);
     let mut healed = 0;
+    let mut keys = 0u64;
     let buckets = list_buckets(&all_handles(shared));
     for set in &shared.sets {
         heal_buckets(shared, &set.handles(), &buckets);
         for b in &buckets {
-            let done = each_key(set, &b.name, stop, |key| {
-                let mut bytes = 0;
-                match set.heal_object(&b.name, key, deep) {
-                    Ok(r) => {
-                        bytes = r.read;
-                        Stats::add(&shared.stats.scanned, 1);
-                        if !r.healed.is_empty() || r.removed > 0 {
-                            healed += 1;
-                            Stats::add(&shared.stats.scan_healed, 1);
-                        }
-                    }
-                    Err(e) => {
-                        Stats::add(&shared.stats.scanned, 1);
-                        Stats::add(&shared.stats.scan_failed, 1);
-                        tracing::warn!(bucket = %b.name, key, %e, "scanner could not heal");
-                    }
-                }
-                Stats::add(&shared.stats.scan_bytes, bytes);
+            let done = each_key(set, &b.name, ctx.stop(), |key| {
+                keys += 1;
+                ctx.set(|s| s.doing = format!("{pass}, key {keys}: {}/{key}", b.name));
+                let (bytes, fixed) = scan_key(shared, ctx, set, &b.name, key, deep);
+                healed += u64::from(fixed);
+                ctx.set(|s| s.done += 1);
                 // Reading every drive's metadata of the key costs too, even in a light pass.
                 let meta = (KEY_COST * set.drive_count()) as u64;
-                stop.sleep(pace.took(bytes + meta))
+                ctx.rest(pace.took(bytes + meta))
             });
             if !done {
                 return healed;
@@ -176,7 +191,39 @@ pub(crate) fn scan_pass(shared: &Shared, stop: &Stop, deep: bool, rate: u64) -> 
     if deep {
         Stats::add(&shared.stats.scan_passes, 1);
     }
+    ctx.set(|s| {
+        s.rounds += 1;
+        s.doing = format!("{pass} done: {keys} keys, {healed} healed");
+    });
     healed
+}
+
+/// One key of a scanner pass: the shard bytes read, and whether it needed healing.
+fn scan_key(
+    shared: &Shared,
+    ctx: &Ctx,
+    set: &ErasureSet,
+    bucket: &str,
+    key: &str,
+    deep: bool,
+) -> (u64, bool) {
+    Stats::add(&shared.stats.scanned, 1);
+    match set.heal_object(bucket, key, deep) {
+        Ok(r) => {
+            Stats::add(&shared.stats.scan_bytes, r.read);
+            let fixed = !r.healed.is_empty() || r.removed > 0;
+            if fixed {
+                Stats::add(&shared.stats.scan_healed, 1);
+            }
+            (r.read, fixed)
+        }
+        Err(e) => {
+            Stats::add(&shared.stats.scan_failed, 1);
+            ctx.error(format!("{bucket}/{key}: {e}"));
+            tracing::warn!(bucket, key, %e, "scanner could not heal");
+            (0, false)
+        }
+    }
 }
 
 /// A light pass now; returns the leftovers removed.
@@ -240,7 +287,7 @@ fn all_handles(shared: &Shared) -> Vec<Option<super::set::Handle>> {
 /// every key could be healed.
 pub(crate) fn rebuild_drive(
     shared: &Shared,
-    stop: &Stop,
+    ctx: &Ctx,
     set: usize,
     position: usize,
 ) -> (u64, bool) {
@@ -265,6 +312,8 @@ pub(crate) fn rebuild_drive(
         );
     }
     tracing::warn!(set, position, drive = %drive.label(), "rebuilding drive");
+    let what = format!("set {set} drive {position} ({})", s.drive_ids[position]);
+    ctx.busy(what.clone());
     // Keys only silent drives list would not be walked: a rebuild counts only while every
     // drive of the set is there, from start to end.
     let everyone = || s.drives_out() == 0;
@@ -275,12 +324,13 @@ pub(crate) fn rebuild_drive(
     let mut failed = 0;
     let mut pace = Pace::new(shared.cfg.rebuild_bytes_per_sec);
     for b in &buckets {
-        let done = each_key(s, &b.name, stop, |key| {
+        let done = each_key(s, &b.name, ctx.stop(), |key| {
             let mut bytes = 0;
             match s.heal_object(&b.name, key, false) {
                 Ok(r) if r.incomplete.contains(&position) => {
                     bytes = r.read;
                     failed += 1;
+                    ctx.error(format!("{}/{key}: not written onto {what}", b.name));
                     tracing::warn!(bucket = %b.name, key, "rebuild could not write a key");
                 }
                 Ok(r) => {
@@ -289,15 +339,22 @@ pub(crate) fn rebuild_drive(
                 }
                 Err(e) => {
                     failed += 1;
+                    ctx.error(format!("{}/{key}: {e}", b.name));
                     tracing::warn!(bucket = %b.name, key, %e, "rebuild could not heal a key");
                 }
             }
+            let mut checked = 0;
             shared.stats.update_rebuild((set, position), |r| {
                 r.checked += 1;
                 r.healed = healed;
                 r.failed = failed;
+                checked = r.checked;
             });
-            stop.sleep(pace.took(bytes))
+            ctx.set(|s| {
+                s.done += 1;
+                s.doing = format!("{what}: {checked} keys checked, {healed} rebuilt");
+            });
+            ctx.rest(pace.took(bytes))
         });
         if !done {
             return (healed, false);
@@ -311,10 +368,12 @@ pub(crate) fn rebuild_drive(
             complete_walk,
             "rebuild incomplete (keys not healed, or drives of the set out); retried later"
         );
+        ctx.set(|s| s.doing = format!("{what}: incomplete, retried later"));
         return (healed, false);
     }
     if let Err(e) = drive.set_healing(false) {
         tracing::warn!(drive = %drive.label(), %e, "cannot clear the healing mark");
+        ctx.error(format!("{what}: cannot clear the healing mark: {e}"));
         return (healed, false);
     }
     if let Ok(mut p) = shared.pending_rebuilds.lock() {
@@ -326,6 +385,10 @@ pub(crate) fn rebuild_drive(
         .update_rebuild((set, position), |r| r.finished = Some(took));
     tracing::warn!(set, position, drive = %drive.label(), healed, ?took,
         "drive rebuilt: full redundancy");
+    ctx.set(|s| {
+        s.rounds += 1;
+        s.doing = format!("{what}: rebuilt in {took:.1?}, {healed} keys rewritten");
+    });
     (healed, true)
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use strata_engine::names::key_dir;
-use strata_engine::{Config, Engine, PutOptions, Stats};
+use strata_engine::{Config, Engine, PutOptions, Stats, WorkerState, WorkerStatus};
 
 fn object_dir(drive: &Path, bucket: &str, key: &str) -> PathBuf {
     drive.join(bucket).join(key_dir(key))
@@ -307,4 +307,123 @@ fn an_unmounted_drive_is_not_mistaken_for_a_replacement() {
     for (key, body) in &objects {
         assert_eq!(&get(&e, "bgw", key).unwrap(), body, "{key}");
     }
+}
+
+fn worker(e: &Engine, name: &str) -> WorkerStatus {
+    e.workers()
+        .into_iter()
+        .find(|w| w.name == name)
+        .unwrap_or_else(|| panic!("no worker {name} in {:?}", e.workers()))
+}
+
+/// The drive holding shard `index` of a key.
+fn shard_drive(d: &Dirs, key: &str, index: u8) -> usize {
+    (0..d.paths.len())
+        .find(|&p| {
+            let b = std::fs::read(object_dir(&d.paths[p], "bgw", key).join("%meta")).unwrap();
+            strata_engine::meta::MetaFile::decode(&b).unwrap().versions[0].shard == index
+        })
+        .unwrap()
+}
+
+/// The four workers are listed from the start, none failed; stopped, each shows stopped and
+/// stays listed. An engine without background work lists none.
+#[test]
+fn the_workers_are_listed_and_show_stopped_once_stopped() {
+    let d = Dirs::new(4);
+    let e = d.open(background(2));
+    let mut names: Vec<String> = e.workers().into_iter().map(|w| w.name).collect();
+    names.sort();
+    assert_eq!(names, ["drive-monitor", "healer", "rebuild", "scanner"]);
+    for w in e.workers() {
+        assert_ne!(w.state, WorkerState::Failed, "{w:?}");
+        assert_ne!(w.state, WorkerState::Stopped, "{w:?}");
+    }
+    e.stop_workers();
+    let workers = e.workers();
+    assert_eq!(workers.len(), 4);
+    for w in workers {
+        assert_eq!(w.state, WorkerState::Stopped, "{w:?}");
+    }
+    drop(e);
+    let e = d.open(cfg());
+    assert!(e.workers().is_empty(), "{:?}", e.workers());
+}
+
+/// The scanner's status follows its passes: in the middle of one (busy, or resting to keep to
+/// its rate) on a named key, idle between them; passes and keys are counted.
+#[test]
+fn the_scanner_reports_its_passes() {
+    let d = Dirs::new(4);
+    let e = d.open(Config {
+        scan_interval: None,
+        ..background(2)
+    });
+    let keys = populate(&e).len() as u64;
+    drop(e);
+    // A deep pass reads about 1 MB: at 4 MiB/s it can be seen running, and it ends well
+    // before the next is due.
+    let e = d.open(Config {
+        scan_interval: Some(Duration::from_millis(800)),
+        scan_bytes_per_sec: 4 << 20,
+        ..background(2)
+    });
+    // Seen: a key in the middle of a deep pass (busy, or resting to keep to the rate), then
+    // idle with that pass done.
+    let (mut on_key, mut done_after) = (false, false);
+    let pass_done = format!(" (deep) done: {keys} keys, 0 healed");
+    wait_for(
+        "a deep pass seen running, then done",
+        Duration::from_secs(30),
+        || {
+            let w = worker(&e, "scanner");
+            match w.state {
+                WorkerState::Busy | WorkerState::Throttled => {
+                    on_key |= w.doing.contains(" (deep), key ") && w.doing.contains(": bgw/");
+                }
+                WorkerState::Idle => done_after |= on_key && w.doing.ends_with(&pass_done),
+                other => panic!("scanner {other:?}: {w:?}"),
+            }
+            w.rounds >= 3 && done_after
+        },
+    );
+    let w = worker(&e, "scanner");
+    assert!(w.done >= 3 * keys, "{w:?}");
+    assert_eq!((w.errors, w.last_error.is_none()), (0, true), "{w:?}");
+    assert!(Stats::get(&e.stats().scan_passes) >= 2);
+}
+
+/// A read that meets a damaged data shard queues a heal: the healer counts it, names the key
+/// and is idle again with an empty queue.
+#[test]
+fn the_healer_reports_the_keys_it_heals() {
+    let d = Dirs::new(4);
+    let e = d.open(Config {
+        scan_interval: None,
+        ..background(2)
+    });
+    let objects: BTreeMap<String, Vec<u8>> = populate(&e).into_iter().collect();
+    // Without an interval the scanner ends after its light pass: no scanner heals below.
+    wait_for("the light pass", Duration::from_secs(10), || {
+        worker(&e, "scanner").state == WorkerState::Stopped
+    });
+    let before = worker(&e, "healer");
+    assert_eq!((before.done, before.queue), (0, Some(0)), "{before:?}");
+    assert_eq!(before.state, WorkerState::Idle);
+    let at = shard_drive(&d, "blocks", 0);
+    flip(
+        &find_file(&object_dir(&d.paths[at], "bgw", "blocks"), "part.1").unwrap(),
+        5000,
+    );
+    assert_eq!(&get(&e, "bgw", "blocks").unwrap(), &objects["blocks"]);
+    wait_for("the healer", Duration::from_secs(20), || {
+        let w = worker(&e, "healer");
+        w.done >= 1 && w.state == WorkerState::Idle
+    });
+    let w = worker(&e, "healer");
+    assert_eq!(w.done, 1, "{w:?}");
+    assert_eq!(w.doing, "bgw/blocks");
+    assert_eq!((w.errors, w.queue), (0, Some(0)), "{w:?}");
+    assert!(w.active > before.active, "{w:?}");
+    assert_eq!(e.heals_done(), 1);
 }

@@ -37,6 +37,7 @@ pub fn page(scope: Scope, cx: &Context) -> String {
             process_figures(&mut p);
             strata_requests(&mut p, cx.metrics);
             strata_background(&mut p, cx.engine.stats(), &drives);
+            strata_workers(&mut p, cx.engine);
         }
         Scope::Node => {
             let drives = cx.engine.drives();
@@ -624,5 +625,50 @@ fn strata_background(p: &mut Page, s: &Stats, drives: &[DriveState]) {
         "Whether the drive's rebuild reached full redundancy.",
         Kind::Gauge,
         per_rebuild(&|r| f64::from(u8::from(r.finished.is_some()))),
+    );
+}
+
+/// Each background worker (healer, scanner, drive-monitor, rebuild), labelled by its name.
+fn strata_workers(p: &mut Page, engine: &Engine) {
+    use strata_engine::WorkerState;
+    let workers = engine.workers();
+    let each = |f: &dyn Fn(&strata_engine::WorkerStatus) -> Option<f64>| -> Vec<Sample> {
+        workers
+            .iter()
+            .filter_map(|w| Some(Sample::new(vec![("worker", w.name.clone())], f(w)?)))
+            .collect()
+    };
+    let is = |w: &strata_engine::WorkerStatus, states: &[WorkerState]| {
+        Some(f64::from(u8::from(states.contains(&w.state))))
+    };
+    p.family(
+        "strata_background_worker_busy",
+        "Whether the worker is in the middle of its work (pausing to keep to its rate included).",
+        Kind::Gauge,
+        each(&|w| is(w, &[WorkerState::Busy, WorkerState::Throttled])),
+    );
+    p.family(
+        "strata_background_worker_failed",
+        "Whether the worker died of a panic (the log has its message); it does no more work.",
+        Kind::Gauge,
+        each(&|w| is(w, &[WorkerState::Failed])),
+    );
+    p.family(
+        "strata_background_worker_items_total",
+        "Items the worker finished: keys healed, scanned or rebuilt.",
+        Kind::Counter,
+        each(&|w| Some(n(w.done))),
+    );
+    p.family(
+        "strata_background_worker_errors_total",
+        "Items the worker could not finish (keys it could not heal), and its panic if any.",
+        Kind::Counter,
+        each(&|w| Some(n(w.errors))),
+    );
+    p.family(
+        "strata_background_worker_queue_length",
+        "Items waiting for the worker, for workers with a queue (the healer).",
+        Kind::Gauge,
+        each(&|w| w.queue.map(n)),
     );
 }

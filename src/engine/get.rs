@@ -9,7 +9,7 @@
 //! meanwhile defers removing them until the reader is done.
 
 use super::drive::{DataReader, DriveError, ReadAt};
-use super::fanout::{fan_out, Call};
+use super::fanout::{fan_out_all, Call};
 use super::geometry::Geometry;
 use super::meta::{ObjectMeta, Version};
 use super::set::resolve::Resolution;
@@ -176,7 +176,7 @@ impl ErasureSet {
             (0..n).map(|_| None).collect();
         for (index, r) in indices
             .into_iter()
-            .zip(fan_out(calls, self.cfg.drive_timeout, |_| false))
+            .zip(fan_out_all(calls, self.cfg.drive_timeout))
         {
             data[index] = Some(r);
         }
@@ -402,7 +402,7 @@ impl ObjectReader {
         }
         for (j, r) in slots
             .into_iter()
-            .zip(fan_out(calls, self.set.cfg.drive_timeout, |_| false))
+            .zip(fan_out_all(calls, self.set.cfg.drive_timeout))
         {
             out[j] = Some(r.unwrap_or_else(|e| Err(BlockError::Unreadable(e.to_string()))));
         }
@@ -463,7 +463,7 @@ impl ObjectReader {
         for ((i, reader), r) in
             opening
                 .into_iter()
-                .zip(fan_out(calls, self.set.cfg.drive_timeout, |_| false))
+                .zip(fan_out_all(calls, self.set.cfg.drive_timeout))
         {
             if let (Ok(file), Some(s)) = (r, self.sources[i].as_mut()) {
                 s.opened = Some(Opened {

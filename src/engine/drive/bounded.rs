@@ -8,7 +8,7 @@ use super::{
     Capacity, DataMove, DataReader, Drive, DriveError, DriveResult, Prepared, ReadAt, Sink,
     Staging, Walk, WalkItem,
 };
-use crate::fanout::{fan_out, Call, DriveWorker};
+use crate::fanout::{fan_out_all, Call, DriveWorker};
 use crate::meta::MetaFile;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -32,7 +32,7 @@ fn one<T: Send + 'static>(
     if let Some(late) = late {
         call = call.late(late);
     }
-    fan_out(vec![Some(call)], timeout, |_| false)
+    fan_out_all(vec![Some(call)], timeout)
         .pop()
         .unwrap_or(Err(DriveError::Timeout))
 }

@@ -335,7 +335,7 @@ impl ErasureSet {
             let h = healing.clone();
             fanout::fan_out_after(calls, timeout, READ_GRACE, move |a| decided(a, &h))
         } else {
-            fanout::fan_out(calls, timeout, |_| false)
+            fanout::fan_out_all(calls, timeout)
         };
         KeyState::new(answers, healing)
     }
@@ -398,7 +398,7 @@ pub fn run_parallel<T: Send + 'static>(
     drives: &[Option<Handle>],
     f: impl Fn(usize, &dyn Drive) -> DriveResult<T> + Send + Sync + 'static,
 ) -> Vec<DriveResult<T>> {
-    fanout::fan_out(calls(drives, f, None), timeout_of(drives), |_| false)
+    fanout::fan_out_all(calls(drives, f, None), timeout_of(drives))
 }
 
 /// `run_parallel` where what a call made is undone by `late` when it answers after the
@@ -409,7 +409,7 @@ pub fn run_parallel_late<T: Send + 'static>(
     late: impl Fn(&dyn Drive, T) + Send + Sync + 'static,
 ) -> Vec<DriveResult<T>> {
     let late: Late<T> = Arc::new(late);
-    fanout::fan_out(calls(drives, f, Some(late)), timeout_of(drives), |_| false)
+    fanout::fan_out_all(calls(drives, f, Some(late)), timeout_of(drives))
 }
 
 type Late<T> = Arc<dyn Fn(&dyn Drive, T) + Send + Sync>;

@@ -18,6 +18,7 @@
 //!   identity or the bucket policy, narrowed by a session policy; default deny.
 //! - **Canned policies** ([`canned`]): MinIO's `readwrite`, `readonly`, `writeonly`,
 //!   `diagnostics`, `consoleAdmin`.
+//! - **S3 actions** ([`s3_operation`]): the IAM action and resource each S3 operation needs.
 //!
 //! Not (yet): checking action names against a list of known ones (any well-formed
 //! `service:Name` is accepted, as IAM does), which condition keys an action supports,
@@ -26,6 +27,7 @@
 //! Numeric, Date, Bool and IpAddress values (IAM supports none but Bool), ACLs, and the
 //! storage of users, groups and policies (issue 13's next steps).
 
+mod actions;
 mod canned;
 mod cidr;
 mod condition;
@@ -37,6 +39,7 @@ mod pattern;
 mod request;
 mod variable;
 
+pub use actions::{bucket_arn, object_arn, s3_operation, OperationActions, ResourceKind, S3Action};
 pub use canned::{canned, CANNED};
 pub use condition::{Condition, ConditionOperator, Operator, Qualifier};
 pub use document::{Effect, Policy, Statement, Version};

@@ -1,0 +1,48 @@
+//! AWS IAM policy documents and their evaluation, for Strata's users, groups, service
+//! accounts, STS sessions and bucket policies (issue 13). Pure: no I/O, no clock, no HTTP;
+//! the fronts build a [`Request`] and ask a [`PolicySet`]. Depends on nothing of ours.
+//!
+//! What it implements:
+//! - **Documents** ([`Policy`]): AWS's JSON grammar, validated with typed errors
+//!   ([`PolicyError`], [`StatementError`]) and written back as JSON; identity and bucket
+//!   policies checked for their own rules ([`Policy::parse_identity`],
+//!   [`Policy::parse_bucket`]). Unknown elements are refused, not ignored.
+//! - **Matching**: actions case-insensitively with `*` and `?`; resources (ARNs) with `*`,
+//!   `?` and policy variables (`${aws:username}`, defaults `${key, 'x'}`, the escapes `${*}`,
+//!   `${?}`, `${$}`); principals of bucket policies (`"*"`, `{"AWS": …}`), `NotPrincipal`,
+//!   `NotAction`, `NotResource`. Matching is linear-time (no backtracking blow-up).
+//! - **Conditions** ([`Condition`]): the String, Numeric, Date, Bool, BinaryEquals, IpAddress
+//!   (IPv4, IPv6), Arn and Null operators, `…IfExists`, `ForAnyValue:` / `ForAllValues:`;
+//!   AWS's rules for absent keys and multiple values, written down in `condition.rs`.
+//! - **Evaluation** ([`PolicySet::is_allowed`]): explicit Deny wins, then an Allow from an
+//!   identity or the bucket policy, narrowed by a session policy; default deny.
+//! - **Canned policies** ([`canned`]): MinIO's `readwrite`, `readonly`, `writeonly`,
+//!   `diagnostics`, `consoleAdmin`.
+//! - **S3 actions** ([`s3_operation`]): the IAM action and resource each S3 operation needs.
+//!
+//! Not (yet): checking action names against a list of known ones (any well-formed
+//! `service:Name` is accepted, as IAM does), which condition keys an action supports,
+//! permission boundaries and SCPs, cross-account rules, `Principal` types other than `AWS`
+//! (they parse but name no Strata principal), wildcards inside principal names, variables in
+//! Numeric, Date, Bool and IpAddress values (IAM supports none but Bool), ACLs, and the
+//! storage of users, groups and policies (issue 13's next steps).
+
+mod actions;
+mod canned;
+mod cidr;
+mod condition;
+mod date;
+mod document;
+mod error;
+mod evaluate;
+mod pattern;
+mod request;
+mod variable;
+
+pub use actions::{bucket_arn, object_arn, s3_operation, OperationActions, ResourceKind, S3Action};
+pub use canned::{canned, CANNED};
+pub use condition::{Condition, ConditionOperator, Operator, Qualifier};
+pub use document::{Effect, Policy, Statement, Version};
+pub use error::{PolicyError, StatementError};
+pub use evaluate::{Decision, PolicySet};
+pub use request::{keys, Context, Principal, Request};

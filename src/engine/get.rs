@@ -460,10 +460,9 @@ impl ObjectReader {
             }
         }
         let number = part.number;
-        for ((i, reader), r) in
-            opening
-                .into_iter()
-                .zip(fan_out_all(calls, self.set.cfg.drive_timeout))
+        for ((i, reader), r) in opening
+            .into_iter()
+            .zip(fan_out_all(calls, self.set.cfg.drive_timeout))
         {
             if let (Ok(file), Some(s)) = (r, self.sources[i].as_mut()) {
                 s.opened = Some(Opened {

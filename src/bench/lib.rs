@@ -20,7 +20,7 @@ use strata_s3client::client::{self, Client};
 use strata_util::size::parse_size;
 
 /// One benchmark run; the command line that fills it is the binary's (`strata bench`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BenchOptions {
     /// put, get, mixed, list, stat, delete or multipart.
     pub workload: String,

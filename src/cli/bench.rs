@@ -3,7 +3,8 @@
 use std::time::Duration;
 use strata_bench::BenchOptions;
 
-#[derive(clap::Args, Debug, Clone)]
+/// (No `Debug`: it holds a secret key.)
+#[derive(clap::Args, Clone)]
 pub struct BenchArgs {
     /// put, get, mixed, list, stat, delete or multipart.
     pub workload: String,

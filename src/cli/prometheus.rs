@@ -6,13 +6,13 @@ use anyhow::{bail, Context, Result};
 use std::time::{SystemTime, UNIX_EPOCH};
 use strata_server::token;
 
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Clone)]
 pub struct PrometheusArgs {
     #[command(subcommand)]
     pub command: PrometheusCommand,
 }
 
-#[derive(clap::Subcommand, Debug, Clone)]
+#[derive(clap::Subcommand, Clone)]
 pub enum PrometheusCommand {
     /// Print a scrape configuration (YAML) with a bearer token for the metrics endpoint.
     Generate(GenerateArgs),
@@ -38,7 +38,8 @@ impl MetricType {
     }
 }
 
-#[derive(clap::Args, Debug, Clone)]
+/// (No `Debug`: it holds the root secret.)
+#[derive(clap::Args, Clone)]
 pub struct GenerateArgs {
     /// Which metrics page to scrape.
     #[arg(value_enum, default_value = "cluster")]

@@ -6,14 +6,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use strata_engine::Config;
-use strata_server::{expand_groups, Limits, ScrapeAccess, ServerConfig};
+use strata_server::{expand_groups, Credentials, Limits, ScrapeAccess, ServerConfig};
 use strata_util::size::parse_size;
 
 /// Credentials compiled in for `--dev` only.
 pub const DEV_USER: &str = "strataadmin";
 pub const DEV_PASSWORD: &str = "strataadmin";
 
-#[derive(clap::Args, Debug, Clone)]
+/// (No `Debug`: it holds the root secret.)
+#[derive(clap::Args, Clone)]
 pub struct ServerArgs {
     /// Address to listen on (`:9000` is every interface).
     #[arg(long, default_value = ":9000")]
@@ -123,8 +124,8 @@ impl ServerArgs {
         let scrape = match self.prometheus_auth {
             PrometheusAuth::Public => ScrapeAccess::Public,
             PrometheusAuth::Jwt => ScrapeAccess::Token {
-                access_key: root.0.clone(),
-                secret_key: root.1.clone(),
+                access_key: root.access_key.clone(),
+                secret_key: root.secret_key.clone(),
             },
         };
         Ok(ServerConfig {
@@ -215,7 +216,7 @@ fn usage_interval(args: &ServerArgs) -> Result<Option<Duration>> {
     }
 }
 
-fn credentials(args: &ServerArgs) -> Result<(String, String)> {
+fn credentials(args: &ServerArgs) -> Result<Credentials> {
     let (user, password) = match (&args.access_key, &args.secret_key) {
         (Some(u), Some(p)) => (u.clone(), p.clone()),
         (None, None) if args.dev => (DEV_USER.to_string(), DEV_PASSWORD.to_string()),
@@ -230,7 +231,10 @@ fn credentials(args: &ServerArgs) -> Result<(String, String)> {
     if user.len() < 3 || password.len() < 8 {
         bail!("the access key needs at least 3 characters and the secret key at least 8");
     }
-    Ok((user, password))
+    Ok(Credentials {
+        access_key: user,
+        secret_key: password,
+    })
 }
 
 /// `:9000` → every interface; `host:port` as given.

@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-#[derive(Parser, Debug)]
+#[derive(Parser)]
 #[command(
     name = "strata",
     version,
@@ -15,7 +15,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 enum Command {
     /// Serve the S3 API over erasure-coded drives.
     Server(Box<super::server::ServerArgs>),
@@ -44,8 +44,10 @@ pub fn main() -> ExitCode {
         Command::Prometheus(args) => super::prometheus::run(args),
         Command::Csi(args) => args.config().and_then(strata_csi::run),
         Command::Manifests { write } => strata_kube::manifests::run(write.as_deref()),
-        other => {
-            eprintln!("strata: {other:?} is not implemented yet (see README.md, \"What is not done yet\")");
+        Command::Operator => {
+            eprintln!(
+                "strata: Operator is not implemented yet (see README.md, \"What is not done yet\")"
+            );
             return ExitCode::from(2);
         }
     };

@@ -1,11 +1,11 @@
 //! Calls to drives, each drive with its own long-lived workers, under a deadline.
 //!
-//! Every drive position of a set has a `DriveWorker`: a few threads (started as calls need
-//! them, at most `MAX_THREADS`, ending after a while idle) with a queue. A fan-out (`fan_out`)
-//! hands each drive its call and waits until every call answered, or until the caller's
-//! `enough` says the outcome is decided (a quorum), or until the deadline: a call still queued
-//! then is cancelled, one still running is abandoned and answers `Timeout`. A drive whose call
-//! ran that long is taken as hung and marked timed out: its calls fail at once (`Offline`) and
+//! Every drive position of a set has a `DriveWorker`: a few threads (started as calls need them, at
+//! most `MAX_THREADS`, ending after a while idle) with a queue. A fan-out (`fan_out_all`,
+//! `fan_out_after`) hands each drive its call and waits until every call answered, or until the
+//! caller's `enough` says the outcome is decided (a quorum), or until the deadline: a call still
+//! queued then is cancelled, one still running is abandoned and answers `Timeout`. A drive whose
+//! call ran that long is taken as hung and marked timed out: its calls fail at once (`Offline`) and
 //! it holds no more threads, until the drive monitor's probe (`DriveWorker::probe`) finds it
 //! answering again. Calls own what they use (the caller may be gone when they end); what a call
 //! that answered too late made (a staging directory) is handed to its `late` clean-up.
@@ -304,18 +304,10 @@ pub fn fan_out_all<T: Send + 'static>(
     start(calls, timeout).wait()
 }
 
-/// `fan_out_all`, returning as soon as `enough` holds for the answers so far.
-pub fn fan_out<T: Send + 'static>(
-    calls: Vec<Option<Call<T>>>,
-    timeout: Duration,
-    enough: impl Fn(&[Option<DriveResult<T>>]) -> bool,
-) -> Vec<DriveResult<T>> {
-    fan_out_after(calls, timeout, Duration::ZERO, enough)
-}
-
-/// `fan_out`, asking `enough` only once `grace` has passed: while every drive answers within
-/// it, every answer counts (a read then sees every drive's copy, damage included); a drive that
-/// lags past it is not waited for once the others decided.
+/// `fan_out_all`, returning as soon as `enough` holds for the answers so far, asked only once
+/// `grace` has passed: while every drive answers within it, every answer counts (a read then
+/// sees every drive's copy, damage included); a drive that lags past it is not waited for once
+/// the others decided.
 pub fn fan_out_after<T: Send + 'static>(
     calls: Vec<Option<Call<T>>>,
     timeout: Duration,
@@ -324,6 +316,9 @@ pub fn fan_out_after<T: Send + 'static>(
 ) -> Vec<DriveResult<T>> {
     start(calls, timeout).wait_after(grace, enough)
 }
+
+/// Whether the answers so far decide a fan-out.
+type Enough<'a, T> = dyn Fn(&[Option<DriveResult<T>>]) -> bool + 'a;
 
 /// Calls handed to their drives, answering into one place.
 pub struct Pending<T> {
@@ -411,11 +406,7 @@ impl<T: Send + 'static> Pending<T> {
         self.collect(grace, Some(&enough))
     }
 
-    fn collect(
-        self,
-        grace: Duration,
-        enough: Option<&dyn Fn(&[Option<DriveResult<T>>]) -> bool>,
-    ) -> Vec<DriveResult<T>> {
+    fn collect(self, grace: Duration, enough: Option<&Enough<'_, T>>) -> Vec<DriveResult<T>> {
         let deadline = self.start + self.timeout;
         let mut slots = lock(&self.answers.slots);
         loop {
@@ -555,10 +546,9 @@ mod tests {
         assert!(w[1].timed_out());
         assert_eq!(w[1].stuck(), 1);
         // Marked: no call reaches it, and the probe waits for the stuck call to end.
-        let out = fan_out(
+        let out = fan_out_all(
             vec![Some(Call::new(w[1].clone(), || Ok(2)))],
             Duration::from_secs(5),
-            |_| false,
         );
         assert_eq!(out, vec![Err(DriveError::Offline)]);
         assert!(!w[1].probe(Duration::from_secs(1), || Ok(())));
@@ -574,10 +564,9 @@ mod tests {
         }
         assert!(w[1].probe(Duration::from_secs(5), || Ok(())));
         w[1].restore();
-        let out = fan_out(
+        let out = fan_out_all(
             vec![Some(Call::new(w[1].clone(), || Ok(2)))],
             Duration::from_secs(5),
-            |_| false,
         );
         assert_eq!(out, vec![Ok(2)]);
     }
@@ -611,7 +600,7 @@ mod tests {
             })
             .collect();
         let t = Instant::now();
-        let out = fan_out(calls, Duration::from_secs(10), |a| {
+        let out = fan_out_after(calls, Duration::from_secs(10), Duration::ZERO, |a| {
             a.iter().filter(|x| matches!(x, Some(Ok(_)))).count() >= 2
         });
         assert!(

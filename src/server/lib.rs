@@ -14,6 +14,9 @@ pub use ellipsis::{expand, expand_groups};
 pub use limits::{default_max_requests, Limits};
 pub use token::ScrapeAccess;
 
+#[cfg(test)]
+mod tests;
+
 use anyhow::{Context, Result};
 use hyper_util::rt::TokioIo;
 use s3s::auth::{S3Auth, SecretKey};
@@ -26,6 +29,22 @@ use strata_engine::{Config, Engine};
 use strata_s3::StrataS3;
 use tokio::net::TcpListener;
 
+/// An access key and its secret; `Debug` never shows the secret (a config may be logged).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
 /// What `strata server` serves, checked; the command line that fills it is the binary's.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -34,8 +53,8 @@ pub struct ServerConfig {
     /// The drives, by group: each group forms its own erasure sets.
     pub drives: Vec<Vec<PathBuf>>,
     pub engine: Config,
-    /// The root credentials: access key, secret key.
-    pub root: (String, String),
+    /// The root user's.
+    pub root: Credentials,
     /// Print the root credentials at start-up (a development deployment's are built in).
     pub show_credentials: bool,
     pub region: String,
@@ -71,7 +90,10 @@ pub fn run(cfg: ServerConfig) -> Result<()> {
 }
 
 async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
-    let (user, password) = cfg.root.clone();
+    let Credentials {
+        access_key: user,
+        secret_key: password,
+    } = cfg.root.clone();
     let mut builder = S3ServiceBuilder::new(StrataS3::new(engine.clone(), cfg.region.clone()));
     builder.set_auth(RootAuth {
         access_key: user.clone(),

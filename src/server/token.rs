@@ -33,8 +33,8 @@ pub enum TokenError {
     Issuer,
 }
 
-/// Who may read the metrics pages.
-#[derive(Clone, Debug)]
+/// Who may read the metrics pages. (`Debug` by hand: never the secret.)
+#[derive(Clone)]
 pub enum ScrapeAccess {
     /// Anyone (`--prometheus-auth public`).
     Public,
@@ -43,6 +43,18 @@ pub enum ScrapeAccess {
         access_key: String,
         secret_key: String,
     },
+}
+
+impl std::fmt::Debug for ScrapeAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScrapeAccess::Public => f.write_str("Public"),
+            ScrapeAccess::Token { access_key, .. } => f
+                .debug_struct("Token")
+                .field("access_key", access_key)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 impl ScrapeAccess {

@@ -484,3 +484,55 @@ fn a_frozen_drive_costs_requests_at_most_the_deadline() {
     }
     assert!(s.log_text().contains("drive answers again"));
 }
+
+/// Every shard file (`part.N`) under a directory, depth first.
+fn part_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(part_files(&p));
+        } else if p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("part."))
+        {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A GET whose first block cannot be read (three of the four shards of a 2+2 object damaged)
+/// answers an S3 error, not a 200 whose body breaks off: a plain GET reads its first block
+/// before the status is chosen.
+#[test]
+fn a_get_that_cannot_read_its_first_block_answers_an_error() {
+    let s = Server::start();
+    s.aws_ok(&["s3", "mb", "s3://broken"]);
+    write_file(&s.work().join("two.bin"), &data(2 * MIB, 3));
+    s.aws_ok(&[
+        "s3",
+        "cp",
+        "--only-show-errors",
+        "two.bin",
+        "s3://broken/two.bin",
+    ]);
+    let mut damaged = 0;
+    for d in &s.drives[..3] {
+        for f in part_files(&d.join("broken").join("two.bin")) {
+            let mut b = std::fs::read(&f).unwrap();
+            b[100] ^= 0x01;
+            std::fs::write(&f, b).unwrap();
+            damaged += 1;
+        }
+    }
+    assert_eq!(damaged, 3, "one shard file per drive");
+    let mut c = crate::s3_hostile::connect(&s);
+    let got = crate::s3_hostile::request(&s, &mut c, "GET", "/broken/two.bin", b"");
+    let (status, body) = match got {
+        Ok(r) => r,
+        Err(e) => panic!("the answer broke off: {e}"),
+    };
+    let body = String::from_utf8_lossy(&body);
+    assert!(status >= 500 && body.contains("<Code>"), "{status}: {body}");
+}

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use strata::s3client::sigv4::{amz_date_now, sign, Credentials};
 
-fn connect(s: &Server) -> TcpStream {
+pub(crate) fn connect(s: &Server) -> TcpStream {
     TcpStream::connect(("127.0.0.1", s.port)).unwrap()
 }
 
@@ -153,7 +153,7 @@ fn read_response(c: &mut TcpStream) -> std::io::Result<(u16, Vec<u8>)> {
 }
 
 /// One signed request on a kept-alive connection.
-fn request(
+pub(crate) fn request(
     s: &Server,
     c: &mut TcpStream,
     method: &str,

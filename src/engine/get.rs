@@ -253,12 +253,12 @@ impl ObjectReader {
         self.len() == 0
     }
 
-    /// The next piece of the object (at most one block), `None` at the end.
     /// Whether every byte asked for has been read (`next_chunk` would answer `None`).
     pub fn is_done(&self) -> bool {
         self.pos >= self.end
     }
 
+    /// The next piece of the object (at most one block), `None` at the end.
     pub fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, EngineError> {
         if self.pos >= self.end {
             return Ok(None);

@@ -113,7 +113,7 @@ fn creds() -> Credentials {
 }
 
 /// The head of a SigV4-signed request (UNSIGNED-PAYLOAD), up to and with the blank line.
-fn signed_head(s: &Server, method: &str, path: &str, content_length: usize) -> String {
+pub(crate) fn signed_head(s: &Server, method: &str, path: &str, content_length: usize) -> String {
     let host = format!("127.0.0.1:{}", s.port);
     let mut head =
         format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {content_length}\r\n");
@@ -124,7 +124,7 @@ fn signed_head(s: &Server, method: &str, path: &str, content_length: usize) -> S
 }
 
 /// Reads one response (a Content-Length body): its status and body.
-fn read_response(c: &mut TcpStream) -> std::io::Result<(u16, Vec<u8>)> {
+pub(crate) fn read_response(c: &mut TcpStream) -> std::io::Result<(u16, Vec<u8>)> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {

@@ -185,14 +185,10 @@ const RESTART_AT: usize = 1;
 /// An object's bytes for the client: a task on the blocking pool reads blocks from the drives
 /// up to `AHEAD` of what the client has taken, then ends (holding no thread while the client is
 /// slow) and is started again as the client catches up; no read once the last byte was.
-/// `first`: what the caller already read of it (`Some(None)`: the end).
-pub fn stream_object(reader: ObjectReader, first: Option<Option<Vec<u8>>>) -> StreamingBlob {
-    let done = matches!(first, Some(None)) || (first.is_some() && reader.is_done());
-    let blocks = first
-        .flatten()
-        .map(|b| Ok(Bytes::from(b)))
-        .into_iter()
-        .collect();
+/// `first`: the object's first piece, which the caller read (`None`: it has no bytes).
+pub fn stream_object(reader: ObjectReader, first: Option<Vec<u8>>) -> StreamingBlob {
+    let done = first.is_none() || reader.is_done();
+    let blocks = first.map(|b| Ok(Bytes::from(b))).into_iter().collect();
     let ahead = Arc::new(ReadAhead {
         state: Mutex::new(Queue {
             blocks,
@@ -204,7 +200,7 @@ pub fn stream_object(reader: ObjectReader, first: Option<Option<Vec<u8>>>) -> St
         }),
         ready: Notify::new(),
     });
-    // The first block (unless the caller read it) is read while the response's headers go out.
+    // The next block is read while the response's headers go out.
     ahead.read_more(&mut ahead.lock());
     let stream = futures_util::stream::unfold(ahead, |ahead| async move {
         loop {

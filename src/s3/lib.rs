@@ -51,11 +51,19 @@ impl StrataS3 {
         &self,
         f: impl FnOnce(&Engine) -> Result<T, EngineError> + Send + 'static,
     ) -> S3Result<T> {
+        self.blocking(move |e| f(e).map_err(to_s3)).await
+    }
+
+    /// Runs blocking work that answers in S3's terms (engine calls and the choices between
+    /// them) on the blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Engine) -> S3Result<T> + Send + 'static,
+    ) -> S3Result<T> {
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || f(&engine))
             .await
             .map_err(S3Error::internal_error)?
-            .map_err(to_s3)
     }
 }
 

@@ -8,34 +8,35 @@ use crate::{attributes, mpu_checksum, part_number, to_s3};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result};
 use std::collections::BTreeMap;
-use strata_engine::ObjectInfo;
+use strata_engine::{ObjectInfo, ObjectReader};
 
 pub async fn get_object(
     s3: &StrataS3,
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
-    let mut input = req.input;
-    let (bucket, key) = (input.bucket.clone(), input.key.clone());
-    // A plain GET (the whole object, no conditions) reads its first block in the same call
-    // that opens the object: one hand-off to the blocking pool instead of two, which for an
-    // object of one block is the whole read (small GETs spent their time switching threads).
-    let plain = input.range.is_none()
-        && input.part_number.is_none()
-        && input.if_match.is_none()
-        && input.if_none_match.is_none()
-        && input.if_modified_since.is_none()
-        && input.if_unmodified_since.is_none();
-    let (mut reader, first) = s3
-        .run(move |e| {
-            let mut reader = e.get_object(&bucket, &key, None)?;
-            let first = if plain {
-                Some(reader.next_chunk()?)
-            } else {
-                None
-            };
-            Ok((reader, first))
+    let input = req.input;
+    // Opening the object, checking the conditions, choosing the bytes and reading the first
+    // block are one call on the blocking pool: one hand-off instead of two (for an object of
+    // one block, the whole read), and a first block that cannot be read answers an S3 error
+    // instead of a 200 whose body breaks off.
+    let (out, reader, first) = s3
+        .blocking(move |e| {
+            let mut reader = e
+                .get_object(&input.bucket, &input.key, None)
+                .map_err(to_s3)?;
+            let out = answer(&mut reader, input)?;
+            let first = reader.next_chunk().map_err(to_s3)?;
+            Ok((out, reader, first))
         })
         .await?;
+    let mut out = out;
+    out.body = Some(stream_object(reader, first));
+    Ok(S3Response::new(out))
+}
+
+/// A GET's answer but its body, once its conditions hold; `reader` narrowed to the bytes it
+/// answers with.
+fn answer(reader: &mut ObjectReader, mut input: GetObjectInput) -> S3Result<GetObjectOutput> {
     let info = reader.info().clone();
     let conditions = Conditions {
         if_match: input.if_match.as_ref(),
@@ -60,8 +61,7 @@ pub async fn get_object(
     }
     response_overrides!(out, input);
     out.tag_count = (!info.tags.is_empty()).then_some(info.tags.len() as i32);
-    out.body = Some(stream_object(reader, first));
-    Ok(S3Response::new(out))
+    Ok(out)
 }
 
 pub async fn head_object(

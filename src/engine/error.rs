@@ -49,6 +49,9 @@ pub enum EngineError {
     Body(std::io::Error),
     #[error("erasure codec: {0}")]
     Codec(String),
+    /// A system document that cannot be read whole (too large, or its data broke off).
+    #[error("system document {key}: {detail}")]
+    SystemDocument { key: String, detail: String },
 }
 
 impl EngineError {

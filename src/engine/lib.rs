@@ -27,6 +27,7 @@ mod put;
 mod scanner;
 mod set;
 pub mod shard;
+mod system;
 mod types;
 
 pub use background::{Rebuild, Stats, WorkerState, WorkerStatus};
@@ -36,6 +37,7 @@ pub use heal::HealResult;
 pub use layout::DriveProblem;
 pub use multipart::{PartInfo, PartUpload, PartsCheck, UploadInfo};
 pub use put::{now_ns, BlockSink, BodyCheck, ObjectUpload};
+pub use system::{MAX_SYSTEM_DOCUMENT, SYSTEM_BUCKET};
 pub use types::*;
 
 use drive::Drive;
@@ -453,35 +455,16 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let _bucket = self.bucket_shared(bucket);
         let set = self.locate(bucket, key)?.0;
-        let _guard = set.lock_key(bucket, key);
-        let state = set.read_key(bucket, key);
-        set.check_conditions(&state, bucket, key, conditions)?;
-        match &state.resolution {
-            set::resolve::Resolution::Absent => return Ok(()),
-            set::resolve::Resolution::Version(v) if v.is_deletion() => return Ok(()),
-            _ => {}
-        }
-        let n = set.drive_count();
-        let version = put::new_version(&state, None);
-        let proposal = Proposal {
-            entries: (0..n)
-                .map(|_| {
-                    Ok(meta::Entry {
-                        version: version.clone(),
-                        shard: 0,
-                        inline: None,
-                    })
-                })
-                .collect(),
-            data: vec![None; n],
-            quorum: set::resolve::deletion_quorum(n),
-            version,
-        };
-        set.commit(bucket, key, &state, &proposal).map(drop)
+        delete_in(set, bucket, key, conditions)
     }
 
     pub fn list_objects(&self, bucket: &str, q: &ListQuery) -> Result<ListPage, EngineError> {
         self.require_bucket(bucket)?;
+        self.list_in(bucket, q)
+    }
+
+    /// `list_objects` of a bucket known to exist (or of the system area).
+    fn list_in(&self, bucket: &str, q: &ListQuery) -> Result<ListPage, EngineError> {
         // A set whose silent drives alone could hold a write quorum may hide acknowledged
         // objects no answering drive lists: a listing would be silently incomplete.
         for s in self.sets() {
@@ -810,4 +793,38 @@ fn push_prefix(page: &mut ListPage, p: String, marker: Option<&str>) {
     }
     page.next_after = Some(p.clone());
     page.prefixes.push(p);
+}
+
+/// Deletes `bucket/key` from its set if `conditions` hold (the caller checked the bucket).
+fn delete_in(
+    set: &ErasureSet,
+    bucket: &str,
+    key: &str,
+    conditions: &Conditions,
+) -> Result<(), EngineError> {
+    let _guard = set.lock_key(bucket, key);
+    let state = set.read_key(bucket, key);
+    set.check_conditions(&state, bucket, key, conditions)?;
+    match &state.resolution {
+        set::resolve::Resolution::Absent => return Ok(()),
+        set::resolve::Resolution::Version(v) if v.is_deletion() => return Ok(()),
+        _ => {}
+    }
+    let n = set.drive_count();
+    let version = put::new_version(&state, None);
+    let proposal = Proposal {
+        entries: (0..n)
+            .map(|_| {
+                Ok(meta::Entry {
+                    version: version.clone(),
+                    shard: 0,
+                    inline: None,
+                })
+            })
+            .collect(),
+        data: vec![None; n],
+        quorum: set::resolve::deletion_quorum(n),
+        version,
+    };
+    set.commit(bucket, key, &state, &proposal).map(drop)
 }

@@ -29,7 +29,10 @@ pub fn to_s3(e: EngineError) -> S3Error {
         ),
         EngineError::Body(io) => return body_error(io),
         // The details (drive paths among them) go to the log, not to the client.
-        EngineError::Format(_) | EngineError::Drive { .. } | EngineError::Codec(_) => {
+        EngineError::Format(_)
+        | EngineError::Drive { .. }
+        | EngineError::Codec(_)
+        | EngineError::SystemDocument { .. } => {
             tracing::warn!(error = %msg, "internal error");
             return S3Error::with_message(
                 C::InternalError,

@@ -12,3 +12,4 @@ mod props;
 mod review;
 mod support;
 mod symlinks;
+mod system;

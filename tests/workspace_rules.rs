@@ -48,7 +48,7 @@ fn crates_depend_only_on_what_the_rules_allow() {
         ("strata-iam", &[]),
         ("strata-s3client", &[]),
         ("strata-engine", &["strata-codec"]),
-        ("strata-s3", &["strata-engine"]),
+        ("strata-s3", &["strata-engine", "strata-iam"]),
         ("strata-server", &["strata-engine", "strata-s3"]),
         ("strata-drive", &["strata-util"]),
         ("strata-kube", &["strata-drive"]),

@@ -20,14 +20,16 @@
 //!
 //! The hook is also where the operation's name is known for every request the protocol layer
 //! routes, implemented or not: it leaves it in the request's `OperationSlot` for the HTTP
-//! front's metrics and logs. The per-user authorisation of issue 13 (policies) belongs here
-//! too: one hook that knows the operation's name.
+//! front's metrics and logs; and where every operation is authorised (`crate::authz`): one
+//! hook that knows the operation's name.
 
+use crate::authz::{self, Authorizer, Grant, PeerAddr, Refusal};
 use http::{HeaderMap, Uri};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::path::S3Path;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use std::sync::{Arc, OnceLock};
+use strata_iam::ResourceKind;
 
 /// Longest lifetime of a presigned URL, in seconds (S3's).
 pub const MAX_PRESIGNED_EXPIRES: u64 = 7 * 24 * 3600;
@@ -62,21 +64,124 @@ impl OperationSlot {
     }
 }
 
-pub struct Gate;
+/// The access hook: the refusals below, then the operation's authorisation.
+pub struct Gate {
+    authorizer: Arc<dyn Authorizer>,
+}
+
+impl Gate {
+    pub fn new(authorizer: Arc<dyn Authorizer>) -> Gate {
+        Gate { authorizer }
+    }
+}
 
 #[async_trait::async_trait]
 impl S3Access for Gate {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let op = cx.s3_op().name().to_string();
         if let Some(slot) = cx.extensions_mut().get::<OperationSlot>().cloned() {
-            slot.set(cx.s3_op().name());
-        }
-        if cx.credentials().is_none() {
-            return Err(s3_error!(AccessDenied, "Signature is required"));
+            slot.set(&op);
         }
         if let S3Path::Bucket { bucket } = cx.s3_path() {
-            reserved(cx.s3_op().name(), bucket)?;
+            reserved(&op, bucket)?;
         }
-        check(cx.s3_op().name(), cx.uri(), cx.headers())
+        check(&op, cx.uri(), cx.headers())?;
+        let grant = self.authorize(cx)?;
+        cx.extensions_mut().insert(grant);
+        Ok(())
+    }
+}
+
+impl Gate {
+    /// Asks the authorizer what the operation needs (the target, and a copy's source); the
+    /// grant stays with the request for handlers that ask per key.
+    fn authorize(&self, cx: &mut S3AccessContext<'_>) -> S3Result<Grant> {
+        let peer = cx.extensions_mut().get::<PeerAddr>().map(|p| p.0);
+        let op = cx.s3_op().name();
+        let query = query_pairs(cx.uri());
+        let headers = cx.headers();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let grant = Grant::new(
+            self.authorizer.clone(),
+            cx.credentials().map(|c| c.access_key.clone()),
+            authz::session_token(&query, headers).map(str::to_string),
+            authz::context(op, &query, headers, peer, now),
+        );
+        let (bucket, key) = match cx.s3_path() {
+            S3Path::Root => (None, None),
+            S3Path::Bucket { bucket } => (Some(&**bucket), None),
+            S3Path::Object { bucket, key } => (Some(&**bucket), Some(&**key)),
+        };
+        let names_version = query.iter().any(|(k, _)| k == "versionId");
+        let Some(needs) = strata_iam::s3_operation(op) else {
+            // An operation AWS's table does not name: `s3:<Operation>` (only `s3:*` grants it).
+            let kind = if key.is_some() {
+                ResourceKind::Object
+            } else {
+                ResourceKind::Bucket
+            };
+            grant
+                .ask(&format!("s3:{op}"), kind, bucket, key)
+                .map_err(refused)?;
+            return Ok(grant);
+        };
+        // DeleteObjects names its keys in its body: its handler asks for each.
+        if needs.target.resource != ResourceKind::EachObject {
+            let action = needs.target.action_for(names_version);
+            grant
+                .ask(action, needs.target.resource, bucket, key)
+                .map_err(refused)?;
+        }
+        if let Some(source) = needs.copy_source {
+            let Some((b, k, version)) = headers
+                .get("x-amz-copy-source")
+                .and_then(|v| v.to_str().ok())
+                .and_then(copy_source)
+            else {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "Copy Source must mention the source bucket and key: sourcebucket/sourcekey"
+                ));
+            };
+            grant
+                .ask(
+                    source.action_for(version),
+                    ResourceKind::Object,
+                    Some(&b),
+                    Some(&k),
+                )
+                .map_err(refused)?;
+        }
+        Ok(grant)
+    }
+}
+
+/// `x-amz-copy-source`: `[/]bucket/key[?versionId=v]`, the key percent-encoded; whether it
+/// names a version.
+fn copy_source(v: &str) -> Option<(String, String, bool)> {
+    let (path, query) = v.split_once('?').unwrap_or((v, ""));
+    let (bucket, key) = path.trim_start_matches('/').split_once('/')?;
+    let key = percent_encoding::percent_decode_str(key)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    if bucket.is_empty() || key.is_empty() {
+        return None;
+    }
+    let version = authz::url_pairs(query)
+        .iter()
+        .any(|(k, _)| k == "versionId");
+    Some((bucket.to_string(), key, version))
+}
+
+/// The S3 error of a refusal.
+pub fn refused(r: Refusal) -> S3Error {
+    match r {
+        Refusal::AccessDenied => s3_error!(AccessDenied, "Access Denied."),
+        Refusal::InvalidToken => s3_error!(InvalidToken, "{r}"),
+        Refusal::ExpiredToken => s3_error!(ExpiredToken, "{r}"),
     }
 }
 
@@ -136,20 +241,7 @@ fn document_size(op: &str, headers: &HeaderMap) -> S3Result<()> {
 }
 
 fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
-    let q = uri.query().unwrap_or("");
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(&s.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
+    authz::url_pairs(uri.query().unwrap_or(""))
 }
 
 fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {

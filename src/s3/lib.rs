@@ -11,6 +11,7 @@
 mod macros;
 
 mod attributes;
+pub mod authz;
 mod body;
 mod bucket;
 mod checksum;

@@ -113,7 +113,7 @@ impl Front {
             ),
             None => match self.cfg.requests.turn().await {
                 Some(turn) => {
-                    let (r, op) = self.s3(req, &id, start).await;
+                    let (r, op) = self.s3(req, conn.peer, &id, start).await;
                     (r, op, Some(turn))
                 }
                 None => self.slow_down(&req, &id, start),
@@ -182,6 +182,7 @@ impl Front {
     async fn s3(
         &self,
         req: Request<hyper::body::Incoming>,
+        peer: Option<std::net::SocketAddr>,
         id: &str,
         start: Instant,
     ) -> (Response<s3s::Body>, Cow<'static, str>) {
@@ -202,6 +203,9 @@ impl Front {
             })
         });
         req.extensions_mut().insert(slot.clone());
+        if let Some(p) = peer {
+            req.extensions_mut().insert(strata_s3::authz::PeerAddr(p));
+        }
         let method = req.method().clone();
         let vhost = req
             .headers()

@@ -100,7 +100,9 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
         secret_key: SecretKey::from(password.clone()),
     });
     // Unsigned x-amz-* headers, presigned lifetimes, features that are not there.
-    builder.set_access(strata_s3::gate::Gate);
+    builder.set_access(strata_s3::gate::Gate::new(Arc::new(
+        strata_s3::authz::SignedOnly,
+    )));
     // Refusals of browser POST forms decided in the front, answered after the signature.
     builder.set_route(strata_s3::post::PostRoute);
     builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(
@@ -161,7 +163,7 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
             },
             () = &mut stop => break,
         };
-        let ((stream, _), slot) = match accepted {
+        let ((stream, peer), slot) = match accepted {
             Ok(c) => {
                 backoff.reset();
                 c
@@ -175,7 +177,7 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
         };
         let _ = stream.set_nodelay(true);
         let front = front.clone();
-        let state = limits::ConnState::new();
+        let state = limits::ConnState::new(Some(peer));
         let watched = limits::Watched::new(stream, state.clone());
         let service_state = state.clone();
         let service =

@@ -51,6 +51,8 @@ fn ms(d: Duration) -> u64 {
 /// What the watchdog knows of one connection.
 #[derive(Debug)]
 pub struct ConnState {
+    /// The client's address (policies' `aws:SourceIp`).
+    pub peer: Option<std::net::SocketAddr>,
     accepted: u64,
     /// Requests being served (0 or 1 with HTTP/1.1).
     in_flight: AtomicU32,
@@ -63,8 +65,9 @@ pub struct ConnState {
 }
 
 impl ConnState {
-    pub fn new() -> Arc<ConnState> {
+    pub fn new(peer: Option<std::net::SocketAddr>) -> Arc<ConnState> {
         Arc::new(ConnState {
+            peer,
             accepted: now_ms(),
             in_flight: AtomicU32::new(0),
             last_done: AtomicU64::new(0),
@@ -385,7 +388,7 @@ mod tests {
     #[test]
     fn a_connection_is_judged_by_what_it_is_doing() {
         let l = limits();
-        let s = ConnState::new();
+        let s = ConnState::new(None);
         // New: its first request's headers within `header`.
         assert_eq!(s.deadline(&l), s.accepted + 10_000);
         // Serving a request: not judged while the client is not being waited on.

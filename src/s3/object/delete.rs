@@ -1,11 +1,14 @@
 //! DeleteObject and DeleteObjects, with their per-object conditions.
 
+use crate::authz::{Grant, Refusal};
 use crate::convert::*;
+use crate::gate::refused;
 use crate::to_s3;
 use crate::StrataS3;
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
 use strata_engine::{Engine, EngineError};
+use strata_iam::ResourceKind;
 
 pub async fn delete_object(
     s3: &StrataS3,
@@ -32,6 +35,8 @@ pub async fn delete_objects(
     if input.delete.objects.len() > 1000 {
         return Err(s3_error!(MalformedXML, "at most 1000 keys per request"));
     }
+    // The access gate left what it decided; without it nothing is deleted (fail closed).
+    let grant = req.extensions.get::<Grant>().cloned();
     let quiet = input.delete.quiet.unwrap_or(false);
     let bucket = input.bucket;
     let keys: Vec<DeleteEntry> = input
@@ -60,7 +65,9 @@ pub async fn delete_objects(
             Ok(keys
                 .into_iter()
                 .map(|d| {
-                    let r = d.delete(e, &bucket);
+                    let r = d
+                        .allowed(grant.as_ref(), &bucket)
+                        .and_then(|()| d.delete(e, &bucket));
                     (d, r)
                 })
                 .collect::<Vec<_>>())
@@ -99,6 +106,20 @@ struct DeleteEntry {
 }
 
 impl DeleteEntry {
+    /// Whether the requester may delete this key (each key of a DeleteObjects is authorised
+    /// on its own, as AWS does: a refused key is an AccessDenied entry, the others go on).
+    fn allowed(&self, grant: Option<&Grant>, bucket: &str) -> Result<(), S3Error> {
+        let action = if self.version_id.is_some() {
+            "s3:DeleteObjectVersion"
+        } else {
+            "s3:DeleteObject"
+        };
+        grant
+            .ok_or(Refusal::AccessDenied)
+            .and_then(|g| g.ask(action, ResourceKind::Object, Some(bucket), Some(&self.key)))
+            .map_err(refused)
+    }
+
     /// Deletes the key, unless the request names a version other than `null` (the only one
     /// kept): the access gate sees headers and the query, not this document, so the version is
     /// checked here, and such a key is NoSuchVersion with nothing deleted.

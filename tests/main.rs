@@ -16,6 +16,7 @@ mod deploy_manifests;
 mod drive_fixtures;
 mod drive_loop;
 mod run_script;
+mod s3_access;
 mod s3_background;
 mod s3_clients;
 mod s3_conformance;

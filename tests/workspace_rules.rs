@@ -49,7 +49,10 @@ fn crates_depend_only_on_what_the_rules_allow() {
         ("strata-s3client", &[]),
         ("strata-engine", &["strata-codec"]),
         ("strata-s3", &["strata-engine", "strata-iam"]),
-        ("strata-server", &["strata-engine", "strata-s3"]),
+        (
+            "strata-server",
+            &["strata-engine", "strata-iam", "strata-s3"],
+        ),
         ("strata-drive", &["strata-util"]),
         ("strata-kube", &["strata-drive"]),
         ("strata-csi", &["strata-drive", "strata-kube"]),

@@ -36,6 +36,7 @@ mod document;
 mod error;
 mod evaluate;
 mod pattern;
+mod public;
 mod request;
 mod variable;
 

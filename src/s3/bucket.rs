@@ -50,7 +50,17 @@ pub async fn create_bucket(
         ));
     }
     let location = format!("/{bucket}");
-    s3.run(move |e| e.make_bucket(&bucket)).await?;
+    let access = s3.access.clone();
+    s3.run(move |e| {
+        if e.bucket_exists(&bucket)? {
+            return Err(EngineError::BucketExists(bucket));
+        }
+        // What a deleted bucket of this name left (a crash after its deletion) is not the
+        // new bucket's.
+        access.forget(e, &bucket)?;
+        e.make_bucket(&bucket)
+    })
+    .await?;
     Ok(S3Response::new(CreateBucketOutput {
         location: Some(location),
     }))
@@ -76,7 +86,12 @@ pub async fn delete_bucket(
     req: S3Request<DeleteBucketInput>,
 ) -> S3Result<S3Response<DeleteBucketOutput>> {
     let bucket = req.input.bucket;
-    s3.run(move |e| e.delete_bucket(&bucket)).await?;
+    let access = s3.access.clone();
+    s3.run(move |e| {
+        e.delete_bucket(&bucket)?;
+        access.forget(e, &bucket)
+    })
+    .await?;
     Ok(S3Response::new(DeleteBucketOutput::default()))
 }
 

@@ -10,6 +10,7 @@
 #[macro_use]
 mod macros;
 
+pub mod access;
 mod attributes;
 pub mod authz;
 mod body;
@@ -25,6 +26,7 @@ mod mpu_checksum;
 mod multipart;
 mod object;
 mod part_number;
+mod policy;
 pub mod post;
 mod tagging;
 mod upload;
@@ -40,11 +42,21 @@ pub use errors::to_s3;
 pub struct StrataS3 {
     engine: Arc<Engine>,
     region: String,
+    /// The buckets' policies and PublicAccessBlocks (the authorizer reads the same).
+    access: Arc<access::AccessConfigs>,
 }
 
 impl StrataS3 {
-    pub fn new(engine: Arc<Engine>, region: String) -> StrataS3 {
-        StrataS3 { engine, region }
+    pub fn new(
+        engine: Arc<Engine>,
+        region: String,
+        access: Arc<access::AccessConfigs>,
+    ) -> StrataS3 {
+        StrataS3 {
+            engine,
+            region,
+            access,
+        }
     }
 
     /// Runs a blocking engine call on the blocking pool.
@@ -133,4 +145,11 @@ operations! {
     get_object_tagging(GetObjectTaggingInput -> GetObjectTaggingOutput) => tagging;
     put_object_tagging(PutObjectTaggingInput -> PutObjectTaggingOutput) => tagging;
     delete_object_tagging(DeleteObjectTaggingInput -> DeleteObjectTaggingOutput) => tagging;
+    put_bucket_policy(PutBucketPolicyInput -> PutBucketPolicyOutput) => policy;
+    get_bucket_policy(GetBucketPolicyInput -> GetBucketPolicyOutput) => policy;
+    delete_bucket_policy(DeleteBucketPolicyInput -> DeleteBucketPolicyOutput) => policy;
+    get_bucket_policy_status(GetBucketPolicyStatusInput -> GetBucketPolicyStatusOutput) => policy;
+    put_public_access_block(PutPublicAccessBlockInput -> PutPublicAccessBlockOutput) => policy;
+    get_public_access_block(GetPublicAccessBlockInput -> GetPublicAccessBlockOutput) => policy;
+    delete_public_access_block(DeletePublicAccessBlockInput -> DeletePublicAccessBlockOutput) => policy;
 }

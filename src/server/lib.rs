@@ -2,6 +2,7 @@
 //! folders — the HTTP front with its client limits, health and metrics, the engine's background
 //! work. Given a checked `ServerConfig`; the command line is the binary's (`src/cli/server.rs`).
 
+mod authorize;
 mod domains;
 mod ellipsis;
 mod errdoc;
@@ -26,6 +27,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use strata_engine::{Config, Engine};
+use strata_s3::access::AccessConfigs;
 use strata_s3::StrataS3;
 use tokio::net::TcpListener;
 
@@ -94,14 +96,25 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
         access_key: user,
         secret_key: password,
     } = cfg.root.clone();
-    let mut builder = S3ServiceBuilder::new(StrataS3::new(engine.clone(), cfg.region.clone()));
+    let access = {
+        let engine = engine.clone();
+        tokio::task::spawn_blocking(move || AccessConfigs::load(&engine))
+            .await?
+            .context("reading the buckets' policies")?
+    };
+    let access = Arc::new(access);
+    let mut builder = S3ServiceBuilder::new(StrataS3::new(
+        engine.clone(),
+        cfg.region.clone(),
+        access.clone(),
+    ));
     builder.set_auth(RootAuth {
         access_key: user.clone(),
         secret_key: SecretKey::from(password.clone()),
     });
     // Unsigned x-amz-* headers, presigned lifetimes, features that are not there.
     builder.set_access(strata_s3::gate::Gate::new(Arc::new(
-        strata_s3::authz::SignedOnly,
+        authorize::Authorize::new(user.clone(), access),
     )));
     // Refusals of browser POST forms decided in the front, answered after the signature.
     builder.set_route(strata_s3::post::PostRoute);

@@ -37,6 +37,7 @@ mod error;
 mod evaluate;
 mod pattern;
 mod request;
+pub mod store;
 mod variable;
 
 pub use actions::{bucket_arn, object_arn, s3_operation, OperationActions, ResourceKind, S3Action};
@@ -46,3 +47,7 @@ pub use document::{Effect, Policy, Statement, Version};
 pub use error::{PolicyError, StatementError};
 pub use evaluate::{Decision, PolicySet};
 pub use request::{keys, Context, Principal, Request};
+pub use store::{
+    Backend, BackendError, BackendErrorKind, Iam, IamError, Identity, IdentityKind, LookupError,
+    MemoryBackend, Sealer, Secret, Status,
+};

@@ -1,6 +1,8 @@
-//! AWS IAM policy documents and their evaluation, for Strata's users, groups, service
-//! accounts, STS sessions and bucket policies (issue 13). Pure: no I/O, no clock, no HTTP;
-//! the fronts build a [`Request`] and ask a [`PolicySet`]. Depends on nothing of ours.
+//! AWS IAM policy documents and their evaluation, and the IAM state they apply to: users,
+//! groups, named policies, service accounts and STS credentials (issue 13). Pure: no I/O, no
+//! clock, no HTTP; the state is persisted through a [`Backend`] the server implements, time
+//! is passed in, and the fronts look an access key up into an [`Identity`] and ask it about a
+//! request (or build a [`Request`] and ask a [`PolicySet`]). Depends on nothing of ours.
 //!
 //! What it implements:
 //! - **Documents** ([`Policy`]): AWS's JSON grammar, validated with typed errors
@@ -19,13 +21,23 @@
 //! - **Canned policies** ([`canned`]): MinIO's `readwrite`, `readonly`, `writeonly`,
 //!   `diagnostics`, `consoleAdmin`.
 //! - **S3 actions** ([`s3_operation`]): the IAM action and resource each S3 operation needs.
+//! - **The IAM state** ([`store`]): [`Iam`] keeps users, groups, named policies (the canned
+//!   ones from the start), service accounts and temporary credentials, with MinIO's admin API
+//!   semantics, one document per entity through a [`Backend`] ([`MemoryBackend`] for tests),
+//!   secrets sealed with a key derived from the root credentials ([`Sealer`]); and
+//!   [`Iam::identity`] turns an access key into an [`Identity`] (its secret, who it acts as,
+//!   its policies narrowed by an inline or session policy) that decides requests.
 //!
 //! Not (yet): checking action names against a list of known ones (any well-formed
 //! `service:Name` is accepted, as IAM does), which condition keys an action supports,
 //! permission boundaries and SCPs, cross-account rules, `Principal` types other than `AWS`
 //! (they parse but name no Strata principal), wildcards inside principal names, variables in
-//! Numeric, Date, Bool and IpAddress values (IAM supports none but Bool), ACLs, and the
-//! storage of users, groups and policies (issue 13's next steps).
+//! Numeric, Date, Bool and IpAddress values (IAM supports none but Bool), ACLs; in the store:
+//! re-sealing secrets under new root credentials, LDAP / OpenID identities and their STS
+//! calls (only MinIO's built-in users), JWT session tokens (Strata's are opaque and looked
+//! up), MinIO's `policydb` and `format.json` documents (no import of a MinIO deployment's
+//! IAM data), watching the backend for another node's changes (the state is read at load),
+//! and wiping secrets from memory when dropped.
 
 mod actions;
 mod canned;
@@ -38,6 +50,7 @@ mod evaluate;
 mod pattern;
 mod public;
 mod request;
+pub mod store;
 mod variable;
 
 pub use actions::{bucket_arn, object_arn, s3_operation, OperationActions, ResourceKind, S3Action};
@@ -47,3 +60,7 @@ pub use document::{Effect, Policy, Statement, Version};
 pub use error::{PolicyError, StatementError};
 pub use evaluate::{Decision, PolicySet};
 pub use request::{keys, Context, Principal, Request};
+pub use store::{
+    Backend, BackendError, BackendErrorKind, Iam, IamError, Identity, IdentityKind, LookupError,
+    MemoryBackend, Sealer, Secret, Status,
+};

@@ -2,27 +2,57 @@
 //! key is, and whether the policies that apply — the identity's and the bucket's — allow the
 //! action.
 //!
-//! - The root user may do everything (it holds the deployment's own secret).
+//! - Root, users, service accounts and temporary credentials are the IAM store's identities;
+//!   the store resolves their policies (a user's and its groups', narrowed by a service
+//!   account's inline or a session's policy). Root may do everything.
+//! - Temporary credentials must come with their session token; other credentials with none.
 //! - An anonymous request is allowed only what a bucket policy grants to everyone, and nothing
 //!   when the bucket's PublicAccessBlock has `RestrictPublicBuckets` and its policy is public.
 //! - A bucket policy is not consulted for `s3:CreateBucket`: the bucket is not there yet, and a
 //!   policy left by a deleted bucket of the same name must not let anyone create it.
 
+use crate::iam::now;
 use std::sync::Arc;
-use strata_iam::{PolicySet, Principal, Request};
+use strata_iam::{Iam, IdentityKind, PolicySet, Principal, Request};
 use strata_s3::access::AccessConfigs;
 use strata_s3::authz::{Authorizer, Question, Refusal};
 
 pub struct Authorize {
-    root_access_key: String,
+    iam: Arc<Iam>,
     access: Arc<AccessConfigs>,
 }
 
 impl Authorize {
-    pub fn new(root_access_key: String, access: Arc<AccessConfigs>) -> Authorize {
-        Authorize {
-            root_access_key,
-            access,
+    pub fn new(iam: Arc<Iam>, access: Arc<AccessConfigs>) -> Authorize {
+        Authorize { iam, access }
+    }
+
+    /// The bucket's policy, when it takes part in this question.
+    fn bucket_policy(&self, q: &Question<'_>) -> Option<Arc<strata_iam::Policy>> {
+        let bucket = q.bucket.filter(|_| q.action != "s3:CreateBucket")?;
+        self.access.get(bucket).policy
+    }
+
+    fn signed(&self, access_key: &str, q: &Question<'_>) -> Result<(), Refusal> {
+        // The signature was checked against this identity's secret a moment ago; it may have
+        // been disabled or expired since, which refuses it here.
+        let id = self
+            .iam
+            .identity(access_key, now())
+            .map_err(|_| Refusal::AccessDenied)?;
+        match (id.kind(), q.session_token) {
+            (IdentityKind::Temporary { session_token, .. }, Some(t))
+                if session_token.matches(t) => {}
+            (IdentityKind::Temporary { .. }, _) | (_, Some(_)) => {
+                return Err(Refusal::InvalidToken)
+            }
+            (_, None) => {}
+        }
+        let policy = self.bucket_policy(q);
+        if id.is_allowed(q.action, Some(q.resource), q.context, policy.as_deref()) {
+            Ok(())
+        } else {
+            Err(Refusal::AccessDenied)
         }
     }
 
@@ -59,12 +89,7 @@ impl Authorizer for Authorize {
     fn authorize(&self, q: &Question<'_>) -> Result<(), Refusal> {
         match q.access_key {
             None => self.anonymous(q),
-            Some(k) if k == self.root_access_key => match q.session_token {
-                // Long-lived credentials carry no session token.
-                Some(_) => Err(Refusal::InvalidToken),
-                None => Ok(()),
-            },
-            Some(_) => Err(Refusal::AccessDenied),
+            Some(k) => self.signed(k, q),
         }
     }
 }

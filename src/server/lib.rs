@@ -7,6 +7,7 @@ mod domains;
 mod ellipsis;
 mod errdoc;
 mod http;
+mod iam;
 mod limits;
 mod metrics;
 pub mod token;
@@ -20,7 +21,6 @@ mod tests;
 
 use anyhow::{Context, Result};
 use hyper_util::rt::TokioIo;
-use s3s::auth::{S3Auth, SecretKey};
 use s3s::service::S3ServiceBuilder;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -96,25 +96,28 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
         access_key: user,
         secret_key: password,
     } = cfg.root.clone();
-    let access = {
+    let (iam, access) = {
         let engine = engine.clone();
-        tokio::task::spawn_blocking(move || AccessConfigs::load(&engine))
-            .await?
-            .context("reading the buckets' policies")?
+        let (user, password) = (user.clone(), password.clone());
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let sealer =
+                strata_iam::Sealer::from_root(&user, &password).context("the root credentials")?;
+            let backend = Arc::new(iam::EngineBackend::new(engine.clone()));
+            let iam = strata_iam::Iam::load(backend, sealer).context("reading the IAM state")?;
+            let access = AccessConfigs::load(&engine).context("reading the buckets' policies")?;
+            Ok((Arc::new(iam), Arc::new(access)))
+        })
+        .await??
     };
-    let access = Arc::new(access);
     let mut builder = S3ServiceBuilder::new(StrataS3::new(
         engine.clone(),
         cfg.region.clone(),
         access.clone(),
     ));
-    builder.set_auth(RootAuth {
-        access_key: user.clone(),
-        secret_key: SecretKey::from(password.clone()),
-    });
+    builder.set_auth(iam::IamAuth { iam: iam.clone() });
     // Unsigned x-amz-* headers, presigned lifetimes, features that are not there.
     builder.set_access(strata_s3::gate::Gate::new(Arc::new(
-        authorize::Authorize::new(user.clone(), access),
+        authorize::Authorize::new(iam.clone(), access),
     )));
     // Refusals of browser POST forms decided in the front, answered after the signature.
     builder.set_route(strata_s3::post::PostRoute);
@@ -269,28 +272,6 @@ impl AcceptBackoff {
 
     fn reset(&mut self) {
         self.pause = Duration::ZERO;
-    }
-}
-
-/// The root credentials. (s3s's `SimpleAuth` answers an unknown access key with its own
-/// `NotSignedUp`; S3 answers `InvalidAccessKeyId`, 403, which clients such as the AWS CLI
-/// explain to their users.)
-struct RootAuth {
-    access_key: String,
-    secret_key: SecretKey,
-}
-
-#[async_trait::async_trait]
-impl S3Auth for RootAuth {
-    async fn get_secret_key(&self, access_key: &str) -> s3s::S3Result<SecretKey> {
-        if access_key == self.access_key {
-            Ok(self.secret_key.clone())
-        } else {
-            Err(s3s::s3_error!(
-                InvalidAccessKeyId,
-                "The Access Key Id you provided does not exist in our records."
-            ))
-        }
     }
 }
 

@@ -58,6 +58,7 @@ fn crates_depend_only_on_what_the_rules_allow() {
         ("strata-csi", &["strata-drive", "strata-kube"]),
         ("strata-bench", &["strata-s3client", "strata-util"]),
         ("strata-testkit", &["strata-drive"]),
+        ("strata-admin", &[]),
     ];
     assert_eq!(
         crates.len(),

@@ -21,12 +21,12 @@ fi
 # prometheus-client, whose parser reads the metrics pages as Prometheus does, and grpcio, a
 # Python gRPC client on the CSI socket.
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-if ! "$repo/.venv/bin/python" -c 'import boto3, prometheus_client, grpc' >/dev/null 2>&1; then
+if ! "$repo/.venv/bin/python" -c 'import boto3, prometheus_client, grpc, minio' >/dev/null 2>&1; then
   echo "installing boto3, prometheus-client and grpcio into $repo/.venv" >&2
   py=/usr/bin/python3
   [[ -x $py ]] || py=python3
   [[ -x $repo/.venv/bin/pip ]] || "$py" -m venv "$repo/.venv"
-  "$repo/.venv/bin/pip" install -q --disable-pip-version-check boto3 prometheus-client grpcio
+  "$repo/.venv/bin/pip" install -q --disable-pip-version-check boto3 prometheus-client grpcio minio
 fi
 
 if ! command -v cargo >/dev/null; then

@@ -24,6 +24,7 @@ mod s3_drive_symlinks;
 mod s3_errors;
 mod s3_faults;
 mod s3_hostile;
+mod s3_iam;
 mod s3_memory;
 mod s3_observability;
 mod s3_protocol;

@@ -12,7 +12,7 @@
 use crate::iam::now;
 use http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri};
 use s3s::route::S3Route;
-use s3s::{Body, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+use s3s::{Body, S3Request, S3Response, S3Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -66,7 +66,11 @@ impl AdminError {
     }
 
     fn bad(message: impl Into<String>) -> AdminError {
-        AdminError::new(StatusCode::BAD_REQUEST, "XMinioAdminInvalidArgument", message)
+        AdminError::new(
+            StatusCode::BAD_REQUEST,
+            "XMinioAdminInvalidArgument",
+            message,
+        )
     }
 
     fn internal(message: impl Into<String>) -> AdminError {
@@ -86,7 +90,10 @@ fn iam_error(e: IamError) -> AdminError {
         E::NoSuchGroup(_) => (StatusCode::NOT_FOUND, "XMinioAdminNoSuchGroup"),
         E::NoSuchPolicy(_) => (StatusCode::NOT_FOUND, "XMinioAdminNoSuchPolicy"),
         E::NoSuchServiceAccount(_) => (StatusCode::NOT_FOUND, "XMinioAdminServiceAccountNotFound"),
-        E::Backend(_) => (StatusCode::SERVICE_UNAVAILABLE, "XMinioServerNotInitialized"),
+        E::Backend(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "XMinioServerNotInitialized",
+        ),
         E::Random(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
         _ => (StatusCode::BAD_REQUEST, "XMinioAdminInvalidArgument"),
     };
@@ -169,9 +176,8 @@ impl AdminRoute {
                     resource: path,
                     ..Default::default()
                 };
-                let mut resp = S3Response::new(Body::from(
-                    serde_json::to_vec(&doc).unwrap_or_default(),
-                ));
+                let mut resp =
+                    S3Response::new(Body::from(serde_json::to_vec(&doc).unwrap_or_default()));
                 resp.status = Some(e.status);
                 resp.headers.insert(
                     http::header::CONTENT_TYPE,
@@ -202,7 +208,9 @@ impl AdminRoute {
                 .map(|(_, v)| v.clone())
         };
         if let Some(missing) = ep.required_query.iter().find(|n| q(n).is_none()) {
-            return Err(AdminError::bad(format!("missing query parameter {missing}")));
+            return Err(AdminError::bad(format!(
+                "missing query parameter {missing}"
+            )));
         }
         let access_key = req
             .credentials
@@ -222,10 +230,11 @@ impl AdminRoute {
             body
         };
         let iam = self.iam.clone();
-        let name = ep.name;
-        let reply = tokio::task::spawn_blocking(move || handle(&iam, name, &q_owned(&query), &body))
-            .await
-            .map_err(|e| AdminError::internal(e.to_string()))??;
+        let endpoint = ep.path;
+        let reply =
+            tokio::task::spawn_blocking(move || handle(&iam, endpoint, &q_owned(&query), &body))
+                .await
+                .map_err(|e| AdminError::internal(e.to_string()))??;
         if ep.encrypted_response {
             let sealed = crypto::encrypt(
                 id.secret().expose().as_bytes(),
@@ -260,10 +269,10 @@ fn authorize(ep: &Endpoint, id: &Identity, account: Option<&str>) -> Result<(), 
     let cx = strata_iam::Context::new();
     let allowed = match ep.action {
         Authorization::Authenticated => true,
-        Authorization::AnyOf(actions) => actions
-            .iter()
-            .any(|a| id.is_allowed(a, None, &cx, None)),
-        Authorization::SelfOr(action) => {
+        Authorization::AnyOf(actions) => actions.iter().any(|a| id.is_allowed(a, None, &cx, None)),
+        // Service accounts are not served yet: only the action itself grants.
+        Authorization::OwnOr(action) => id.is_allowed(action, None, &cx, None),
+        Authorization::SelfUnlessDenied(action) => {
             let own = account.is_some_and(|a| a == id.username());
             let decision = id.decide(action, None, &cx, None);
             decision == Decision::Allow || (own && decision != Decision::ExplicitDeny)
@@ -332,17 +341,20 @@ fn user_info(u: strata_iam::store::UserInfo) -> UserInfo {
     }
 }
 
+const ATTACH: &str = "idp/builtin/policy/attach";
+const DETACH: &str = "idp/builtin/policy/detach";
+
 /// One admin call on the store (blocking: changes are written with quorum).
 fn handle(
     iam: &Iam,
-    name: &str,
+    path: &str,
     q: &BTreeMap<String, String>,
     body: &[u8],
 ) -> Result<Reply, AdminError> {
     let arg = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
     let now = now();
-    match name {
-        "AddUser" => {
+    match path {
+        "add-user" => {
             let r: AddOrUpdateUserReq = parse(body)?;
             let secret = r
                 .secret_key
@@ -352,11 +364,11 @@ fn handle(
                 .map_err(iam_error)?;
             Ok(Reply::empty())
         }
-        "RemoveUser" => {
+        "remove-user" => {
             iam.remove_user(arg("accessKey"), now).map_err(iam_error)?;
             Ok(Reply::empty())
         }
-        "SetUserStatus" => {
+        "set-user-status" => {
             let status = match arg("status") {
                 "enabled" => Status::Enabled,
                 "disabled" => Status::Disabled,
@@ -366,10 +378,10 @@ fn handle(
                 .map_err(iam_error)?;
             Ok(Reply::empty())
         }
-        "GetUserInfo" => Reply::json(&user_info(
+        "user-info" => Reply::json(&user_info(
             iam.user_info(arg("accessKey")).map_err(iam_error)?,
         )),
-        "ListUsers" => {
+        "list-users" => {
             let all: BTreeMap<String, UserInfo> = iam
                 .list_users()
                 .into_iter()
@@ -377,24 +389,24 @@ fn handle(
                 .collect();
             Reply::json(&all)
         }
-        "AddCannedPolicy" => {
+        "add-canned-policy" => {
             let json = std::str::from_utf8(body)
                 .map_err(|_| AdminError::bad("the policy is not UTF-8"))?;
             iam.add_policy(arg("name"), json, now).map_err(iam_error)?;
             Ok(Reply::empty())
         }
-        "RemoveCannedPolicy" => {
+        "remove-canned-policy" => {
             iam.remove_policy(arg("name")).map_err(iam_error)?;
             Ok(Reply::empty())
         }
-        "InfoCannedPolicy" => {
+        "info-canned-policy" => {
             let p = iam.policy_info(arg("name")).map_err(iam_error)?;
             Ok(Reply {
                 status: StatusCode::OK,
                 body: p.policy.to_json().into_bytes(),
             })
         }
-        "ListCannedPolicies" => {
+        "list-canned-policies" => {
             let all: BTreeMap<String, serde_json::Value> = iam
                 .list_policies()
                 .into_iter()
@@ -406,31 +418,31 @@ fn handle(
                 .collect();
             Reply::json(&all)
         }
-        "AttachPolicy" | "DetachPolicy" => {
+        ATTACH | DETACH => {
             let r: PolicyAssociationReq = parse(body)?;
             r.validate().map_err(|e| AdminError::bad(e.to_string()))?;
             let target = match (&r.user, &r.group) {
-                (Some(u), _) if !u.is_empty() => strata_iam::store::PolicyTarget::User(u.clone()),
-                (_, Some(g)) => strata_iam::store::PolicyTarget::Group(g.clone()),
+                (Some(u), _) if !u.is_empty() => strata_iam::store::PolicyTarget::User(u),
+                (_, Some(g)) => strata_iam::store::PolicyTarget::Group(g),
                 _ => return Err(AdminError::bad("a user or a group is required")),
             };
             let names: Vec<&str> = r.policies.iter().map(String::as_str).collect();
-            let changed = if name == "AttachPolicy" {
-                iam.attach_policies(&target, &names, now)
+            let changed = if path == ATTACH {
+                iam.attach_policies(target, &names, now)
             } else {
-                iam.detach_policies(&target, &names, now)
+                iam.detach_policies(target, &names, now)
             }
             .map_err(iam_error)?;
             let resp = serde_json::json!({
                 "updatedAt": "",
-                (if name == "AttachPolicy" { "policiesAttached" } else { "policiesDetached" }): changed,
+                (if path == ATTACH { "policiesAttached" } else { "policiesDetached" }): changed,
             });
             Reply::json(&resp)
         }
         _ => Err(AdminError::new(
             StatusCode::NOT_IMPLEMENTED,
             "NotImplemented",
-            format!("admin call {name} is not implemented yet"),
+            format!("admin call {path} is not implemented yet"),
         )),
     }
 }

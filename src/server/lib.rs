@@ -2,6 +2,7 @@
 //! folders — the HTTP front with its client limits, health and metrics, the engine's background
 //! work. Given a checked `ServerConfig`; the command line is the binary's (`src/cli/server.rs`).
 
+mod admin;
 mod authorize;
 mod domains;
 mod ellipsis;
@@ -120,7 +121,10 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
         authorize::Authorize::new(iam.clone(), access),
     )));
     // Refusals of browser POST forms decided in the front, answered after the signature.
-    builder.set_route(strata_s3::post::PostRoute);
+    builder.set_route(admin::Routes {
+        admin: admin::AdminRoute::new(iam.clone()),
+        post: strata_s3::post::PostRoute,
+    });
     builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(
         protocol_limits(&cfg),
     ))));

@@ -180,3 +180,28 @@ fn groups_service_accounts_and_the_deployment_through_the_admin_api() {
         "{v}"
     );
 }
+
+#[test]
+fn a_bucket_quota_set_through_the_admin_api_refuses_writes_past_it() {
+    let s = Server::start_with(4, &["--usage-interval", "1s"]);
+    let v = s.py_json("admin_quota.py", &[]);
+    assert_eq!(status(&v, "get_none"), 404, "{v}");
+    ok(&v, "set");
+    assert_eq!(status(&v, "set_missing"), 404, "{v}");
+    assert_eq!(ok(&v, "get")["quota"], 100_000, "{v}");
+    assert_eq!(ok(&v, "put1"), 200);
+    // Past the quota by any route: PUT, copy, a part.
+    for step in ["put2", "copy", "part"] {
+        assert_eq!(
+            v[step]["code"], "XMinioAdminBucketQuotaExceeded",
+            "{step}: {v}"
+        );
+        assert_eq!(v[step]["status"], 400, "{step}: {v}");
+    }
+    assert_eq!(ok(&v, "small"), 200);
+    assert_eq!(ok(&v, "other_bucket"), 200);
+    assert_eq!(ok(&v, "after_delete"), 200, "{v}");
+    ok(&v, "clear");
+    assert_eq!(status(&v, "get_cleared"), 404, "{v}");
+    assert_eq!(ok(&v, "unlimited"), 200);
+}

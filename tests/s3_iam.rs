@@ -224,3 +224,33 @@ fn a_bucket_quota_set_through_the_admin_api_refuses_writes_past_it() {
     assert_eq!(status(&v, "get_cleared"), 404, "{v}");
     assert_eq!(ok(&v, "unlimited"), 200);
 }
+
+#[test]
+fn only_a_signed_payload_changes_anything_through_the_admin_api() {
+    let s = Server::start();
+    let v = s.py_json("admin_wire.py", &[]);
+    let status = |step: &str| v[step]["status"].as_u64().unwrap_or(0);
+    for refused in ["swapped", "unsigned_payload"] {
+        assert_eq!(status(refused), 400, "{refused}: {v}");
+    }
+    assert!(
+        v["swapped"]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("XAmzContentSHA256Mismatch")),
+        "{v}"
+    );
+    assert_eq!(status("sigv2"), 403, "{v}");
+    assert_eq!(status("anonymous"), 403, "{v}");
+    assert_eq!(status("honest"), 200, "{v}");
+    assert_eq!(status("unknown_call"), 501, "{v}");
+    assert_eq!(status("v4"), 426, "{v}");
+    // Only the honest call stored a policy.
+    let policies = v["policies"].to_string();
+    assert!(policies.contains("honest"), "{policies}");
+    for name in ["swapped", "unsigned", "v2"] {
+        assert!(
+            !policies.contains(&format!("\"{name}\"")),
+            "{name}: {policies}"
+        );
+    }
+}

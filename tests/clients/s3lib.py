@@ -119,16 +119,28 @@ def raw(method, path, body=b"", headers=None):
     return r.status, code, text
 
 
-def signed(method, path, body_signed, body_sent, extra_headers=None):
-    """SigV4-signs a request for `body_signed` (x-amz-content-sha256 is its hash) but sends
-    `body_sent`: the signature is valid, the payload is not what was signed."""
+class _UnsignedPayload(S3SigV4Auth):
+    """SigV4 with x-amz-content-sha256: UNSIGNED-PAYLOAD (botocore signs payloads over http)."""
+
+    def _should_sha256_sign_payload(self, request):
+        return False
+
+
+def signed(method, path, body_signed, body_sent, extra_headers=None, sign_payload=True):
+    """SigV4-signs a request for `body_signed` (x-amz-content-sha256 is its hash, or
+    UNSIGNED-PAYLOAD when `sign_payload` is false) but sends `body_sent`: the signature is
+    valid, the payload may not be what was signed. The query of `path` is kept."""
     url = ENDPOINT + path
     req = AWSRequest(method=method, url=url, data=body_signed, headers=extra_headers or {})
-    S3SigV4Auth(Credentials(ACCESS, SECRET), "s3", "us-east-1").add_auth(req)
+    auth = S3SigV4Auth if sign_payload else _UnsignedPayload
+    auth(Credentials(ACCESS, SECRET), "s3", "us-east-1").add_auth(req)
     prepared = req.prepare()
-    headers = {k: v for k, v in prepared.headers.items()}
-    assert headers["X-Amz-Content-SHA256"] == hashlib.sha256(body_signed).hexdigest()
-    return raw(method, urllib.parse.urlsplit(prepared.url).path, body_sent, headers)
+    # Content-Length follows the body actually sent (http.client sets it).
+    headers = {k: v for k, v in prepared.headers.items() if k.lower() != "content-length"}
+    if sign_payload:
+        assert headers["X-Amz-Content-SHA256"] == hashlib.sha256(body_signed).hexdigest()
+    u = urllib.parse.urlsplit(prepared.url)
+    return raw(method, u.path + ("?" + u.query if u.query else ""), body_sent, headers)
 
 
 def admin(access=ACCESS, secret=SECRET):

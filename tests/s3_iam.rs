@@ -93,3 +93,90 @@ fn users_and_policies_through_the_admin_api_decide_what_s3_calls_may_do() {
         assert!(!s.log_text().contains(secret), "{secret} in the log");
     }
 }
+
+#[test]
+fn groups_service_accounts_and_the_deployment_through_the_admin_api() {
+    let s = Server::start();
+    let v = s.py_json("admin_accounts.py", &[]);
+    // Groups.
+    ok(&v, "group_add");
+    assert_eq!(status(&v, "group_add_unknown"), 404, "{v}");
+    assert_eq!(ok(&v, "group_info")["members"][0], "dora", "{v}");
+    assert_eq!(ok(&v, "group_info")["policy"], "readonly", "{v}");
+    assert_eq!(ok(&v, "group_list")[0], "readers", "{v}");
+    assert_eq!(ok(&v, "dora_get"), "aaa");
+    assert_eq!(v["dora_put"]["code"], "AccessDenied", "{v}");
+    assert_eq!(v["dora_get_disabled_group"]["code"], "AccessDenied", "{v}");
+    assert_eq!(ok(&v, "dora_get_again"), "aaa");
+    let entities = ok(&v, "entities");
+    assert_eq!(entities["userMappings"][0]["user"], "dora", "{v}");
+    assert_eq!(entities["policyMappings"][0]["groups"][0], "readers", "{v}");
+    assert_eq!(status(&v, "group_remove_nonempty"), 400, "{v}");
+    assert_eq!(v["dora_get_removed"]["code"], "AccessDenied", "{v}");
+    ok(&v, "group_remove_empty");
+    assert_eq!(status(&v, "group_info_gone"), 404, "{v}");
+
+    // Service accounts.
+    assert_eq!(ok(&v, "sa_add")["credentials"]["accessKey"], "erinapp1");
+    let generated = &ok(&v, "sa_add_generated")["credentials"];
+    assert_eq!(
+        generated["accessKey"].as_str().map(str::len),
+        Some(20),
+        "{v}"
+    );
+    assert_eq!(
+        generated["secretKey"].as_str().map(str::len),
+        Some(40),
+        "{v}"
+    );
+    // minio-py names no target user: a service account is the caller's own.
+    assert_eq!(
+        ok(&v, "root_sa")["credentials"]["accessKey"]
+            .as_str()
+            .map(str::len),
+        Some(20)
+    );
+    let info = ok(&v, "sa_info");
+    assert_eq!(info["parentUser"], "erin", "{v}");
+    assert_eq!(info["impliedPolicy"], false, "{v}");
+    assert_eq!(info["name"], "app1", "{v}");
+    let listed = ok(&v, "sa_list")["accounts"].to_string();
+    assert!(listed.contains("erinapp1"), "{listed}");
+    // Narrowed by its own policy below erin's readwrite; a self-made one acts as erin.
+    assert_eq!(ok(&v, "app_get"), "aaa");
+    assert_eq!(v["app_put"]["code"], "AccessDenied", "{v}");
+    assert_eq!(ok(&v, "selfapp_put"), 200);
+    assert_eq!(status(&v, "fred_sa_info"), 403, "{v}");
+    assert_eq!(status(&v, "fred_sa_delete"), 403, "{v}");
+    assert_eq!(v["app_get_disabled"]["code"], "InvalidAccessKeyId", "{v}");
+    assert_eq!(ok(&v, "app_get_enabled"), "aaa");
+    assert_eq!(
+        v["app_get_parent_disabled"]["code"], "InvalidAccessKeyId",
+        "{v}"
+    );
+    assert_eq!(v["app_get_deleted"]["code"], "InvalidAccessKeyId", "{v}");
+
+    // The deployment as `mc admin info` shows it.
+    let info = ok(&v, "info");
+    assert_eq!(info["mode"], "online", "{v}");
+    assert_eq!(info["backend"]["backendType"], "Erasure", "{info}");
+    assert_eq!(info["backend"]["onlineDisks"], 4, "{info}");
+    assert_eq!(info["backend"]["offlineDisks"], 0, "{info}");
+    assert_eq!(
+        info["servers"][0]["drives"].as_array().map(Vec::len),
+        Some(4),
+        "{info}"
+    );
+    assert_eq!(info["buckets"]["count"], 1, "{info}");
+    assert_eq!(ok(&v, "usage")["bucketsCount"], 1, "{v}");
+    // accountinfo: erin (readwrite) reads and writes `data`; fred (no policy) sees nothing.
+    let erin = &ok(&v, "account_erin")["Buckets"][0];
+    assert_eq!(erin["name"], "data", "{v}");
+    assert_eq!(erin["access"]["read"], true, "{v}");
+    assert_eq!(erin["access"]["write"], true, "{v}");
+    assert_eq!(
+        ok(&v, "account_fred")["Buckets"],
+        Value::Array(vec![]),
+        "{v}"
+    );
+}

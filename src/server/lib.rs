@@ -110,6 +110,17 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
         })
         .await??
     };
+    let addr = cfg.address;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let local = listener.local_addr()?;
+    let usage = Arc::new(metrics::usage::Usage::default());
+    if let Some(every) = cfg.usage_interval {
+        usage
+            .spawn(engine.clone(), every)
+            .context("starting the usage counter")?;
+    }
     let mut builder = S3ServiceBuilder::new(StrataS3::new(
         engine.clone(),
         cfg.region.clone(),
@@ -122,7 +133,16 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
     )));
     // Refusals of browser POST forms decided in the front, answered after the signature.
     builder.set_route(admin::Routes {
-        admin: admin::AdminRoute::new(iam.clone()),
+        admin: admin::AdminRoute::new(
+            iam.clone(),
+            engine.clone(),
+            usage.clone(),
+            admin::ServerFacts {
+                endpoint: server_name(local),
+                region: cfg.region.clone(),
+                started: std::time::Instant::now(),
+            },
+        ),
         post: strata_s3::post::PostRoute,
     });
     builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(
@@ -132,17 +152,6 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
         // Validates the names (valid, not overlapping); the parsing is ours (see `Domains`).
         s3s::host::MultiDomain::new(&cfg.domains).context("bad --domain")?;
         builder.set_host(domains::Domains::new(&cfg.domains));
-    }
-    let addr = cfg.address;
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("listening on {addr}"))?;
-    let local = listener.local_addr()?;
-    let usage = Arc::new(metrics::usage::Usage::default());
-    if let Some(every) = cfg.usage_interval {
-        usage
-            .spawn(engine.clone(), every)
-            .context("starting the usage counter")?;
     }
     let front = Arc::new(http::Front::new(
         builder.build(),

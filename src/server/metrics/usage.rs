@@ -21,6 +21,8 @@ pub struct BucketUsage {
 pub struct Snapshot {
     /// When the crawl that made it finished.
     pub taken: Instant,
+    /// The same, in unix seconds (what the admin API reports).
+    pub taken_unix: u64,
     pub buckets: BTreeMap<String, BucketUsage>,
 }
 
@@ -93,6 +95,9 @@ fn crawl(engine: &Engine) -> Result<Snapshot, EngineError> {
     }
     Ok(Snapshot {
         taken: Instant::now(),
+        taken_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
         buckets,
     })
 }

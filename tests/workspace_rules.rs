@@ -51,7 +51,7 @@ fn crates_depend_only_on_what_the_rules_allow() {
         ("strata-s3", &["strata-engine", "strata-iam"]),
         (
             "strata-server",
-            &["strata-engine", "strata-iam", "strata-s3"],
+            &["strata-admin", "strata-engine", "strata-iam", "strata-s3"],
         ),
         ("strata-drive", &["strata-util"]),
         ("strata-kube", &["strata-drive"]),

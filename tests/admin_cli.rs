@@ -1,8 +1,10 @@
 //! `strata admin …` against a real server: the real `strata` binary manages users and policies
 //! through the admin API (root's credentials from the environment, a user's secret from
 //! stdin, a generated one printed once), and boto3 signs S3 calls as those users to show that
-//! what the commands did is what the server enforces. Wrong credentials, a server that does
-//! not serve a call yet, and wrong flags fail with a non-zero exit and a clear message.
+//! what the commands did is what the server enforces: users and policies, groups, service
+//! accounts. Wrong credentials and wrong flags fail with a non-zero exit and a clear message.
+//! (What a call the server does not serve yet prints is `strata-adminclient`'s unit tests':
+//! this server serves every call the commands make.)
 
 use crate::s3_support::{bin, Server, SECRET, USER};
 use serde_json::Value;
@@ -95,19 +97,7 @@ const READ_PHOTOS: &str = r#"{"Version":"2012-10-17","Statement":[
 #[test]
 fn admin_cli_users_and_policies_decide_what_a_user_may_do() {
     let s = Server::start();
-    s.aws_ok(&["s3api", "create-bucket", "--bucket", "photos"]);
-    let cat = s.work().join("cat.jpg");
-    std::fs::write(&cat, "meow").unwrap();
-    s.aws_ok(&[
-        "s3api",
-        "put-object",
-        "--bucket",
-        "photos",
-        "--key",
-        "cat.jpg",
-        "--body",
-        cat.to_str().unwrap(),
-    ]);
+    photos(&s);
 
     // A user whose secret comes from stdin: listed, but allowed nothing yet.
     let alice_secret = "alice-secret-123";
@@ -380,4 +370,235 @@ fn admin_cli_refuses_wrong_credentials_and_wrong_flags() {
         let err = text(&out.stderr);
         assert!(err.contains(expected), "{args:?}: {err}");
     }
+}
+
+/// Root makes `photos/cat.jpg` (body `meow`).
+fn photos(s: &Server) {
+    s.aws_ok(&["s3api", "create-bucket", "--bucket", "photos"]);
+    let cat = s.work().join("cat.jpg");
+    std::fs::write(&cat, "meow").unwrap();
+    s.aws_ok(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        "photos",
+        "--key",
+        "cat.jpg",
+        "--body",
+        cat.to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn admin_cli_groups_and_service_accounts_decide_what_their_keys_may_do() {
+    let s = Server::start();
+    photos(&s);
+    let secret = "gina-secret-1234";
+    ok(
+        admin_with(&s, &[], Some(secret), &["user", "add", "gina"]),
+        "user add",
+    );
+    ok(
+        admin_with(
+            &s,
+            &[],
+            Some(READ_PHOTOS),
+            &["policy", "create", "read-photos", "-"],
+        ),
+        "policy create",
+    );
+
+    // A group's policy applies to its members while the group is enabled.
+    let out = ok(admin(&s, &["group", "add", "viewers", "gina"]), "group add");
+    assert_eq!(out.trim(), "Added gina to group viewers.");
+    assert_eq!(get_as(&s, "gina", secret), Err("AccessDenied".into()));
+    let out = ok(
+        admin(
+            &s,
+            &["policy", "attach", "read-photos", "--group", "viewers"],
+        ),
+        "policy attach --group",
+    );
+    assert_eq!(out.trim(), "Attached read-photos to group viewers.");
+    assert_eq!(get_as(&s, "gina", secret), Ok("meow".into()));
+    let groups = ok(admin(&s, &["group", "list"]), "group list");
+    assert_eq!(groups.lines().collect::<Vec<_>>(), ["viewers"], "{groups}");
+    let info = json(
+        admin(&s, &["group", "info", "viewers", "--json"]),
+        "group info",
+    );
+    assert_eq!(info["members"], serde_json::json!(["gina"]), "{info}");
+    assert_eq!(info["policy"], "read-photos", "{info}");
+    assert_eq!(info["status"], "enabled", "{info}");
+    let info = ok(admin(&s, &["group", "info", "viewers"]), "group info");
+    assert!(info.contains("Members:  gina"), "{info}");
+    let user = json(admin(&s, &["user", "info", "gina", "--json"]), "user info");
+    assert_eq!(user["memberOf"], serde_json::json!(["viewers"]), "{user}");
+    ok(admin(&s, &["group", "disable", "viewers"]), "group disable");
+    assert_eq!(get_as(&s, "gina", secret), Err("AccessDenied".into()));
+    let info = json(
+        admin(&s, &["group", "info", "viewers", "--json"]),
+        "group info",
+    );
+    assert_eq!(info["status"], "disabled", "{info}");
+    ok(admin(&s, &["group", "enable", "viewers"]), "group enable");
+    assert_eq!(get_as(&s, "gina", secret), Ok("meow".into()));
+    let out = ok(
+        admin(&s, &["group", "remove", "viewers", "gina"]),
+        "group remove member",
+    );
+    assert_eq!(out.trim(), "Removed gina from group viewers.");
+    assert_eq!(get_as(&s, "gina", secret), Err("AccessDenied".into()));
+    let out = ok(admin(&s, &["group", "remove", "viewers"]), "group remove");
+    assert_eq!(out.trim(), "Removed group viewers.");
+    let err = fails(
+        admin(&s, &["group", "info", "viewers"]),
+        "group info removed",
+    );
+    assert!(err.contains("XMinioAdminNoSuchGroup"), "{err}");
+    assert_eq!(ok(admin(&s, &["group", "list"]), "group list").trim(), "");
+
+    // A service account has its parent's permissions, shown once, until disabled or removed.
+    ok(
+        admin(&s, &["policy", "attach", "read-photos", "--user", "gina"]),
+        "policy attach",
+    );
+    let sa = json(
+        admin(
+            &s,
+            &[
+                "svcacct",
+                "create",
+                "--user",
+                "gina",
+                "--name",
+                "backup",
+                "--description",
+                "nightly",
+                "--expiry",
+                "30d",
+                "--json",
+            ],
+        ),
+        "svcacct create",
+    );
+    let key = sa["accessKey"].as_str().expect("access key").to_string();
+    let sa_secret = sa["secretKey"].as_str().expect("secret key").to_string();
+    assert!(
+        sa["expiration"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("20")),
+        "{sa}"
+    );
+    assert_eq!(get_as(&s, &key, &sa_secret), Ok("meow".into()));
+    let list = ok(
+        admin(&s, &["svcacct", "list", "--user", "gina"]),
+        "svcacct list",
+    );
+    let row = list
+        .lines()
+        .find(|l| l.starts_with(&key))
+        .unwrap_or_else(|| panic!("{key} not listed:\n{list}"));
+    assert!(
+        row.contains("gina") && row.contains("enabled") && row.contains("backup"),
+        "{list}"
+    );
+    let info = json(
+        admin(&s, &["svcacct", "info", &key, "--json"]),
+        "svcacct info",
+    );
+    assert_eq!(info["parentUser"], "gina", "{info}");
+    assert_eq!(info["accountStatus"], "on", "{info}");
+    assert_eq!(info["description"], "nightly", "{info}");
+    assert_eq!(info["impliedPolicy"], true, "{info}");
+    let info = ok(admin(&s, &["svcacct", "info", &key]), "svcacct info");
+    assert!(info.contains("Policy:      the parent's"), "{info}");
+    assert!(!info.contains(&sa_secret), "{info}");
+    // Gina lists her own without any admin action.
+    let as_gina = [("STRATA_ACCESS_KEY", "gina"), ("STRATA_SECRET_KEY", secret)];
+    let own = ok(
+        admin_with(&s, &as_gina, None, &["svcacct", "list"]),
+        "svcacct list as gina",
+    );
+    assert!(own.contains(&key), "{own}");
+    let out = ok(admin(&s, &["svcacct", "disable", &key]), "svcacct disable");
+    assert_eq!(out.trim(), format!("Service account {key} is disabled."));
+    assert!(get_as(&s, &key, &sa_secret).is_err());
+    assert_eq!(
+        json(
+            admin(&s, &["svcacct", "info", &key, "--json"]),
+            "svcacct info"
+        )["accountStatus"],
+        "off"
+    );
+    ok(admin(&s, &["svcacct", "enable", &key]), "svcacct enable");
+    assert_eq!(get_as(&s, &key, &sa_secret), Ok("meow".into()));
+
+    // Narrowed by its own policy: less than its parent may.
+    let narrow = s.work().join("narrow.json");
+    std::fs::write(
+        &narrow,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::photos/dogs/*"]}]}"#,
+    )
+    .unwrap();
+    let out = ok(
+        admin(
+            &s,
+            &[
+                "svcacct",
+                "create",
+                "--user",
+                "gina",
+                "--policy",
+                narrow.to_str().unwrap(),
+            ],
+        ),
+        "svcacct create --policy",
+    );
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+            .trim()
+            .to_string()
+    };
+    let (narrow_key, narrow_secret) = (field("Access key:"), field("Secret key:"));
+    assert_eq!(
+        get_as(&s, &narrow_key, &narrow_secret),
+        Err("AccessDenied".into())
+    );
+    let info = json(
+        admin(&s, &["svcacct", "info", &narrow_key, "--json"]),
+        "svcacct info",
+    );
+    assert_eq!(info["impliedPolicy"], false, "{info}");
+    let err = fails(
+        admin(
+            &s,
+            &[
+                "svcacct",
+                "create",
+                "--user",
+                "gina",
+                "--expiry",
+                "2001-01-01T00:00:00Z",
+            ],
+        ),
+        "svcacct create past expiry",
+    );
+    assert!(err.contains("in the past"), "{err}");
+
+    let out = ok(admin(&s, &["svcacct", "remove", &key]), "svcacct remove");
+    assert_eq!(out.trim(), format!("Removed service account {key}."));
+    assert_eq!(
+        get_as(&s, &key, &sa_secret),
+        Err("InvalidAccessKeyId".into())
+    );
+    let err = fails(
+        admin(&s, &["svcacct", "info", &key]),
+        "svcacct info removed",
+    );
+    assert!(err.contains("XMinioAdminServiceAccountNotFound"), "{err}");
+    let log = s.log_text();
+    assert!(!log.contains(&sa_secret) && !log.contains(&narrow_secret) && !log.contains(secret));
 }

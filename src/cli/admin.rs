@@ -141,8 +141,10 @@ pub enum SvcacctCommand {
         /// A policy document narrowing the parent's permissions (`-`: stdin).
         #[arg(long, value_name = "FILE")]
         policy: Option<String>,
+        /// A short name for the account (a letter first; at most 32 characters).
         #[arg(long)]
         name: Option<String>,
+        /// What the account is for (at most 256 bytes).
         #[arg(long)]
         description: Option<String>,
         /// When the account expires: an RFC 3339 time or a duration from now (30d, 12h).

@@ -21,9 +21,11 @@ use strata_admin::crypto::{self, Cipher};
 use strata_admin::{Authorization, Endpoint, Method};
 use strata_engine::Engine;
 use strata_iam::{Decision, Iam, IamError, Identity};
+use strata_s3::access::AccessConfigs;
 
 mod info;
 mod policies;
+mod quota;
 mod service_accounts;
 mod users;
 
@@ -162,6 +164,7 @@ pub use info::ServerFacts;
 pub struct AdminRoute {
     iam: Arc<Iam>,
     engine: Arc<Engine>,
+    access: Arc<AccessConfigs>,
     usage: Arc<Usage>,
     facts: Arc<ServerFacts>,
 }
@@ -170,12 +173,14 @@ impl AdminRoute {
     pub fn new(
         iam: Arc<Iam>,
         engine: Arc<Engine>,
+        access: Arc<AccessConfigs>,
         usage: Arc<Usage>,
         facts: ServerFacts,
     ) -> AdminRoute {
         AdminRoute {
             iam,
             engine,
+            access,
             usage,
             facts: Arc::new(facts),
         }
@@ -256,11 +261,13 @@ impl AdminRoute {
         };
         let (iam, engine, caller) = (self.iam.clone(), self.engine.clone(), id.clone());
         let (usage, facts) = (self.usage.clone(), self.facts.clone());
+        let access = self.access.clone();
         let reply = tokio::task::spawn_blocking(move || {
             let call = Call {
                 endpoint: ep,
                 iam: &iam,
                 engine: &engine,
+                access: &access,
                 usage: &usage,
                 facts: &facts,
                 caller: &caller,
@@ -363,6 +370,7 @@ pub(super) struct Call<'a> {
     pub endpoint: &'static Endpoint,
     pub iam: &'a Iam,
     pub engine: &'a Engine,
+    pub access: &'a AccessConfigs,
     pub usage: &'a Usage,
     pub facts: &'a ServerFacts,
     /// Who makes the call (authorised for the endpoint's action already, but for calls on
@@ -422,6 +430,7 @@ fn handle(call: &Call<'_>) -> Result<Reply, AdminError> {
         | "list-service-accounts"
         | "delete-service-account" => service_accounts::handle(call, path),
         "info" | "datausageinfo" | "accountinfo" => info::handle(call, path),
+        "set-bucket-quota" | "get-bucket-quota" => quota::handle(call, path),
         _ => Err(not_implemented(path)),
     }
 }

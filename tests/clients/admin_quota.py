@@ -1,36 +1,14 @@
 """Bucket quotas with minio-py's MinioAdmin (bucket_quota_set/get/clear), enforced on the
 writes boto3 makes. Prints one JSON document: what each step answered."""
 
-import json
 import time
-import urllib.parse
-
-from botocore.exceptions import ClientError
-from minio import MinioAdmin
-from minio.credentials import StaticProvider
-from minio.error import MinioAdminException
 
 import s3lib
 
-host = urllib.parse.urlsplit(s3lib.ENDPOINT).netloc
-out = {}
-root = MinioAdmin(endpoint=host, credentials=StaticProvider(s3lib.ACCESS, s3lib.SECRET), secure=False)
+step = s3lib.Steps()
+out = step.out
+root = s3lib.admin()
 s3 = s3lib.client()
-
-
-def step(name, f):
-    try:
-        r = f()
-        try:
-            r = json.loads(r) if isinstance(r, str) and r else r
-        except ValueError:
-            pass
-        out[name] = {"ok": r}
-    except MinioAdminException as e:
-        out[name] = {"status": int(e._code), "body": e._body}
-    except ClientError as e:
-        code, status, _ = s3lib.error_of(e)
-        out[name] = {"code": code, "status": status}
 
 
 def put(key, n, bucket="quotaed"):
@@ -72,4 +50,4 @@ while True:
 step("clear", lambda: root.bucket_quota_clear("quotaed"))
 step("get_cleared", lambda: root.bucket_quota_get("quotaed"))
 step("unlimited", lambda: put("huge", 300_000))
-print(json.dumps(out, default=repr))
+step.emit()

@@ -129,3 +129,41 @@ def signed(method, path, body_signed, body_sent, extra_headers=None):
     headers = {k: v for k, v in prepared.headers.items()}
     assert headers["X-Amz-Content-SHA256"] == hashlib.sha256(body_signed).hexdigest()
     return raw(method, urllib.parse.urlsplit(prepared.url).path, body_sent, headers)
+
+
+def admin(access=ACCESS, secret=SECRET):
+    """minio-py's MinioAdmin for the server under test, signed with these credentials."""
+    from minio import MinioAdmin
+    from minio.credentials import StaticProvider
+
+    host = urllib.parse.urlsplit(ENDPOINT).netloc
+    return MinioAdmin(endpoint=host, credentials=StaticProvider(access, secret), secure=False)
+
+
+class Steps:
+    """Records what each step answered: {"ok": value} (JSON text decoded), or the failure —
+    {"status", "body"} from the admin API, {"code", "status"} from S3."""
+
+    def __init__(self):
+        self.out = {}
+
+    def __call__(self, name, f):
+        from botocore.exceptions import ClientError
+        from minio.error import MinioAdminException
+
+        try:
+            r = f()
+            if isinstance(r, str) and r:
+                try:
+                    r = json.loads(r)
+                except ValueError:
+                    pass
+            self.out[name] = {"ok": r}
+        except MinioAdminException as e:
+            self.out[name] = {"status": int(e._code), "body": e._body}
+        except ClientError as e:
+            code, status, _ = error_of(e)
+            self.out[name] = {"code": code, "status": status}
+
+    def emit(self):
+        print(json.dumps(self.out, default=repr))

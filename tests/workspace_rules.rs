@@ -59,6 +59,7 @@ fn crates_depend_only_on_what_the_rules_allow() {
         ("strata-bench", &["strata-s3client", "strata-util"]),
         ("strata-testkit", &["strata-drive"]),
         ("strata-admin", &[]),
+        ("strata-adminclient", &["strata-admin", "strata-s3client"]),
     ];
     assert_eq!(
         crates.len(),

@@ -50,7 +50,13 @@ fn users_and_policies_through_the_admin_api_decide_what_s3_calls_may_do() {
     // What read-photos allows, and nothing else.
     assert_eq!(ok(&v, "alice_get"), "meow");
     assert_eq!(ok(&v, "alice_list")[0], "cat.jpg");
-    for step in ["alice_put", "alice_delete", "alice_buckets", "alice_create"] {
+    // ListBuckets shows the buckets she may list (MinIO's rule without s3:ListAllMyBuckets).
+    assert_eq!(
+        ok(&v, "alice_buckets"),
+        &serde_json::json!(["photos"]),
+        "{v}"
+    );
+    for step in ["alice_put", "alice_delete", "alice_create"] {
         assert_eq!(v[step]["code"], "AccessDenied", "{step}: {v}");
     }
     assert_eq!(status(&v, "alice_admin"), 403, "{v}");
@@ -59,6 +65,8 @@ fn users_and_policies_through_the_admin_api_decide_what_s3_calls_may_do() {
         "{v}"
     );
     assert_eq!(v["bob_get"]["code"], "AccessDenied", "{v}");
+    // With no bucket to show, ListBuckets is refused.
+    assert_eq!(v["bob_buckets"]["code"], "AccessDenied", "{v}");
     assert_eq!(ok(&v, "bob_put"), 200);
 
     // Disabled: refused; enabled again: back; detached or removed: refused.

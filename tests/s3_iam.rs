@@ -2,7 +2,7 @@
 //! bodies included), boto3 signs as them; allowed calls succeed, denied ones are AccessDenied
 //! and change nothing; a disabled or removed user is refused. No secret is stored in the clear.
 
-use crate::s3_support::{run, FakeClock, Server};
+use crate::s3_support::{run, FakeClock, Server, SECRET, USER};
 use serde_json::Value;
 
 fn status(v: &Value, step: &str) -> u64 {
@@ -302,4 +302,76 @@ fn an_expired_service_account_is_refused() {
     assert_eq!(ok(&v, "forever_after"), "aaa");
     assert_eq!(ok(&v, "root_after"), "aaa");
     assert_eq!(ok(&v, "keys"), &serde_json::json!(["a.txt"]), "{v}");
+}
+
+/// New root credentials: the users' and service accounts' secrets, sealed under the old ones,
+/// do not open (the log says how to fix it) until the server is started once with the old
+/// credentials too; then they work under the new ones alone.
+#[test]
+fn changed_root_credentials_keep_users_once_the_old_ones_are_given() {
+    const NEW_USER: &str = "newroot";
+    const NEW_SECRET: &str = "new-root-secret-key";
+    let mut s = Server::start();
+    let setup = s.py_json("admin_rotate.py", &["setup"]);
+    for step in ["user", "attach", "sa"] {
+        ok(&setup, step);
+    }
+    let use_as = |s: &Server, user: &str, secret: &str| -> Value {
+        let mut cmd = s.py_cmd("admin_rotate.py", &["use"]);
+        cmd.env("S3_ACCESS_KEY", user).env("S3_SECRET_KEY", secret);
+        let out = run(&mut cmd);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        serde_json::from_str(text.lines().last().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("bad JSON: {e}: {text}"))
+    };
+    let all_work = |v: &Value| {
+        for step in ["root", "user", "service_account"] {
+            assert_eq!(ok(v, step), "kept", "{step}: {v}");
+        }
+        assert_eq!(ok(v, "users"), &serde_json::json!(["hank"]), "{v}");
+    };
+    all_work(&use_as(&s, USER, SECRET));
+
+    // The root credentials change: the stored secrets do not open.
+    s.kill();
+    s.set_env(&[
+        ("STRATA_ROOT_USER", NEW_USER),
+        ("STRATA_ROOT_PASSWORD", NEW_SECRET),
+    ]);
+    s.launch(&[]);
+    let stuck = use_as(&s, NEW_USER, NEW_SECRET);
+    assert_eq!(ok(&stuck, "root"), "kept", "{stuck}");
+    for step in ["user", "service_account"] {
+        assert_eq!(stuck[step]["status"], 403, "{step}: {stuck}");
+    }
+    assert!(
+        s.log_text().contains("STRATA_ROOT_USER_OLD"),
+        "no hint in the log:\n{}",
+        s.log_text()
+    );
+
+    // Started once with the old ones too: sealed again under the new credentials.
+    s.kill();
+    s.set_env(&[
+        ("STRATA_ROOT_USER", NEW_USER),
+        ("STRATA_ROOT_PASSWORD", NEW_SECRET),
+        ("STRATA_ROOT_USER_OLD", USER),
+        ("STRATA_ROOT_PASSWORD_OLD", SECRET),
+    ]);
+    s.launch(&[]);
+    all_work(&use_as(&s, NEW_USER, NEW_SECRET));
+
+    // ... for good: the new credentials alone.
+    s.kill();
+    s.set_env(&[
+        ("STRATA_ROOT_USER", NEW_USER),
+        ("STRATA_ROOT_PASSWORD", NEW_SECRET),
+    ]);
+    s.launch(&[]);
+    all_work(&use_as(&s, NEW_USER, NEW_SECRET));
 }

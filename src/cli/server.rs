@@ -32,6 +32,14 @@ pub struct ServerArgs {
     /// Root secret key [env: STRATA_ROOT_PASSWORD].
     #[arg(long, env = "STRATA_ROOT_PASSWORD", hide_env_values = true)]
     pub secret_key: Option<String>,
+    /// The previous root access key, after the root credentials were changed: the stored
+    /// users' and service accounts' secrets are sealed again under the new ones at start-up
+    /// [env: STRATA_ROOT_USER_OLD].
+    #[arg(long, env = "STRATA_ROOT_USER_OLD", hide_env_values = true)]
+    pub old_access_key: Option<String>,
+    /// The previous root secret key [env: STRATA_ROOT_PASSWORD_OLD].
+    #[arg(long, env = "STRATA_ROOT_PASSWORD_OLD", hide_env_values = true)]
+    pub old_secret_key: Option<String>,
     /// Domain for virtual-hosted-style requests (`bucket.DOMAIN`); repeatable.
     #[arg(long)]
     pub domain: Vec<String>,
@@ -120,6 +128,7 @@ impl ServerArgs {
     pub fn config(self) -> Result<ServerConfig> {
         let (drives, engine) = deployment(&self)?;
         let root = credentials(&self)?;
+        let old_root = old_credentials(&self)?;
         let (limits, max_requests, requests_deadline) = client_limits(&self)?;
         let scrape = match self.prometheus_auth {
             PrometheusAuth::Public => ScrapeAccess::Public,
@@ -133,6 +142,7 @@ impl ServerArgs {
             drives,
             engine,
             root,
+            old_root,
             show_credentials: self.dev,
             usage_interval: usage_interval(&self)?,
             post_max_size: parse_size(&self.post_max_size)
@@ -213,6 +223,18 @@ fn usage_interval(args: &ServerArgs) -> Result<Option<Duration>> {
         d => Ok(Some(
             humantime::parse_duration(d).context("--usage-interval (e.g. 5m, off)")?,
         )),
+    }
+}
+
+/// The root credentials before a change, if given (both or neither).
+fn old_credentials(args: &ServerArgs) -> Result<Option<Credentials>> {
+    match (&args.old_access_key, &args.old_secret_key) {
+        (Some(u), Some(p)) => Ok(Some(Credentials {
+            access_key: u.clone(),
+            secret_key: p.clone(),
+        })),
+        (None, None) => Ok(None),
+        _ => bail!("STRATA_ROOT_USER_OLD and STRATA_ROOT_PASSWORD_OLD must be given together"),
     }
 }
 

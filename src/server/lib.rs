@@ -59,6 +59,9 @@ pub struct ServerConfig {
     pub engine: Config,
     /// The root user's.
     pub root: Credentials,
+    /// The root user's before they were changed: stored secrets sealed under them are sealed
+    /// again under `root` at start-up.
+    pub old_root: Option<Credentials>,
     /// Print the root credentials at start-up (a development deployment's are built in).
     pub show_credentials: bool,
     pub region: String,
@@ -77,6 +80,32 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Who may read /minio/v2/metrics/*.
     pub scrape: ScrapeAccess,
+}
+
+/// Seals the stored secrets that open only with the old root credentials again under the
+/// current ones, and warns of any that open with neither (root credentials changed without
+/// the old ones given: those users and service accounts cannot sign in).
+fn reseal(iam: &strata_iam::Iam, old_root: Option<&Credentials>) -> Result<()> {
+    if let Some(old) = old_root {
+        let old = strata_iam::Sealer::from_root(&old.access_key, &old.secret_key)
+            .context("the old root credentials")?;
+        let done = iam
+            .reseal_from(&old)
+            .context("sealing the stored secrets under the new root credentials")?;
+        tracing::info!(
+            moved = done.moved,
+            "stored secrets sealed under the current root credentials"
+        );
+    }
+    let stuck = iam.unopenable();
+    if stuck > 0 {
+        tracing::warn!(
+            documents = stuck,
+            "stored secrets do not open with these root credentials; if they were changed, \
+             start once with STRATA_ROOT_USER_OLD and STRATA_ROOT_PASSWORD_OLD set to the old ones"
+        );
+    }
+    Ok(())
 }
 
 pub fn run(cfg: ServerConfig) -> Result<()> {
@@ -101,11 +130,13 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
     let (iam, access) = {
         let engine = engine.clone();
         let (user, password) = (user.clone(), password.clone());
+        let old_root = cfg.old_root.clone();
         tokio::task::spawn_blocking(move || -> Result<_> {
             let sealer =
                 strata_iam::Sealer::from_root(&user, &password).context("the root credentials")?;
             let backend = Arc::new(iam::EngineBackend::new(engine.clone()));
             let iam = strata_iam::Iam::load(backend, sealer).context("reading the IAM state")?;
+            reseal(&iam, old_root.as_ref())?;
             let access = AccessConfigs::load(&engine).context("reading the buckets' policies")?;
             Ok((Arc::new(iam), Arc::new(access)))
         })

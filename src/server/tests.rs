@@ -15,6 +15,10 @@ fn debug_prints_never_show_the_root_secret() {
         drives: vec![],
         engine: Config::default(),
         root: root.clone(),
+        old_root: Some(Credentials {
+            access_key: "olduser".into(),
+            secret_key: "old-s3cr3t-never-shown".into(),
+        }),
         show_credentials: false,
         region: "us-east-1".into(),
         domains: vec![],
@@ -36,5 +40,6 @@ fn debug_prints_never_show_the_root_secret() {
     };
     let shown = format!("{cfg:?} {cfg:#?}");
     assert!(shown.contains("rootuser"), "{shown}");
+    assert!(shown.contains("olduser"), "{shown}");
     assert!(!shown.contains("s3cr3t-never-shown"), "{shown}");
 }

@@ -182,6 +182,14 @@ impl Server {
         self.port = port;
     }
 
+    /// The environment of the next `launch` beyond the defaults (it overrides them).
+    pub fn set_env(&mut self, env: &[(&str, &str)]) {
+        self.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("server not running").id()
     }

@@ -55,6 +55,7 @@ mod identity;
 mod info;
 mod model;
 mod policies;
+mod reseal;
 mod seal;
 mod service_accounts;
 mod temporary;
@@ -72,6 +73,7 @@ pub use info::{
 };
 pub use model::{Status, ACCESS_KEY_MAX, ACCESS_KEY_MIN, SECRET_KEY_MAX, SECRET_KEY_MIN};
 pub use policies::PolicyTarget;
+pub use reseal::Resealed;
 pub use seal::{Sealer, Secret};
 pub use service_accounts::{NewServiceAccount, PolicyUpdate, ServiceAccountUpdate};
 pub use temporary::NewTemporary;

@@ -9,8 +9,8 @@
 //! ciphertext with its tag, in lower-case hex.
 //!
 //! Changing the root credentials changes the key: the stored secrets no longer open and the
-//! users, service accounts and temporary credentials cannot authenticate (MinIO behaves the
-//! same way; re-sealing under new root credentials is a later step).
+//! users, service accounts and temporary credentials cannot authenticate until the server is
+//! given the old credentials once, and seals them again under the new key (`reseal.rs`).
 
 use super::error::IamError;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};

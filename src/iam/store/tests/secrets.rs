@@ -1,5 +1,5 @@
 use super::*;
-use crate::store::LookupError;
+use crate::store::{LookupError, Resealed};
 
 /// A store holding a user, a service account and temporary credentials; the plaintext
 /// secrets it was given or gave out.
@@ -183,4 +183,68 @@ fn root_credentials_are_checked() {
         f.iam.identity("nobody", NOW).unwrap_err(),
         LookupError::UnknownAccessKey
     );
+}
+
+#[test]
+fn old_root_credentials_given_once_move_every_secret_to_the_new_key() {
+    let (f, secrets) = populated();
+    let old = sealer();
+    let new = || Sealer::from_root("newroot", "new-root-secret").unwrap();
+    let iam = Iam::load(f.mem.clone(), new()).unwrap();
+    // Two users, two service accounts, one temporary credential: none opens.
+    assert_eq!(iam.unopenable(), 5);
+    let before = f.mem.documents();
+    let report = iam.reseal_from(&old).unwrap();
+    assert_eq!(
+        report,
+        Resealed {
+            moved: 5,
+            unopenable: 0
+        }
+    );
+    assert_eq!(iam.unopenable(), 0);
+    // Written back, still sealed: a fresh load under the new key alone opens them all.
+    let reloaded = Iam::load(f.mem.clone(), new()).unwrap();
+    assert_eq!(reloaded.unopenable(), 0);
+    let alice = reloaded.identity("alice", NOW).unwrap();
+    assert!(alice.secret().matches(&secrets[0]));
+    let sts = &reloaded.list_temporary("alice")[0].access_key;
+    assert!(reloaded
+        .identity(sts, NOW)
+        .unwrap()
+        .secret()
+        .matches(&secrets[4]));
+    for (key, bytes) in &f.mem.documents() {
+        assert_ne!(before.get(key), Some(bytes), "{key} was not written again");
+        for s in &secrets {
+            assert!(!contains(bytes, s), "{key} holds a secret in the clear");
+        }
+    }
+    // Once moved, doing it again changes nothing; the old key opens nothing any more.
+    assert_eq!(reloaded.reseal_from(&old).unwrap(), Resealed::default());
+    assert_eq!(
+        Iam::load(f.mem.clone(), old).unwrap().unopenable(),
+        5,
+        "the old key still opens a secret"
+    );
+}
+
+#[test]
+fn a_secret_that_opens_with_neither_key_is_left_and_counted() {
+    let (f, _) = populated();
+    let wrong = Sealer::from_root("someone", "not-the-old-secret").unwrap();
+    let iam = Iam::load(
+        f.mem.clone(),
+        Sealer::from_root(ROOT, "new-root-secret").unwrap(),
+    )
+    .unwrap();
+    let before = f.mem.documents();
+    assert_eq!(
+        iam.reseal_from(&wrong).unwrap(),
+        Resealed {
+            moved: 0,
+            unopenable: 5
+        }
+    );
+    assert_eq!(f.mem.documents(), before, "nothing is rewritten");
 }

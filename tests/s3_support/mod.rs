@@ -67,17 +67,7 @@ impl Server {
 
     /// `n` drive folders, extra server arguments.
     pub fn start_with(n: usize, extra: &[&str]) -> Server {
-        let tmp = tempfile::Builder::new()
-            .prefix("strata-s3-")
-            .tempdir()
-            .unwrap();
-        let drives: Vec<PathBuf> = (1..=n)
-            .map(|i| tmp.path().join("drives").join(format!("d{i}")))
-            .collect();
-        for d in &drives {
-            fs::create_dir_all(d).unwrap();
-        }
-        Server::start_in(tmp, drives, extra)
+        Server::start_with_env(n, extra, &[])
     }
 
     /// A server on the given drive paths (e.g. published CSI volumes), extra arguments.

@@ -1,13 +1,15 @@
-//! The buckets' access configuration: bucket policies and PublicAccessBlock settings, kept as
-//! system documents (`buckets/<bucket>/policy.json`, `buckets/<bucket>/public-access-block.json`,
-//! erasure-coded in the engine's system area) and held whole in memory, so that authorising a
-//! request never reads a drive.
+//! The buckets' access configuration: bucket policies, PublicAccessBlock settings and canned
+//! ACLs, kept as system documents (`buckets/<bucket>/policy.json`,
+//! `buckets/<bucket>/public-access-block.json`, `buckets/<bucket>/acl.json`: `{"canned":
+//! "public-read"}`, absent for `private`; erasure-coded in the engine's system area) and held
+//! whole in memory, so that authorising a request never reads a drive.
 //!
 //! Every change writes the document first and then the memory, under one lock (two racing
 //! changes cannot leave the memory disagreeing with the drives). A bucket's documents are
 //! removed when it is deleted, and before it is created (a crash between the two leaves none
 //! for a new bucket of the same name to inherit).
 
+use crate::acl::Canned;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -16,6 +18,13 @@ use strata_iam::Policy;
 
 const POLICY: &str = "policy.json";
 const BLOCK: &str = "public-access-block.json";
+const ACL: &str = "acl.json";
+
+/// The bucket ACL document.
+#[derive(Serialize, Deserialize)]
+struct AclDocument {
+    canned: Canned,
+}
 
 /// PublicAccessBlock, as S3 defines it (every setting off when absent).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +40,8 @@ pub struct PublicAccessBlock {
 pub struct BucketAccess {
     pub policy: Option<Arc<Policy>>,
     pub block: Option<PublicAccessBlock>,
+    /// A canned ACL other than `private`.
+    pub acl: Option<Canned>,
 }
 
 /// Every bucket's access configuration.
@@ -76,6 +87,11 @@ impl AccessConfigs {
                 BLOCK => {
                     entry.block =
                         Some(serde_json::from_slice(&bytes).map_err(|e| damaged(&key, e))?);
+                }
+                ACL => {
+                    let d: AclDocument =
+                        serde_json::from_slice(&bytes).map_err(|e| damaged(&key, e))?;
+                    entry.acl = d.canned.is_public().then_some(d.canned);
                 }
                 _ => {}
             }
@@ -133,10 +149,29 @@ impl AccessConfigs {
         Ok(())
     }
 
+    /// Sets the bucket's canned ACL (`private` removes the document).
+    pub fn set_acl(
+        &self,
+        engine: &Engine,
+        bucket: &str,
+        canned: Canned,
+    ) -> Result<(), EngineError> {
+        let _change = self.change.lock().unwrap_or_else(|p| p.into_inner());
+        let key = doc(bucket, ACL);
+        if canned.is_public() {
+            let json = serde_json::to_vec(&AclDocument { canned }).map_err(|e| damaged(&key, e))?;
+            engine.put_system(&key, &json)?;
+        } else {
+            engine.delete_system(&key)?;
+        }
+        self.update(bucket, |a| a.acl = canned.is_public().then_some(canned));
+        Ok(())
+    }
+
     /// Removes everything the bucket had (it was deleted, or is about to be created).
     pub fn forget(&self, engine: &Engine, bucket: &str) -> Result<(), EngineError> {
         let _change = self.change.lock().unwrap_or_else(|p| p.into_inner());
-        for name in [POLICY, BLOCK] {
+        for name in [POLICY, BLOCK, ACL] {
             engine.delete_system(&doc(bucket, name))?;
         }
         self.buckets
@@ -150,7 +185,7 @@ impl AccessConfigs {
         let mut all = self.buckets.write().unwrap_or_else(|p| p.into_inner());
         let entry = all.entry(bucket.to_string()).or_default();
         f(entry);
-        if entry.policy.is_none() && entry.block.is_none() {
+        if entry.policy.is_none() && entry.block.is_none() && entry.acl.is_none() {
             all.remove(bucket);
         }
     }

@@ -1,5 +1,6 @@
 //! Bucket operations: list, create, head, delete, location, versioning state.
 
+use super::acl;
 use super::convert::*;
 use super::StrataS3;
 use super::{owner, to_s3};
@@ -36,10 +37,11 @@ pub async fn create_bucket(
     s3: &StrataS3,
     req: S3Request<CreateBucketInput>,
 ) -> S3Result<S3Response<CreateBucketOutput>> {
-    let bucket = req.input.bucket;
+    let bucket = req.input.bucket.clone();
     let asked = req
         .input
         .create_bucket_configuration
+        .clone()
         .and_then(|c| c.location_constraint)
         .map(|l| l.as_str().to_string());
     if let Some(asked) = asked.filter(|l| !l.is_empty() && *l != s3.region) {
@@ -49,6 +51,7 @@ pub async fn create_bucket(
             s3.region
         ));
     }
+    let canned = acl::for_new_bucket(&req.extensions, &bucket, req.input.acl.as_ref())?;
     let location = format!("/{bucket}");
     let access = s3.access.clone();
     s3.run(move |e| {
@@ -58,7 +61,12 @@ pub async fn create_bucket(
         // What a deleted bucket of this name left (a crash after its deletion) is not the
         // new bucket's.
         access.forget(e, &bucket)?;
-        e.make_bucket(&bucket)
+        e.make_bucket(&bucket)?;
+        // After the bucket: a failure leaves it private, never another bucket's ACL changed.
+        if canned.is_public() {
+            access.set_acl(e, &bucket, canned)?;
+        }
+        Ok(())
     })
     .await?;
     Ok(S3Response::new(CreateBucketOutput {

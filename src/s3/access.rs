@@ -1,8 +1,8 @@
-//! The buckets' access configuration: bucket policies, PublicAccessBlock settings and canned
-//! ACLs, kept as system documents (`buckets/<bucket>/policy.json`,
-//! `buckets/<bucket>/public-access-block.json`, `buckets/<bucket>/acl.json`: `{"canned":
-//! "public-read"}`, absent for `private`; erasure-coded in the engine's system area) and held
-//! whole in memory, so that authorising a request never reads a drive.
+//! The buckets' access configuration: bucket policies, PublicAccessBlock settings, canned
+//! ACLs and quotas, kept as system documents (`buckets/<bucket>/policy.json`,
+//! `…/public-access-block.json`, `…/acl.json`: `{"canned": "public-read"}`, absent for
+//! `private`; `…/quota.json`; erasure-coded in the engine's system area) and held whole in
+//! memory, so that authorising a request never reads a drive.
 //!
 //! Every change writes the document first and then the memory, under one lock (two racing
 //! changes cannot leave the memory disagreeing with the drives). A bucket's documents are
@@ -19,11 +19,19 @@ use strata_iam::Policy;
 const POLICY: &str = "policy.json";
 const BLOCK: &str = "public-access-block.json";
 const ACL: &str = "acl.json";
+const QUOTA: &str = "quota.json";
 
 /// The bucket ACL document.
 #[derive(Serialize, Deserialize)]
 struct AclDocument {
     canned: Canned,
+}
+
+/// A bucket's hard quota, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quota {
+    /// Bytes the bucket may hold.
+    pub bytes: u64,
 }
 
 /// PublicAccessBlock, as S3 defines it (every setting off when absent).
@@ -42,6 +50,7 @@ pub struct BucketAccess {
     pub block: Option<PublicAccessBlock>,
     /// A canned ACL other than `private`.
     pub acl: Option<Canned>,
+    pub quota: Option<Quota>,
 }
 
 /// Every bucket's access configuration.
@@ -92,6 +101,10 @@ impl AccessConfigs {
                     let d: AclDocument =
                         serde_json::from_slice(&bytes).map_err(|e| damaged(&key, e))?;
                     entry.acl = d.canned.is_public().then_some(d.canned);
+                }
+                QUOTA => {
+                    entry.quota =
+                        Some(serde_json::from_slice(&bytes).map_err(|e| damaged(&key, e))?);
                 }
                 _ => {}
             }
@@ -168,10 +181,30 @@ impl AccessConfigs {
         Ok(())
     }
 
+    /// Sets or (with `None`) removes the bucket's quota.
+    pub fn set_quota(
+        &self,
+        engine: &Engine,
+        bucket: &str,
+        quota: Option<Quota>,
+    ) -> Result<(), EngineError> {
+        let _change = self.change.lock().unwrap_or_else(|p| p.into_inner());
+        let key = doc(bucket, QUOTA);
+        match &quota {
+            Some(q) => {
+                let json = serde_json::to_vec(q).map_err(|e| damaged(&key, e))?;
+                engine.put_system(&key, &json)?
+            }
+            None => engine.delete_system(&key)?,
+        }
+        self.update(bucket, |a| a.quota = quota);
+        Ok(())
+    }
+
     /// Removes everything the bucket had (it was deleted, or is about to be created).
     pub fn forget(&self, engine: &Engine, bucket: &str) -> Result<(), EngineError> {
         let _change = self.change.lock().unwrap_or_else(|p| p.into_inner());
-        for name in [POLICY, BLOCK, ACL] {
+        for name in [POLICY, BLOCK, ACL, QUOTA] {
             engine.delete_system(&doc(bucket, name))?;
         }
         self.buckets
@@ -185,7 +218,11 @@ impl AccessConfigs {
         let mut all = self.buckets.write().unwrap_or_else(|p| p.into_inner());
         let entry = all.entry(bucket.to_string()).or_default();
         f(entry);
-        if entry.policy.is_none() && entry.block.is_none() && entry.acl.is_none() {
+        if entry.policy.is_none()
+            && entry.block.is_none()
+            && entry.acl.is_none()
+            && entry.quota.is_none()
+        {
             all.remove(bucket);
         }
     }

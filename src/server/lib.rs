@@ -11,6 +11,7 @@ mod http;
 mod iam;
 mod limits;
 mod metrics;
+mod quota;
 pub mod token;
 
 pub use ellipsis::{expand, expand_groups};
@@ -121,21 +122,24 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
             .spawn(engine.clone(), every)
             .context("starting the usage counter")?;
     }
+    let quotas = Arc::new(quota::QuotaEnforcer::new(access.clone(), usage.clone()));
     let mut builder = S3ServiceBuilder::new(StrataS3::new(
         engine.clone(),
         cfg.region.clone(),
         access.clone(),
+        quotas,
     ));
     builder.set_auth(iam::IamAuth { iam: iam.clone() });
     // Unsigned x-amz-* headers, presigned lifetimes, features that are not there.
     builder.set_access(strata_s3::gate::Gate::new(Arc::new(
-        authorize::Authorize::new(iam.clone(), access),
+        authorize::Authorize::new(iam.clone(), access.clone()),
     )));
     // Refusals of browser POST forms decided in the front, answered after the signature.
     builder.set_route(admin::Routes {
         admin: admin::AdminRoute::new(
             iam.clone(),
             engine.clone(),
+            access.clone(),
             usage.clone(),
             admin::ServerFacts {
                 endpoint: server_name(local),

@@ -2,40 +2,15 @@
 API with minio-py's MinioAdmin, and S3 calls signed as a group member and as service accounts
 with boto3. Prints one JSON document: what each step answered."""
 
-import json
-import urllib.parse
-
-from botocore.exceptions import ClientError
-from minio import MinioAdmin
-from minio.credentials import StaticProvider
-from minio.error import MinioAdminException
 
 import s3lib
 
-host = urllib.parse.urlsplit(s3lib.ENDPOINT).netloc
-out = {}
+step = s3lib.Steps()
+out = step.out
 
 
-def admin_as(access, secret):
-    return MinioAdmin(endpoint=host, credentials=StaticProvider(access, secret), secure=False)
 
-
-def step(name, f):
-    try:
-        r = f()
-        try:
-            r = json.loads(r) if r else r
-        except (TypeError, ValueError):
-            pass
-        out[name] = {"ok": r}
-    except MinioAdminException as e:
-        out[name] = {"status": int(e._code), "body": e._body}
-    except ClientError as e:
-        code, status, _ = s3lib.error_of(e)
-        out[name] = {"code": code, "status": status}
-
-
-root = admin_as(s3lib.ACCESS, s3lib.SECRET)
+root = s3lib.admin()
 s3 = s3lib.client()
 s3.create_bucket(Bucket="data")
 s3.put_object(Bucket="data", Key="a.txt", Body=b"aaa")
@@ -68,7 +43,7 @@ ONLY_GET = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::data/*"]}],
 }
-erin_admin = admin_as("erin", "erin-secret-1")
+erin_admin = s3lib.admin("erin", "erin-secret-1")
 step("sa_add", lambda: erin_admin.add_service_account(access_key="erinapp1", secret_key="erinapp1-secret", name="app1", description="reader app", policy=ONLY_GET))
 step("sa_add_generated", lambda: erin_admin.add_service_account(name="self"))
 step("root_sa", lambda: root.add_service_account(name="rootapp"))
@@ -83,7 +58,7 @@ if gen:
     step("selfapp_put", lambda: selfapp.put_object(Bucket="data", Key="self.txt", Body=b"s")["ResponseMetadata"]["HTTPStatusCode"])
 # Another user may not see or touch erin's service accounts.
 root.user_add("fred", "fred-secret-1")
-fred = admin_as("fred", "fred-secret-1")
+fred = s3lib.admin("fred", "fred-secret-1")
 step("fred_sa_info", lambda: fred.get_service_account("erinapp1"))
 step("fred_sa_delete", lambda: fred.delete_service_account("erinapp1"))
 step("sa_disable", lambda: root.update_service_account(access_key="erinapp1", status="off"))
@@ -99,6 +74,6 @@ step("app_get_deleted", lambda: app.get_object(Bucket="data", Key="a.txt"))
 # The deployment.
 step("info", lambda: root.info())
 step("usage", lambda: root.get_data_usage_info())
-step("account_erin", lambda: admin_as("erin", "erin-secret-1").account_info())
+step("account_erin", lambda: s3lib.admin("erin", "erin-secret-1").account_info())
 step("account_fred", lambda: fred.account_info())
-print(json.dumps(out, default=repr))
+step.emit()

@@ -47,6 +47,7 @@ pub async fn copy_object(
     // The copy gets the ACL it asks for (none: private), never its source's, as in S3.
     let acl = acl::for_new_object(s3, &req.extensions, &bucket, &key, input.acl.as_ref())?;
     let source_read = AclRead::pending(&req.extensions, ReadOf::Source, &src_bucket);
+    let quotas = s3.quotas.clone();
     let info = s3
         .run(move |e| {
             let (reader, src) =
@@ -75,6 +76,9 @@ pub async fn copy_object(
                         m.acl = acl.clone();
                     })
                     .map(Ok);
+            }
+            if let Err(r) = quotas.admit(&bucket, Some(src.size)) {
+                return Ok(Err(crate::quota::refused(&r)));
             }
             let opts = PutOptions {
                 content_type: ctype,

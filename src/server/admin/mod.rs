@@ -21,9 +21,11 @@ use strata_admin::crypto::{self, Cipher};
 use strata_admin::{Authorization, Endpoint, Method};
 use strata_engine::Engine;
 use strata_iam::{Decision, Iam, IamError, Identity};
+use strata_s3::access::AccessConfigs;
 
 mod info;
 mod policies;
+mod quota;
 mod service_accounts;
 mod users;
 
@@ -162,6 +164,7 @@ pub use info::ServerFacts;
 pub struct AdminRoute {
     iam: Arc<Iam>,
     engine: Arc<Engine>,
+    access: Arc<AccessConfigs>,
     usage: Arc<Usage>,
     facts: Arc<ServerFacts>,
 }
@@ -170,12 +173,14 @@ impl AdminRoute {
     pub fn new(
         iam: Arc<Iam>,
         engine: Arc<Engine>,
+        access: Arc<AccessConfigs>,
         usage: Arc<Usage>,
         facts: ServerFacts,
     ) -> AdminRoute {
         AdminRoute {
             iam,
             engine,
+            access,
             usage,
             facts: Arc::new(facts),
         }
@@ -223,6 +228,18 @@ impl AdminRoute {
                 "this server speaks the admin API v3",
             ));
         }
+        let sigv4 = req
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.starts_with("AWS4-HMAC-SHA256 "));
+        if !sigv4 {
+            return Err(AdminError::new(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                "Admin calls are signed with AWS Signature V4 in the Authorization header",
+            ));
+        }
         let method = Method::parse(req.method.as_str()).ok_or_else(|| not_implemented(&path))?;
         let ep = strata_admin::route(method, &path).ok_or_else(|| not_implemented(&path))?;
         let query = strata_s3::authz::url_pairs(req.uri.query().unwrap_or(""));
@@ -256,11 +273,13 @@ impl AdminRoute {
         };
         let (iam, engine, caller) = (self.iam.clone(), self.engine.clone(), id.clone());
         let (usage, facts) = (self.usage.clone(), self.facts.clone());
+        let access = self.access.clone();
         let reply = tokio::task::spawn_blocking(move || {
             let call = Call {
                 endpoint: ep,
                 iam: &iam,
                 engine: &engine,
+                access: &access,
                 usage: &usage,
                 facts: &facts,
                 caller: &caller,
@@ -331,31 +350,80 @@ fn authorize(ep: &Endpoint, id: &Identity, account: Option<&str>) -> Result<(), 
     }
 }
 
-/// The whole body, bounded, checked against the SHA-256 the signature covers.
+/// The whole body, bounded, checked against the SHA-256 the signature covers (SigV4 in the
+/// Authorization header, as madmin and minio-py sign: a presigned or SigV2 admin call carries
+/// no payload hash, and is refused).
 async fn read_body(req: &mut S3Request<Body>) -> Result<Vec<u8>, AdminError> {
-    let bytes = req
-        .input
-        .store_all_limited(MAX_BODY)
-        .await
-        .map_err(|e| AdminError::bad(format!("request body: {e}")))?;
     let declared = req
         .headers
         .get("x-amz-content-sha256")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let hex_digest = declared.len() == 64 && declared.bytes().all(|b| b.is_ascii_hexdigit());
-    if hex_digest {
-        let got = Sha256::digest(&bytes);
-        let got: String = got.iter().map(|b| format!("{b:02x}")).collect();
-        if !got.eq_ignore_ascii_case(declared) {
-            return Err(AdminError::new(
-                StatusCode::BAD_REQUEST,
-                "XAmzContentSHA256Mismatch",
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            ));
-        }
+    if !hex_digest {
+        // UNSIGNED-PAYLOAD, streaming or SigV2: the body would not be covered by the signature.
+        return Err(AdminError::new(
+            StatusCode::BAD_REQUEST,
+            "XAmzContentSHA256Mismatch",
+            "Admin calls must sign their payload: x-amz-content-sha256 is its SHA-256",
+        ));
+    }
+    let declared_len = req
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_len.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    // s3s checks the streamed body against the declared hash as it reads it.
+    let bytes = req
+        .input
+        .store_all_limited(MAX_BODY)
+        .await
+        .map_err(|e| body_error(e.as_ref()))?;
+    let got = Sha256::digest(&bytes);
+    let got: String = got.iter().map(|b| format!("{b:02x}")).collect();
+    if !got.eq_ignore_ascii_case(declared) {
+        return Err(sha_mismatch());
     }
     Ok(bytes.to_vec())
+}
+
+/// Why the body could not be read, by the error's type: the connection failed, the body
+/// was longer than allowed, or (what s3s's hashing reader reports) it was not what was signed.
+fn body_error(e: &(dyn std::error::Error + 'static)) -> AdminError {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        if err.is::<hyper::Error>() {
+            return AdminError::new(
+                StatusCode::BAD_REQUEST,
+                "IncompleteBody",
+                "The request body could not be read to its end",
+            );
+        }
+        if err.is::<http_body_util::LengthLimitError>() {
+            return too_large();
+        }
+        cause = err.source();
+    }
+    sha_mismatch()
+}
+
+fn too_large() -> AdminError {
+    AdminError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "EntityTooLarge",
+        format!("Admin request bodies are at most {MAX_BODY} bytes"),
+    )
+}
+
+fn sha_mismatch() -> AdminError {
+    AdminError::new(
+        StatusCode::BAD_REQUEST,
+        "XAmzContentSHA256Mismatch",
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    )
 }
 
 /// One admin call, as its family's handler sees it.
@@ -363,6 +431,7 @@ pub(super) struct Call<'a> {
     pub endpoint: &'static Endpoint,
     pub iam: &'a Iam,
     pub engine: &'a Engine,
+    pub access: &'a AccessConfigs,
     pub usage: &'a Usage,
     pub facts: &'a ServerFacts,
     /// Who makes the call (authorised for the endpoint's action already, but for calls on
@@ -422,6 +491,7 @@ fn handle(call: &Call<'_>) -> Result<Reply, AdminError> {
         | "list-service-accounts"
         | "delete-service-account" => service_accounts::handle(call, path),
         "info" | "datausageinfo" | "accountinfo" => info::handle(call, path),
+        "set-bucket-quota" | "get-bucket-quota" => quota::handle(call, path),
         _ => Err(not_implemented(path)),
     }
 }

@@ -41,15 +41,24 @@ impl Snapshot {
 #[derive(Default)]
 pub struct Usage {
     latest: Mutex<Option<Arc<Snapshot>>>,
+    /// The crawl runs (`spawn` was called).
+    running: std::sync::atomic::AtomicBool,
 }
 
 impl Usage {
+    /// No crawl runs: nothing will ever be counted.
+    pub fn disabled(&self) -> bool {
+        !self.running.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub fn latest(&self) -> Option<Arc<Snapshot>> {
         self.latest.lock().ok().and_then(|l| l.clone())
     }
 
     /// Crawls now and then every `every`, on a thread of its own for the life of the process.
     pub fn spawn(self: &Arc<Self>, engine: Arc<Engine>, every: Duration) -> std::io::Result<()> {
+        self.running
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let usage = self.clone();
         std::thread::Builder::new()
             .name("strata-usage".into())

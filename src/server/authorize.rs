@@ -24,7 +24,7 @@ use crate::iam::now;
 use std::sync::Arc;
 use strata_iam::{Decision, Iam, IdentityKind, PolicySet, Principal, Request};
 use strata_s3::access::AccessConfigs;
-use strata_s3::acl::{self, Canned, Requester};
+use strata_s3::acl::{self, Requester};
 use strata_s3::authz::{Authorizer, Permit, Question, Refusal};
 
 pub struct Authorize {
@@ -98,25 +98,6 @@ impl Authorize {
         };
         Ok(PolicySet::new().bucket(&policy).is_allowed(&request))
     }
-
-    /// What no policy allowed nor denied: what the ACLs grant.
-    fn acl(&self, q: &Question<'_>, who: Requester) -> Result<Permit, Refusal> {
-        let Some(bucket) = Self::bucket(q) else {
-            return Err(Refusal::AccessDenied);
-        };
-        let cfg = self.access.get(bucket);
-        if cfg.block.is_some_and(|b| b.ignore_public_acls) {
-            return Err(Refusal::AccessDenied);
-        }
-        let bucket_acl = cfg.acl.unwrap_or(Canned::Private);
-        if acl::bucket_permission(q.action).is_some_and(|p| bucket_acl.allows(who, p)) {
-            return Ok(Permit::Granted);
-        }
-        if acl::is_object_read(q.action) {
-            return Ok(Permit::IfObjectAcl(who));
-        }
-        Err(Refusal::AccessDenied)
-    }
 }
 
 impl Authorizer for Authorize {
@@ -128,12 +109,7 @@ impl Authorizer for Authorize {
                 (decision, within_session.then_some(Requester::Authenticated))
             }
         };
-        match (decision, who) {
-            (Decision::Allow, _) => Ok(Permit::Granted),
-            (Decision::ImplicitDeny, Some(who)) => self.acl(q, who),
-            (Decision::ExplicitDeny, _) | (Decision::ImplicitDeny, None) => {
-                Err(Refusal::AccessDenied)
-            }
-        }
+        let bucket = Self::bucket(q).map(|b| self.access.get(b));
+        acl::weigh(decision, who, bucket.as_ref(), q.action)
     }
 }

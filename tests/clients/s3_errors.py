@@ -240,7 +240,8 @@ elif case == "features_not_there":
             Bucket="feat", Key="ret", Body=b"x", ObjectLockMode="COMPLIANCE",
             ObjectLockRetainUntilDate=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1),
         ),
-        "public_read": lambda: s3.put_object(Bucket="feat", Key="pub", Body=b"x", ACL="public-read"),
+        "exec_read": lambda: s3.put_object(Bucket="feat", Key="pub", Body=b"x", ACL="aws-exec-read"),
+        "owner_full": lambda: s3.put_object(Bucket="feat", Key="owner", Body=b"x", ACL="bucket-owner-full-control"),
         "grant": lambda: s3.put_object(Bucket="feat", Key="grant", Body=b"x", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'),
         "mpu_sse": lambda: s3.create_multipart_upload(Bucket="feat", Key="mpu", ServerSideEncryption="AES256"),
     }
@@ -248,7 +249,7 @@ elif case == "features_not_there":
     s3.put_object(Bucket="feat", Key="kept", Body=b"kept")
     refusals["get_version"] = refused(s3.get_object, Bucket="feat", Key="kept", VersionId="3HL4kqtJlcpXroDTDmJ")
     refusals["delete_version"] = refused(s3.delete_object, Bucket="feat", Key="kept", VersionId="3HL4kqtJlcpXroDTDmJ")
-    written = {k: exists("feat", k) for k in ["sse", "kms", "ret", "pub", "grant"]}
+    written = {k: exists("feat", k) for k in ["sse", "kms", "ret", "pub", "owner", "grant"]}
     buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     fine = {
         "private": s3.put_object(Bucket="feat", Key="priv", Body=b"x", ACL="private")["ResponseMetadata"]["HTTPStatusCode"],

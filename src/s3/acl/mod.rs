@@ -7,21 +7,25 @@
 //!
 //! | canned | grants beside the owner's FULL_CONTROL |
 //! |---|---|
-//! | `private` (also `bucket-owner-read`, `bucket-owner-full-control`: the owner only) | none |
+//! | `private` | none |
 //! | `public-read` | AllUsers READ |
 //! | `public-read-write` | AllUsers READ and WRITE |
 //! | `authenticated-read` | AuthenticatedUsers READ |
 //!
-//! `aws-exec-read` and `log-delivery-write` (grants to AWS services), grants to other
-//! accounts or e-mail addresses, `x-amz-grant-*` headers and any `AccessControlPolicy` that is
-//! not one of the sets above are NotImplemented: never accepted and ignored.
+//! `aws-exec-read` and `log-delivery-write` (grants to AWS services), `bucket-owner-read` and
+//! `bucket-owner-full-control` (grants to another account, the bucket's owner), grants to
+//! other accounts or e-mail addresses, `x-amz-grant-*` headers and any `AccessControlPolicy`
+//! that is not one of the sets above are NotImplemented: never accepted and ignored. A name S3
+//! does not know is InvalidArgument.
 //!
-//! What the grants mean (S3's mapping of ACL permissions to actions): READ on a bucket allows
-//! `s3:ListBucket` (ListObjects, ListObjectsV2, HeadBucket), `s3:ListBucketVersions` and
-//! `s3:ListBucketMultipartUploads`; WRITE on a bucket allows `s3:PutObject` (PutObject, POST,
-//! a copy's target, a multipart upload's creation, parts and completion), `s3:DeleteObject`
-//! and `s3:AbortMultipartUpload`; READ on an object allows `s3:GetObject` (GetObject,
-//! HeadObject, a copy's source). AllUsers is everyone, anonymous requests included;
+//! What the grants mean: READ on a bucket allows `s3:ListBucket` (ListObjects,
+//! ListObjectsV2, HeadBucket), `s3:ListBucketVersions`, `s3:ListBucketMultipartUploads` and,
+//! unlike S3 (where an object's reads follow its own ACL only), `s3:GetObject` of every object
+//! in it: a bucket's canned ACL is its anonymous access, what the bucket policy MinIO's `mc
+//! anonymous set download` writes would grant. WRITE on a bucket allows `s3:PutObject`
+//! (PutObject, POST, a copy's target, a multipart upload's creation, parts and completion),
+//! `s3:DeleteObject` and `s3:AbortMultipartUpload`. READ on an object allows `s3:GetObject`
+//! (GetObject, HeadObject, a copy's source) of that object. AllUsers is everyone, anonymous requests included;
 //! AuthenticatedUsers is every valid key of this deployment. Both are public: the bucket's
 //! PublicAccessBlock `IgnorePublicAcls` makes them grant nothing and `BlockPublicAcls`
 //! refuses setting them. The authorizer weighs a grant as AWS does: an explicit Deny of an
@@ -34,13 +38,14 @@ mod handlers;
 
 pub(crate) use handlers::*;
 
-use crate::authz::{Grant, Permit};
+use crate::access::BucketAccess;
+use crate::authz::{Grant, Permit, Refusal};
 use crate::to_s3;
 use s3s::dto::{AccessControlPolicy, Grantee, Permission as DtoPermission, Type};
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use serde::{Deserialize, Serialize};
 use strata_engine::{EngineError, ObjectInfo};
-use strata_iam::ResourceKind;
+use strata_iam::{Decision, ResourceKind};
 
 /// The group of everyone, anonymous requests included.
 pub const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
@@ -107,13 +112,14 @@ impl Canned {
     /// A canned ACL's name (`x-amz-acl`, a POST form's `acl`).
     pub fn parse(name: &str) -> Result<Canned, AclError> {
         match name.trim() {
-            "private" | "bucket-owner-read" | "bucket-owner-full-control" => Ok(Canned::Private),
+            "private" => Ok(Canned::Private),
             "public-read" => Ok(Canned::PublicRead),
             "public-read-write" => Ok(Canned::PublicReadWrite),
             "authenticated-read" => Ok(Canned::AuthenticatedRead),
-            n @ ("aws-exec-read" | "log-delivery-write") => {
-                Err(AclError::Unsupported(n.to_string()))
-            }
+            n @ ("aws-exec-read"
+            | "log-delivery-write"
+            | "bucket-owner-read"
+            | "bucket-owner-full-control") => Err(AclError::Unsupported(n.to_string())),
             n => Err(AclError::Unknown(n.to_string())),
         }
     }
@@ -290,15 +296,46 @@ impl Canned {
     }
 }
 
-/// The ACL permission of a bucket that grants an IAM action (S3's table), if one does.
+/// The ACL permission of a bucket that grants an IAM action, if one does (S3's table, and
+/// the reads of the bucket's objects: see the module's comment).
 pub fn bucket_permission(action: &str) -> Option<Permission> {
     match action {
-        "s3:ListBucket" | "s3:ListBucketVersions" | "s3:ListBucketMultipartUploads" => {
-            Some(Permission::Read)
-        }
+        "s3:ListBucket"
+        | "s3:ListBucketVersions"
+        | "s3:ListBucketMultipartUploads"
+        | "s3:GetObject"
+        | "s3:GetObjectVersion" => Some(Permission::Read),
         "s3:PutObject" | "s3:DeleteObject" | "s3:AbortMultipartUpload" => Some(Permission::Write),
         _ => None,
     }
+}
+
+/// How AWS weighs the policies against the ACLs: an explicit Deny decides, an Allow grants;
+/// what no policy allowed is granted if the bucket's ACL grants it to the requester (none when
+/// the key's session policy does not allow the action, or no bucket takes part), or left to
+/// the object's ACL for an object read. `IgnorePublicAcls` makes every ACL grant nothing.
+pub fn weigh(
+    decision: Decision,
+    who: Option<Requester>,
+    bucket: Option<&BucketAccess>,
+    action: &str,
+) -> Result<Permit, Refusal> {
+    let (who, cfg) = match (decision, who, bucket) {
+        (Decision::Allow, _, _) => return Ok(Permit::Granted),
+        (Decision::ImplicitDeny, Some(who), Some(cfg)) => (who, cfg),
+        _ => return Err(Refusal::AccessDenied),
+    };
+    if cfg.block.is_some_and(|b| b.ignore_public_acls) {
+        return Err(Refusal::AccessDenied);
+    }
+    let bucket_acl = cfg.acl.unwrap_or(Canned::Private);
+    if bucket_permission(action).is_some_and(|p| bucket_acl.allows(who, p)) {
+        return Ok(Permit::Granted);
+    }
+    if is_object_read(action) {
+        return Ok(Permit::IfObjectAcl(who));
+    }
+    Err(Refusal::AccessDenied)
 }
 
 /// Whether READ on an object grants the IAM action.

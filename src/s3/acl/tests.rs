@@ -1,4 +1,5 @@
 use super::*;
+use crate::access::PublicAccessBlock;
 use s3s::dto::Owner;
 
 fn group(uri: &str, permission: &'static str) -> s3s::dto::Grant {
@@ -53,24 +54,25 @@ fn canned_names_map_to_what_they_grant() {
     for c in ALL {
         assert_eq!(Canned::parse(c.as_str()), Ok(c));
     }
-    // The owner-only ones are private: every object is the bucket owner's.
-    for owner_only in [
+    assert_eq!(Canned::parse(" private "), Ok(Canned::Private));
+    // S3's other canned ACLs grant to AWS services or to another account: not kept here.
+    for unsupported in [
+        "aws-exec-read",
+        "log-delivery-write",
         "bucket-owner-read",
         "bucket-owner-full-control",
-        " private ",
     ] {
+        let e = Canned::parse(unsupported).unwrap_err();
         assert_eq!(
-            Canned::parse(owner_only),
-            Ok(Canned::Private),
-            "{owner_only}"
+            e.to_s3().code(),
+            &S3ErrorCode::NotImplemented,
+            "{unsupported}"
         );
     }
-    for unsupported in ["aws-exec-read", "log-delivery-write"] {
-        let e = Canned::parse(unsupported).unwrap_err();
-        assert_eq!(e.to_s3().code(), &S3ErrorCode::NotImplemented);
+    for unknown in ["Public-Read", "public", ""] {
+        let e = Canned::parse(unknown).unwrap_err();
+        assert_eq!(e.to_s3().code(), &S3ErrorCode::InvalidArgument, "{unknown}");
     }
-    let e = Canned::parse("Public-Read").unwrap_err();
-    assert_eq!(e.to_s3().code(), &S3ErrorCode::InvalidArgument);
     assert!(!Canned::Private.is_public());
     assert!(Canned::AuthenticatedRead.is_public());
 }
@@ -98,10 +100,13 @@ fn grants_follow_the_groups() {
 
 #[test]
 fn acl_permissions_map_to_s3s_table_of_actions() {
+    // A bucket's READ covers its objects' reads too (its anonymous access).
     for a in [
         "s3:ListBucket",
         "s3:ListBucketVersions",
         "s3:ListBucketMultipartUploads",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
     ] {
         assert_eq!(bucket_permission(a), Some(Permission::Read), "{a}");
     }
@@ -109,7 +114,8 @@ fn acl_permissions_map_to_s3s_table_of_actions() {
         assert_eq!(bucket_permission(a), Some(Permission::Write), "{a}");
     }
     for a in [
-        "s3:GetObject",
+        "s3:GetObjectAcl",
+        "s3:GetObjectTagging",
         "s3:PutBucketAcl",
         "s3:GetBucketAcl",
         "s3:PutObjectAcl",
@@ -234,4 +240,151 @@ fn only_canned_sets_are_taken_from_a_body() {
         id: Some("another".into()),
     });
     assert!(Canned::from_policy(&p).is_err());
+}
+
+fn bucket(acl: Canned, block: Option<PublicAccessBlock>) -> BucketAccess {
+    BucketAccess {
+        acl: acl.is_public().then_some(acl),
+        block,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn weighing_follows_aws_order() {
+    use Decision::*;
+    use Requester::*;
+    let open = bucket(Canned::PublicReadWrite, None);
+    let anon = Some(Anonymous);
+    // An Allow grants whatever the ACLs say; an explicit Deny beats the most open ACL.
+    let private = bucket(Canned::Private, None);
+    assert_eq!(
+        weigh(Allow, anon, Some(&private), "s3:PutBucketAcl"),
+        Ok(Permit::Granted)
+    );
+    for action in ["s3:GetObject", "s3:PutObject", "s3:ListBucket"] {
+        assert_eq!(
+            weigh(ExplicitDeny, anon, Some(&open), action),
+            Err(Refusal::AccessDenied),
+            "{action}"
+        );
+        assert_eq!(
+            weigh(ImplicitDeny, anon, Some(&open), action),
+            Ok(Permit::Granted),
+            "{action}"
+        );
+        // A key whose session policy does not allow the action, or no bucket: nothing.
+        assert_eq!(
+            weigh(ImplicitDeny, None, Some(&open), action),
+            Err(Refusal::AccessDenied)
+        );
+        assert_eq!(
+            weigh(ImplicitDeny, anon, None, action),
+            Err(Refusal::AccessDenied)
+        );
+    }
+    // What no canned ACL grants: the ACLs themselves, the bucket's configuration.
+    for action in [
+        "s3:PutObjectAcl",
+        "s3:PutBucketAcl",
+        "s3:DeleteBucket",
+        "s3:GetBucketAcl",
+    ] {
+        assert_eq!(
+            weigh(ImplicitDeny, anon, Some(&open), action),
+            Err(Refusal::AccessDenied),
+            "{action}"
+        );
+    }
+}
+
+#[test]
+fn bucket_acls_grant_their_groups_only() {
+    use Decision::ImplicitDeny;
+    use Requester::*;
+    let table = [
+        (Canned::PublicRead, Anonymous, "s3:GetObject", true),
+        (Canned::PublicRead, Anonymous, "s3:ListBucket", true),
+        (Canned::PublicRead, Anonymous, "s3:PutObject", false),
+        (Canned::PublicRead, Authenticated, "s3:DeleteObject", false),
+        (Canned::PublicReadWrite, Anonymous, "s3:PutObject", true),
+        (Canned::PublicReadWrite, Anonymous, "s3:DeleteObject", true),
+        (
+            Canned::AuthenticatedRead,
+            Authenticated,
+            "s3:GetObject",
+            true,
+        ),
+        (
+            Canned::AuthenticatedRead,
+            Authenticated,
+            "s3:ListBucket",
+            true,
+        ),
+        (
+            Canned::AuthenticatedRead,
+            Authenticated,
+            "s3:PutObject",
+            false,
+        ),
+        (Canned::AuthenticatedRead, Anonymous, "s3:ListBucket", false),
+        (Canned::Private, Authenticated, "s3:ListBucket", false),
+    ];
+    for (acl, who, action, granted) in table {
+        let answer = weigh(ImplicitDeny, Some(who), Some(&bucket(acl, None)), action);
+        assert_eq!(
+            answer == Ok(Permit::Granted),
+            granted,
+            "{acl:?} {who:?} {action}: {answer:?}"
+        );
+    }
+    // An object read the bucket does not grant is left to the object's ACL.
+    assert_eq!(
+        weigh(
+            ImplicitDeny,
+            Some(Anonymous),
+            Some(&bucket(Canned::AuthenticatedRead, None)),
+            "s3:GetObject"
+        ),
+        Ok(Permit::IfObjectAcl(Anonymous))
+    );
+}
+
+#[test]
+fn ignore_public_acls_makes_every_acl_grant_nothing() {
+    use Decision::*;
+    let ignore = Some(PublicAccessBlock {
+        ignore_public_acls: true,
+        ..Default::default()
+    });
+    let block_only = Some(PublicAccessBlock {
+        block_public_acls: true,
+        ..Default::default()
+    });
+    let who = Some(Requester::Authenticated);
+    let ignored = bucket(Canned::PublicReadWrite, ignore);
+    for action in ["s3:GetObject", "s3:PutObject", "s3:ListBucket"] {
+        assert_eq!(
+            weigh(ImplicitDeny, who, Some(&ignored), action),
+            Err(Refusal::AccessDenied),
+            "{action}"
+        );
+        // A policy's Allow is not an ACL: it still grants.
+        assert_eq!(
+            weigh(Allow, who, Some(&ignored), action),
+            Ok(Permit::Granted)
+        );
+    }
+    // Not even an object's own ACL is asked.
+    let private = bucket(Canned::Private, ignore);
+    assert_eq!(
+        weigh(ImplicitDeny, who, Some(&private), "s3:GetObject"),
+        Err(Refusal::AccessDenied)
+    );
+    // BlockPublicAcls refuses new public ACLs only: those set still grant.
+    let blocked = bucket(Canned::PublicRead, block_only);
+    assert_eq!(
+        weigh(ImplicitDeny, who, Some(&blocked), "s3:GetObject"),
+        Ok(Permit::Granted)
+    );
 }

@@ -70,11 +70,35 @@ def reader():
     return s3lib.client(*READER)
 
 
+def post_form(bucket, fields, content=b"posted"):
+    """A browser's multipart/form-data POST upload: the fields, then the file."""
+    boundary = "----strataAclBoundary"
+    parts = [
+        ('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (boundary, k, v)).encode()
+        for k, v in fields
+    ]
+    parts.append(
+        ('--%s\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\n'
+         "Content-Type: text/plain\r\n\r\n" % boundary).encode() + content + b"\r\n"
+    )
+    parts.append(("--%s--\r\n" % boundary).encode())
+    headers = {"Content-Type": "multipart/form-data; boundary=%s" % boundary}
+    st, code, _ = s3lib.raw("POST", "/" + bucket, b"".join(parts), headers)
+    return {"status": st, "code": code}
+
+
+def presigned_post(bucket, key, acl):
+    p = s3.generate_presigned_post(bucket, key, Fields={"acl": acl}, Conditions=[{"acl": acl}], ExpiresIn=600)
+    return list(p["fields"].items())
+
+
 def public_reads():
     """What the public (and the reader) may do with what `setup` made."""
     r = {}
     r["list_pubread"] = anon("GET", "/acl-pubread?list-type=2")
     r["head_pubread"] = anon("HEAD", "/acl-pubread")
+    r["pubread_object"] = anon("GET", "/acl-pubread/hello.txt")
+    r["posted_get"] = anon("GET", "/acl-objs/posted.txt")
     r["open_get"] = anon("GET", "/acl-objs/open.txt")
     r["closed_get"] = anon("GET", "/acl-objs/closed.txt")
     r["dropbox_list"] = anon("GET", "/acl-dropbox?list-type=2")
@@ -94,7 +118,7 @@ if phase == "setup":
     )
     admin.user_add(*READER)
 
-    # A public-read bucket: anyone lists it; its objects stay private; nobody else writes.
+    # A public-read bucket: anyone lists it and reads its objects; nobody else writes.
     s3.create_bucket(Bucket="acl-pubread", ACL="public-read")
     s3.put_object(Bucket="acl-pubread", Key="hello.txt", Body=b"hello")
     out["pubread_list"] = anon("GET", "/acl-pubread?list-type=2")
@@ -167,6 +191,12 @@ if phase == "setup":
     call("reader_copies_open", lambda: status(reader().copy_object(Bucket="acl-authb", Key="c", CopySource="acl-objs/open.txt")))
     call("reader_copies_closed", lambda: status(reader().copy_object(Bucket="acl-authb", Key="d", CopySource="acl-objs/closed.txt")))
     out["copied"] = {"c": exists("acl-authb", "c"), "d": exists("acl-authb", "d")}
+    up = reader().create_multipart_upload(Bucket="acl-authb", Key="parts")["UploadId"]
+    for n, src in [(1, "open"), (2, "closed")]:
+        call("reader_part_copy_" + src, lambda: status(reader().upload_part_copy(
+            Bucket="acl-authb", Key="parts", UploadId=up, PartNumber=n, CopySource="acl-objs/%s.txt" % src
+        )))
+    call("reader_aborts", lambda: status(reader().abort_multipart_upload(Bucket="acl-authb", Key="parts", UploadId=up)))
     s3.put_bucket_acl(Bucket="acl-authb", ACL="authenticated-read")
 
     # public-read-write: anonymous writes and deletes; setting an ACL still needs more.
@@ -175,6 +205,7 @@ if phase == "setup":
     out["dropbox_put_public"] = anon(
         "PUT", "/acl-dropbox/anon-public.txt", body=b"x", headers={"x-amz-acl": "public-read"}
     )
+    out["dropbox_put_public_written"] = exists("acl-dropbox", "anon-public.txt")
     out["dropbox_read_back"] = s3.get_object(Bucket="acl-dropbox", Key="anon.txt")["Body"].read().decode()
     out["dropbox_put2"] = anon("PUT", "/acl-dropbox/gone.txt", body=b"gone")
     out["dropbox_delete"] = anon("DELETE", "/acl-dropbox/gone.txt")
@@ -184,8 +215,15 @@ if phase == "setup":
     out["dropbox_put_acl"] = anon("PUT", "/acl-dropbox?acl", headers={"x-amz-acl": "private"})
     call("dropbox_acl", lambda: grants(s3.get_bucket_acl(Bucket="acl-dropbox")))
 
-    # What is not kept is refused, never accepted and ignored.
+    # What is not kept is refused, never accepted and ignored; an unknown name is invalid.
     call("exec_read", lambda: s3.put_object(Bucket="acl-objs", Key="exec.txt", Body=b"x", ACL="aws-exec-read"))
+    call("owner_full", lambda: s3.put_object(Bucket="acl-objs", Key="owner.txt", Body=b"x", ACL="bucket-owner-full-control"))
+    call("owner_read_bucket", lambda: s3.put_bucket_acl(Bucket="acl-objs", ACL="bucket-owner-read"))
+    out["unknown_put"] = s3lib.raw("PUT", "/acl-objs/unknown.txt", b"x", {"x-amz-acl": "world-readable"})[:2]
+    call("unknown_put_signed", lambda: s3.put_object(Bucket="acl-objs", Key="unknown.txt", Body=b"x", ACL="world-readable"))
+    call("unknown_bucket_acl", lambda: s3.put_bucket_acl(Bucket="acl-objs", ACL="world-readable"))
+    call("unknown_create", lambda: s3.create_bucket(Bucket="acl-unknown", ACL="world-readable"))
+    call("unknown_create_exists", lambda: status(s3.head_bucket(Bucket="acl-unknown")))
     call("log_delivery", lambda: s3.put_bucket_acl(Bucket="acl-objs", ACL="log-delivery-write"))
     call("grant_header", lambda: s3.put_object_acl(
         Bucket="acl-objs", Key="closed.txt", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'
@@ -203,7 +241,19 @@ if phase == "setup":
     ))
     out["closed_after_refusals"] = anon("GET", "/acl-objs/closed.txt")
     out["objs_list_after_refusals"] = anon("GET", "/acl-objs?list-type=2")
-    out["exec_written"] = exists("acl-objs", "exec.txt")
+    out["refused_written"] = {k: exists("acl-objs", k) for k in ["exec.txt", "owner.txt", "unknown.txt"]}
+    call("objs_acl_after_refusals", lambda: grants(s3.get_bucket_acl(Bucket="acl-objs")))
+    call("closed_acl_after_refusals", lambda: grants(s3.get_object_acl(Bucket="acl-objs", Key="closed.txt")))
+
+    # Browser POST: the form's acl field is the object's ACL (and what the policy signs).
+    out["post_public"] = post_form("acl-objs", presigned_post("acl-objs", "posted.txt", "public-read"))
+    out["post_public_get"] = anon("GET", "/acl-objs/posted.txt")
+    call("post_public_acl", lambda: grants(s3.get_object_acl(Bucket="acl-objs", Key="posted.txt")))
+    out["post_private"] = post_form("acl-objs", presigned_post("acl-objs", "posted-private.txt", "private"))
+    out["post_private_get"] = anon("GET", "/acl-objs/posted-private.txt")
+    out["post_unknown"] = post_form("acl-objs", presigned_post("acl-objs", "posted-bad.txt", "world-readable"))
+    out["post_exec"] = post_form("acl-objs", presigned_post("acl-objs", "posted-exec.txt", "aws-exec-read"))
+    out["post_refused_written"] = {k: exists("acl-objs", k) for k in ["posted-bad.txt", "posted-exec.txt"]}
 
     # PutObjectAcl: private ends public access; a body equal to public-read grants it.
     call("open_private", lambda: status(s3.put_object_acl(Bucket="acl-objs", Key="open2.txt", ACL="private")))
@@ -249,8 +299,10 @@ if phase == "setup":
     call("block_put_bucket_acl", lambda: s3.put_bucket_acl(Bucket="acl-blocked", ACL="public-read-write"))
     call("block_mpu", lambda: s3.create_multipart_upload(Bucket="acl-blocked", Key="m.txt", ACL="public-read"))
     call("block_copy", lambda: s3.copy_object(Bucket="acl-blocked", Key="c.txt", CopySource="acl-blocked/pub.txt", ACL="public-read"))
+    out["block_post"] = post_form("acl-blocked", presigned_post("acl-blocked", "posted.txt", "public-read"))
     call("block_private", lambda: status(s3.put_object(Bucket="acl-blocked", Key="p.txt", Body=b"x", ACL="private")))
-    out["block_written"] = {k: exists("acl-blocked", k) for k in ["new.txt", "c.txt"]}
+    out["block_written"] = {k: exists("acl-blocked", k) for k in ["new.txt", "c.txt", "posted.txt"]}
+    call("block_pub_acl_kept", lambda: grants(s3.get_object_acl(Bucket="acl-blocked", Key="pub.txt")))
     call("block_bucket_acl_kept", lambda: grants(s3.get_bucket_acl(Bucket="acl-blocked")))
     # (BlockPublicAcls alone leaves the ACLs already set in force.)
     out["block_still_public"] = anon("GET", "/acl-blocked/pub.txt")

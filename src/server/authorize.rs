@@ -9,12 +9,12 @@
 //! - An anonymous request is allowed only what a bucket policy or an ACL grants to everyone,
 //!   and nothing when the bucket's PublicAccessBlock has `RestrictPublicBuckets` and its
 //!   policy is public.
-//! - ACLs as AWS weighs them: an explicit Deny of any policy decides; otherwise what a policy
-//!   allows is allowed, and what none allows is allowed when the bucket's ACL grants it
-//!   (`strata_s3::acl::bucket_permission`) to everyone (AllUsers) or to every valid key
-//!   (AuthenticatedUsers). An object read is left to the object's ACL, which the handler
-//!   checks with the object's metadata (`Permit::IfObjectAcl`). `IgnorePublicAcls` makes
-//!   both grant nothing. A session's or a service account's policy narrows an ACL's grant as
+//! - ACLs as AWS weighs them (`strata_s3::acl::weigh`): an explicit Deny of any policy
+//!   decides; otherwise what a policy allows is allowed, and what none allows is allowed when
+//!   the bucket's ACL grants it to everyone (AllUsers) or to every valid key
+//!   (AuthenticatedUsers). An object read the bucket's ACL does not grant is left to the
+//!   object's ACL, which the handler checks with the object's metadata
+//!   (`Permit::IfObjectAcl`). `IgnorePublicAcls` makes both grant nothing. A session's or a service account's policy narrows an ACL's grant as
 //!   it narrows a bucket policy's: the grant applies to such a key only where that policy
 //!   allows the action.
 //! - A bucket policy is not consulted for `s3:CreateBucket`: the bucket is not there yet, and a

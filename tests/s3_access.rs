@@ -200,6 +200,11 @@ fn canned_acls_grant_what_they_say() {
         assert_eq!(code(&v, step), "AccessDenied", "{step}: {v}");
     }
 
+    // A service account of the reader: its own policy narrows the ACLs' grants too.
+    assert_eq!(v["narrow_list_authb"]["ok"], 200, "{v}");
+    assert_eq!(code(&v, "narrow_get_auth"), "AccessDenied", "{v}");
+    assert_eq!(v["wide_get_auth"]["ok"], "for members", "{v}");
+
     // Multipart, copy: the ACL asked for, never the source's.
     assert_eq!(v["mpu_get"]["body"], "multi part", "{v}");
     assert_eq!(v["copy_public_get"]["body"], "closed bytes", "{v}");

@@ -166,6 +166,15 @@ if phase == "setup":
     call("reader_list_authb", lambda: status(reader().list_objects_v2(Bucket="acl-authb")))
     out["anon_list_authb"] = anon("GET", "/acl-authb?list-type=2")
     call("reader_put_authb", lambda: status(reader().put_object(Bucket="acl-authb", Key="r", Body=b"r")))
+    # A service account's own policy narrows what the ACLs grant it, as it narrows policies.
+    only_list = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::acl-authb"]}]}
+    s3lib.admin(*READER).add_service_account(access_key="acl-narrow", secret_key="acl-narrow-secret-1", policy=only_list)
+    s3lib.admin(*READER).add_service_account(access_key="acl-wide", secret_key="acl-wide-secret-1")
+    narrow, wide = s3lib.client("acl-narrow", "acl-narrow-secret-1"), s3lib.client("acl-wide", "acl-wide-secret-1")
+    call("narrow_list_authb", lambda: status(narrow.list_objects_v2(Bucket="acl-authb")))
+    call("narrow_get_auth", lambda: narrow.get_object(Bucket="acl-objs", Key="auth.txt")["Body"].read().decode())
+    call("wide_get_auth", lambda: wide.get_object(Bucket="acl-objs", Key="auth.txt")["Body"].read().decode())
     # Setting a public ACL needs s3:PutObjectAcl (the reader has nothing).
     call("reader_sets_acl", lambda: reader().put_object_acl(Bucket="acl-objs", Key="auth.txt", ACL="public-read"))
 

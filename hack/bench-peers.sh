@@ -3,6 +3,8 @@
 #
 #   hack/bench-peers.sh            # full table (about 15 minutes plus the first peer builds)
 #   QUICK=1 hack/bench-peers.sh    # 3 s per cell, for a smoke run
+#   REPEAT=3 hack/bench-peers.sh   # each cell 3 times, the servers' order reversed each
+#                                  # round, the median reported
 #   ONLY='MIXED|LIST' OUT=/tmp/rows.md hack/bench-peers.sh   # only matching rows, elsewhere
 #   SERVERS='strata-ec4 strata-before strata-1 strata-before-1' BEFORE=/path/to/old/strata \
 #     hack/bench-peers.sh          # a build of Strata from before a change, beside this one
@@ -25,6 +27,7 @@ cd "$(dirname "$0")/.."
 CACHE=${STRATA_BENCH_CACHE:-$HOME/.cache/strata-bench}
 BENCH_DIR=${BENCH_DIR:-/var/tmp/strata-bench}
 SECS=${SECS:-8}
+REPEAT=${REPEAT:-1}
 [[ "${QUICK:-}" == 1 ]] && SECS=3
 KEY=benchadmin
 SECRET=benchsecret123
@@ -130,11 +133,51 @@ declare -A EP AK SK
 read -r -a SERVERS <<<"${SERVERS:-strata-ec4 strata-1 s3s-fs garage}"
 has() { [[ " ${SERVERS[*]} " == *" $1 "* ]]; }
 
+# One measurement: `strata bench` against server $4, round $5; prints MiB/s or ops/s ("!" when
+# requests failed, "fail" when there is no result).
+cell() {
+  local label=$1 args=$2 metric=$3 s=$4 round=$5
+  local safe=${label//[^A-Za-z0-9]/_}
+  local f="$BENCH_DIR/results/${s}-${safe}-${round}.json"
+  echo "== $label on $s (round $round)" >&2
+  # The previous cell's dirty pages are written back now, not during this one (with loop
+  # drives they land on one disk: the next server in the row paid for the last one's).
+  sync
+  # The images of loop drives keep every block ever written unless freed ones are
+  # trimmed: without this the host disk fills up over a run.
+  for m in "${MOUNTS[@]}"; do fstrim "$m" 2>/dev/null || true; done
+  # shellcheck disable=SC2086
+  "${CARGO_TARGET_DIR:-target}"/release/strata bench $args --duration "${SECS}s" --endpoint "${EP[$s]}" \
+    --access-key "${AK[$s]}" --secret-key "${SK[$s]}" --json "$f" >/dev/null 2>"$f.err" || true
+  python3 - "$f" "$metric" <<'PY'
+import json, sys
+try:
+    r = json.load(open(sys.argv[1]))
+except Exception:
+    print("fail"); sys.exit()
+tot = sum(x["mib_per_sec"] if sys.argv[2] == "mib" else x["ops_per_sec"] for x in r["results"])
+errs = sum(x["errors"] for x in r["results"])
+print(f"{tot:.1f}" + ("!" if errs else ""))
+PY
+}
+
+# The median of the rounds' values ("fail" if any round failed; "!" if any had errors).
+median() {
+  python3 - "$@" <<'PY'
+import statistics, sys
+v = sys.argv[1:]
+if not v or "fail" in v:
+    print("fail"); sys.exit()
+bang = any(x.endswith("!") for x in v)
+print(f"{statistics.median(float(x.rstrip('!')) for x in v):.1f}" + ("!" if bang else ""))
+PY
+}
+
 main() {
   if has s3s-fs || has garage; then install_peers; fi
   cargo build --release --quiet --bin strata
   rm -rf "$BENCH_DIR"; mkdir -p "$BENCH_DIR"
-  local new=target/release/strata
+  local new=${CARGO_TARGET_DIR:-target}/release/strata
   if has strata-ec4; then start_strata strata-ec4 "$new" 9301 "$BENCH_DIR"/ec4/d{1..4}; fi
   if has strata-1; then start_strata strata-1 "$new" 9302 "$BENCH_DIR/single"; fi
   if has strata-before || has strata-before-1; then
@@ -173,32 +216,19 @@ main() {
   for row in "${rows[@]}"; do
     IFS='|' read -r label args metric <<<"$row"
     [[ -n "${ONLY:-}" && ! "$label" =~ $ONLY ]] && continue
-    declare -A val=()
-    for s in "${SERVERS[@]}"; do
-      local safe=${label//[^A-Za-z0-9]/_}
-      local f="$out/${s}-${safe}.json"
-      echo "== $label on $s" >&2
-      # The previous cell's dirty pages are written back now, not during this one (with loop
-      # drives they land on one disk: the next server in the row paid for the last one's).
-      sync
-      # The images of loop drives keep every block ever written unless freed ones are
-      # trimmed: without this the host disk fills up over a run.
-      for m in "${MOUNTS[@]}"; do fstrim "$m" 2>/dev/null || true; done
-      # shellcheck disable=SC2086
-      target/release/strata bench $args --duration "${SECS}s" --endpoint "${EP[$s]}" \
-        --access-key "${AK[$s]}" --secret-key "${SK[$s]}" --json "$f" >/dev/null 2>"$f.err" || true
-      val[$s]=$(python3 - "$f" "$metric" <<'PY'
-import json, sys
-try:
-    r = json.load(open(sys.argv[1]))
-except Exception:
-    print("fail"); sys.exit()
-tot = sum(x["mib_per_sec"] if sys.argv[2] == "mib" else x["ops_per_sec"] for x in r["results"])
-errs = sum(x["errors"] for x in r["results"])
-print(f"{tot:.1f}" + ("!" if errs else ""))
-PY
-)
+    declare -A val=() runs=()
+    # REPEAT rounds, alternating the servers' order: on loop drives the order alone moves a
+    # cell by a third (the first server of a row tends to lose), the median of rounds in both
+    # orders does not.
+    local order=("${SERVERS[@]}") round
+    for ((round = 1; round <= REPEAT; round++)); do
+      for s in "${order[@]}"; do
+        runs[$s]+="$(cell "$label" "$args" "$metric" "$s" "$round") "
+      done
+      local rev=(); for ((i = ${#order[@]} - 1; i >= 0; i--)); do rev+=("${order[i]}"); done
+      order=("${rev[@]}")
     done
+    for s in "${SERVERS[@]}"; do val[$s]=$(median ${runs[$s]}); done
     local best_peer=0
     # Ratios to the best peer, or to the build from before the change when it is the peer.
     for s in s3s-fs garage strata-before strata-before-1; do
@@ -223,7 +253,7 @@ PY
   {
     echo "# Strata and its peers, side by side"
     echo
-    echo "Command: \`SERVERS='${SERVERS[*]}' hack/bench-peers.sh\` (${SECS} s per cell), $when, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, drives $( ((LOOP)) && echo "on their own XFS loop devices" || echo "folders on one filesystem")."
+    echo "Command: \`SERVERS='${SERVERS[*]}' hack/bench-peers.sh\` (${SECS} s per cell, median of ${REPEAT} round(s) alternating the order), $when, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, drives $( ((LOOP)) && echo "on their own XFS loop devices" || echo "folders on one filesystem")."
     echo "Ratios are to the best peer (s3s-fs, garage, or strata-before: a build from before a change) in the row; strata-ec4 and strata-1 beside a build from before are compared with that build's same layout (strata-before, strata-before-1); \`!\` marks a cell with failed requests."
     echo "Durability: Strata ON (every write on stable storage before the reply: syncfs barriers), garage ON (data_fsync, metadata_fsync), s3s-fs OFF (never syncs)."
     echo

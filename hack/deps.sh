@@ -5,7 +5,7 @@ set -euo pipefail
 
 # The S3 tests drive real clients: the AWS CLI v2 (/usr/bin/aws), s3cmd, rclone, curl, and
 # boto3 from a virtualenv (below).
-packages=(xfsprogs e2fsprogs util-linux mount awscli s3cmd rclone curl python3-venv)
+packages=(xfsprogs e2fsprogs util-linux mount awscli s3cmd rclone curl python3-venv faketime)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

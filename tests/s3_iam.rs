@@ -2,7 +2,7 @@
 //! bodies included), boto3 signs as them; allowed calls succeed, denied ones are AccessDenied
 //! and change nothing; a disabled or removed user is refused. No secret is stored in the clear.
 
-use crate::s3_support::Server;
+use crate::s3_support::{run, FakeClock, Server};
 use serde_json::Value;
 
 fn status(v: &Value, step: &str) -> u64 {
@@ -50,7 +50,13 @@ fn users_and_policies_through_the_admin_api_decide_what_s3_calls_may_do() {
     // What read-photos allows, and nothing else.
     assert_eq!(ok(&v, "alice_get"), "meow");
     assert_eq!(ok(&v, "alice_list")[0], "cat.jpg");
-    for step in ["alice_put", "alice_delete", "alice_buckets", "alice_create"] {
+    // ListBuckets shows the buckets she may list (MinIO's rule without s3:ListAllMyBuckets).
+    assert_eq!(
+        ok(&v, "alice_buckets"),
+        &serde_json::json!(["photos"]),
+        "{v}"
+    );
+    for step in ["alice_put", "alice_delete", "alice_create"] {
         assert_eq!(v[step]["code"], "AccessDenied", "{step}: {v}");
     }
     assert_eq!(status(&v, "alice_admin"), 403, "{v}");
@@ -59,6 +65,8 @@ fn users_and_policies_through_the_admin_api_decide_what_s3_calls_may_do() {
         "{v}"
     );
     assert_eq!(v["bob_get"]["code"], "AccessDenied", "{v}");
+    // With no bucket to show, ListBuckets is refused.
+    assert_eq!(v["bob_buckets"]["code"], "AccessDenied", "{v}");
     assert_eq!(ok(&v, "bob_put"), 200);
 
     // Disabled: refused; enabled again: back; detached or removed: refused.
@@ -253,4 +261,45 @@ fn only_a_signed_payload_changes_anything_through_the_admin_api() {
             "{name}: {policies}"
         );
     }
+}
+
+/// A service account stops working at its expiry: the server's clock (and the client's, so
+/// that signatures stay in time) is moved past it with libfaketime; a past or too-near expiry
+/// is refused when the account is made.
+#[test]
+fn an_expired_service_account_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = FakeClock::new(dir.path());
+    let env = clock.env();
+    let s = Server::start_with_env(4, &[], &env);
+    let mut cmd = s.py_cmd("admin_expiry.py", &[]);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    let out = run(&mut cmd);
+    assert!(
+        out.status.success(),
+        "admin_expiry.py: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        s.log_text()
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(text.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("bad JSON: {e}: {text}"));
+    for refused in ["past", "too_soon"] {
+        assert_eq!(status(&v, refused), 400, "{refused}: {v}");
+    }
+    assert!(
+        ok(&v, "info")["expiration"]
+            .as_str()
+            .is_some_and(|e| !e.starts_with("0001")),
+        "{v}"
+    );
+    assert_eq!(ok(&v, "get_before"), "aaa");
+    assert_eq!(ok(&v, "clock_moved"), true, "{v}");
+    for refused in ["get_after", "put_after"] {
+        assert_eq!(v[refused]["code"], "InvalidAccessKeyId", "{refused}: {v}");
+    }
+    // Only that account is refused: one without an expiry and root work on the moved clock.
+    assert_eq!(ok(&v, "forever_after"), "aaa");
+    assert_eq!(ok(&v, "root_after"), "aaa");
+    assert_eq!(ok(&v, "keys"), &serde_json::json!(["a.txt"]), "{v}");
 }

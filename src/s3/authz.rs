@@ -117,6 +117,23 @@ impl Grant {
         }
     }
 
+    /// Whether the request was signed (by anyone: the signature is checked, not the rights).
+    pub fn is_signed(&self) -> bool {
+        self.access_key.is_some()
+    }
+
+    /// The same requester asking as a listing of a bucket's root would (prefix "", delimiter
+    /// "/"), so that `s3:prefix` conditions match as they do for that listing.
+    pub fn as_root_listing(&self) -> Grant {
+        let mut context = (*self.context).clone();
+        context.set(keys::PREFIX, "");
+        context.set(keys::DELIMITER, "/");
+        Grant {
+            context: Arc::new(context),
+            ..self.clone()
+        }
+    }
+
     /// May the requester do `action` on the resource `kind` names for `bucket`/`key`, outright
     /// or if the object's ACL grants it?
     pub fn ask(

@@ -4,9 +4,13 @@ use super::acl;
 use super::convert::*;
 use super::StrataS3;
 use super::{owner, to_s3};
+use crate::authz::{Grant, Refusal};
+use crate::gate::refused;
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
+use strata_engine::BucketInfo;
 use strata_engine::EngineError;
+use strata_iam::ResourceKind;
 
 pub async fn list_buckets(
     s3: &StrataS3,
@@ -15,6 +19,7 @@ pub async fn list_buckets(
     let input = req.input;
     let page = BucketPage::new(&input, &s3.region)?;
     let all = s3.run(|e| e.list_buckets()).await?;
+    let all = visible(req.extensions.get::<Grant>(), all)?;
     let (shown, next) = page.select(all);
     let buckets = shown
         .into_iter()
@@ -31,6 +36,31 @@ pub async fn list_buckets(
         prefix: input.prefix,
         continuation_token: next.as_deref().map(encode_token),
     }))
+}
+
+/// The buckets a requester sees: all with `s3:ListAllMyBuckets`; otherwise (as MinIO does)
+/// those it may list or locate, and AccessDenied when that leaves none. Without the access
+/// gate's grant, none (fail closed).
+fn visible(grant: Option<&Grant>, all: Vec<BucketInfo>) -> S3Result<Vec<BucketInfo>> {
+    let grant = grant.ok_or_else(|| refused(Refusal::AccessDenied))?;
+    match grant.require("s3:ListAllMyBuckets", ResourceKind::AllBuckets, None, None) {
+        Ok(()) => return Ok(all),
+        Err(Refusal::AccessDenied) => {}
+        Err(other) => return Err(refused(other)),
+    }
+    let root = grant.as_root_listing();
+    let may = |b: &BucketInfo, action| {
+        root.require(action, ResourceKind::Bucket, Some(&b.name), None)
+            .is_ok()
+    };
+    let shown: Vec<BucketInfo> = all
+        .into_iter()
+        .filter(|b| may(b, "s3:ListBucket") || may(b, "s3:GetBucketLocation"))
+        .collect();
+    if shown.is_empty() {
+        return Err(refused(Refusal::AccessDenied));
+    }
+    Ok(shown)
 }
 
 pub async fn create_bucket(

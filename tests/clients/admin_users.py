@@ -14,6 +14,7 @@ out = step.out
 root = s3lib.admin()
 s3 = s3lib.client()
 s3.create_bucket(Bucket="photos")
+s3.create_bucket(Bucket="ledger")
 s3.put_object(Bucket="photos", Key="cat.jpg", Body=b"meow")
 
 READ_PHOTOS = {
@@ -42,13 +43,14 @@ step("alice_get", lambda: alice.get_object(Bucket="photos", Key="cat.jpg")["Body
 step("alice_list", lambda: [o["Key"] for o in alice.list_objects_v2(Bucket="photos")["Contents"]])
 step("alice_put", lambda: alice.put_object(Bucket="photos", Key="dog.jpg", Body=b"woof"))
 step("alice_delete", lambda: alice.delete_object(Bucket="photos", Key="cat.jpg"))
-step("alice_buckets", lambda: alice.list_buckets())
+step("alice_buckets", lambda: [b["Name"] for b in alice.list_buckets()["Buckets"]])
 step("alice_create", lambda: alice.create_bucket(Bucket="alices"))
 step("alice_admin", lambda: s3lib.admin("alice", "alice-secret-1").user_add("mallory", "mallory-secret"))
 step("alice_wrong_secret", lambda: s3lib.client("alice", "not-her-secret").get_object(Bucket="photos", Key="cat.jpg"))
 # bob has no policy: nothing.
 bob = s3lib.client("bob", "bob-secret-12")
 step("bob_get", lambda: bob.get_object(Bucket="photos", Key="cat.jpg"))
+step("bob_buckets", lambda: bob.list_buckets())
 # readwrite, MinIO's canned policy, exists from the start.
 step("attach_bob", lambda: root.attach_policy(["readwrite"], user="bob"))
 step("bob_put", lambda: bob.put_object(Bucket="photos", Key="bob.txt", Body=b"hi")["ResponseMetadata"]["HTTPStatusCode"])

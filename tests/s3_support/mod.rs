@@ -55,6 +55,8 @@ pub struct Server {
     pub log: PathBuf,
     /// The bearer token of `strata prometheus generate` for this server, once asked for.
     token: std::sync::OnceLock<String>,
+    /// Environment of the server process beyond the root credentials and the log level.
+    env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -87,7 +89,31 @@ impl Server {
         Server::start_in(tmp, drives, extra)
     }
 
+    /// `n` drive folders, a server process with this environment too.
+    pub fn start_with_env(n: usize, extra: &[&str], env: &[(String, String)]) -> Server {
+        let tmp = tempfile::Builder::new()
+            .prefix("strata-s3-")
+            .tempdir()
+            .unwrap();
+        let drives: Vec<PathBuf> = (1..=n)
+            .map(|i| tmp.path().join("drives").join(format!("d{i}")))
+            .collect();
+        for d in &drives {
+            fs::create_dir_all(d).unwrap();
+        }
+        Server::start_in_env(tmp, drives, extra, env.to_vec())
+    }
+
     fn start_in(tmp: tempfile::TempDir, drives: Vec<PathBuf>, extra: &[&str]) -> Server {
+        Server::start_in_env(tmp, drives, extra, Vec::new())
+    }
+
+    fn start_in_env(
+        tmp: tempfile::TempDir,
+        drives: Vec<PathBuf>,
+        extra: &[&str],
+        env: Vec<(String, String)>,
+    ) -> Server {
         fs::create_dir_all(tmp.path().join("work")).unwrap();
         let log = tmp.path().join("server.log");
         let mut s = Server {
@@ -98,6 +124,7 @@ impl Server {
             drives,
             log,
             token: std::sync::OnceLock::new(),
+            env,
         };
         s.launch(extra);
         s
@@ -123,6 +150,7 @@ impl Server {
                 "RUST_LOG",
                 std::env::var("STRATA_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
             )
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(logf);
@@ -575,4 +603,42 @@ pub fn walk(root: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A clock that libfaketime makes a process see: real time plus the offset in `file`, read
+/// again at every call (so a test moves the server's and its clients' time together, by
+/// writing e.g. `+21m`). Monotonic time is left alone: timers and deadlines run as usual.
+pub struct FakeClock {
+    pub file: PathBuf,
+}
+
+impl FakeClock {
+    const LIB: &'static str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+    pub fn new(dir: &Path) -> FakeClock {
+        assert!(
+            Path::new(Self::LIB).exists(),
+            "{} is missing: hack/deps.sh installs the faketime package",
+            Self::LIB
+        );
+        let file = dir.join("faketime");
+        fs::write(&file, "+0\n").unwrap();
+        FakeClock { file }
+    }
+
+    /// The environment that puts a process on this clock.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("LD_PRELOAD", Self::LIB.to_string()),
+            (
+                "FAKETIME_TIMESTAMP_FILE",
+                self.file.to_string_lossy().into_owned(),
+            ),
+            ("FAKETIME_NO_CACHE", "1".to_string()),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
 }

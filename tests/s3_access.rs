@@ -187,6 +187,11 @@ fn canned_acls_grant_what_they_say() {
     assert_eq!(v["reader_auth_get"], "for members", "{v}");
     assert_eq!(status(&v, "anon_auth_get"), 403, "{v}");
     assert_eq!(v["reader_list_authb"]["ok"], 200, "{v}");
+    assert_eq!(
+        v["reader_buckets"]["ok"],
+        json!(["acl-authb", "acl-pubread"]),
+        "{v}"
+    );
     assert_eq!(status(&v, "anon_list_authb"), 403, "{v}");
     for step in [
         "reader_closed_get",

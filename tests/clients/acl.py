@@ -164,6 +164,8 @@ if phase == "setup":
     out["anon_auth_get"] = anon("GET", "/acl-objs/auth.txt")
     s3.create_bucket(Bucket="acl-authb", ACL="authenticated-read")
     call("reader_list_authb", lambda: status(reader().list_objects_v2(Bucket="acl-authb")))
+    # ListBuckets shows a user without s3:ListAllMyBuckets the buckets it may list.
+    call("reader_buckets", lambda: sorted(b["Name"] for b in reader().list_buckets()["Buckets"]))
     out["anon_list_authb"] = anon("GET", "/acl-authb?list-type=2")
     call("reader_put_authb", lambda: status(reader().put_object(Bucket="acl-authb", Key="r", Body=b"r")))
     # A service account's own policy narrows what the ACLs grant it, as it narrows policies.

@@ -112,6 +112,7 @@ fn features_not_there_are_refused() {
     assert_eq!(v["locked_bucket_exists"], false, "{v}");
     assert_eq!(v["kept_after_versioned_delete"], true, "{v}");
     assert_eq!(v["fine"]["private"], 200, "{v}");
+    assert_eq!(v["fine"]["owner_full"], 200, "{v}");
     assert_eq!(v["fine"]["null_version"], "kept", "{v}");
 }
 

@@ -534,8 +534,6 @@ mod tests {
             ("x-amz-object-lock-legal-hold", "ON"),
             ("x-amz-acl", "aws-exec-read"),
             ("x-amz-acl", "log-delivery-write"),
-            ("x-amz-acl", "bucket-owner-full-control"),
-            ("x-amz-acl", "bucket-owner-read"),
             (
                 "x-amz-grant-read",
                 "uri=http://acs.amazonaws.com/groups/global/AllUsers",
@@ -545,6 +543,8 @@ mod tests {
         }
         for fine in [
             ("x-amz-acl", "private"),
+            ("x-amz-acl", "bucket-owner-full-control"),
+            ("x-amz-acl", "bucket-owner-read"),
             ("x-amz-acl", "public-read"),
             ("x-amz-acl", "public-read-write"),
             ("x-amz-acl", "authenticated-read"),

@@ -98,6 +98,7 @@ def public_reads():
     r["list_pubread"] = anon("GET", "/acl-pubread?list-type=2")
     r["head_pubread"] = anon("HEAD", "/acl-pubread")
     r["pubread_object"] = anon("GET", "/acl-pubread/hello.txt")
+    r["pubread_private_object"] = anon("GET", "/acl-pubread/own.txt")
     r["posted_get"] = anon("GET", "/acl-objs/posted.txt")
     r["open_get"] = anon("GET", "/acl-objs/open.txt")
     r["closed_get"] = anon("GET", "/acl-objs/closed.txt")
@@ -118,15 +119,18 @@ if phase == "setup":
     )
     admin.user_add(*READER)
 
-    # A public-read bucket: anyone lists it and reads its objects; nobody else writes.
+    # A public-read bucket: anyone lists it; its objects are read by whom their own ACLs
+    # let (as in S3); nobody else writes.
     s3.create_bucket(Bucket="acl-pubread", ACL="public-read")
-    s3.put_object(Bucket="acl-pubread", Key="hello.txt", Body=b"hello")
+    s3.put_object(Bucket="acl-pubread", Key="hello.txt", Body=b"hello", ACL="public-read")
+    s3.put_object(Bucket="acl-pubread", Key="own.txt", Body=b"own")
     out["pubread_list"] = anon("GET", "/acl-pubread?list-type=2")
     out["pubread_list_v1"] = anon("GET", "/acl-pubread")
     out["pubread_head"] = anon("HEAD", "/acl-pubread")
     out["pubread_put"] = anon("PUT", "/acl-pubread/anon.txt", body=b"x")
     out["pubread_delete"] = anon("DELETE", "/acl-pubread/hello.txt")
     out["pubread_object"] = anon("GET", "/acl-pubread/hello.txt")
+    out["pubread_private_object"] = anon("GET", "/acl-pubread/own.txt")
     # A missing key is told to who may list the bucket, not to others (below).
     out["pubread_missing"] = anon("GET", "/acl-pubread/missing.txt")
     call("pubread_acl", lambda: grants(s3.get_bucket_acl(Bucket="acl-pubread")))
@@ -226,10 +230,12 @@ if phase == "setup":
     out["dropbox_put_acl"] = anon("PUT", "/acl-dropbox?acl", headers={"x-amz-acl": "private"})
     call("dropbox_acl", lambda: grants(s3.get_bucket_acl(Bucket="acl-dropbox")))
 
+    # The bucket-owner ACLs grant the bucket's owner, who owns the object too: private.
+    call("owner_full", lambda: status(s3.put_object(Bucket="acl-objs", Key="owner.txt", Body=b"x", ACL="bucket-owner-full-control")))
+    call("owner_full_acl", lambda: grants(s3.get_object_acl(Bucket="acl-objs", Key="owner.txt")))
+    out["owner_full_anon"] = anon("GET", "/acl-objs/owner.txt")
     # What is not kept is refused, never accepted and ignored; an unknown name is invalid.
     call("exec_read", lambda: s3.put_object(Bucket="acl-objs", Key="exec.txt", Body=b"x", ACL="aws-exec-read"))
-    call("owner_full", lambda: s3.put_object(Bucket="acl-objs", Key="owner.txt", Body=b"x", ACL="bucket-owner-full-control"))
-    call("owner_read_bucket", lambda: s3.put_bucket_acl(Bucket="acl-objs", ACL="bucket-owner-read"))
     out["unknown_put"] = s3lib.raw("PUT", "/acl-objs/unknown.txt", b"x", {"x-amz-acl": "world-readable"})[:2]
     call("unknown_put_signed", lambda: s3.put_object(Bucket="acl-objs", Key="unknown.txt", Body=b"x", ACL="world-readable"))
     call("unknown_bucket_acl", lambda: s3.put_bucket_acl(Bucket="acl-objs", ACL="world-readable"))
@@ -252,7 +258,7 @@ if phase == "setup":
     ))
     out["closed_after_refusals"] = anon("GET", "/acl-objs/closed.txt")
     out["objs_list_after_refusals"] = anon("GET", "/acl-objs?list-type=2")
-    out["refused_written"] = {k: exists("acl-objs", k) for k in ["exec.txt", "owner.txt", "unknown.txt"]}
+    out["refused_written"] = {k: exists("acl-objs", k) for k in ["exec.txt", "unknown.txt"]}
     call("objs_acl_after_refusals", lambda: grants(s3.get_bucket_acl(Bucket="acl-objs")))
     call("closed_acl_after_refusals", lambda: grants(s3.get_object_acl(Bucket="acl-objs", Key="closed.txt")))
 

@@ -241,7 +241,6 @@ elif case == "features_not_there":
             ObjectLockRetainUntilDate=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1),
         ),
         "exec_read": lambda: s3.put_object(Bucket="feat", Key="pub", Body=b"x", ACL="aws-exec-read"),
-        "owner_full": lambda: s3.put_object(Bucket="feat", Key="owner", Body=b"x", ACL="bucket-owner-full-control"),
         "grant": lambda: s3.put_object(Bucket="feat", Key="grant", Body=b"x", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'),
         "mpu_sse": lambda: s3.create_multipart_upload(Bucket="feat", Key="mpu", ServerSideEncryption="AES256"),
     }
@@ -249,10 +248,12 @@ elif case == "features_not_there":
     s3.put_object(Bucket="feat", Key="kept", Body=b"kept")
     refusals["get_version"] = refused(s3.get_object, Bucket="feat", Key="kept", VersionId="3HL4kqtJlcpXroDTDmJ")
     refusals["delete_version"] = refused(s3.delete_object, Bucket="feat", Key="kept", VersionId="3HL4kqtJlcpXroDTDmJ")
-    written = {k: exists("feat", k) for k in ["sse", "kms", "ret", "pub", "owner", "grant"]}
+    written = {k: exists("feat", k) for k in ["sse", "kms", "ret", "pub", "grant"]}
     buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     fine = {
         "private": s3.put_object(Bucket="feat", Key="priv", Body=b"x", ACL="private")["ResponseMetadata"]["HTTPStatusCode"],
+        # The bucket's owner is the object's: the owner's FULL_CONTROL, i.e. private.
+        "owner_full": s3.put_object(Bucket="feat", Key="owner", Body=b"x", ACL="bucket-owner-full-control")["ResponseMetadata"]["HTTPStatusCode"],
         "null_version": s3.get_object(Bucket="feat", Key="kept", VersionId="null")["Body"].read().decode(),
     }
     out = {

@@ -12,17 +12,20 @@
 //! | `public-read-write` | AllUsers READ and WRITE |
 //! | `authenticated-read` | AuthenticatedUsers READ |
 //!
-//! `aws-exec-read` and `log-delivery-write` (grants to AWS services), `bucket-owner-read` and
-//! `bucket-owner-full-control` (grants to another account, the bucket's owner), grants to
-//! other accounts or e-mail addresses, `x-amz-grant-*` headers and any `AccessControlPolicy`
-//! that is not one of the sets above are NotImplemented: never accepted and ignored. A name S3
-//! does not know is InvalidArgument.
+//! `bucket-owner-read` and `bucket-owner-full-control` grant the bucket's owner rights on an
+//! object; here the bucket's owner is the object's (one account), who has FULL_CONTROL
+//! anyway, so they are `private` — what S3 itself does when the bucket owner writes (and what
+//! clients that send `bucket-owner-full-control` by default expect to be accepted).
+//! `aws-exec-read` and `log-delivery-write` (grants to AWS services), grants to other
+//! accounts or e-mail addresses, `x-amz-grant-*` headers and any `AccessControlPolicy` that is
+//! not one of the sets above are NotImplemented: never accepted and ignored. A name S3 does
+//! not know is InvalidArgument.
 //!
-//! What the grants mean: READ on a bucket allows `s3:ListBucket` (ListObjects,
-//! ListObjectsV2, HeadBucket), `s3:ListBucketVersions`, `s3:ListBucketMultipartUploads` and,
-//! unlike S3 (where an object's reads follow its own ACL only), `s3:GetObject` of every object
-//! in it: a bucket's canned ACL is its anonymous access, what the bucket policy MinIO's `mc
-//! anonymous set download` writes would grant. WRITE on a bucket allows `s3:PutObject`
+//! What the grants mean, as in S3: READ on a bucket allows `s3:ListBucket` (ListObjects,
+//! ListObjectsV2, HeadBucket), `s3:ListBucketVersions` and `s3:ListBucketMultipartUploads`,
+//! not the reading of its objects (each object's own ACL decides that; a whole bucket's
+//! objects are made readable by a bucket policy, as MinIO's `mc anonymous set download`
+//! does). WRITE on a bucket allows `s3:PutObject`
 //! (PutObject, POST, a copy's target, a multipart upload's creation, parts and completion),
 //! `s3:DeleteObject` and `s3:AbortMultipartUpload`. READ on an object allows `s3:GetObject`
 //! (GetObject, HeadObject, a copy's source) of that object. AllUsers is everyone, anonymous requests included;
@@ -116,10 +119,11 @@ impl Canned {
             "public-read" => Ok(Canned::PublicRead),
             "public-read-write" => Ok(Canned::PublicReadWrite),
             "authenticated-read" => Ok(Canned::AuthenticatedRead),
-            n @ ("aws-exec-read"
-            | "log-delivery-write"
-            | "bucket-owner-read"
-            | "bucket-owner-full-control") => Err(AclError::Unsupported(n.to_string())),
+            // The bucket's owner is the object's: nothing beyond the owner's FULL_CONTROL.
+            "bucket-owner-read" | "bucket-owner-full-control" => Ok(Canned::Private),
+            n @ ("aws-exec-read" | "log-delivery-write") => {
+                Err(AclError::Unsupported(n.to_string()))
+            }
             n => Err(AclError::Unknown(n.to_string())),
         }
     }
@@ -296,15 +300,12 @@ impl Canned {
     }
 }
 
-/// The ACL permission of a bucket that grants an IAM action, if one does (S3's table, and
-/// the reads of the bucket's objects: see the module's comment).
+/// The ACL permission of a bucket that grants an IAM action, if one does (S3's table).
 pub fn bucket_permission(action: &str) -> Option<Permission> {
     match action {
-        "s3:ListBucket"
-        | "s3:ListBucketVersions"
-        | "s3:ListBucketMultipartUploads"
-        | "s3:GetObject"
-        | "s3:GetObjectVersion" => Some(Permission::Read),
+        "s3:ListBucket" | "s3:ListBucketVersions" | "s3:ListBucketMultipartUploads" => {
+            Some(Permission::Read)
+        }
         "s3:PutObject" | "s3:DeleteObject" | "s3:AbortMultipartUpload" => Some(Permission::Write),
         _ => None,
     }

@@ -56,12 +56,10 @@ fn canned_names_map_to_what_they_grant() {
     }
     assert_eq!(Canned::parse(" private "), Ok(Canned::Private));
     // S3's other canned ACLs grant to AWS services or to another account: not kept here.
-    for unsupported in [
-        "aws-exec-read",
-        "log-delivery-write",
-        "bucket-owner-read",
-        "bucket-owner-full-control",
-    ] {
+    for owner in ["bucket-owner-read", "bucket-owner-full-control"] {
+        assert_eq!(Canned::parse(owner), Ok(Canned::Private), "{owner}");
+    }
+    for unsupported in ["aws-exec-read", "log-delivery-write"] {
         let e = Canned::parse(unsupported).unwrap_err();
         assert_eq!(
             e.to_s3().code(),
@@ -100,13 +98,11 @@ fn grants_follow_the_groups() {
 
 #[test]
 fn acl_permissions_map_to_s3s_table_of_actions() {
-    // A bucket's READ covers its objects' reads too (its anonymous access).
+    // A bucket's READ is its listing; its objects' reads follow their own ACLs (S3's table).
     for a in [
         "s3:ListBucket",
         "s3:ListBucketVersions",
         "s3:ListBucketMultipartUploads",
-        "s3:GetObject",
-        "s3:GetObjectVersion",
     ] {
         assert_eq!(bucket_permission(a), Some(Permission::Read), "{a}");
     }
@@ -114,6 +110,8 @@ fn acl_permissions_map_to_s3s_table_of_actions() {
         assert_eq!(bucket_permission(a), Some(Permission::Write), "{a}");
     }
     for a in [
+        "s3:GetObject",
+        "s3:GetObjectVersion",
         "s3:GetObjectAcl",
         "s3:GetObjectTagging",
         "s3:PutBucketAcl",
@@ -268,9 +266,15 @@ fn weighing_follows_aws_order() {
             Err(Refusal::AccessDenied),
             "{action}"
         );
+        // The bucket grants its listing and writes; a read is left to the object's ACL.
+        let expected = if action == "s3:GetObject" {
+            Permit::IfObjectAcl(Requester::Anonymous)
+        } else {
+            Permit::Granted
+        };
         assert_eq!(
             weigh(ImplicitDeny, anon, Some(&open), action),
-            Ok(Permit::Granted),
+            Ok(expected),
             "{action}"
         );
         // A key whose session policy does not allow the action, or no bucket: nothing.
@@ -303,7 +307,7 @@ fn bucket_acls_grant_their_groups_only() {
     use Decision::ImplicitDeny;
     use Requester::*;
     let table = [
-        (Canned::PublicRead, Anonymous, "s3:GetObject", true),
+        (Canned::PublicRead, Anonymous, "s3:GetObject", false),
         (Canned::PublicRead, Anonymous, "s3:ListBucket", true),
         (Canned::PublicRead, Anonymous, "s3:PutObject", false),
         (Canned::PublicRead, Authenticated, "s3:DeleteObject", false),
@@ -313,7 +317,7 @@ fn bucket_acls_grant_their_groups_only() {
             Canned::AuthenticatedRead,
             Authenticated,
             "s3:GetObject",
-            true,
+            false,
         ),
         (
             Canned::AuthenticatedRead,
@@ -338,16 +342,23 @@ fn bucket_acls_grant_their_groups_only() {
             "{acl:?} {who:?} {action}: {answer:?}"
         );
     }
-    // An object read the bucket does not grant is left to the object's ACL.
-    assert_eq!(
-        weigh(
-            ImplicitDeny,
-            Some(Anonymous),
-            Some(&bucket(Canned::AuthenticatedRead, None)),
-            "s3:GetObject"
-        ),
-        Ok(Permit::IfObjectAcl(Anonymous))
-    );
+    // An object read is left to the object's ACL, whatever the bucket's.
+    for acl in [
+        Canned::PublicRead,
+        Canned::AuthenticatedRead,
+        Canned::Private,
+    ] {
+        assert_eq!(
+            weigh(
+                ImplicitDeny,
+                Some(Anonymous),
+                Some(&bucket(acl, None)),
+                "s3:GetObject"
+            ),
+            Ok(Permit::IfObjectAcl(Anonymous)),
+            "{acl:?}"
+        );
+    }
 }
 
 #[test]
@@ -384,7 +395,7 @@ fn ignore_public_acls_makes_every_acl_grant_nothing() {
     // BlockPublicAcls refuses new public ACLs only: those set still grant.
     let blocked = bucket(Canned::PublicRead, block_only);
     assert_eq!(
-        weigh(ImplicitDeny, who, Some(&blocked), "s3:GetObject"),
+        weigh(ImplicitDeny, who, Some(&blocked), "s3:ListBucket"),
         Ok(Permit::Granted)
     );
 }

@@ -335,8 +335,8 @@ fn browser_post_files_are_bounded() {
 /// path element); a failed policy condition is 403 AccessDenied (a forged signature is still
 /// SignatureDoesNotMatch first); an expiration that is not ISO 8601 is InvalidPolicyDocument;
 /// checksum fields that the policy does not name (minio-go's form) are verified and stored;
-/// fields asking for encryption or a public ACL are NotImplemented; fields too large before
-/// the file are MaxPostPreDataLengthExceededError. A refused form writes nothing.
+/// fields asking for encryption or a canned ACL not kept (aws-exec-read) are NotImplemented;
+/// fields too large before the file are MaxPostPreDataLengthExceededError. A refused form writes nothing.
 #[test]
 fn browser_post_uploads_follow_s3() {
     let s = Server::start();

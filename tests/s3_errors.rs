@@ -92,8 +92,9 @@ fn unsigned_headers_never_change_a_request() {
     assert_eq!(v["week"], 200, "{v}");
 }
 
-/// Server-side encryption, object lock, ACL grants and versions are refused (NotImplemented,
-/// NoSuchVersion), never accepted and ignored; nothing is written by a refused request.
+/// Server-side encryption, object lock, ACL grants, canned ACLs not kept and versions are
+/// refused (NotImplemented, NoSuchVersion), never accepted and ignored; nothing is written by
+/// a refused request.
 #[test]
 fn features_not_there_are_refused() {
     let s = Server::start();
@@ -111,6 +112,7 @@ fn features_not_there_are_refused() {
     assert_eq!(v["locked_bucket_exists"], false, "{v}");
     assert_eq!(v["kept_after_versioned_delete"], true, "{v}");
     assert_eq!(v["fine"]["private"], 200, "{v}");
+    assert_eq!(v["fine"]["owner_full"], 200, "{v}");
     assert_eq!(v["fine"]["null_version"], "kept", "{v}");
 }
 

@@ -10,6 +10,10 @@
 //! Encoding: magic `SMT1`, a little-endian u16 format, MessagePack with named fields, and a
 //! BLAKE3 hash of everything before it. The hash is checked first, before the magic or the
 //! format are looked at, so no byte it covers (the format field included) can switch it off.
+//!
+//! Fields added within a format are optional, absent from the encoding when unset, and read
+//! as unset when missing: metadata written before them reads unchanged, and an object that
+//! does not use one encodes byte for byte as before. Added so far: `ObjectMeta::acl`.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -73,6 +77,10 @@ pub struct ObjectMeta {
     pub upload_id: Option<String>,
     /// Written as REDUCED_REDUNDANCY (its parity is the reduced one).
     pub reduced_redundancy: bool,
+    /// Who else may read the object, as the S3 front records it (a canned ACL's name, opaque
+    /// here); `None`: only those the policies allow (S3's `private`). Never user metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +220,7 @@ pub mod tests {
                 }],
                 upload_id: None,
                 reduced_redundancy: false,
+                acl: None,
             }),
         }
     }
@@ -243,6 +252,61 @@ pub mod tests {
         let bytes = m.encode();
         assert!(bytes.len() < 500, "{} bytes", bytes.len());
         assert_eq!(MetaFile::decode(&bytes).unwrap(), m);
+    }
+
+    #[test]
+    fn the_acl_field_is_optional_both_ways() {
+        // Metadata written before the field existed: the same map without its key.
+        #[derive(Serialize)]
+        struct Before<'a> {
+            size: u64,
+            etag: &'a str,
+            mod_time_ns: u64,
+            content_type: Option<&'a str>,
+            user_meta: BTreeMap<String, String>,
+            tags: BTreeMap<String, String>,
+            checksums: BTreeMap<String, String>,
+            erasure: &'a Erasure,
+            data_dir: Option<&'a str>,
+            parts: &'a [PartMeta],
+            upload_id: Option<&'a str>,
+            reduced_redundancy: bool,
+        }
+        let o = sample_version("v", 1).object.unwrap();
+        let before = Before {
+            size: o.size,
+            etag: &o.etag,
+            mod_time_ns: o.mod_time_ns,
+            content_type: o.content_type.as_deref(),
+            user_meta: o.user_meta.clone(),
+            tags: o.tags.clone(),
+            checksums: o.checksums.clone(),
+            erasure: &o.erasure,
+            data_dir: o.data_dir.as_deref(),
+            parts: &o.parts,
+            upload_id: o.upload_id.as_deref(),
+            reduced_redundancy: o.reduced_redundancy,
+        };
+        let old = rmp_serde::to_vec_named(&before).unwrap();
+        // Unset, it encodes as before; old bytes read as unset.
+        assert_eq!(rmp_serde::to_vec_named(&o).unwrap(), old);
+        let read: ObjectMeta = rmp_serde::from_slice(&old).unwrap();
+        assert_eq!(read, o);
+        // Set, it round-trips (and a reader that does not know it skips it).
+        let mut public = o.clone();
+        public.acl = Some("public-read".into());
+        let bytes = rmp_serde::to_vec_named(&public).unwrap();
+        assert_eq!(rmp_serde::from_slice::<ObjectMeta>(&bytes).unwrap(), public);
+        #[derive(Deserialize)]
+        struct OldReader {
+            etag: String,
+            reduced_redundancy: bool,
+        }
+        let older: OldReader = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(
+            (older.etag.as_str(), older.reduced_redundancy),
+            ("abc", false)
+        );
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub struct UploadInfo {
     pub checksum_algorithm: Option<String>,
     #[serde(default)]
     pub checksum_type: Option<String>,
+    /// What the object's `ObjectMeta::acl` will be (absent in records written before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<String>,
 }
 
 /// How the object's checksums are made from the parts chosen for it (and the client's claims
@@ -122,6 +125,7 @@ impl ErasureSet {
             reduced_redundancy: opts.reduced_redundancy,
             checksum_algorithm: opts.checksum_algorithm.clone(),
             checksum_type: opts.checksum_type.clone(),
+            acl: opts.acl.clone(),
         };
         let bytes = serde_json::to_vec(&info).map_err(|e| EngineError::Codec(e.to_string()))?;
         let (b, id) = (bucket.to_string(), info.upload_id.clone());
@@ -394,6 +398,7 @@ impl ErasureSet {
                 .collect(),
             upload_id: Some(id.to_string()),
             reduced_redundancy: info.reduced_redundancy,
+            acl: info.acl.clone(),
         };
         let links: Vec<(String, u32)> = parts.iter().map(|p| (p.dir_name(), p.number)).collect();
         let _guard = self.lock_key(bucket, key);

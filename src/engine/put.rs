@@ -234,6 +234,7 @@ impl ErasureSet {
             }],
             upload_id: None,
             reduced_redundancy: opts.reduced_redundancy,
+            acl: opts.acl.clone(),
         };
         let _guard = self.lock_key(bucket, key);
         let state = self.read_key(bucket, key);

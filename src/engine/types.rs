@@ -140,6 +140,8 @@ pub struct PutOptions {
     /// the parts' checksums make the object's (`COMPOSITE` or `FULL_OBJECT`).
     pub checksum_algorithm: Option<String>,
     pub checksum_type: Option<String>,
+    /// Stored as `ObjectMeta::acl` (for a multipart upload, at its completion).
+    pub acl: Option<String>,
 }
 
 /// What a client learns about an object.
@@ -161,6 +163,8 @@ pub struct ObjectInfo {
     /// Made by CompleteMultipartUpload (S3 reports parts only of such objects).
     pub multipart: bool,
     pub reduced_redundancy: bool,
+    /// `ObjectMeta::acl`.
+    pub acl: Option<String>,
 }
 
 /// One part of an object, as clients see it.
@@ -190,6 +194,7 @@ impl ObjectInfo {
             part_list: Vec::new(),
             multipart: false,
             reduced_redundancy: false,
+            acl: None,
         };
         if let Some(o) = &v.object {
             info.size = o.size;
@@ -211,6 +216,7 @@ impl ObjectInfo {
                 .collect();
             info.multipart = o.upload_id.is_some();
             info.reduced_redundancy = o.reduced_redundancy;
+            info.acl = o.acl.clone();
         }
         info
     }

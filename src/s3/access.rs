@@ -1,14 +1,15 @@
-//! The buckets' access configuration: bucket policies, PublicAccessBlock settings and quotas,
-//! kept as system documents (`buckets/<bucket>/policy.json`, `…/public-access-block.json`,
-//! `…/quota.json`,
-//! erasure-coded in the engine's system area) and held whole in memory, so that authorising a
-//! request never reads a drive.
+//! The buckets' access configuration: bucket policies, PublicAccessBlock settings, canned
+//! ACLs and quotas, kept as system documents (`buckets/<bucket>/policy.json`,
+//! `…/public-access-block.json`, `…/acl.json`: `{"canned": "public-read"}`, absent for
+//! `private`; `…/quota.json`; erasure-coded in the engine's system area) and held whole in
+//! memory, so that authorising a request never reads a drive.
 //!
 //! Every change writes the document first and then the memory, under one lock (two racing
 //! changes cannot leave the memory disagreeing with the drives). A bucket's documents are
 //! removed when it is deleted, and before it is created (a crash between the two leaves none
 //! for a new bucket of the same name to inherit).
 
+use crate::acl::Canned;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -17,7 +18,14 @@ use strata_iam::Policy;
 
 const POLICY: &str = "policy.json";
 const BLOCK: &str = "public-access-block.json";
+const ACL: &str = "acl.json";
 const QUOTA: &str = "quota.json";
+
+/// The bucket ACL document.
+#[derive(Serialize, Deserialize)]
+struct AclDocument {
+    canned: Canned,
+}
 
 /// A bucket's hard quota, as stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +48,8 @@ pub struct PublicAccessBlock {
 pub struct BucketAccess {
     pub policy: Option<Arc<Policy>>,
     pub block: Option<PublicAccessBlock>,
+    /// A canned ACL other than `private`.
+    pub acl: Option<Canned>,
     pub quota: Option<Quota>,
 }
 
@@ -86,6 +96,11 @@ impl AccessConfigs {
                 BLOCK => {
                     entry.block =
                         Some(serde_json::from_slice(&bytes).map_err(|e| damaged(&key, e))?);
+                }
+                ACL => {
+                    let d: AclDocument =
+                        serde_json::from_slice(&bytes).map_err(|e| damaged(&key, e))?;
+                    entry.acl = d.canned.is_public().then_some(d.canned);
                 }
                 QUOTA => {
                     entry.quota =
@@ -147,6 +162,25 @@ impl AccessConfigs {
         Ok(())
     }
 
+    /// Sets the bucket's canned ACL (`private` removes the document).
+    pub fn set_acl(
+        &self,
+        engine: &Engine,
+        bucket: &str,
+        canned: Canned,
+    ) -> Result<(), EngineError> {
+        let _change = self.change.lock().unwrap_or_else(|p| p.into_inner());
+        let key = doc(bucket, ACL);
+        if canned.is_public() {
+            let json = serde_json::to_vec(&AclDocument { canned }).map_err(|e| damaged(&key, e))?;
+            engine.put_system(&key, &json)?;
+        } else {
+            engine.delete_system(&key)?;
+        }
+        self.update(bucket, |a| a.acl = canned.is_public().then_some(canned));
+        Ok(())
+    }
+
     /// Sets or (with `None`) removes the bucket's quota.
     pub fn set_quota(
         &self,
@@ -170,7 +204,7 @@ impl AccessConfigs {
     /// Removes everything the bucket had (it was deleted, or is about to be created).
     pub fn forget(&self, engine: &Engine, bucket: &str) -> Result<(), EngineError> {
         let _change = self.change.lock().unwrap_or_else(|p| p.into_inner());
-        for name in [POLICY, BLOCK, QUOTA] {
+        for name in [POLICY, BLOCK, ACL, QUOTA] {
             engine.delete_system(&doc(bucket, name))?;
         }
         self.buckets
@@ -184,7 +218,11 @@ impl AccessConfigs {
         let mut all = self.buckets.write().unwrap_or_else(|p| p.into_inner());
         let entry = all.entry(bucket.to_string()).or_default();
         f(entry);
-        if entry.policy.is_none() && entry.block.is_none() && entry.quota.is_none() {
+        if entry.policy.is_none()
+            && entry.block.is_none()
+            && entry.acl.is_none()
+            && entry.quota.is_none()
+        {
             all.remove(bucket);
         }
     }

@@ -12,7 +12,14 @@
 //! (query parameters, `x-amz-*` headers: the gate refuses unsigned ones), plus the peer's
 //! address the HTTP front records ([`PeerAddr`]). Not yet: `s3:ExistingObjectTag/…` (it needs
 //! the object's tags before the operation runs).
+//!
+//! An object's ACL is in its metadata, which the hook has not read: when no policy allows (nor
+//! denies) a read of an object, the authorizer answers [`Permit::IfObjectAcl`], the hook
+//! records it in the [`Grant`], and the handler (GetObject, HeadObject, a copy's source)
+//! checks the object's ACL once it has the metadata, before any byte of the object is sent
+//! (`crate::acl::AclRead`).
 
+use crate::acl::Requester;
 use http::HeaderMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,9 +58,18 @@ pub enum Refusal {
     ExpiredToken,
 }
 
-/// Decides questions: the identities, their policies, the buckets' policies.
+/// A question answered yes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permit {
+    Granted,
+    /// An object read that no policy allows nor denies: allowed if the object's ACL grants
+    /// READ to this requester (only answered for `s3:GetObject` and `s3:GetObjectVersion`).
+    IfObjectAcl(Requester),
+}
+
+/// Decides questions: the identities, their policies, the buckets' policies and ACLs.
 pub trait Authorizer: Send + Sync + 'static {
-    fn authorize(&self, q: &Question<'_>) -> Result<(), Refusal>;
+    fn authorize(&self, q: &Question<'_>) -> Result<Permit, Refusal>;
 }
 
 /// Every signed request may do everything; anonymous ones nothing (one root user, before
@@ -61,9 +77,9 @@ pub trait Authorizer: Send + Sync + 'static {
 pub struct SignedOnly;
 
 impl Authorizer for SignedOnly {
-    fn authorize(&self, q: &Question<'_>) -> Result<(), Refusal> {
+    fn authorize(&self, q: &Question<'_>) -> Result<Permit, Refusal> {
         match (q.access_key, q.session_token) {
-            (Some(_), None) => Ok(()),
+            (Some(_), None) => Ok(Permit::Granted),
             (Some(_), Some(_)) => Err(Refusal::InvalidToken),
             (None, _) => Err(Refusal::AccessDenied),
         }
@@ -71,13 +87,17 @@ impl Authorizer for SignedOnly {
 }
 
 /// What the hook decided a request is, kept for the handlers that ask again (DeleteObjects
-/// asks for each key it names).
+/// asks for each key it names) and that must check an object's ACL.
 #[derive(Clone)]
 pub struct Grant {
     authorizer: Arc<dyn Authorizer>,
     access_key: Option<String>,
     session_token: Option<String>,
     context: Arc<Context>,
+    /// The object addressed may be read only if its ACL allows it.
+    target_acl: Option<Requester>,
+    /// The copy's source may be read only if its ACL allows it.
+    source_acl: Option<Requester>,
 }
 
 impl Grant {
@@ -92,6 +112,8 @@ impl Grant {
             access_key,
             session_token,
             context: Arc::new(context),
+            target_acl: None,
+            source_acl: None,
         }
     }
 
@@ -112,14 +134,15 @@ impl Grant {
         }
     }
 
-    /// May the requester do `action` on the resource `kind` names for `bucket`/`key`?
+    /// May the requester do `action` on the resource `kind` names for `bucket`/`key`, outright
+    /// or if the object's ACL grants it?
     pub fn ask(
         &self,
         action: &str,
         kind: ResourceKind,
         bucket: Option<&str>,
         key: Option<&str>,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Permit, Refusal> {
         let resource = kind.arn(bucket.unwrap_or(""), key.unwrap_or(""));
         self.authorizer.authorize(&Question {
             access_key: self.access_key.as_deref(),
@@ -129,6 +152,40 @@ impl Grant {
             resource: &resource,
             context: &self.context,
         })
+    }
+
+    /// `ask`, where only an outright yes will do.
+    pub fn require(
+        &self,
+        action: &str,
+        kind: ResourceKind,
+        bucket: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<(), Refusal> {
+        match self.ask(action, kind, bucket, key)? {
+            Permit::Granted => Ok(()),
+            Permit::IfObjectAcl(_) => Err(Refusal::AccessDenied),
+        }
+    }
+
+    /// Leaves the read of the object addressed to its ACL.
+    pub fn defer_target(&mut self, who: Requester) {
+        self.target_acl = Some(who);
+    }
+
+    /// Leaves the read of the copy's source to its ACL.
+    pub fn defer_source(&mut self, who: Requester) {
+        self.source_acl = Some(who);
+    }
+
+    /// Whose read of the object addressed its ACL must allow, if the policies did not.
+    pub fn target_acl(&self) -> Option<Requester> {
+        self.target_acl
+    }
+
+    /// Whose read of the copy's source its ACL must allow, if the policies did not.
+    pub fn source_acl(&self) -> Option<Requester> {
+        self.source_acl
     }
 }
 
@@ -285,7 +342,10 @@ mod tests {
             resource: "arn:aws:s3:::b/k",
             context: &c,
         };
-        assert_eq!(SignedOnly.authorize(&q(Some("root"), None)), Ok(()));
+        assert_eq!(
+            SignedOnly.authorize(&q(Some("root"), None)),
+            Ok(Permit::Granted)
+        );
         assert_eq!(
             SignedOnly.authorize(&q(None, None)),
             Err(Refusal::AccessDenied)

@@ -1,5 +1,6 @@
 //! Bucket operations: list, create, head, delete, location, versioning state.
 
+use super::acl;
 use super::convert::*;
 use super::StrataS3;
 use super::{owner, to_s3};
@@ -42,14 +43,14 @@ pub async fn list_buckets(
 /// gate's grant, none (fail closed).
 fn visible(grant: Option<&Grant>, all: Vec<BucketInfo>) -> S3Result<Vec<BucketInfo>> {
     let grant = grant.ok_or_else(|| refused(Refusal::AccessDenied))?;
-    match grant.ask("s3:ListAllMyBuckets", ResourceKind::AllBuckets, None, None) {
+    match grant.require("s3:ListAllMyBuckets", ResourceKind::AllBuckets, None, None) {
         Ok(()) => return Ok(all),
         Err(Refusal::AccessDenied) => {}
         Err(other) => return Err(refused(other)),
     }
     let root = grant.as_root_listing();
     let may = |b: &BucketInfo, action| {
-        root.ask(action, ResourceKind::Bucket, Some(&b.name), None)
+        root.require(action, ResourceKind::Bucket, Some(&b.name), None)
             .is_ok()
     };
     let shown: Vec<BucketInfo> = all
@@ -66,10 +67,11 @@ pub async fn create_bucket(
     s3: &StrataS3,
     req: S3Request<CreateBucketInput>,
 ) -> S3Result<S3Response<CreateBucketOutput>> {
-    let bucket = req.input.bucket;
+    let bucket = req.input.bucket.clone();
     let asked = req
         .input
         .create_bucket_configuration
+        .clone()
         .and_then(|c| c.location_constraint)
         .map(|l| l.as_str().to_string());
     if let Some(asked) = asked.filter(|l| !l.is_empty() && *l != s3.region) {
@@ -79,6 +81,7 @@ pub async fn create_bucket(
             s3.region
         ));
     }
+    let canned = acl::for_new_bucket(&req.extensions, &bucket, req.input.acl.as_ref())?;
     let location = format!("/{bucket}");
     let access = s3.access.clone();
     s3.run(move |e| {
@@ -88,7 +91,12 @@ pub async fn create_bucket(
         // What a deleted bucket of this name left (a crash after its deletion) is not the
         // new bucket's.
         access.forget(e, &bucket)?;
-        e.make_bucket(&bucket)
+        e.make_bucket(&bucket)?;
+        // After the bucket: a failure leaves it private, never another bucket's ACL changed.
+        if canned.is_public() {
+            access.set_acl(e, &bucket, canned)?;
+        }
+        Ok(())
     })
     .await?;
     Ok(S3Response::new(CreateBucketOutput {

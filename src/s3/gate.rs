@@ -11,9 +11,10 @@
 //!   JSON document) is refused above `MAX_DOCUMENT` before it is read.
 //! - **Content-MD5 is 16 bytes of base64** whatever the operation; an empty one is
 //!   InvalidDigest, not "no digest".
-//! - **No feature is accepted and ignored.** Server-side encryption, object lock, ACLs other
-//!   than private, and versions other than `null` answer NotImplemented / NoSuchVersion
-//!   instead of a 200 that would make a client believe it got them.
+//! - **No feature is accepted and ignored.** Server-side encryption, object lock, ACL grants
+//!   and canned ACLs other than those `crate::acl` keeps, and versions other than `null`
+//!   answer NotImplemented / NoSuchVersion instead of a 200 that would make a client believe
+//!   it got them.
 //!
 //! - **The server's own names are reserved**: a bucket named `minio` is refused, as MinIO
 //!   refuses it, since the health and metrics endpoints live under `/minio/`.
@@ -23,7 +24,8 @@
 //! front's metrics and logs; and where every operation is authorised (`crate::authz`): one
 //! hook that knows the operation's name.
 
-use crate::authz::{self, Authorizer, Grant, PeerAddr, Refusal};
+use crate::acl::Canned;
+use crate::authz::{self, Authorizer, Grant, PeerAddr, Permit, Refusal};
 use http::{HeaderMap, Uri};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::path::S3Path;
@@ -41,9 +43,11 @@ pub const MAX_DOCUMENT: u64 = 4 << 20;
 /// Operations whose body is object data, not a document.
 const UPLOADS: [&str; 3] = ["PutObject", "UploadPart", "PostObject"];
 
-/// Canned ACLs that change nothing here: every object belongs to the bucket's owner, who alone
-/// has access (what `private` and `bucket-owner-full-control` grant).
-const ACCEPTED_ACLS: [&str; 2] = ["private", "bucket-owner-full-control"];
+/// Operations whose handler checks the ACL of the object they read (left to it when no
+/// policy allows the read).
+const ACL_READS: [&str; 2] = ["GetObject", "HeadObject"];
+/// Operations whose handler checks the ACL of the copy's source.
+const ACL_SOURCE_READS: [&str; 2] = ["CopyObject", "UploadPartCopy"];
 
 /// The bucket name the server's endpoints use (`/minio/health/…`, `/minio/v2/metrics/…`).
 pub const RESERVED_BUCKET: &str = "minio";
@@ -103,7 +107,7 @@ impl Gate {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let grant = Grant::new(
+        let mut grant = Grant::new(
             self.authorizer.clone(),
             cx.credentials().map(|c| c.access_key.clone()),
             authz::session_token(&query, headers).map(str::to_string),
@@ -123,7 +127,7 @@ impl Gate {
                 ResourceKind::Bucket
             };
             grant
-                .ask(&format!("s3:{op}"), kind, bucket, key)
+                .require(&format!("s3:{op}"), kind, bucket, key)
                 .map_err(refused)?;
             return Ok(grant);
         };
@@ -135,9 +139,14 @@ impl Gate {
         // DeleteObjects names its keys in its body: its handler asks for each.
         if needs.target.resource != ResourceKind::EachObject {
             let action = needs.target.action_for(names_version);
-            grant
+            match grant
                 .ask(action, needs.target.resource, bucket, key)
-                .map_err(refused)?;
+                .map_err(refused)?
+            {
+                Permit::Granted => {}
+                Permit::IfObjectAcl(who) if ACL_READS.contains(&op) => grant.defer_target(who),
+                Permit::IfObjectAcl(_) => return Err(refused(Refusal::AccessDenied)),
+            }
         }
         if let Some(source) = needs.copy_source {
             let Some((b, k, version)) = headers
@@ -150,14 +159,21 @@ impl Gate {
                     "Copy Source must mention the source bucket and key: sourcebucket/sourcekey"
                 ));
             };
-            grant
+            match grant
                 .ask(
                     source.action_for(version),
                     ResourceKind::Object,
                     Some(&b),
                     Some(&k),
                 )
-                .map_err(refused)?;
+                .map_err(refused)?
+            {
+                Permit::Granted => {}
+                Permit::IfObjectAcl(who) if ACL_SOURCE_READS.contains(&op) => {
+                    grant.defer_source(who)
+                }
+                Permit::IfObjectAcl(_) => return Err(refused(Refusal::AccessDenied)),
+            }
         }
         Ok(grant)
     }
@@ -351,18 +367,14 @@ pub fn refused_features(headers: &HeaderMap) -> S3Result<()> {
         ));
     }
     if let Some(acl) = headers.get("x-amz-acl") {
-        let known = acl
-            .to_str()
-            .is_ok_and(|a| ACCEPTED_ACLS.contains(&a.trim()));
-        if !known {
-            return Err(s3_error!(
-                NotImplemented,
-                "Only the private and bucket-owner-full-control canned ACLs are supported"
-            ));
-        }
+        let name = acl.to_str().unwrap_or("(not text)");
+        Canned::parse(name).map_err(|e| e.to_s3())?;
     }
     if names().any(|h| h.starts_with("x-amz-grant-")) {
-        return Err(s3_error!(NotImplemented, "ACL grants are not supported"));
+        return Err(s3_error!(
+            NotImplemented,
+            "ACL grants are not supported: use a canned ACL (x-amz-acl)"
+        ));
     }
     Ok(())
 }
@@ -520,8 +532,8 @@ mod tests {
             ("x-amz-bucket-object-lock-enabled", "true"),
             ("x-amz-object-lock-mode", "COMPLIANCE"),
             ("x-amz-object-lock-legal-hold", "ON"),
-            ("x-amz-acl", "public-read"),
-            ("x-amz-acl", "authenticated-read"),
+            ("x-amz-acl", "aws-exec-read"),
+            ("x-amz-acl", "log-delivery-write"),
             (
                 "x-amz-grant-read",
                 "uri=http://acs.amazonaws.com/groups/global/AllUsers",
@@ -532,10 +544,18 @@ mod tests {
         for fine in [
             ("x-amz-acl", "private"),
             ("x-amz-acl", "bucket-owner-full-control"),
+            ("x-amz-acl", "bucket-owner-read"),
+            ("x-amz-acl", "public-read"),
+            ("x-amz-acl", "public-read-write"),
+            ("x-amz-acl", "authenticated-read"),
             ("x-amz-bucket-object-lock-enabled", "false"),
         ] {
             assert_eq!(refused(&[fine]), None, "{fine:?}");
         }
+        assert_eq!(
+            refused(&[("x-amz-acl", "everyone-may")]).as_deref(),
+            Some("InvalidArgument")
+        );
         let version = |v: &str| -> Option<String> {
             let uri: Uri = format!("/b/k?versionId={v}").parse().unwrap();
             code(check("GetObject", &uri, &HeaderMap::new()))

@@ -11,6 +11,7 @@
 mod macros;
 
 pub mod access;
+pub mod acl;
 mod attributes;
 pub mod authz;
 mod body;
@@ -43,7 +44,7 @@ pub use errors::to_s3;
 pub struct StrataS3 {
     engine: Arc<Engine>,
     region: String,
-    /// The buckets' policies and PublicAccessBlocks (the authorizer reads the same).
+    /// The buckets' policies, PublicAccessBlocks and ACLs (the authorizer reads the same).
     access: Arc<access::AccessConfigs>,
     /// Whether a bucket may take more bytes.
     quotas: Arc<dyn quota::Quotas>,
@@ -164,4 +165,8 @@ operations! {
     put_public_access_block(PutPublicAccessBlockInput -> PutPublicAccessBlockOutput) => policy;
     get_public_access_block(GetPublicAccessBlockInput -> GetPublicAccessBlockOutput) => policy;
     delete_public_access_block(DeletePublicAccessBlockInput -> DeletePublicAccessBlockOutput) => policy;
+    get_bucket_acl(GetBucketAclInput -> GetBucketAclOutput) => acl;
+    put_bucket_acl(PutBucketAclInput -> PutBucketAclOutput) => acl;
+    get_object_acl(GetObjectAclInput -> GetObjectAclOutput) => acl;
+    put_object_acl(PutObjectAclInput -> PutObjectAclOutput) => acl;
 }

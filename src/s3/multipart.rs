@@ -1,6 +1,7 @@
 //! Multipart uploads: create, upload a part (or copy one), complete, abort, list parts and
 //! uploads.
 
+use crate::acl::{self, AclRead, ReadOf};
 use crate::body::BodyReader;
 use crate::convert::*;
 use crate::object::copy::{copy_source, parse_copy_range, CopyConditions};
@@ -28,6 +29,8 @@ pub async fn create_multipart_upload(
     opts.checksum_algorithm = checksum.as_ref().map(|(a, _)| a.clone());
     opts.checksum_type = checksum.as_ref().map(|(_, t)| t.clone());
     let (bucket, key) = (input.bucket, input.key);
+    // Kept with the upload, given to the object at completion.
+    opts.acl = acl::for_new_object(s3, &req.extensions, &bucket, &key, input.acl.as_ref())?;
     let (b, k) = (bucket.clone(), key.clone());
     let upload_id = s3.run(move |e| e.new_multipart(&b, &k, &opts)).await?;
     Ok(S3Response::new(CreateMultipartUploadOutput {
@@ -103,6 +106,7 @@ pub async fn upload_part_copy(
         if_modified_since: input.copy_source_if_modified_since,
         if_unmodified_since: input.copy_source_if_unmodified_since,
     };
+    let source_read = AclRead::pending(&req.extensions, ReadOf::Source, &src_bucket);
     let (bucket, key, id) = (input.bucket, input.key, input.upload_id);
     let (b, k, i) = (bucket.clone(), key.clone(), id.clone());
     let upload = s3.run(move |e| e.upload(&b, &k, &i)).await?;
@@ -112,10 +116,11 @@ pub async fn upload_part_copy(
     let quotas = s3.quotas.clone();
     let info = s3
         .run(move |e| {
-            let (reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
-                Ok(opened) => opened,
-                Err(refused) => return Ok(Err(refused)),
-            };
+            let (reader, src) =
+                match conditions.open(e, &src_bucket, &src_key, source_read.as_ref())? {
+                    Ok(opened) => opened,
+                    Err(refused) => return Ok(Err(refused)),
+                };
             let mut reader = checksum::Hashing::new(reader, plan.hasher());
             if let Some((first, last)) = range {
                 if last >= src.size || first > last {

@@ -98,6 +98,7 @@ mod tests {
             part_list,
             multipart,
             reduced_redundancy: false,
+            acl: None,
         }
     }
 

@@ -10,7 +10,7 @@ use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use strata_engine::EngineError;
 
 /// The bucket must exist (its configuration is not kept for a missing one).
-async fn require_bucket(s3: &StrataS3, bucket: &str) -> S3Result<()> {
+pub(crate) async fn require_bucket(s3: &StrataS3, bucket: &str) -> S3Result<()> {
     let b = bucket.to_string();
     if s3.run(move |e| e.bucket_exists(&b)).await? {
         Ok(())

@@ -478,7 +478,7 @@ def post_policy():
     p = s3.generate_presigned_post("forms", "sse", ExpiresIn=600)
     r = post_form("forms", list(p["fields"].items()) + [("x-amz-server-side-encryption", "AES256")])
     out["sse_field"] = {"status": r["status"], "code": r["code"]}
-    p = s3.generate_presigned_post("forms", "acl", Fields={"acl": "public-read"}, Conditions=[{"acl": "public-read"}])
+    p = s3.generate_presigned_post("forms", "acl", Fields={"acl": "aws-exec-read"}, Conditions=[{"acl": "aws-exec-read"}])
     r = post_form("forms", list(p["fields"].items()))
     out["acl_field"] = {"status": r["status"], "code": r["code"]}
     # Fields of 400 KiB each (s3s takes up to 1 MB a field), 1.2 MiB before the file in all.

@@ -240,7 +240,7 @@ elif case == "features_not_there":
             Bucket="feat", Key="ret", Body=b"x", ObjectLockMode="COMPLIANCE",
             ObjectLockRetainUntilDate=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1),
         ),
-        "public_read": lambda: s3.put_object(Bucket="feat", Key="pub", Body=b"x", ACL="public-read"),
+        "exec_read": lambda: s3.put_object(Bucket="feat", Key="pub", Body=b"x", ACL="aws-exec-read"),
         "grant": lambda: s3.put_object(Bucket="feat", Key="grant", Body=b"x", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'),
         "mpu_sse": lambda: s3.create_multipart_upload(Bucket="feat", Key="mpu", ServerSideEncryption="AES256"),
     }
@@ -252,6 +252,8 @@ elif case == "features_not_there":
     buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     fine = {
         "private": s3.put_object(Bucket="feat", Key="priv", Body=b"x", ACL="private")["ResponseMetadata"]["HTTPStatusCode"],
+        # The bucket's owner is the object's: the owner's FULL_CONTROL, i.e. private.
+        "owner_full": s3.put_object(Bucket="feat", Key="owner", Body=b"x", ACL="bucket-owner-full-control")["ResponseMetadata"]["HTTPStatusCode"],
         "null_version": s3.get_object(Bucket="feat", Key="kept", VersionId="null")["Body"].read().decode(),
     }
     out = {

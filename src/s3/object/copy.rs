@@ -1,5 +1,6 @@
 //! CopyObject, and the copy source and its conditions that UploadPartCopy shares.
 
+use crate::acl::{self, AclRead, ReadOf};
 use crate::checksum;
 use crate::convert::*;
 use crate::StrataS3;
@@ -43,13 +44,17 @@ pub async fn copy_object(
         .checksum_algorithm
         .map(|a| a.as_str().to_ascii_uppercase());
     let (bucket, key) = (input.bucket, input.key);
+    // The copy gets the ACL it asks for (none: private), never its source's, as in S3.
+    let acl = acl::for_new_object(s3, &req.extensions, &bucket, &key, input.acl.as_ref())?;
+    let source_read = AclRead::pending(&req.extensions, ReadOf::Source, &src_bucket);
     let quotas = s3.quotas.clone();
     let info = s3
         .run(move |e| {
-            let (reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
-                Ok(opened) => opened,
-                Err(refused) => return Ok(Err(refused)),
-            };
+            let (reader, src) =
+                match conditions.open(e, &src_bucket, &src_key, source_read.as_ref())? {
+                    Ok(opened) => opened,
+                    Err(refused) => return Ok(Err(refused)),
+                };
             let (user_meta, ctype) = if replace_meta {
                 (new_meta, content_type)
             } else {
@@ -68,6 +73,7 @@ pub async fn copy_object(
                         m.content_type = ctype.clone();
                         m.tags = tags.clone();
                         m.mod_time_ns = now;
+                        m.acl = acl.clone();
                     })
                     .map(Ok);
             }
@@ -80,6 +86,7 @@ pub async fn copy_object(
                 tags,
                 content_md5: None,
                 reduced_redundancy: reduced,
+                acl,
                 ..Default::default()
             };
             // The copy is one part: the source's algorithms are computed over its bytes
@@ -114,14 +121,24 @@ pub(crate) struct CopyConditions {
 }
 
 impl CopyConditions {
-    /// Opens the copy source; `Ok(Err(PreconditionFailed))` when a condition fails.
+    /// Opens the copy source; `Ok(Err(PreconditionFailed))` when a condition fails, or
+    /// `Ok(Err(AccessDenied))` when the gate left the read to the source's ACL and it does not
+    /// allow it.
     pub(crate) fn open(
         &self,
         e: &Engine,
         bucket: &str,
         key: &str,
+        read: Option<&AclRead>,
     ) -> Result<Result<(strata_engine::ObjectReader, ObjectInfo), S3Error>, EngineError> {
-        let reader = e.get_object(bucket, key, None)?;
+        let opened = e.get_object(bucket, key, None);
+        let reader = match read {
+            None => opened?,
+            Some(r) => match acl::checked(Some(r), opened, |r| r.info()) {
+                Ok(reader) => reader,
+                Err(refused) => return Ok(Err(refused)),
+            },
+        };
         let info = reader.info().clone();
         let cond = Conditions {
             if_match: self.if_match.as_ref(),

@@ -116,7 +116,7 @@ impl DeleteEntry {
         };
         grant
             .ok_or(Refusal::AccessDenied)
-            .and_then(|g| g.ask(action, ResourceKind::Object, Some(bucket), Some(&self.key)))
+            .and_then(|g| g.require(action, ResourceKind::Object, Some(bucket), Some(&self.key)))
             .map_err(refused)
     }
 

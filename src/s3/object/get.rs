@@ -1,6 +1,7 @@
 //! Reading objects: GetObject, HeadObject (with ranges, part numbers, conditions and
 //! `response-*` overrides) and GetObjectAttributes.
 
+use crate::acl::{self, AclRead, ReadOf};
 use crate::body::stream_object;
 use crate::convert::*;
 use crate::StrataS3;
@@ -15,15 +16,16 @@ pub async fn get_object(
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
     let input = req.input;
-    // Opening the object, checking the conditions, choosing the bytes and reading the first
-    // block are one call on the blocking pool: one hand-off instead of two (for an object of
-    // one block, the whole read), and a first block that cannot be read answers an S3 error
-    // instead of a 200 whose body breaks off.
+    let read = AclRead::pending(&req.extensions, ReadOf::Target, &input.bucket);
+    // Opening the object (and checking its ACL when the gate left the read to it), checking
+    // the conditions, choosing the bytes and reading the first block are one call on the
+    // blocking pool: one hand-off instead of two (for an object of one block, the whole read),
+    // and a first block that cannot be read answers an S3 error instead of a 200 whose body
+    // breaks off.
     let (out, reader, first) = s3
         .blocking(move |e| {
-            let mut reader = e
-                .get_object(&input.bucket, &input.key, None)
-                .map_err(to_s3)?;
+            let opened = e.get_object(&input.bucket, &input.key, None);
+            let mut reader = acl::checked(read.as_ref(), opened, |r| r.info())?;
             let out = answer(&mut reader, input)?;
             let first = reader.next_chunk().map_err(to_s3)?;
             Ok((out, reader, first))
@@ -69,8 +71,11 @@ pub async fn head_object(
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let mut input = req.input;
+    let read = AclRead::pending(&req.extensions, ReadOf::Target, &input.bucket);
     let (bucket, key) = (input.bucket.clone(), input.key.clone());
-    let info = s3.run(move |e| e.head_object(&bucket, &key)).await?;
+    let info = s3
+        .blocking(move |e| acl::checked(read.as_ref(), e.head_object(&bucket, &key), |i| i))
+        .await?;
     let conditions = Conditions {
         if_match: input.if_match.as_ref(),
         if_none_match: input.if_none_match.as_ref(),

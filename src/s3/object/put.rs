@@ -3,7 +3,7 @@
 use crate::body::BodyReader;
 use crate::convert::*;
 use crate::StrataS3;
-use crate::{checksum_plan, post};
+use crate::{acl, checksum_plan, post};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result};
 
@@ -32,6 +32,7 @@ pub async fn put_object(
         reduced,
     );
     let (bucket, key) = (input.bucket, input.key);
+    opts.acl = acl::for_new_object(s3, &req.extensions, &bucket, &key, input.acl.as_ref())?;
     // Checked by the engine under the key's lock, atomically with the write.
     opts.conditions = strata_engine::Conditions {
         if_match: etag_condition(input.if_match.as_ref()),

@@ -5,7 +5,8 @@
 //! - substitutes `${filename}` in every field with the file's name (its last path element);
 //! - checks the policy as S3 does: a failed condition is 403 AccessDenied (s3s: 400), the
 //!   expiration must be ISO 8601 (s3s takes any RFC 3339 form); fields asking for features that
-//!   are not there (encryption, object lock, ACLs) are NotImplemented, as their headers are;
+//!   are not there (encryption, object lock, ACL grants, canned ACLs not kept) are
+//!   NotImplemented, as their headers are; the `acl` field is the upload's canned ACL;
 //! - takes checksum fields (`x-amz-checksum-*`, which minio-go sends without a policy
 //!   condition and s3s refuses as fields the policy does not name) out of the form and hands
 //!   them to `post_object`, which verifies and stores them as PutObject does.
@@ -23,7 +24,7 @@ use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::{BodyExt, BodyStream, StreamBody};
 use policy::Refusal;
-use s3s::dto::{ChecksumAlgorithm, PutObjectInput};
+use s3s::dto::{ChecksumAlgorithm, ObjectCannedACL, PutObjectInput};
 use s3s::route::S3Route;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
@@ -36,11 +37,17 @@ pub struct PostForm {
     refusal: Option<Refusal>,
     /// Checksum fields taken out of the form (name lower case, value).
     checksums: Vec<(String, String)>,
+    /// The form's `acl` field (s3s reads only an `x-amz-acl` field).
+    acl: Option<String>,
 }
 
 impl PostForm {
-    /// The checksum fields into the upload's input (as their headers would be).
+    /// The checksum fields and the canned ACL into the upload's input (as their headers would
+    /// be).
     pub fn apply(&self, input: &mut PutObjectInput) {
+        if let (None, Some(acl)) = (&input.acl, &self.acl) {
+            input.acl = Some(ObjectCannedACL::from(acl.clone()));
+        }
         for (name, value) in &self.checksums {
             let v = Some(value.clone());
             match name.as_str() {
@@ -154,6 +161,10 @@ fn decide(f: &form::Form, bucket: &str) -> (Vec<(String, String)>, PostForm) {
     let mut pf = PostForm {
         refusal: features(&lower).err(),
         checksums: Vec::new(),
+        acl: lower
+            .iter()
+            .find(|(k, _)| k == "acl")
+            .map(|(_, v)| v.clone()),
     };
     if let (None, Some(p)) = (&pf.refusal, &policy) {
         pf.refusal = policy::check(p, &lower, bucket).err();

@@ -227,8 +227,8 @@ pub fn url_pairs(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `2026-12-07T06:27:22Z`.
-fn rfc3339(secs: u64) -> String {
+/// `2026-12-07T06:27:22Z`: unix seconds as an ISO 8601 / RFC 3339 UTC time.
+pub fn rfc3339(secs: u64) -> String {
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (y, m, d) = civil(days as i64);
@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn times_are_rfc3339() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_796_538_442), "2026-12-07T06:27:22Z");
+        assert_eq!(rfc3339(1_796_538_442), "2026-12-06T06:27:22Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     }
 

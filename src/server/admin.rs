@@ -9,11 +9,10 @@
 //! info, list, attach, detach). The other endpoints of `strata_admin::ENDPOINTS` answer
 //! NotImplemented; paths of a later API version answer 426, so newer clients fall back to v3.
 
+use crate::body::BodyError;
 use crate::iam::now;
-use http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri};
-use s3s::route::S3Route;
-use s3s::{Body, S3Request, S3Response, S3Result};
-use sha2::{Digest, Sha256};
+use http::{HeaderValue, StatusCode};
+use s3s::{Body, S3Request, S3Response};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use strata_admin::crypto::{self, Cipher};
@@ -100,53 +99,6 @@ fn iam_error(e: IamError) -> AdminError {
     AdminError::new(status, code, e.to_string())
 }
 
-/// The admin route beside the S3 operations, and the browser-POST refusals it shares the
-/// protocol layer's one custom route with.
-pub struct Routes {
-    pub admin: AdminRoute,
-    pub post: strata_s3::post::PostRoute,
-}
-
-/// Marks a request the admin route took.
-#[derive(Clone, Copy)]
-struct AdminCall;
-
-#[async_trait::async_trait]
-impl S3Route for Routes {
-    fn is_match(
-        &self,
-        method: &HttpMethod,
-        uri: &Uri,
-        headers: &HeaderMap,
-        extensions: &mut http::Extensions,
-    ) -> bool {
-        if uri.path().starts_with("/minio/admin/") {
-            extensions.insert(AdminCall);
-            return true;
-        }
-        self.post.is_match(method, uri, headers, extensions)
-    }
-
-    async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
-        if req.extensions.get::<AdminCall>().is_some() {
-            // Authorised per endpoint in `call` (an admin action, not an S3 one); a request
-            // must be signed.
-            return match req.credentials {
-                Some(_) => Ok(()),
-                None => Err(s3s::s3_error!(AccessDenied, "Signature is required")),
-            };
-        }
-        self.post.check_access(req).await
-    }
-
-    async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
-        if req.extensions.get::<AdminCall>().is_some() {
-            return Ok(self.admin.call(req).await);
-        }
-        self.post.call(req).await
-    }
-}
-
 pub struct AdminRoute {
     iam: Arc<Iam>,
 }
@@ -156,7 +108,7 @@ impl AdminRoute {
         AdminRoute { iam }
     }
 
-    async fn call(&self, req: S3Request<Body>) -> S3Response<Body> {
+    pub(crate) async fn call(&self, req: S3Request<Body>) -> S3Response<Body> {
         let path = req.uri.path().to_string();
         match self.serve(req).await {
             Ok(r) => {
@@ -287,29 +239,16 @@ fn authorize(ep: &Endpoint, id: &Identity, account: Option<&str>) -> Result<(), 
 
 /// The whole body, bounded, checked against the SHA-256 the signature covers.
 async fn read_body(req: &mut S3Request<Body>) -> Result<Vec<u8>, AdminError> {
-    let bytes = req
-        .input
-        .store_all_limited(MAX_BODY)
+    crate::body::read_signed(req, MAX_BODY)
         .await
-        .map_err(|e| AdminError::bad(format!("request body: {e}")))?;
-    let declared = req
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let hex_digest = declared.len() == 64 && declared.bytes().all(|b| b.is_ascii_hexdigit());
-    if hex_digest {
-        let got = Sha256::digest(&bytes);
-        let got: String = got.iter().map(|b| format!("{b:02x}")).collect();
-        if !got.eq_ignore_ascii_case(declared) {
-            return Err(AdminError::new(
+        .map_err(|e| match e {
+            BodyError::Read(_) => AdminError::bad(e.to_string()),
+            BodyError::Sha256Mismatch => AdminError::new(
                 StatusCode::BAD_REQUEST,
                 "XAmzContentSHA256Mismatch",
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            ));
-        }
-    }
-    Ok(bytes.to_vec())
+                e.to_string(),
+            ),
+        })
 }
 
 fn status_of(s: AccountStatus) -> Status {

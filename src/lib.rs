@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod logging;
 
+pub use strata_adminclient as adminclient;
 pub use strata_bench as bench;
 pub use strata_codec::{bitrot, erasure, md5x};
 pub use strata_csi as csi;

@@ -7,6 +7,7 @@ mod common;
 mod csi_support;
 mod s3_support;
 
+mod admin_cli;
 mod bench_honesty;
 mod csi_driver;
 mod csi_e2e;

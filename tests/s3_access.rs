@@ -45,6 +45,12 @@ fn a_bucket_policy_makes_one_prefix_public_and_nothing_else() {
     assert_eq!(v["missing_bucket"]["code"], "NoSuchBucket", "{v}");
     assert_eq!(v["put"]["ok"], 204, "{v}");
     only_the_public_prefix_is_readable(&v);
+    // Plain curl, as a browser or a script would fetch it.
+    assert_eq!(
+        s.http_get("/pub/public/hello.txt"),
+        (200, "hello world".to_string())
+    );
+    assert_eq!(s.http_get("/pub/private/secret.txt").0, 403);
     // Nothing anonymous changed anything.
     let check = s.py_json("access.py", &["check", "pub"]);
     only_the_public_prefix_is_readable(&check);

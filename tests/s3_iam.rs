@@ -73,6 +73,23 @@ fn users_and_policies_through_the_admin_api_decide_what_s3_calls_may_do() {
         &serde_json::json!(["bob.txt", "cat.jpg"])
     );
 
+    // The AWS CLI signed as bob (readwrite) and as a key that no longer exists.
+    let as_user = |ak: &str, sk: &str, args: &[&str]| {
+        let mut cmd = s.aws_cmd(args);
+        cmd.env("AWS_ACCESS_KEY_ID", ak)
+            .env("AWS_SECRET_ACCESS_KEY", sk);
+        cmd.output().unwrap()
+    };
+    let listed = as_user("bob", "bob-secret-12", &["s3", "ls", "s3://photos"]);
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("bob.txt"));
+    let refused = as_user("alice", "alice-secret-1", &["s3", "ls", "s3://photos"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("InvalidAccessKeyId"),
+        "{refused:?}"
+    );
+
     // The state is the deployment's: bob and his policy survive a restart.
     s.kill();
     s.launch(&[]);
@@ -82,7 +99,8 @@ fn users_and_policies_through_the_admin_api_decide_what_s3_calls_may_do() {
     );
     assert!(out.contains("\"hi\""), "{out}");
 
-    // No secret in the clear on any drive, nor in the log.
+    // No secret in the clear on any drive, in the log or on the metrics page.
+    let metrics = s.metrics_page("cluster") + &s.metrics_page("node");
     for secret in ["alice-secret-1", "bob-secret-12"] {
         let hits = std::process::Command::new("grep")
             .args(["-r", "-l", "-a", secret])
@@ -91,5 +109,148 @@ fn users_and_policies_through_the_admin_api_decide_what_s3_calls_may_do() {
             .unwrap();
         assert!(hits.stdout.is_empty(), "{secret} on disk: {hits:?}");
         assert!(!s.log_text().contains(secret), "{secret} in the log");
+        assert!(!metrics.contains(secret), "{secret} in the metrics");
+    }
+}
+
+#[test]
+fn groups_service_accounts_and_the_deployment_through_the_admin_api() {
+    let s = Server::start();
+    let v = s.py_json("admin_accounts.py", &[]);
+    // Groups.
+    ok(&v, "group_add");
+    assert_eq!(status(&v, "group_add_unknown"), 404, "{v}");
+    assert_eq!(ok(&v, "group_info")["members"][0], "dora", "{v}");
+    assert_eq!(ok(&v, "group_info")["policy"], "readonly", "{v}");
+    assert_eq!(ok(&v, "group_list")[0], "readers", "{v}");
+    assert_eq!(ok(&v, "dora_get"), "aaa");
+    assert_eq!(v["dora_put"]["code"], "AccessDenied", "{v}");
+    assert_eq!(v["dora_get_disabled_group"]["code"], "AccessDenied", "{v}");
+    assert_eq!(ok(&v, "dora_get_again"), "aaa");
+    let entities = ok(&v, "entities");
+    assert_eq!(entities["userMappings"][0]["user"], "dora", "{v}");
+    assert_eq!(entities["policyMappings"][0]["groups"][0], "readers", "{v}");
+    assert_eq!(status(&v, "group_remove_nonempty"), 400, "{v}");
+    assert_eq!(v["dora_get_removed"]["code"], "AccessDenied", "{v}");
+    ok(&v, "group_remove_empty");
+    assert_eq!(status(&v, "group_info_gone"), 404, "{v}");
+
+    // Service accounts.
+    assert_eq!(ok(&v, "sa_add")["credentials"]["accessKey"], "erinapp1");
+    let generated = &ok(&v, "sa_add_generated")["credentials"];
+    assert_eq!(
+        generated["accessKey"].as_str().map(str::len),
+        Some(20),
+        "{v}"
+    );
+    assert_eq!(
+        generated["secretKey"].as_str().map(str::len),
+        Some(40),
+        "{v}"
+    );
+    // minio-py names no target user: a service account is the caller's own.
+    assert_eq!(
+        ok(&v, "root_sa")["credentials"]["accessKey"]
+            .as_str()
+            .map(str::len),
+        Some(20)
+    );
+    let info = ok(&v, "sa_info");
+    assert_eq!(info["parentUser"], "erin", "{v}");
+    assert_eq!(info["impliedPolicy"], false, "{v}");
+    assert_eq!(info["name"], "app1", "{v}");
+    let listed = ok(&v, "sa_list")["accounts"].to_string();
+    assert!(listed.contains("erinapp1"), "{listed}");
+    // Narrowed by its own policy below erin's readwrite; a self-made one acts as erin.
+    assert_eq!(ok(&v, "app_get"), "aaa");
+    assert_eq!(v["app_put"]["code"], "AccessDenied", "{v}");
+    assert_eq!(ok(&v, "selfapp_put"), 200);
+    assert_eq!(status(&v, "fred_sa_info"), 403, "{v}");
+    assert_eq!(status(&v, "fred_sa_delete"), 403, "{v}");
+    assert_eq!(v["app_get_disabled"]["code"], "InvalidAccessKeyId", "{v}");
+    assert_eq!(ok(&v, "app_get_enabled"), "aaa");
+    assert_eq!(
+        v["app_get_parent_disabled"]["code"], "InvalidAccessKeyId",
+        "{v}"
+    );
+    assert_eq!(v["app_get_deleted"]["code"], "InvalidAccessKeyId", "{v}");
+
+    // The deployment as `mc admin info` shows it.
+    let info = ok(&v, "info");
+    assert_eq!(info["mode"], "online", "{v}");
+    assert_eq!(info["backend"]["backendType"], "Erasure", "{info}");
+    assert_eq!(info["backend"]["onlineDisks"], 4, "{info}");
+    assert_eq!(info["backend"]["offlineDisks"], 0, "{info}");
+    assert_eq!(
+        info["servers"][0]["drives"].as_array().map(Vec::len),
+        Some(4),
+        "{info}"
+    );
+    assert_eq!(info["buckets"]["count"], 1, "{info}");
+    assert_eq!(ok(&v, "usage")["bucketsCount"], 1, "{v}");
+    // accountinfo: erin (readwrite) reads and writes `data`; fred (no policy) sees nothing.
+    let erin = &ok(&v, "account_erin")["Buckets"][0];
+    assert_eq!(erin["name"], "data", "{v}");
+    assert_eq!(erin["access"]["read"], true, "{v}");
+    assert_eq!(erin["access"]["write"], true, "{v}");
+    assert_eq!(
+        ok(&v, "account_fred")["Buckets"],
+        Value::Array(vec![]),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_bucket_quota_set_through_the_admin_api_refuses_writes_past_it() {
+    let s = Server::start_with(4, &["--usage-interval", "1s"]);
+    let v = s.py_json("admin_quota.py", &[]);
+    assert_eq!(status(&v, "get_none"), 404, "{v}");
+    ok(&v, "set");
+    assert_eq!(status(&v, "set_missing"), 404, "{v}");
+    assert_eq!(ok(&v, "get")["quota"], 100_000, "{v}");
+    assert_eq!(ok(&v, "put1"), 200);
+    // Past the quota by any route: PUT, copy, a part.
+    for step in ["put2", "copy", "part"] {
+        assert_eq!(
+            v[step]["code"], "XMinioAdminBucketQuotaExceeded",
+            "{step}: {v}"
+        );
+        assert_eq!(v[step]["status"], 400, "{step}: {v}");
+    }
+    assert_eq!(ok(&v, "small"), 200);
+    assert_eq!(ok(&v, "other_bucket"), 200);
+    assert_eq!(ok(&v, "after_delete"), 200, "{v}");
+    ok(&v, "clear");
+    assert_eq!(status(&v, "get_cleared"), 404, "{v}");
+    assert_eq!(ok(&v, "unlimited"), 200);
+}
+
+#[test]
+fn only_a_signed_payload_changes_anything_through_the_admin_api() {
+    let s = Server::start();
+    let v = s.py_json("admin_wire.py", &[]);
+    let status = |step: &str| v[step]["status"].as_u64().unwrap_or(0);
+    for refused in ["swapped", "unsigned_payload"] {
+        assert_eq!(status(refused), 400, "{refused}: {v}");
+    }
+    assert!(
+        v["swapped"]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("XAmzContentSHA256Mismatch")),
+        "{v}"
+    );
+    assert_eq!(status("sigv2"), 403, "{v}");
+    assert_eq!(status("anonymous"), 403, "{v}");
+    assert_eq!(status("honest"), 200, "{v}");
+    assert_eq!(status("unknown_call"), 501, "{v}");
+    assert_eq!(status("v4"), 426, "{v}");
+    // Only the honest call stored a policy.
+    let policies = v["policies"].to_string();
+    assert!(policies.contains("honest"), "{policies}");
+    for name in ["swapped", "unsigned", "v2"] {
+        assert!(
+            !policies.contains(&format!("\"{name}\"")),
+            "{name}: {policies}"
+        );
     }
 }

@@ -51,7 +51,7 @@ fn crates_depend_only_on_what_the_rules_allow() {
         ("strata-s3", &["strata-engine", "strata-iam"]),
         (
             "strata-server",
-            &["strata-engine", "strata-iam", "strata-s3"],
+            &["strata-admin", "strata-engine", "strata-iam", "strata-s3"],
         ),
         ("strata-drive", &["strata-util"]),
         ("strata-kube", &["strata-drive"]),
@@ -59,6 +59,7 @@ fn crates_depend_only_on_what_the_rules_allow() {
         ("strata-bench", &["strata-s3client", "strata-util"]),
         ("strata-testkit", &["strata-drive"]),
         ("strata-admin", &[]),
+        ("strata-adminclient", &["strata-admin", "strata-s3client"]),
     ];
     assert_eq!(
         crates.len(),

@@ -1,5 +1,6 @@
-//! `strata`: the object server (`server`), its scrape configurations (`prometheus`), the load
-//! generator (`bench`), the CSI driver (`csi`); the operator lands with its issue.
+//! `strata`: the object server (`server`), its users and policies (`admin`), its scrape
+//! configurations (`prometheus`), the load generator (`bench`), the CSI driver (`csi`); the
+//! operator lands with its issue.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,6 +22,8 @@ enum Command {
     Server(Box<super::server::ServerArgs>),
     /// CSI driver: node plugin and controller on a unix socket.
     Csi(Box<super::csi::CsiArgs>),
+    /// Manage a server's users, policies, groups and service accounts (its admin API).
+    Admin(Box<super::admin::AdminArgs>),
     /// Kubernetes operator (not implemented yet).
     Operator,
     /// S3 load generator: put, get, mixed, list, stat, delete, multipart workloads.
@@ -40,6 +43,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Server(args) => args.config().and_then(strata_server::run),
+        Command::Admin(args) => super::admin::run(*args),
         Command::Bench(args) => strata_bench::run((*args).into()),
         Command::Prometheus(args) => super::prometheus::run(args),
         Command::Csi(args) => args.config().and_then(strata_csi::run),

@@ -8,7 +8,7 @@
 //! date crate into a crate that otherwise needs none.
 
 /// Parses a date; `None` when it is none of the accepted forms or out of range.
-pub(crate) fn parse(text: &str) -> Option<i64> {
+pub fn parse(text: &str) -> Option<i64> {
     let text = text.trim();
     if text.starts_with(|c: char| c.is_ascii_digit() || c == '-')
         && text
@@ -159,9 +159,46 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
+/// `2026-12-07T06:27:22Z`: unix seconds as RFC 3339 (UTC), as S3, STS and the admin API
+/// write times.
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day): Howard Hinnant's civil-from-days.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_writes_what_parse_reads() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_796_624_842), "2026-12-07T06:27:22Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        for secs in [0u64, 951_782_400, 1_796_624_842, 4_102_444_799] {
+            assert_eq!(parse(&rfc3339(secs)), Some(secs as i64 * 1000));
+        }
+    }
 
     #[test]
     fn dates_parse_to_epoch_milliseconds() {

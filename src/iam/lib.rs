@@ -43,7 +43,7 @@ mod actions;
 mod canned;
 mod cidr;
 mod condition;
-mod date;
+pub mod date;
 mod document;
 mod error;
 mod evaluate;

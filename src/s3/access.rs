@@ -1,5 +1,6 @@
-//! The buckets' access configuration: bucket policies and PublicAccessBlock settings, kept as
-//! system documents (`buckets/<bucket>/policy.json`, `buckets/<bucket>/public-access-block.json`,
+//! The buckets' access configuration: bucket policies, PublicAccessBlock settings and quotas,
+//! kept as system documents (`buckets/<bucket>/policy.json`, `…/public-access-block.json`,
+//! `…/quota.json`,
 //! erasure-coded in the engine's system area) and held whole in memory, so that authorising a
 //! request never reads a drive.
 //!
@@ -16,6 +17,14 @@ use strata_iam::Policy;
 
 const POLICY: &str = "policy.json";
 const BLOCK: &str = "public-access-block.json";
+const QUOTA: &str = "quota.json";
+
+/// A bucket's hard quota, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quota {
+    /// Bytes the bucket may hold.
+    pub bytes: u64,
+}
 
 /// PublicAccessBlock, as S3 defines it (every setting off when absent).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +40,7 @@ pub struct PublicAccessBlock {
 pub struct BucketAccess {
     pub policy: Option<Arc<Policy>>,
     pub block: Option<PublicAccessBlock>,
+    pub quota: Option<Quota>,
 }
 
 /// Every bucket's access configuration.
@@ -75,6 +85,10 @@ impl AccessConfigs {
                 }
                 BLOCK => {
                     entry.block =
+                        Some(serde_json::from_slice(&bytes).map_err(|e| damaged(&key, e))?);
+                }
+                QUOTA => {
+                    entry.quota =
                         Some(serde_json::from_slice(&bytes).map_err(|e| damaged(&key, e))?);
                 }
                 _ => {}
@@ -133,10 +147,30 @@ impl AccessConfigs {
         Ok(())
     }
 
+    /// Sets or (with `None`) removes the bucket's quota.
+    pub fn set_quota(
+        &self,
+        engine: &Engine,
+        bucket: &str,
+        quota: Option<Quota>,
+    ) -> Result<(), EngineError> {
+        let _change = self.change.lock().unwrap_or_else(|p| p.into_inner());
+        let key = doc(bucket, QUOTA);
+        match &quota {
+            Some(q) => {
+                let json = serde_json::to_vec(q).map_err(|e| damaged(&key, e))?;
+                engine.put_system(&key, &json)?
+            }
+            None => engine.delete_system(&key)?,
+        }
+        self.update(bucket, |a| a.quota = quota);
+        Ok(())
+    }
+
     /// Removes everything the bucket had (it was deleted, or is about to be created).
     pub fn forget(&self, engine: &Engine, bucket: &str) -> Result<(), EngineError> {
         let _change = self.change.lock().unwrap_or_else(|p| p.into_inner());
-        for name in [POLICY, BLOCK] {
+        for name in [POLICY, BLOCK, QUOTA] {
             engine.delete_system(&doc(bucket, name))?;
         }
         self.buckets
@@ -150,7 +184,7 @@ impl AccessConfigs {
         let mut all = self.buckets.write().unwrap_or_else(|p| p.into_inner());
         let entry = all.entry(bucket.to_string()).or_default();
         f(entry);
-        if entry.policy.is_none() && entry.block.is_none() {
+        if entry.policy.is_none() && entry.block.is_none() && entry.quota.is_none() {
             all.remove(bucket);
         }
     }

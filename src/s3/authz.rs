@@ -144,7 +144,7 @@ pub fn context(
     // The server speaks plain HTTP (TLS, when there is one, ends in front of it).
     c.set(keys::SECURE_TRANSPORT, "false");
     c.set(keys::EPOCH_TIME, now.to_string());
-    c.set(keys::CURRENT_TIME, rfc3339(now));
+    c.set(keys::CURRENT_TIME, strata_iam::date::rfc3339(now));
     for (header, key) in [
         ("user-agent", keys::USER_AGENT),
         ("referer", keys::REFERER),
@@ -227,42 +227,9 @@ pub fn url_pairs(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `2026-12-07T06:27:22Z`: unix seconds as an ISO 8601 / RFC 3339 UTC time.
-pub fn rfc3339(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day): Howard Hinnant's civil-from-days.
-fn civil(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_are_rfc3339() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_796_538_442), "2026-12-06T06:27:22Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-    }
 
     #[test]
     fn the_context_holds_what_the_request_carries() {
@@ -271,7 +238,7 @@ mod tests {
         h.insert("x-amz-tagging", "team=red&env=prod".parse().unwrap());
         h.insert("x-amz-acl", "public-read".parse().unwrap());
         let peer = "10.1.2.3:5555".parse().ok();
-        let c = context("ListObjectsV2", &query, &h, peer, 1_796_538_442);
+        let c = context("ListObjectsV2", &query, &h, peer, 1_796_624_842);
         let one = |k: &str| c.get(k).map(|v| v.join(","));
         assert_eq!(one(keys::PREFIX).as_deref(), Some("home/alice/"));
         assert_eq!(one(keys::DELIMITER).as_deref(), Some("/"));

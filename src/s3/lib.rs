@@ -28,6 +28,7 @@ mod object;
 mod part_number;
 mod policy;
 pub mod post;
+pub mod quota;
 mod tagging;
 mod upload;
 mod versions;
@@ -44,6 +45,8 @@ pub struct StrataS3 {
     region: String,
     /// The buckets' policies and PublicAccessBlocks (the authorizer reads the same).
     access: Arc<access::AccessConfigs>,
+    /// Whether a bucket may take more bytes.
+    quotas: Arc<dyn quota::Quotas>,
 }
 
 impl StrataS3 {
@@ -51,12 +54,21 @@ impl StrataS3 {
         engine: Arc<Engine>,
         region: String,
         access: Arc<access::AccessConfigs>,
+        quotas: Arc<dyn quota::Quotas>,
     ) -> StrataS3 {
         StrataS3 {
             engine,
             region,
             access,
+            quotas,
         }
+    }
+
+    /// Refuses a write of `incoming` bytes to a bucket it would take past its quota.
+    fn admit(&self, bucket: &str, incoming: Option<u64>) -> S3Result<()> {
+        self.quotas
+            .admit(bucket, incoming)
+            .map_err(|r| quota::refused(&r))
     }
 
     /// Runs a blocking engine call on the blocking pool.

@@ -109,6 +109,7 @@ pub async fn upload_part_copy(
     // The copied bytes are checked with the upload's algorithm as an uploaded part is.
     let mut plan = checksum::Plan::default();
     mpu_checksum::require_for_part(&upload, &mut plan)?;
+    let quotas = s3.quotas.clone();
     let info = s3
         .run(move |e| {
             let (reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
@@ -124,6 +125,10 @@ pub async fn upload_part_copy(
                     )));
                 }
                 reader.inner.restrict(first, last - first + 1)?;
+            }
+            let copied = range.map_or(src.size, |(first, last)| last - first + 1);
+            if let Err(r) = quotas.admit(&bucket, Some(copied)) {
+                return Ok(Err(crate::quota::refused(&r)));
             }
             let hasher = reader.hasher.clone();
             e.put_part_checked(&bucket, &key, &id, part, &mut reader, None, &mut || {

@@ -58,6 +58,7 @@ impl StrataS3 {
         trailers: Option<s3s::TrailingHeaders>,
     ) -> S3Result<ObjectInfo> {
         within(&body, MAX_OBJECT_SIZE)?;
+        self.admit(&bucket, body.expected())?;
         let size = self.engine.block_size();
         let first = body.next_block(size).await?;
         let hasher = body.hasher.clone();
@@ -87,6 +88,7 @@ impl StrataS3 {
         trailers: Option<s3s::TrailingHeaders>,
     ) -> S3Result<PartInfo> {
         within(&body, MAX_PART_SIZE)?;
+        self.admit(&t.bucket, body.expected())?;
         let size = self.engine.block_size();
         let first = body.next_block(size).await?;
         let hasher = body.hasher.clone();

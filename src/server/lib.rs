@@ -13,6 +13,7 @@ mod iam;
 mod jwt;
 mod limits;
 mod metrics;
+mod quota;
 mod routes;
 mod sts;
 pub mod token;
@@ -117,33 +118,6 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
         })
         .await??
     };
-    let mut builder = S3ServiceBuilder::new(StrataS3::new(
-        engine.clone(),
-        cfg.region.clone(),
-        access.clone(),
-    ));
-    builder.set_auth(iam::IamAuth { iam: iam.clone() });
-    // Unsigned x-amz-* headers, presigned lifetimes, features that are not there.
-    builder.set_access(strata_s3::gate::Gate::new(Arc::new(
-        authorize::Authorize::new(iam.clone(), access),
-    )));
-    // The admin API, STS, and the refusals of browser POST forms decided in the front: all
-    // answered after the signature is checked.
-    let sts = sts::StsRoute::new(iam.clone(), cfg.sts.clone());
-    sts.prefetch();
-    builder.set_route(routes::Routes {
-        admin: admin::AdminRoute::new(iam.clone()),
-        sts,
-        post: strata_s3::post::PostRoute,
-    });
-    builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(
-        protocol_limits(&cfg),
-    ))));
-    if !cfg.domains.is_empty() {
-        // Validates the names (valid, not overlapping); the parsing is ours (see `Domains`).
-        s3s::host::MultiDomain::new(&cfg.domains).context("bad --domain")?;
-        builder.set_host(domains::Domains::new(&cfg.domains));
-    }
     let addr = cfg.address;
     let listener = TcpListener::bind(addr)
         .await
@@ -154,6 +128,45 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
         usage
             .spawn(engine.clone(), every)
             .context("starting the usage counter")?;
+    }
+    let quotas = Arc::new(quota::QuotaEnforcer::new(access.clone(), usage.clone()));
+    let mut builder = S3ServiceBuilder::new(StrataS3::new(
+        engine.clone(),
+        cfg.region.clone(),
+        access.clone(),
+        quotas,
+    ));
+    builder.set_auth(iam::IamAuth { iam: iam.clone() });
+    // Unsigned x-amz-* headers, presigned lifetimes, features that are not there.
+    builder.set_access(strata_s3::gate::Gate::new(Arc::new(
+        authorize::Authorize::new(iam.clone(), access.clone()),
+    )));
+    // The admin API, STS, and the refusals of browser POST forms decided in the front: all
+    // answered after the signature is checked.
+    let sts = sts::StsRoute::new(iam.clone(), cfg.sts.clone());
+    sts.prefetch();
+    builder.set_route(routes::Routes {
+        admin: admin::AdminRoute::new(
+            iam.clone(),
+            engine.clone(),
+            access.clone(),
+            usage.clone(),
+            admin::ServerFacts {
+                endpoint: server_name(local),
+                region: cfg.region.clone(),
+                started: std::time::Instant::now(),
+            },
+        ),
+        sts,
+        post: strata_s3::post::PostRoute,
+    });
+    builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(
+        protocol_limits(&cfg),
+    ))));
+    if !cfg.domains.is_empty() {
+        // Validates the names (valid, not overlapping); the parsing is ours (see `Domains`).
+        s3s::host::MultiDomain::new(&cfg.domains).context("bad --domain")?;
+        builder.set_host(domains::Domains::new(&cfg.domains));
     }
     let front = Arc::new(http::Front::new(
         builder.build(),

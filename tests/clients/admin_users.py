@@ -3,39 +3,15 @@ encrypted bodies included), then S3 calls signed as those users with boto3.
 Prints one JSON document: what each step answered."""
 
 import json
-import urllib.parse
-
-from botocore.exceptions import ClientError
-from minio import MinioAdmin
-from minio.credentials import StaticProvider
-from minio.error import MinioAdminException
 
 import s3lib
 
-host = urllib.parse.urlsplit(s3lib.ENDPOINT).netloc
-out = {}
+step = s3lib.Steps()
+out = step.out
 
 
-def admin_as(access, secret):
-    return MinioAdmin(endpoint=host, credentials=StaticProvider(access, secret), secure=False)
 
-
-def step(name, f):
-    try:
-        r = f()
-        try:
-            r = json.loads(r) if r else r
-        except (TypeError, ValueError):
-            pass
-        out[name] = {"ok": r}
-    except MinioAdminException as e:
-        out[name] = {"status": int(e._code), "body": e._body}
-    except ClientError as e:
-        code, status, _ = s3lib.error_of(e)
-        out[name] = {"code": code, "status": status}
-
-
-root = admin_as(s3lib.ACCESS, s3lib.SECRET)
+root = s3lib.admin()
 s3 = s3lib.client()
 s3.create_bucket(Bucket="photos")
 s3.put_object(Bucket="photos", Key="cat.jpg", Body=b"meow")
@@ -68,7 +44,7 @@ step("alice_put", lambda: alice.put_object(Bucket="photos", Key="dog.jpg", Body=
 step("alice_delete", lambda: alice.delete_object(Bucket="photos", Key="cat.jpg"))
 step("alice_buckets", lambda: alice.list_buckets())
 step("alice_create", lambda: alice.create_bucket(Bucket="alices"))
-step("alice_admin", lambda: admin_as("alice", "alice-secret-1").user_add("mallory", "mallory-secret"))
+step("alice_admin", lambda: s3lib.admin("alice", "alice-secret-1").user_add("mallory", "mallory-secret"))
 step("alice_wrong_secret", lambda: s3lib.client("alice", "not-her-secret").get_object(Bucket="photos", Key="cat.jpg"))
 # bob has no policy: nothing.
 bob = s3lib.client("bob", "bob-secret-12")
@@ -87,4 +63,4 @@ step("remove", lambda: root.user_remove("alice"))
 step("removed_get", lambda: alice.get_object(Bucket="photos", Key="cat.jpg"))
 step("removed_info", lambda: root.user_info("alice"))
 step("objects", lambda: sorted(o["Key"] for o in s3.list_objects_v2(Bucket="photos")["Contents"]))
-print(json.dumps(out))
+step.emit()

@@ -120,13 +120,63 @@ def raw(method, path, body=b"", headers=None):
     return r.status, code, text
 
 
-def signed(method, path, body_signed, body_sent, extra_headers=None):
-    """SigV4-signs a request for `body_signed` (x-amz-content-sha256 is its hash) but sends
-    `body_sent`: the signature is valid, the payload is not what was signed."""
+class _UnsignedPayload(S3SigV4Auth):
+    """SigV4 with x-amz-content-sha256: UNSIGNED-PAYLOAD (botocore signs payloads over http)."""
+
+    def _should_sha256_sign_payload(self, request):
+        return False
+
+
+def signed(method, path, body_signed, body_sent, extra_headers=None, sign_payload=True):
+    """SigV4-signs a request for `body_signed` (x-amz-content-sha256 is its hash, or
+    UNSIGNED-PAYLOAD when `sign_payload` is false) but sends `body_sent`: the signature is
+    valid, the payload may not be what was signed. The query of `path` is kept."""
     url = ENDPOINT + path
     req = AWSRequest(method=method, url=url, data=body_signed, headers=extra_headers or {})
-    S3SigV4Auth(Credentials(ACCESS, SECRET), "s3", "us-east-1").add_auth(req)
+    auth = S3SigV4Auth if sign_payload else _UnsignedPayload
+    auth(Credentials(ACCESS, SECRET), "s3", "us-east-1").add_auth(req)
     prepared = req.prepare()
-    headers = {k: v for k, v in prepared.headers.items()}
-    assert headers["X-Amz-Content-SHA256"] == hashlib.sha256(body_signed).hexdigest()
-    return raw(method, urllib.parse.urlsplit(prepared.url).path, body_sent, headers)
+    # Content-Length follows the body actually sent (http.client sets it).
+    headers = {k: v for k, v in prepared.headers.items() if k.lower() != "content-length"}
+    if sign_payload:
+        assert headers["X-Amz-Content-SHA256"] == hashlib.sha256(body_signed).hexdigest()
+    u = urllib.parse.urlsplit(prepared.url)
+    return raw(method, u.path + ("?" + u.query if u.query else ""), body_sent, headers)
+
+
+def admin(access=ACCESS, secret=SECRET):
+    """minio-py's MinioAdmin for the server under test, signed with these credentials."""
+    from minio import MinioAdmin
+    from minio.credentials import StaticProvider
+
+    host = urllib.parse.urlsplit(ENDPOINT).netloc
+    return MinioAdmin(endpoint=host, credentials=StaticProvider(access, secret), secure=False)
+
+
+class Steps:
+    """Records what each step answered: {"ok": value} (JSON text decoded), or the failure —
+    {"status", "body"} from the admin API, {"code", "status"} from S3."""
+
+    def __init__(self):
+        self.out = {}
+
+    def __call__(self, name, f):
+        from botocore.exceptions import ClientError
+        from minio.error import MinioAdminException
+
+        try:
+            r = f()
+            if isinstance(r, str) and r:
+                try:
+                    r = json.loads(r)
+                except ValueError:
+                    pass
+            self.out[name] = {"ok": r}
+        except MinioAdminException as e:
+            self.out[name] = {"status": int(e._code), "body": e._body}
+        except ClientError as e:
+            code, status, _ = error_of(e)
+            self.out[name] = {"code": code, "status": status}
+
+    def emit(self):
+        print(json.dumps(self.out, default=repr))

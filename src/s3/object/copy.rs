@@ -43,6 +43,7 @@ pub async fn copy_object(
         .checksum_algorithm
         .map(|a| a.as_str().to_ascii_uppercase());
     let (bucket, key) = (input.bucket, input.key);
+    let quotas = s3.quotas.clone();
     let info = s3
         .run(move |e| {
             let (reader, src) = match conditions.open(e, &src_bucket, &src_key)? {
@@ -69,6 +70,9 @@ pub async fn copy_object(
                         m.mod_time_ns = now;
                     })
                     .map(Ok);
+            }
+            if let Err(r) = quotas.admit(&bucket, Some(src.size)) {
+                return Ok(Err(crate::quota::refused(&r)));
             }
             let opts = PutOptions {
                 content_type: ctype,

@@ -21,6 +21,8 @@ pub struct BucketUsage {
 pub struct Snapshot {
     /// When the crawl that made it finished.
     pub taken: Instant,
+    /// The same, in unix seconds (what the admin API reports).
+    pub taken_unix: u64,
     pub buckets: BTreeMap<String, BucketUsage>,
 }
 
@@ -39,15 +41,24 @@ impl Snapshot {
 #[derive(Default)]
 pub struct Usage {
     latest: Mutex<Option<Arc<Snapshot>>>,
+    /// The crawl runs (`spawn` was called).
+    running: std::sync::atomic::AtomicBool,
 }
 
 impl Usage {
+    /// No crawl runs: nothing will ever be counted.
+    pub fn disabled(&self) -> bool {
+        !self.running.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub fn latest(&self) -> Option<Arc<Snapshot>> {
         self.latest.lock().ok().and_then(|l| l.clone())
     }
 
     /// Crawls now and then every `every`, on a thread of its own for the life of the process.
     pub fn spawn(self: &Arc<Self>, engine: Arc<Engine>, every: Duration) -> std::io::Result<()> {
+        self.running
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let usage = self.clone();
         std::thread::Builder::new()
             .name("strata-usage".into())
@@ -93,6 +104,9 @@ fn crawl(engine: &Engine) -> Result<Snapshot, EngineError> {
     }
     Ok(Snapshot {
         taken: Instant::now(),
+        taken_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
         buckets,
     })
 }

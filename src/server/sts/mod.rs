@@ -212,11 +212,13 @@ impl StsRoute {
     }
 
     async fn serve(&self, req: &mut S3Request<Body>, request_id: &str) -> Result<String, StsError> {
-        let body = body::read_signed(req, MAX_BODY)
+        let body = body::read(req, MAX_BODY, body::Hash::IfDeclared)
             .await
             .map_err(|e| match e {
-                BodyError::Read(_) => StsError::invalid(e.to_string()),
-                BodyError::Sha256Mismatch => StsError::access_denied(e.to_string()),
+                BodyError::TooLarge(_) | BodyError::Incomplete => StsError::invalid(e.to_string()),
+                BodyError::Unsigned | BodyError::Sha256Mismatch => {
+                    StsError::access_denied(e.to_string())
+                }
             })?;
         let body = std::str::from_utf8(&body)
             .map_err(|_| StsError::invalid("the request body is not a UTF-8 form"))?;

@@ -27,7 +27,7 @@ pub fn credentials(
         .as_ref()
         .map(|t| escape(t.expose()))
         .unwrap_or_default();
-    let expiration = strata_s3::authz::rfc3339(creds.expiry.unwrap_or(0));
+    let expiration = strata_iam::date::rfc3339(creds.expiry.unwrap_or(0));
     format!(
         "{DECL}<{action}Response xmlns=\"{NS}\"><{action}Result>{extra}\
          <AssumedRoleUser><Arn></Arn><AssumedRoleId></AssumedRoleId></AssumedRoleUser>\

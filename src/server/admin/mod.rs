@@ -9,29 +9,37 @@
 //! info, list, attach, detach). The other endpoints of `strata_admin::ENDPOINTS` answer
 //! NotImplemented; paths of a later API version answer 426, so newer clients fall back to v3.
 
-use crate::body::BodyError;
+use crate::body::{self, BodyError};
 use crate::iam::now;
+use crate::metrics::usage::Usage;
 use http::{HeaderValue, StatusCode};
 use s3s::{Body, S3Request, S3Response};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use strata_admin::crypto::{self, Cipher};
-use strata_admin::types::{AccountStatus, AddOrUpdateUserReq, PolicyAssociationReq, UserInfo};
 use strata_admin::{Authorization, Endpoint, Method};
-use strata_iam::{Decision, Iam, IamError, Identity, Status};
+use strata_engine::Engine;
+use strata_iam::{Decision, Iam, IamError, Identity};
+use strata_s3::access::AccessConfigs;
+
+mod info;
+mod policies;
+mod quota;
+mod service_accounts;
+mod users;
 
 /// Largest admin request body (policies and user documents are kilobytes).
 const MAX_BODY: usize = 1 << 20;
 
 /// What an admin call answers: a status and a JSON body (encrypted by the caller when the
 /// endpoint says so).
-struct Reply {
-    status: StatusCode,
-    body: Vec<u8>,
+pub(super) struct Reply {
+    pub(super) status: StatusCode,
+    pub(super) body: Vec<u8>,
 }
 
 impl Reply {
-    fn json(v: &impl serde::Serialize) -> Result<Reply, AdminError> {
+    pub(super) fn json(v: &impl serde::Serialize) -> Result<Reply, AdminError> {
         let body = serde_json::to_vec(v).map_err(|e| AdminError::internal(e.to_string()))?;
         Ok(Reply {
             status: StatusCode::OK,
@@ -39,7 +47,7 @@ impl Reply {
         })
     }
 
-    fn empty() -> Reply {
+    pub(super) fn empty() -> Reply {
         Reply {
             status: StatusCode::OK,
             body: Vec::new(),
@@ -49,14 +57,18 @@ impl Reply {
 
 /// An admin error: MinIO's code and message, written as its JSON error document.
 #[derive(Debug)]
-struct AdminError {
+pub(super) struct AdminError {
     status: StatusCode,
     code: &'static str,
     message: String,
 }
 
 impl AdminError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AdminError {
+    pub(super) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> AdminError {
         AdminError {
             status,
             code,
@@ -64,7 +76,7 @@ impl AdminError {
         }
     }
 
-    fn bad(message: impl Into<String>) -> AdminError {
+    pub(super) fn bad(message: impl Into<String>) -> AdminError {
         AdminError::new(
             StatusCode::BAD_REQUEST,
             "XMinioAdminInvalidArgument",
@@ -72,17 +84,17 @@ impl AdminError {
         )
     }
 
-    fn internal(message: impl Into<String>) -> AdminError {
+    pub(super) fn internal(message: impl Into<String>) -> AdminError {
         AdminError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", message)
     }
 
-    fn denied() -> AdminError {
+    pub(super) fn denied() -> AdminError {
         AdminError::new(StatusCode::FORBIDDEN, "AccessDenied", "Access Denied.")
     }
 }
 
 /// The admin error of a refused IAM change, with MinIO's codes where clients look at them.
-fn iam_error(e: IamError) -> AdminError {
+pub(super) fn iam_error(e: IamError) -> AdminError {
     use IamError as E;
     let (status, code) = match &e {
         E::NoSuchUser(_) => (StatusCode::NOT_FOUND, "XMinioAdminNoSuchUser"),
@@ -99,13 +111,31 @@ fn iam_error(e: IamError) -> AdminError {
     AdminError::new(status, code, e.to_string())
 }
 
+pub use info::ServerFacts;
+
 pub struct AdminRoute {
     iam: Arc<Iam>,
+    engine: Arc<Engine>,
+    access: Arc<AccessConfigs>,
+    usage: Arc<Usage>,
+    facts: Arc<ServerFacts>,
 }
 
 impl AdminRoute {
-    pub fn new(iam: Arc<Iam>) -> AdminRoute {
-        AdminRoute { iam }
+    pub fn new(
+        iam: Arc<Iam>,
+        engine: Arc<Engine>,
+        access: Arc<AccessConfigs>,
+        usage: Arc<Usage>,
+        facts: ServerFacts,
+    ) -> AdminRoute {
+        AdminRoute {
+            iam,
+            engine,
+            access,
+            usage,
+            facts: Arc::new(facts),
+        }
     }
 
     pub(crate) async fn call(&self, req: S3Request<Body>) -> S3Response<Body> {
@@ -150,6 +180,18 @@ impl AdminRoute {
                 "this server speaks the admin API v3",
             ));
         }
+        let sigv4 = req
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.starts_with("AWS4-HMAC-SHA256 "));
+        if !sigv4 {
+            return Err(AdminError::new(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                "Admin calls are signed with AWS Signature V4 in the Authorization header",
+            ));
+        }
         let method = Method::parse(req.method.as_str()).ok_or_else(|| not_implemented(&path))?;
         let ep = strata_admin::route(method, &path).ok_or_else(|| not_implemented(&path))?;
         let query = strata_s3::authz::url_pairs(req.uri.query().unwrap_or(""));
@@ -181,12 +223,32 @@ impl AdminRoute {
         } else {
             body
         };
-        let iam = self.iam.clone();
-        let endpoint = ep.path;
-        let reply =
-            tokio::task::spawn_blocking(move || handle(&iam, endpoint, &q_owned(&query), &body))
-                .await
-                .map_err(|e| AdminError::internal(e.to_string()))??;
+        let (iam, engine, caller) = (self.iam.clone(), self.engine.clone(), id.clone());
+        let (usage, facts) = (self.usage.clone(), self.facts.clone());
+        let access = self.access.clone();
+        let reply = tokio::task::spawn_blocking(move || {
+            let call = Call {
+                endpoint: ep,
+                iam: &iam,
+                engine: &engine,
+                access: &access,
+                usage: &usage,
+                facts: &facts,
+                caller: &caller,
+                query: q_owned(&query),
+                pairs: query,
+                body: &body,
+                now: now(),
+            };
+            handle(&call)
+        })
+        .await
+        .map_err(|e| AdminError::internal(e.to_string()))??;
+        // Success as the endpoint's clients check it (madmin wants 204 from some).
+        let reply = Reply {
+            status: StatusCode::from_u16(ep.success_status).unwrap_or(reply.status),
+            body: reply.body,
+        };
         if ep.encrypted_response {
             let sealed = crypto::encrypt(
                 id.secret().expose().as_bytes(),
@@ -222,8 +284,11 @@ fn authorize(ep: &Endpoint, id: &Identity, account: Option<&str>) -> Result<(), 
     let allowed = match ep.action {
         Authorization::Authenticated => true,
         Authorization::AnyOf(actions) => actions.iter().any(|a| id.is_allowed(a, None, &cx, None)),
-        // Service accounts are not served yet: only the action itself grants.
-        Authorization::OwnOr(action) => id.is_allowed(action, None, &cx, None),
+        // Whose service account it is is known once the call reads its target: checked there
+        // (`service_accounts::authorize`).
+        Authorization::OwnOr(_) => true,
+        // Whose account a new service account is for is in the body: checked there too.
+        Authorization::SelfUnlessDenied(_) if ep.path == "add-service-account" => true,
         Authorization::SelfUnlessDenied(action) => {
             let own = account.is_some_and(|a| a == id.username());
             let decision = id.decide(action, None, &cx, None);
@@ -237,12 +302,26 @@ fn authorize(ep: &Endpoint, id: &Identity, account: Option<&str>) -> Result<(), 
     }
 }
 
-/// The whole body, bounded, checked against the SHA-256 the signature covers.
+/// The whole body, bounded, checked against the SHA-256 the signature covers (SigV4 in the
+/// Authorization header, as madmin and minio-py sign: a presigned or SigV2 admin call carries
+/// no payload hash, and is refused).
 async fn read_body(req: &mut S3Request<Body>) -> Result<Vec<u8>, AdminError> {
-    crate::body::read_signed(req, MAX_BODY)
+    body::read(req, MAX_BODY, body::Hash::Declared)
         .await
         .map_err(|e| match e {
-            BodyError::Read(_) => AdminError::bad(e.to_string()),
+            BodyError::Unsigned => AdminError::new(
+                StatusCode::BAD_REQUEST,
+                "XAmzContentSHA256Mismatch",
+                "Admin calls must sign their payload: x-amz-content-sha256 is its SHA-256",
+            ),
+            BodyError::TooLarge(max) => AdminError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "EntityTooLarge",
+                format!("Admin request bodies are at most {max} bytes"),
+            ),
+            BodyError::Incomplete => {
+                AdminError::new(StatusCode::BAD_REQUEST, "IncompleteBody", e.to_string())
+            }
             BodyError::Sha256Mismatch => AdminError::new(
                 StatusCode::BAD_REQUEST,
                 "XAmzContentSHA256Mismatch",
@@ -251,137 +330,72 @@ async fn read_body(req: &mut S3Request<Body>) -> Result<Vec<u8>, AdminError> {
         })
 }
 
-fn status_of(s: AccountStatus) -> Status {
-    match s {
-        AccountStatus::Enabled => Status::Enabled,
-        AccountStatus::Disabled => Status::Disabled,
+/// One admin call, as its family's handler sees it.
+pub(super) struct Call<'a> {
+    pub endpoint: &'static Endpoint,
+    pub iam: &'a Iam,
+    pub engine: &'a Engine,
+    pub access: &'a AccessConfigs,
+    pub usage: &'a Usage,
+    pub facts: &'a ServerFacts,
+    /// Who makes the call (authorised for the endpoint's action already, but for calls on
+    /// service accounts: see `service_accounts`).
+    pub caller: &'a Identity,
+    pub query: BTreeMap<String, String>,
+    /// Every query parameter in order (some repeat: `policy-entities`' `user`, `policy`).
+    pub pairs: Vec<(String, String)>,
+    pub body: &'a [u8],
+    pub now: u64,
+}
+
+impl Call<'_> {
+    /// A query parameter, empty when absent (required ones were checked by the router).
+    pub fn arg(&self, name: &str) -> &str {
+        self.query.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    /// Every value of a repeated query parameter.
+    pub fn args(&self, name: &str) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The body as JSON of type `T`.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, AdminError> {
+        serde_json::from_slice(self.body).map_err(|e| AdminError::bad(format!("request body: {e}")))
     }
 }
 
-fn account_status(s: Status) -> AccountStatus {
-    match s {
-        Status::Enabled => AccountStatus::Enabled,
-        Status::Disabled => AccountStatus::Disabled,
-    }
-}
-
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
-    serde_json::from_slice(body).map_err(|e| AdminError::bad(format!("request body: {e}")))
-}
-
-fn user_info(u: strata_iam::store::UserInfo) -> UserInfo {
-    UserInfo {
-        auth_info: None,
-        secret_key: None,
-        policy_name: (!u.policies.is_empty()).then(|| u.policies.join(",")),
-        status: account_status(u.status),
-        member_of: u.member_of,
-        updated_at: None,
-    }
-}
-
-const ATTACH: &str = "idp/builtin/policy/attach";
-const DETACH: &str = "idp/builtin/policy/detach";
-
-/// One admin call on the store (blocking: changes are written with quorum).
-fn handle(
-    iam: &Iam,
-    path: &str,
-    q: &BTreeMap<String, String>,
-    body: &[u8],
-) -> Result<Reply, AdminError> {
-    let arg = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-    let now = now();
+/// One admin call on the store (blocking: changes are written with quorum), by endpoint path.
+fn handle(call: &Call<'_>) -> Result<Reply, AdminError> {
+    let path = call.endpoint.path;
     match path {
-        "add-user" => {
-            let r: AddOrUpdateUserReq = parse(body)?;
-            let secret = r
-                .secret_key
-                .ok_or_else(|| AdminError::bad("secretKey is required"))?;
-            let status = r.status.map_or(Status::Enabled, status_of);
-            iam.add_user(arg("accessKey"), &secret, status, now)
-                .map_err(iam_error)?;
-            Ok(Reply::empty())
-        }
-        "remove-user" => {
-            iam.remove_user(arg("accessKey"), now).map_err(iam_error)?;
-            Ok(Reply::empty())
-        }
-        "set-user-status" => {
-            let status = match arg("status") {
-                "enabled" => Status::Enabled,
-                "disabled" => Status::Disabled,
-                other => return Err(AdminError::bad(format!("unknown status {other:?}"))),
-            };
-            iam.set_user_status(arg("accessKey"), status, now)
-                .map_err(iam_error)?;
-            Ok(Reply::empty())
-        }
-        "user-info" => Reply::json(&user_info(
-            iam.user_info(arg("accessKey")).map_err(iam_error)?,
-        )),
-        "list-users" => {
-            let all: BTreeMap<String, UserInfo> = iam
-                .list_users()
-                .into_iter()
-                .map(|u| (u.access_key.clone(), user_info(u)))
-                .collect();
-            Reply::json(&all)
-        }
-        "add-canned-policy" => {
-            let json = std::str::from_utf8(body)
-                .map_err(|_| AdminError::bad("the policy is not UTF-8"))?;
-            iam.add_policy(arg("name"), json, now).map_err(iam_error)?;
-            Ok(Reply::empty())
-        }
-        "remove-canned-policy" => {
-            iam.remove_policy(arg("name")).map_err(iam_error)?;
-            Ok(Reply::empty())
-        }
-        "info-canned-policy" => {
-            let p = iam.policy_info(arg("name")).map_err(iam_error)?;
-            Ok(Reply {
-                status: StatusCode::OK,
-                body: p.policy.to_json().into_bytes(),
-            })
-        }
-        "list-canned-policies" => {
-            let all: BTreeMap<String, serde_json::Value> = iam
-                .list_policies()
-                .into_iter()
-                .map(|p| {
-                    let v = serde_json::from_str(&p.policy.to_json())
-                        .unwrap_or(serde_json::Value::Null);
-                    (p.name, v)
-                })
-                .collect();
-            Reply::json(&all)
-        }
-        ATTACH | DETACH => {
-            let r: PolicyAssociationReq = parse(body)?;
-            r.validate().map_err(|e| AdminError::bad(e.to_string()))?;
-            let target = match (&r.user, &r.group) {
-                (Some(u), _) if !u.is_empty() => strata_iam::store::PolicyTarget::User(u),
-                (_, Some(g)) => strata_iam::store::PolicyTarget::Group(g),
-                _ => return Err(AdminError::bad("a user or a group is required")),
-            };
-            let names: Vec<&str> = r.policies.iter().map(String::as_str).collect();
-            let changed = if path == ATTACH {
-                iam.attach_policies(target, &names, now)
-            } else {
-                iam.detach_policies(target, &names, now)
-            }
-            .map_err(iam_error)?;
-            let resp = serde_json::json!({
-                "updatedAt": "",
-                (if path == ATTACH { "policiesAttached" } else { "policiesDetached" }): changed,
-            });
-            Reply::json(&resp)
-        }
-        _ => Err(AdminError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "NotImplemented",
-            format!("admin call {path} is not implemented yet"),
-        )),
+        "add-user"
+        | "remove-user"
+        | "set-user-status"
+        | "user-info"
+        | "list-users"
+        | "update-group-members"
+        | "group"
+        | "groups"
+        | "set-group-status" => users::handle(call, path),
+        "add-canned-policy"
+        | "remove-canned-policy"
+        | "info-canned-policy"
+        | "list-canned-policies"
+        | "idp/builtin/policy/attach"
+        | "idp/builtin/policy/detach"
+        | "idp/builtin/policy-entities" => policies::handle(call, path),
+        "add-service-account"
+        | "update-service-account"
+        | "info-service-account"
+        | "list-service-accounts"
+        | "delete-service-account" => service_accounts::handle(call, path),
+        "info" | "datausageinfo" | "accountinfo" => info::handle(call, path),
+        "set-bucket-quota" | "get-bucket-quota" => quota::handle(call, path),
+        _ => Err(not_implemented(path)),
     }
 }

@@ -113,6 +113,10 @@ impl StsError {
         StsError::new(StatusCode::BAD_REQUEST, "InvalidParameterValue", message)
     }
 
+    fn malformed_policy(message: impl Into<String>) -> StsError {
+        StsError::new(StatusCode::BAD_REQUEST, "MalformedPolicyDocument", message)
+    }
+
     fn missing(message: impl Into<String>) -> StsError {
         StsError::new(StatusCode::BAD_REQUEST, "MissingParameter", message)
     }
@@ -131,6 +135,14 @@ fn iam_error(e: IamError) -> StsError {
         )),
         IamError::NoSuchUser(_) | IamError::NotAllowed(_) => {
             StsError::access_denied(format!("{e}"))
+        }
+        IamError::PolicyTooLarge { .. } => StsError::new(
+            StatusCode::BAD_REQUEST,
+            "PackedPolicyTooLarge",
+            e.to_string(),
+        ),
+        IamError::InvalidPolicy(_) | IamError::PolicyVersionMissing => {
+            StsError::malformed_policy(e.to_string())
         }
         IamError::Backend(_) | IamError::Random(_) | IamError::Corrupt { .. } => {
             StsError::internal(format!("{e}"))
@@ -301,9 +313,9 @@ fn session_policy(params: &Params) -> Result<Option<strata_iam::Policy>, StsErro
         return Ok(None);
     };
     let policy = strata_iam::Policy::parse_identity(json)
-        .map_err(|e| StsError::invalid(format!("Policy: {e}")))?;
+        .map_err(|e| StsError::malformed_policy(format!("Policy: {e}")))?;
     if policy.version().is_none() {
-        return Err(StsError::invalid(
+        return Err(StsError::malformed_policy(
             "Version cannot be empty expecting '2012-10-17'",
         ));
     }

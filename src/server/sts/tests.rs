@@ -97,7 +97,7 @@ fn session_policies_need_a_version() {
     let ok = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
     assert!(p(ok).unwrap().is_some());
     let no_version = r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
-    assert_eq!(p(no_version).unwrap_err().code, "InvalidParameterValue");
-    assert_eq!(p("{nope").unwrap_err().code, "InvalidParameterValue");
+    assert_eq!(p(no_version).unwrap_err().code, "MalformedPolicyDocument");
+    assert_eq!(p("{nope").unwrap_err().code, "MalformedPolicyDocument");
     assert!(session_policy(&Params::new("", None)).unwrap().is_none());
 }

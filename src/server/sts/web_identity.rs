@@ -52,7 +52,7 @@ pub struct OpenIdConfig {
 pub const DEFAULT_CLAIM_NAME: &str = "policy";
 
 /// Why a token is refused (never with the token in it).
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     #[error("the web identity token is not a JWT")]
     Malformed,
@@ -201,17 +201,7 @@ impl WebIdentity {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| StsError::missing("WebIdentityToken is required"))?;
         let now = now();
-        let verified = self.verify(token, now).await.map_err(|e| match e {
-            TokenError::Expired => {
-                StsError::new(StatusCode::BAD_REQUEST, "ExpiredToken", e.to_string())
-            }
-            TokenError::Keys(_) => StsError::new(
-                StatusCode::BAD_REQUEST,
-                "IDPCommunicationError",
-                e.to_string(),
-            ),
-            _ => StsError::invalid(e.to_string()),
-        })?;
+        let verified = self.verify(token, now).await.map_err(token_error)?;
         let policy = session_policy(params)?;
         // As long as the token, at most as long as asked, never past MinIO's longest.
         let mut expiry = verified.expiry.min(now + MAX_DURATION);
@@ -219,11 +209,7 @@ impl WebIdentity {
             expiry = expiry.min(now + d);
         }
         if expiry <= now {
-            return Err(StsError::new(
-                StatusCode::BAD_REQUEST,
-                "ExpiredToken",
-                TokenError::Expired.to_string(),
-            ));
+            return Err(token_error(TokenError::Expired));
         }
         let new = NewFederated {
             issuer: self.cfg.issuer.clone(),
@@ -256,6 +242,26 @@ impl WebIdentity {
             request_id,
         ))
     }
+}
+
+/// The STS error of a refused token, with the codes AWS's AssumeRoleWithWebIdentity answers.
+fn token_error(e: TokenError) -> StsError {
+    let (status, code) = match e {
+        TokenError::Expired => (StatusCode::BAD_REQUEST, "ExpiredTokenException"),
+        TokenError::Keys(_) => (StatusCode::BAD_REQUEST, "IDPCommunicationError"),
+        // A valid token whose claims grant nothing.
+        TokenError::NoPolicyClaim(_) => (StatusCode::FORBIDDEN, "IDPRejectedClaim"),
+        TokenError::Malformed
+        | TokenError::Algorithm(_)
+        | TokenError::UnknownKey(_)
+        | TokenError::Signature
+        | TokenError::Issuer
+        | TokenError::Audience
+        | TokenError::NoExpiry
+        | TokenError::NotYetValid
+        | TokenError::NoSubject => (StatusCode::BAD_REQUEST, "InvalidIdentityToken"),
+    };
+    StsError::new(status, code, e.to_string())
 }
 
 /// The policies a claim names, as MinIO reads it (`GetPoliciesFromClaims`): a string of

@@ -249,3 +249,33 @@ fn policy_claims_are_read_as_minio_reads_them() {
     assert_eq!(p(json!({"a": 1})), None);
     assert_eq!(policies_of(&c(json!("a")), "policy"), None);
 }
+
+#[test]
+fn refusals_carry_aws_s_codes() {
+    let code = |e: TokenError| {
+        let e = token_error(e);
+        (e.code, e.status.as_u16())
+    };
+    assert_eq!(code(TokenError::Expired), ("ExpiredTokenException", 400));
+    assert_eq!(
+        code(TokenError::Keys("down".into())),
+        ("IDPCommunicationError", 400)
+    );
+    assert_eq!(
+        code(TokenError::NoPolicyClaim("policy".into())),
+        ("IDPRejectedClaim", 403)
+    );
+    for e in [
+        TokenError::Malformed,
+        TokenError::Algorithm("none".into()),
+        TokenError::UnknownKey("k".into()),
+        TokenError::Signature,
+        TokenError::Issuer,
+        TokenError::Audience,
+        TokenError::NoExpiry,
+        TokenError::NotYetValid,
+        TokenError::NoSubject,
+    ] {
+        assert_eq!(code(e.clone()), ("InvalidIdentityToken", 400), "{e:?}");
+    }
+}

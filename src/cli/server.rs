@@ -359,3 +359,75 @@ fn client_limits(args: &ServerArgs) -> Result<(Limits, usize, Duration)> {
     let deadline = duration(&args.requests_deadline, "--requests-deadline")?;
     Ok((limits, max, deadline))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    fn sts_of(flags: &[&str]) -> Result<StsConfig> {
+        let cli = Cli::try_parse_from(std::iter::once("strata").chain(flags.iter().copied()))?;
+        sts(&cli.server)
+    }
+
+    #[test]
+    fn sts_flags_are_checked() {
+        let c = sts_of(&[]).unwrap();
+        assert_eq!(c.min_duration, Duration::from_secs(900));
+        assert!(c.openid.is_none());
+        let c = sts_of(&["--sts-min-duration", "1s"]).unwrap();
+        assert_eq!(c.min_duration, Duration::from_secs(1));
+        for bad in ["0s", "16m", "soon"] {
+            assert!(sts_of(&["--sts-min-duration", bad]).is_err(), "{bad}");
+        }
+        let issuer = [
+            "--oidc-issuer",
+            "http://idp:8080",
+            "--oidc-audience",
+            "strata",
+        ];
+        let c = sts_of(&issuer).unwrap().openid.unwrap();
+        assert_eq!(
+            (
+                c.issuer.as_str(),
+                c.audience.as_str(),
+                c.claim_name.as_str()
+            ),
+            ("http://idp:8080", "strata", "policy")
+        );
+        assert!(c.jwks_url.is_none() && c.role_policy.is_empty());
+        let with = |extra: &[&str]| sts_of(&[&issuer[..], extra].concat());
+        let c = with(&["--oidc-role-policy", "a, b,,c"])
+            .unwrap()
+            .openid
+            .unwrap();
+        assert_eq!(c.role_policy, ["a", "b", "c"]);
+        // Refused: no audience, provider flags without an issuer, both ways of naming
+        // policies, an issuer that is no URL, an https discovery the server cannot fetch.
+        assert!(sts_of(&["--oidc-issuer", "http://idp"]).is_err());
+        assert!(sts_of(&["--oidc-audience", "strata"]).is_err());
+        assert!(sts_of(&["--oidc-role-policy", "a"]).is_err());
+        assert!(with(&["--oidc-role-policy", "a", "--oidc-claim-name", "groups"]).is_err());
+        assert!(with(&["--oidc-claim-name", ""]).is_err());
+        let https = ["--oidc-issuer", "https://k8s", "--oidc-audience", "strata"];
+        assert!(sts_of(&https).is_err());
+        let c = sts_of(
+            &[
+                &https[..],
+                &["--oidc-jwks-url", "http://127.0.0.1:8001/keys"],
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            c.unwrap().openid.unwrap().jwks_url.as_deref(),
+            Some("http://127.0.0.1:8001/keys")
+        );
+        assert!(sts_of(&["--oidc-issuer", "idp", "--oidc-audience", "a"]).is_err());
+    }
+}

@@ -110,6 +110,13 @@ fn users_and_service_account_tokens_get_temporary_credentials_that_expire() {
     // Without a session policy: alice's own permissions.
     assert_eq!(ok(&v, "ar_plain_put"), 200, "{v}");
     assert_eq!(err(&v, "ar_wrong_secret").0, "SignatureDoesNotMatch", "{v}");
+    // Root's temporary credentials on the admin API: with their token only.
+    assert_eq!(ok(&v, "root_ar_admin")[0], "alice", "{v}");
+    for step in ["root_ar_admin_no_token", "root_ar_admin_wrong_token"] {
+        assert_eq!(v[step]["status"], 403, "{step}: {v}");
+        let body = v[step]["body"].as_str().unwrap_or_default();
+        assert!(body.contains("InvalidToken"), "{step}: {v}");
+    }
     assert_eq!(
         err(&v, "ar_bad_policy"),
         ("MalformedPolicyDocument".into(), 400),

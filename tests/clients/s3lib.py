@@ -144,13 +144,14 @@ def signed(method, path, body_signed, body_sent, extra_headers=None, sign_payloa
     return raw(method, u.path + ("?" + u.query if u.query else ""), body_sent, headers)
 
 
-def admin(access=ACCESS, secret=SECRET):
-    """minio-py's MinioAdmin for the server under test, signed with these credentials."""
+def admin(access=ACCESS, secret=SECRET, token=None):
+    """minio-py's MinioAdmin for the server under test, signed with these credentials (and
+    session token: temporary credentials)."""
     from minio import MinioAdmin
     from minio.credentials import StaticProvider
 
     host = urllib.parse.urlsplit(ENDPOINT).netloc
-    return MinioAdmin(endpoint=host, credentials=StaticProvider(access, secret), secure=False)
+    return MinioAdmin(endpoint=host, credentials=StaticProvider(access, secret, token), secure=False)
 
 
 class Steps:

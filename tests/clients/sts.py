@@ -135,6 +135,13 @@ if ar:
 step("ar_plain", lambda: creds_of(alice_sts.assume_role(RoleArn="arn:x", RoleSessionName="s")))
 if "ok" in out["ar_plain"]:
     step("ar_plain_put", lambda: s3_as(out["ar_plain"]["ok"]).put_object(Bucket="shared", Key="y.txt", Body=b"y")["ResponseMetadata"]["HTTPStatusCode"])
+# Root's temporary credentials reach the admin API, with their session token only.
+step("root_ar", lambda: creds_of(sts(s3lib.ACCESS, s3lib.SECRET).assume_role(RoleArn="arn:x", RoleSessionName="ops")))
+if "ok" in out["root_ar"]:
+    r = out["root_ar"]["ok"]
+    step("root_ar_admin", lambda: sorted(json.loads(s3lib.admin(r["access"], r["secret"], r["token"]).user_list())))
+    step("root_ar_admin_no_token", lambda: s3lib.admin(r["access"], r["secret"]).user_list())
+    step("root_ar_admin_wrong_token", lambda: s3lib.admin(r["access"], r["secret"], ar["token"]).user_list())
 step("ar_wrong_secret", lambda: sts("alice", "not-her-secret").assume_role(RoleArn="arn:x", RoleSessionName="s"))
 step("ar_bad_policy", lambda: alice_sts.assume_role(RoleArn="arn:x", RoleSessionName="s", Policy='{"Statement": 1}'))
 step("ar_too_short", lambda: alice_sts.assume_role(RoleArn="arn:x", RoleSessionName="s", DurationSeconds=0))

@@ -3,7 +3,8 @@
 //! then authorised by the endpoint's admin action (`admin:CreateUser`, …) against the caller's
 //! policies — not by being root. Bodies madmin encrypts are decrypted and encrypted with the
 //! caller's secret key (`strata_admin::crypto`); the body's SHA-256, when the signature covers
-//! one, is checked before it is read as anything.
+//! one, is checked before it is read as anything. Temporary credentials (STS) need their
+//! session token here as for S3 calls.
 //!
 //! Served so far: users (add, remove, info, list, status) and canned policies (add, remove,
 //! info, list, attach, detach). The other endpoints of `strata_admin::ENDPOINTS` answer
@@ -215,6 +216,14 @@ impl AdminRoute {
             .iam
             .identity(&access_key, now())
             .map_err(|_| AdminError::denied())?;
+        let token = strata_s3::authz::session_token(&query, &req.headers);
+        if !crate::authorize::session_token_ok(&id, token) {
+            return Err(AdminError::new(
+                StatusCode::FORBIDDEN,
+                "InvalidToken",
+                "The provided token is malformed or otherwise invalid.",
+            ));
+        }
         authorize(ep, &id, q("accessKey").as_deref())?;
         let body = read_body(&mut req).await?;
         let body = if ep.encrypted_request && !body.is_empty() {

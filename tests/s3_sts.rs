@@ -107,6 +107,19 @@ fn users_and_service_account_tokens_get_temporary_credentials_that_expire() {
         assert_eq!(err(&v, step).0, "InvalidToken", "{step}: {v}");
     }
     assert_eq!(err(&v, "ar_chain"), ("AccessDenied".into(), 403), "{v}");
+    // The admin calls a user may make on itself are not the session's to make.
+    for step in [
+        "ar_admin_password",
+        "ar_admin_svcacct",
+        "ar_admin_svcacct_list",
+    ] {
+        assert_eq!(v[step]["status"], 403, "{step}: {v}");
+    }
+    let own = ok(&v, "alice_own_svcacct").to_string();
+    assert!(
+        own.contains("\"accessKey\"") && own.contains("\"secretKey\""),
+        "{v}"
+    );
     // Without a session policy: alice's own permissions.
     assert_eq!(ok(&v, "ar_plain_put"), 200, "{v}");
     assert_eq!(err(&v, "ar_wrong_secret").0, "SignatureDoesNotMatch", "{v}");

@@ -130,8 +130,15 @@ if ar:
     step("ar_private", lambda: s3_as(ar).get_object(Bucket="private", Key="secret.txt"))
     step("ar_no_token", lambda: s3_as(ar, token=None).get_object(Bucket="shared", Key="hello.txt"))
     step("ar_wrong_token", lambda: s3_as(ar, token=ar["token"][:-4] + "AAAA").get_object(Bucket="shared", Key="hello.txt"))
+    # Nor outgrow their session through the admin API: no new secret for alice, no lasting
+    # service account of hers (which her own keys may make).
+    ar_admin = s3lib.admin(ar["access"], ar["secret"], ar["token"])
+    step("ar_admin_password", lambda: ar_admin.user_add("alice", "taken-over-secret"))
+    step("ar_admin_svcacct", lambda: ar_admin.add_service_account())
+    step("ar_admin_svcacct_list", lambda: ar_admin.list_service_account("alice"))
     # Temporary credentials cannot assume a role again.
     step("ar_chain", lambda: sts(ar["access"], ar["secret"]).assume_role(RoleArn="arn:x", RoleSessionName="s"))
+step("alice_own_svcacct", lambda: sorted(json.loads(s3lib.admin("alice", "alice-secret-1").add_service_account())["credentials"]))
 step("ar_plain", lambda: creds_of(alice_sts.assume_role(RoleArn="arn:x", RoleSessionName="s")))
 if "ok" in out["ar_plain"]:
     step("ar_plain_put", lambda: s3_as(out["ar_plain"]["ok"]).put_object(Bucket="shared", Key="y.txt", Body=b"y")["ResponseMetadata"]["HTTPStatusCode"])

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use strata_admin::crypto::{self, Cipher};
 use strata_admin::{Authorization, Endpoint, Method};
 use strata_engine::Engine;
-use strata_iam::{Decision, Iam, IamError, Identity};
+use strata_iam::{Decision, Iam, IamError, Identity, IdentityKind};
 use strata_s3::access::AccessConfigs;
 
 mod info;
@@ -299,7 +299,7 @@ fn authorize(ep: &Endpoint, id: &Identity, account: Option<&str>) -> Result<(), 
         // Whose account a new service account is for is in the body: checked there too.
         Authorization::SelfUnlessDenied(_) if ep.path == "add-service-account" => true,
         Authorization::SelfUnlessDenied(action) => {
-            let own = account.is_some_and(|a| a == id.username());
+            let own = account.is_some_and(|a| is_own(id, a));
             let decision = id.decide(action, None, &cx, None);
             decision == Decision::Allow || (own && decision != Decision::ExplicitDeny)
         }
@@ -309,6 +309,14 @@ fn authorize(ep: &Endpoint, id: &Identity, account: Option<&str>) -> Result<(), 
     } else {
         Err(AdminError::denied())
     }
+}
+
+/// Whether `account` is the caller's own, for the calls a user may make on itself without an
+/// admin action. Never for temporary credentials: they must not outgrow their session and
+/// expiry (a new secret for their user, a lasting service account of it); with the action
+/// allowed by their session's policies they may.
+pub(super) fn is_own(id: &Identity, account: &str) -> bool {
+    account == id.username() && !matches!(id.kind(), IdentityKind::Temporary { .. })
 }
 
 /// The whole body, bounded, checked against the SHA-256 the signature covers (SigV4 in the

@@ -29,4 +29,5 @@ mod s3_iam;
 mod s3_memory;
 mod s3_observability;
 mod s3_protocol;
+mod s3_sts;
 mod workspace_rules;

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use strata_engine::Config;
-use strata_server::{expand_groups, Credentials, Limits, ScrapeAccess, ServerConfig};
+use strata_server::{
+    expand_groups, Credentials, Limits, OpenIdConfig, ScrapeAccess, ServerConfig, StsConfig,
+};
 use strata_util::size::parse_size;
 
 /// Credentials compiled in for `--dev` only.
@@ -114,6 +116,30 @@ pub struct ServerArgs {
     /// listing every bucket; `off` for never.
     #[arg(long, default_value = "5m")]
     pub usage_interval: String,
+    /// Shortest lifetime STS credentials may be asked for (DurationSeconds): AWS's 15 minutes.
+    /// Lower it (down to 1s) only for tests and short-lived jobs that want credentials to run
+    /// out quickly.
+    #[arg(long, default_value = "15m")]
+    pub sts_min_duration: String,
+    /// OpenID issuer whose tokens AssumeRoleWithWebIdentity accepts, exactly as the tokens'
+    /// `iss` (a Kubernetes cluster's service account issuer, e.g.
+    /// https://kubernetes.default.svc.cluster.local); unset: no web identity logins.
+    #[arg(long, env = "STRATA_IDENTITY_OPENID_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// Where the issuer's key set (JWKS) is (http://); default: the `jwks_uri` of
+    /// <issuer>/.well-known/openid-configuration.
+    #[arg(long, env = "STRATA_IDENTITY_OPENID_JWKS_URL")]
+    pub oidc_jwks_url: Option<String>,
+    /// The audience the tokens must be for (their `aud`); required with --oidc-issuer.
+    #[arg(long, env = "STRATA_IDENTITY_OPENID_AUDIENCE")]
+    pub oidc_audience: Option<String>,
+    /// The token claim naming the policies the credentials get (comma-separated or a list).
+    #[arg(long, env = "STRATA_IDENTITY_OPENID_CLAIM_NAME", default_value = strata_server::DEFAULT_CLAIM_NAME)]
+    pub oidc_claim_name: String,
+    /// Policies every token of the issuer gets, comma-separated, instead of a claim's (the way
+    /// for Kubernetes service account tokens, which name none).
+    #[arg(long, env = "STRATA_IDENTITY_OPENID_ROLE_POLICY")]
+    pub oidc_role_policy: Option<String>,
     /// Drive folders or mount points; ellipsis groups like /mnt/disk{1...8} form their own sets.
     pub drives: Vec<String>,
 }
@@ -152,10 +178,68 @@ impl ServerArgs {
             requests_deadline,
             max_connections: self.max_connections,
             scrape,
+            sts: sts(&self)?,
             region: self.region,
             domains: self.domain,
         })
     }
+}
+
+/// `--sts-min-duration` and the `--oidc-*` flags.
+fn sts(args: &ServerArgs) -> Result<StsConfig> {
+    let min_duration = humantime::parse_duration(&args.sts_min_duration)
+        .context("--sts-min-duration (e.g. 15m, 1s)")?;
+    if min_duration < Duration::from_secs(1) || min_duration > strata_server::AWS_MIN_DURATION {
+        bail!("--sts-min-duration must be from 1s to 15m (it can only lower AWS's minimum)");
+    }
+    let role_policy: Vec<String> = args
+        .oidc_role_policy
+        .iter()
+        .flat_map(|p| p.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    let Some(issuer) = args.oidc_issuer.clone().filter(|i| !i.is_empty()) else {
+        if args.oidc_jwks_url.is_some() || args.oidc_audience.is_some() || !role_policy.is_empty() {
+            bail!("--oidc-jwks-url, --oidc-audience and --oidc-role-policy need --oidc-issuer");
+        }
+        return Ok(StsConfig {
+            min_duration,
+            openid: None,
+        });
+    };
+    let audience = args
+        .oidc_audience
+        .clone()
+        .filter(|a| !a.is_empty())
+        .context("--oidc-issuer needs --oidc-audience (the `aud` its tokens are for)")?;
+    if !role_policy.is_empty() && args.oidc_claim_name != strata_server::DEFAULT_CLAIM_NAME {
+        // MinIO refuses the combination too: which one would decide?
+        bail!("--oidc-role-policy and --oidc-claim-name cannot both be set");
+    }
+    if args.oidc_claim_name.is_empty() {
+        bail!("--oidc-claim-name must not be empty");
+    }
+    if !issuer.starts_with("https://") && !issuer.starts_with("http://") {
+        bail!("--oidc-issuer must be an http(s) URL, as the tokens' `iss` is");
+    }
+    match &args.oidc_jwks_url {
+        Some(url) => strata_server::check_url(url).context("--oidc-jwks-url")?,
+        None => strata_server::check_url(&issuer).context(
+            "--oidc-issuer: its discovery document cannot be fetched; give --oidc-jwks-url",
+        )?,
+    }
+    Ok(StsConfig {
+        min_duration,
+        openid: Some(OpenIdConfig {
+            issuer,
+            jwks_url: args.oidc_jwks_url.clone(),
+            audience,
+            claim_name: args.oidc_claim_name.clone(),
+            role_policy,
+        }),
+    })
 }
 
 /// `--drive-timeout`: a positive duration.
@@ -296,4 +380,76 @@ fn client_limits(args: &ServerArgs) -> Result<(Limits, usize, Duration)> {
     };
     let deadline = duration(&args.requests_deadline, "--requests-deadline")?;
     Ok((limits, max, deadline))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    fn sts_of(flags: &[&str]) -> Result<StsConfig> {
+        let cli = Cli::try_parse_from(std::iter::once("strata").chain(flags.iter().copied()))?;
+        sts(&cli.server)
+    }
+
+    #[test]
+    fn sts_flags_are_checked() {
+        let c = sts_of(&[]).unwrap();
+        assert_eq!(c.min_duration, Duration::from_secs(900));
+        assert!(c.openid.is_none());
+        let c = sts_of(&["--sts-min-duration", "1s"]).unwrap();
+        assert_eq!(c.min_duration, Duration::from_secs(1));
+        for bad in ["0s", "16m", "soon"] {
+            assert!(sts_of(&["--sts-min-duration", bad]).is_err(), "{bad}");
+        }
+        let issuer = [
+            "--oidc-issuer",
+            "http://idp:8080",
+            "--oidc-audience",
+            "strata",
+        ];
+        let c = sts_of(&issuer).unwrap().openid.unwrap();
+        assert_eq!(
+            (
+                c.issuer.as_str(),
+                c.audience.as_str(),
+                c.claim_name.as_str()
+            ),
+            ("http://idp:8080", "strata", "policy")
+        );
+        assert!(c.jwks_url.is_none() && c.role_policy.is_empty());
+        let with = |extra: &[&str]| sts_of(&[&issuer[..], extra].concat());
+        let c = with(&["--oidc-role-policy", "a, b,,c"])
+            .unwrap()
+            .openid
+            .unwrap();
+        assert_eq!(c.role_policy, ["a", "b", "c"]);
+        // Refused: no audience, provider flags without an issuer, both ways of naming
+        // policies, an issuer that is no URL, an https discovery the server cannot fetch.
+        assert!(sts_of(&["--oidc-issuer", "http://idp"]).is_err());
+        assert!(sts_of(&["--oidc-audience", "strata"]).is_err());
+        assert!(sts_of(&["--oidc-role-policy", "a"]).is_err());
+        assert!(with(&["--oidc-role-policy", "a", "--oidc-claim-name", "groups"]).is_err());
+        assert!(with(&["--oidc-claim-name", ""]).is_err());
+        let https = ["--oidc-issuer", "https://k8s", "--oidc-audience", "strata"];
+        assert!(sts_of(&https).is_err());
+        let c = sts_of(
+            &[
+                &https[..],
+                &["--oidc-jwks-url", "http://127.0.0.1:8001/keys"],
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            c.unwrap().openid.unwrap().jwks_url.as_deref(),
+            Some("http://127.0.0.1:8001/keys")
+        );
+        assert!(sts_of(&["--oidc-issuer", "idp", "--oidc-audience", "a"]).is_err());
+    }
 }

@@ -63,7 +63,9 @@ impl OperationSlot {
         self.0.get().map(String::as_str)
     }
 
-    fn set(&self, op: &str) {
+    /// Names the request's operation (the first name given stays): the access hook does for
+    /// S3 operations, the server's own routes for theirs (e.g. `AssumeRole`).
+    pub fn set(&self, op: &str) {
         let _ = self.0.set(op.to_string());
     }
 }

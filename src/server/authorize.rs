@@ -22,10 +22,21 @@
 
 use crate::iam::now;
 use std::sync::Arc;
-use strata_iam::{Decision, Iam, IdentityKind, PolicySet, Principal, Request};
+use strata_iam::{Decision, Iam, Identity, IdentityKind, PolicySet, Principal, Request};
 use strata_s3::access::AccessConfigs;
 use strata_s3::acl::{self, Requester};
 use strata_s3::authz::{Authorizer, Permit, Question, Refusal};
+
+/// Whether a request carries the session token its identity needs: temporary credentials
+/// their own (`x-amz-security-token`), every other identity none. For every route that takes
+/// signed requests (S3 operations here, the admin API).
+pub(crate) fn session_token_ok(id: &Identity, token: Option<&str>) -> bool {
+    match (id.kind(), token) {
+        (IdentityKind::Temporary { session_token, .. }, Some(t)) => session_token.matches(t),
+        (IdentityKind::Temporary { .. }, None) => false,
+        (_, token) => token.is_none(),
+    }
+}
 
 pub struct Authorize {
     iam: Arc<Iam>,
@@ -51,13 +62,8 @@ impl Authorize {
             .iam
             .identity(access_key, now())
             .map_err(|_| Refusal::AccessDenied)?;
-        match (id.kind(), q.session_token) {
-            (IdentityKind::Temporary { session_token, .. }, Some(t))
-                if session_token.matches(t) => {}
-            (IdentityKind::Temporary { .. }, _) | (_, Some(_)) => {
-                return Err(Refusal::InvalidToken)
-            }
-            (_, None) => {}
+        if !session_token_ok(&id, q.session_token) {
+            return Err(Refusal::InvalidToken);
         }
         let policy = Self::bucket(q).and_then(|b| self.access.get(b).policy);
         let decision = id.decide(q.action, Some(q.resource), q.context, policy.as_deref());

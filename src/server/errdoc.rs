@@ -45,14 +45,14 @@ pub fn complete(body: &[u8], ids: &Ids) -> Option<(Bytes, String)> {
 }
 
 /// The text of the first `<name>` element of `doc`.
-fn element<'a>(doc: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn element<'a>(doc: &'a str, name: &str) -> Option<&'a str> {
     let open = format!("<{name}>");
     let from = doc.find(&open)? + open.len();
     let to = doc[from..].find(&format!("</{name}>"))? + from;
     Some(&doc[from..to])
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -68,7 +68,7 @@ fn escape(s: &str) -> String {
 }
 
 /// S3's message for the codes the protocol layer sends without one.
-fn standard_message(code: &str) -> Option<&'static str> {
+pub(crate) fn standard_message(code: &str) -> Option<&'static str> {
     Some(match code {
         "InvalidBucketName" => "The specified bucket is not valid.",
         "InvalidURI" => "Couldn't parse the specified URI.",

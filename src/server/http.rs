@@ -39,6 +39,11 @@ pub struct FrontConfig {
     pub requests: RequestLimiter,
 }
 
+/// The request's id (`x-amz-request-id`), in its extensions for the routes that write it into
+/// their documents (STS).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
 pub struct Front {
     s3: S3Service,
     engine: Arc<Engine>,
@@ -203,6 +208,8 @@ impl Front {
             })
         });
         req.extensions_mut().insert(slot.clone());
+        req.extensions_mut().insert(RequestId(id.to_string()));
+        let sts = crate::sts::is_sts_request(req.method(), req.uri(), req.headers());
         if let Some(p) = peer {
             req.extensions_mut().insert(strata_s3::authz::PeerAddr(p));
         }
@@ -233,10 +240,11 @@ impl Front {
                 .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
         }
         let ttfb = start.elapsed();
-        let code = if r.status().is_client_error() || r.status().is_server_error() {
-            self.complete(&mut r, &path, id)
-        } else {
-            None
+        let code = match r.status().is_client_error() || r.status().is_server_error() {
+            false => None,
+            // STS clients read STS documents, also for what the protocol layer refused.
+            true if sts => sts_error(&mut r, id),
+            true => self.complete(&mut r, &path, id),
         };
         let (label, op) = match slot.get() {
             Some(op) => (api::for_operation(op), Cow::Owned(op.to_string())),
@@ -378,6 +386,18 @@ fn endpoint<B>(req: &Request<B>, domains: &Domains) -> Option<Endpoint> {
 fn complete_error(r: &mut Response<s3s::Body>, ids: &errdoc::Ids) -> Option<String> {
     let body = r.body().bytes()?;
     let (doc, code) = errdoc::complete(&body, ids)?;
+    if r.headers().contains_key(http::header::CONTENT_LENGTH) {
+        r.headers_mut()
+            .insert(http::header::CONTENT_LENGTH, HeaderValue::from(doc.len()));
+    }
+    *r.body_mut() = s3s::Body::from(doc);
+    Some(code)
+}
+
+/// The error document of an STS request as STS writes it; returns its error code.
+fn sts_error(r: &mut Response<s3s::Body>, id: &str) -> Option<String> {
+    let body = r.body().bytes()?;
+    let (doc, code) = crate::sts::xml::reshape(&body, r.status(), id)?;
     if r.headers().contains_key(http::header::CONTENT_LENGTH) {
         r.headers_mut()
             .insert(http::header::CONTENT_LENGTH, HeaderValue::from(doc.len()));

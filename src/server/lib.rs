@@ -4,18 +4,23 @@
 
 mod admin;
 mod authorize;
+mod body;
 mod domains;
 mod ellipsis;
 mod errdoc;
 mod http;
 mod iam;
+mod jwt;
 mod limits;
 mod metrics;
 mod quota;
+mod routes;
+mod sts;
 pub mod token;
 
 pub use ellipsis::{expand, expand_groups};
 pub use limits::{default_max_requests, Limits};
+pub use sts::{check_url, OpenIdConfig, StsConfig, AWS_MIN_DURATION, DEFAULT_CLAIM_NAME};
 pub use token::ScrapeAccess;
 
 #[cfg(test)]
@@ -80,6 +85,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Who may read /minio/v2/metrics/*.
     pub scrape: ScrapeAccess,
+    /// What STS (AssumeRole, AssumeRoleWithWebIdentity) accepts.
+    pub sts: StsConfig,
 }
 
 /// Seals the stored secrets that open only with the old root credentials again under the
@@ -165,8 +172,11 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
     builder.set_access(strata_s3::gate::Gate::new(Arc::new(
         authorize::Authorize::new(iam.clone(), access.clone()),
     )));
-    // Refusals of browser POST forms decided in the front, answered after the signature.
-    builder.set_route(admin::Routes {
+    // The admin API, STS, and the refusals of browser POST forms decided in the front: all
+    // answered after the signature is checked.
+    let sts = sts::StsRoute::new(iam.clone(), cfg.sts.clone());
+    sts.prefetch();
+    builder.set_route(routes::Routes {
         admin: admin::AdminRoute::new(
             iam.clone(),
             engine.clone(),
@@ -178,6 +188,7 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
                 started: std::time::Instant::now(),
             },
         ),
+        sts,
         post: strata_s3::post::PostRoute,
     });
     builder.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(

@@ -37,6 +37,7 @@ fn debug_prints_never_show_the_root_secret() {
             access_key: root.access_key.clone(),
             secret_key: root.secret_key.clone(),
         },
+        sts: StsConfig::default(),
     };
     let shown = format!("{cfg:?} {cfg:#?}");
     assert!(shown.contains("rootuser"), "{shown}");

@@ -4,8 +4,9 @@
 //! when it has them. `mc admin prometheus generate` makes such tokens (HS512, `sub`, `iss`,
 //! an `exp` a century away) and so does `strata prometheus generate`.
 
+use crate::jwt::{self, Jwt, JwtError};
 use hmac::{Hmac, KeyInit, Mac};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use sha2::{Sha256, Sha384, Sha512};
 
 /// The issuer MinIO requires of scrape tokens.
@@ -31,6 +32,16 @@ pub enum TokenError {
     NotYetValid,
     #[error("the token's issuer is not {ISSUER:?}")]
     Issuer,
+}
+
+impl From<JwtError> for TokenError {
+    fn from(e: JwtError) -> TokenError {
+        match e {
+            JwtError::Malformed => TokenError::Malformed,
+            JwtError::Expired => TokenError::Expired,
+            JwtError::NotYetValid => TokenError::NotYetValid,
+        }
+    }
 }
 
 /// Who may read the metrics pages. (`Debug` by hand: never the secret.)
@@ -84,32 +95,25 @@ fn bearer(headers: &http::HeaderMap) -> Result<&str, TokenError> {
 
 /// Checks `token` against the credentials; `now` in seconds since the Unix epoch.
 pub fn verify(token: &str, access_key: &str, secret_key: &str, now: u64) -> Result<(), TokenError> {
-    let mut parts = token.split('.');
-    let (Some(header), Some(claims), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(TokenError::Malformed);
-    };
-    let alg = json_object(header)?
-        .get("alg")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or(TokenError::Malformed)?;
-    let claims_json = json_object(claims)?;
+    let jwt = Jwt::parse(token)?;
+    let alg = jwt.alg().ok_or(TokenError::Malformed)?.to_string();
     let named = ["accessKey", "sub"]
         .iter()
-        .find_map(|c| claims_json.get(*c).and_then(Value::as_str))
+        .find_map(|c| jwt.claim_str(c))
         .ok_or(TokenError::NoAccessKey)?;
     if named != access_key {
         return Err(TokenError::UnknownAccessKey);
     }
-    let signature = decode(signature)?;
-    let signed = &token[..header.len() + 1 + claims.len()];
-    if !hmac_matches(&alg, secret_key.as_bytes(), signed.as_bytes(), &signature)? {
+    if !hmac_matches(
+        &alg,
+        secret_key.as_bytes(),
+        jwt.signed.as_bytes(),
+        &jwt.signature,
+    )? {
         return Err(TokenError::Signature);
     }
-    check_times(&claims_json, now)?;
-    match claims_json.get("iss").and_then(Value::as_str) {
+    jwt::check_times(&jwt.claims, now, 0)?;
+    match jwt.claim_str("iss") {
         Some(ISSUER) => Ok(()),
         _ => Err(TokenError::Issuer),
     }
@@ -118,8 +122,8 @@ pub fn verify(token: &str, access_key: &str, secret_key: &str, now: u64) -> Resu
 /// A token as `mc admin prometheus generate` makes it: HS512, the access key as `sub`,
 /// issuer `prometheus`, expiring at `expires` (seconds since the Unix epoch).
 pub fn issue(access_key: &str, secret_key: &str, expires: u64) -> String {
-    let header = encode(&json!({"alg": "HS512", "typ": "JWT"}));
-    let claims = encode(&json!({"exp": expires, "sub": access_key, "iss": ISSUER}));
+    let header = jwt::encode(&json!({"alg": "HS512", "typ": "JWT"}));
+    let claims = jwt::encode(&json!({"exp": expires, "sub": access_key, "iss": ISSUER}));
     let signed = format!("{header}.{claims}");
     let signature = match <Hmac<Sha512> as KeyInit>::new_from_slice(secret_key.as_bytes()) {
         Ok(mut m) => {
@@ -133,23 +137,6 @@ pub fn issue(access_key: &str, secret_key: &str, expires: u64) -> String {
         "{signed}.{}",
         base64_simd::URL_SAFE_NO_PAD.encode_to_string(signature)
     )
-}
-
-fn encode(v: &Value) -> String {
-    base64_simd::URL_SAFE_NO_PAD.encode_to_string(v.to_string())
-}
-
-fn decode(part: &str) -> Result<Vec<u8>, TokenError> {
-    base64_simd::URL_SAFE_NO_PAD
-        .decode_to_vec(part)
-        .map_err(|_| TokenError::Malformed)
-}
-
-fn json_object(part: &str) -> Result<Map<String, Value>, TokenError> {
-    match serde_json::from_slice(&decode(part)?) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(TokenError::Malformed),
-    }
 }
 
 /// Compares in constant time (`verify_slice`).
@@ -171,36 +158,18 @@ fn hmac_matches(alg: &str, key: &[u8], data: &[u8], signature: &[u8]) -> Result<
     }
 }
 
-/// `exp` in the future, `nbf` and `iat` not (each only when present, as the JWT library MinIO
-/// uses checks them); a time that is not a number makes the token malformed.
-fn check_times(claims: &Map<String, Value>, now: u64) -> Result<(), TokenError> {
-    let time = |name: &str| -> Result<Option<f64>, TokenError> {
-        match claims.get(name) {
-            None => Ok(None),
-            Some(v) => v.as_f64().map(Some).ok_or(TokenError::Malformed),
-        }
-    };
-    let now = now as f64;
-    if time("exp")?.is_some_and(|exp| now >= exp) {
-        return Err(TokenError::Expired);
-    }
-    if time("nbf")?.is_some_and(|nbf| now < nbf) || time("iat")?.is_some_and(|iat| now < iat) {
-        return Err(TokenError::NotYetValid);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     const NOW: u64 = 1_800_000_000;
 
     fn token(alg: &str, claims: Value, secret: &str) -> String {
         let signed = format!(
             "{}.{}",
-            encode(&json!({"alg": alg, "typ": "JWT"})),
-            encode(&claims)
+            jwt::encode(&json!({"alg": alg, "typ": "JWT"})),
+            jwt::encode(&claims)
         );
         let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
         m.update(signed.as_bytes());

@@ -25,7 +25,7 @@ REGION = "us-east-1"
 assert ENDPOINT.startswith("http://127.0.0.1:"), ENDPOINT
 
 
-def client(access=ACCESS, secret=SECRET, **config):
+def client(access=ACCESS, secret=SECRET, token=None, **config):
     # SigV4 also for presigned URLs (botocore's default there is SigV2).
     config.setdefault("signature_version", "s3v4")
     cfg = Config(
@@ -40,6 +40,7 @@ def client(access=ACCESS, secret=SECRET, **config):
         endpoint_url=ENDPOINT,
         aws_access_key_id=access,
         aws_secret_access_key=secret,
+        aws_session_token=token,
         region_name=REGION,
         config=cfg,
     )
@@ -143,13 +144,14 @@ def signed(method, path, body_signed, body_sent, extra_headers=None, sign_payloa
     return raw(method, u.path + ("?" + u.query if u.query else ""), body_sent, headers)
 
 
-def admin(access=ACCESS, secret=SECRET):
-    """minio-py's MinioAdmin for the server under test, signed with these credentials."""
+def admin(access=ACCESS, secret=SECRET, token=None):
+    """minio-py's MinioAdmin for the server under test, signed with these credentials (and
+    session token: temporary credentials)."""
     from minio import MinioAdmin
     from minio.credentials import StaticProvider
 
     host = urllib.parse.urlsplit(ENDPOINT).netloc
-    return MinioAdmin(endpoint=host, credentials=StaticProvider(access, secret), secure=False)
+    return MinioAdmin(endpoint=host, credentials=StaticProvider(access, secret, token), secure=False)
 
 
 class Steps:

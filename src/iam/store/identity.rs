@@ -6,9 +6,11 @@
 //! `${aws:username}` is the parent's name, a bucket policy may name the parent, and their
 //! permissions are the parent's, narrowed by their inline or session policy. The parent's
 //! permissions are its own policies and those of its enabled groups; root's are everything.
+//! A federated subject's temporary credentials have no parent user: their permissions are the
+//! policies its token named (those that still exist), narrowed by the session policy.
 
 use super::error::LookupError;
-use super::model::{Status, User};
+use super::model::{Federated, Status, User};
 use super::seal::{SealKind, Secret};
 use super::{Iam, State};
 use crate::document::Policy;
@@ -232,7 +234,10 @@ impl Iam {
             if now >= t.expiry {
                 return Err(LookupError::TemporaryExpired);
             }
-            let grants = self.parent_grants(&s, &t.parent)?;
+            let grants = match &t.federated {
+                Some(f) => self.federated_grants(&s, f),
+                None => self.parent_grants(&s, &t.parent)?,
+            };
             let secret = self.open(SealKind::TemporarySecret, access_key, &t.secret)?;
             let kind = IdentityKind::Temporary {
                 parent: t.parent.clone(),
@@ -276,6 +281,19 @@ impl Iam {
             return Err(LookupError::ParentDisabled(parent.to_string()));
         }
         Ok(self.user_grants(s, u))
+    }
+
+    /// What a federated subject's token granted: the named policies that exist now.
+    fn federated_grants(&self, s: &State, f: &Federated) -> Grants {
+        Grants {
+            root: false,
+            groups: Vec::new(),
+            policies: f
+                .policies
+                .iter()
+                .filter_map(|n| self.policy_named(s, n))
+                .collect(),
+        }
     }
 
     /// A user's own policies and those of its enabled groups (a policy named but missing is

@@ -78,10 +78,21 @@ pub struct ServiceAccountInfo {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TemporaryInfo {
     pub access_key: String,
+    /// The user it acts for, or a federated subject's id.
     pub parent: String,
     pub policy: Option<Arc<Policy>>,
     pub expiry: u64,
     pub created_at: u64,
+    /// For the credentials of a federated subject.
+    pub federated: Option<FederatedInfo>,
+}
+
+/// Who an identity provider vouched for, and the policies its token granted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FederatedInfo {
+    pub issuer: String,
+    pub subject: String,
+    pub policies: Vec<String>,
 }
 
 /// Credentials just created, for the one who asked: the only time the store hands out a

@@ -7,7 +7,7 @@
 //! `groups/<name>.json` (status, members, attached policies), `policies/<name>.json`,
 //! `service-accounts/<access key>.json` (parent, sealed secret, inline policy, expiry, …),
 //! `sts/<access key>.json` (parent, sealed secret and session token, session policy,
-//! expiry). What is attached to an entity is inside its own document, so two changes to
+//! expiry; for a federated subject, its issuer, subject and the names of its policies). What is attached to an entity is inside its own document, so two changes to
 //! different entities never touch the same document, and a distributed mode can change one
 //! entity under one lock. A document whose name differs from its key is refused at load.
 //!
@@ -42,6 +42,12 @@
 //! replacement is stored like any policy, and removing it brings the built-in back (as
 //! MinIO's default reappears once the stored one is deleted).
 //!
+//! **Federated subjects** (`AssumeRoleWithWebIdentity`): their temporary credentials have no
+//! parent user; their parent is the subject's id ([`federated_parent`], MinIO's: a hash of
+//! issuer and subject) and their permissions are the policies the provider's token named,
+//! looked up by name at each use (those that exist when they are created; none, and they are
+//! refused). Removing a user never touches them.
+//!
 //! Strata's own choices: only root may create a service account whose parent is root (one
 //! without an inline policy is root); temporary credentials' session tokens are opaque
 //! random strings looked up here, not JWTs; expired temporary credentials stay until
@@ -68,15 +74,15 @@ pub use backend::{Backend, BackendError, BackendErrorKind, FaultyBackend, Memory
 pub use error::{IamError, LookupError};
 pub use identity::{Identity, IdentityKind};
 pub use info::{
-    Credentials, GroupInfo, PolicyEntities, PolicyInfo, PolicyOrigin, ServiceAccountInfo,
-    TemporaryInfo, UserInfo,
+    Credentials, FederatedInfo, GroupInfo, PolicyEntities, PolicyInfo, PolicyOrigin,
+    ServiceAccountInfo, TemporaryInfo, UserInfo,
 };
 pub use model::{Status, ACCESS_KEY_MAX, ACCESS_KEY_MIN, SECRET_KEY_MAX, SECRET_KEY_MIN};
 pub use policies::PolicyTarget;
 pub use reseal::Resealed;
 pub use seal::{Sealer, Secret};
 pub use service_accounts::{NewServiceAccount, PolicyUpdate, ServiceAccountUpdate};
-pub use temporary::NewTemporary;
+pub use temporary::{federated_parent, NewFederated, NewTemporary};
 
 use crate::canned::CANNED;
 use crate::document::Policy;

@@ -110,6 +110,21 @@ pub(crate) struct Temporary {
     pub policy: Option<Arc<Policy>>,
     pub expiry: u64,
     pub created_at: u64,
+    /// Set for the credentials of a subject an identity provider vouched for
+    /// (`AssumeRoleWithWebIdentity`): `parent` is then the subject's id, not a user, and the
+    /// permissions are the named policies', not a user's. Absent in older documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated: Option<Federated>,
+}
+
+/// Who an identity provider's token named, and the policies it granted (by name: a policy
+/// changed or removed later changes what the credentials may do, as a user's would).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Federated {
+    pub issuer: String,
+    pub subject: String,
+    pub policies: BTreeSet<String>,
 }
 
 /// A user-defined policy (or a replacement of a canned one).

@@ -1,13 +1,17 @@
-//! Temporary (STS) credentials: what `AssumeRole` hands out, and their expiry.
+//! Temporary (STS) credentials: what `AssumeRole` hands out for a user (or root), what
+//! `AssumeRoleWithWebIdentity` hands out for a federated subject, and their expiry.
 
 use super::error::IamError;
 use super::generate;
-use super::info::{Credentials, TemporaryInfo};
-use super::model::Temporary;
+use super::info::{Credentials, FederatedInfo, TemporaryInfo};
+use super::model::{Federated, Temporary};
 use super::seal::{SealKind, Secret};
 use super::service_accounts::checked_policy;
 use super::{Iam, State, Step};
 use crate::document::Policy;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// MinIO's (and AWS's) bound on an STS session policy's JSON.
 const MAX_SESSION_POLICY: usize = 2048;
@@ -24,42 +28,102 @@ pub struct NewTemporary {
     pub expiry: u64,
 }
 
+/// Temporary credentials to create for a subject an identity provider vouched for (the STS
+/// front has verified its token and computed the expiry, bounded by the token's own).
+#[derive(Clone, Debug)]
+pub struct NewFederated {
+    /// The provider (the token's `iss`).
+    pub issuer: String,
+    /// Whom it vouched for (the token's `sub`).
+    pub subject: String,
+    /// Names of the policies the token grants; those that exist are kept.
+    pub policies: Vec<String>,
+    /// The session policy narrowing them.
+    pub policy: Option<Policy>,
+    /// Unix seconds from which they no longer authenticate; after `now`.
+    pub expiry: u64,
+}
+
+/// The parent of a federated subject's credentials, as MinIO derives it: the unpadded
+/// base64url SHA-256 of `openid:<subject>:<issuer>` (stable across logins, bounded, and free
+/// of the `/` an issuer's URL holds).
+pub fn federated_parent(issuer: &str, subject: &str) -> String {
+    let digest = Sha256::digest(format!("openid:{subject}:{issuer}").as_bytes());
+    base64_simd::URL_SAFE_NO_PAD.encode_to_string(digest)
+}
+
 impl Iam {
     /// Creates temporary credentials for an enabled parent; returns them, session token
     /// included (generated: access key 20 characters, secret 40, token 64).
     pub fn add_temporary(&self, req: NewTemporary, now: u64) -> Result<Credentials, IamError> {
-        if req.expiry <= now {
-            return Err(IamError::InvalidExpiry {
-                expiry: req.expiry,
-                reason: "not in the future",
+        let policy = checked_session(req.policy, req.expiry, now)?;
+        self.create_temporary(now, |s| {
+            self.check_temporary_parent(s, &req.parent)?;
+            Ok((req.parent.clone(), policy, req.expiry, None))
+        })
+    }
+
+    /// Creates temporary credentials for a federated subject, with the policies of `req` that
+    /// exist (none: [`IamError::NoSuchPolicy`]); returns them, session token included.
+    pub fn add_federated(&self, req: NewFederated, now: u64) -> Result<Credentials, IamError> {
+        let policy = checked_session(req.policy, req.expiry, now)?;
+        if req.issuer.trim().is_empty() || req.subject.trim().is_empty() {
+            return Err(IamError::InvalidName {
+                kind: "federated subject",
+                name: format!("{}:{}", req.issuer, req.subject),
+                reason: "its issuer or its subject is empty",
             });
         }
-        let policy = req
-            .policy
-            .map(|p| checked_policy(p, MAX_SESSION_POLICY))
-            .transpose()?;
+        let parent = federated_parent(&req.issuer, &req.subject);
+        self.create_temporary(now, |s| {
+            let policies: BTreeSet<String> = req
+                .policies
+                .iter()
+                .filter(|n| self.has_policy(s, n))
+                .cloned()
+                .collect();
+            if policies.is_empty() {
+                return Err(IamError::NoSuchPolicy(req.policies.join(",")));
+            }
+            let federated = Federated {
+                issuer: req.issuer.clone(),
+                subject: req.subject.clone(),
+                policies,
+            };
+            Ok((parent.clone(), policy, req.expiry, Some(federated)))
+        })
+    }
+
+    /// Generates and stores temporary credentials; `describe` checks the state and says whom
+    /// they act for (parent, session policy, expiry, federated subject).
+    fn create_temporary(
+        &self,
+        now: u64,
+        describe: impl FnOnce(&State) -> Result<TemporaryParts, IamError>,
+    ) -> Result<Credentials, IamError> {
         let secret_key = Secret::new(generate::secret_key()?);
         let session_token = Secret::new(generate::session_token()?);
-        let access_key = self.change(|s| {
-            self.check_temporary_parent(s, &req.parent)?;
+        let (access_key, expiry) = self.change(|s| {
+            let (parent, policy, expiry, federated) = describe(s)?;
             let access_key = self.unused_access_key(s)?;
             let seal = |kind, secret: &Secret| self.sealer.seal(kind, &access_key, secret.expose());
             let t = Temporary {
                 access_key: access_key.clone(),
                 secret: seal(SealKind::TemporarySecret, &secret_key)?,
                 session_token: seal(SealKind::TemporaryToken, &session_token)?,
-                parent: req.parent.clone(),
+                parent,
                 policy,
-                expiry: req.expiry,
+                expiry,
                 created_at: now,
+                federated,
             };
-            Ok((vec![Step::PutTemporary(t)], access_key))
+            Ok((vec![Step::PutTemporary(t)], (access_key, expiry)))
         })?;
         Ok(Credentials {
             access_key,
             secret_key,
             session_token: Some(session_token),
-            expiry: Some(req.expiry),
+            expiry: Some(expiry),
         })
     }
 
@@ -126,6 +190,26 @@ impl Iam {
     }
 }
 
+/// Parent, session policy, expiry and federated subject of credentials to create.
+type TemporaryParts = (String, Option<Arc<Policy>>, u64, Option<Federated>);
+
+/// The session policy, checked, of credentials expiring at `expiry` (after `now`).
+fn checked_session(
+    policy: Option<Policy>,
+    expiry: u64,
+    now: u64,
+) -> Result<Option<Arc<Policy>>, IamError> {
+    if expiry <= now {
+        return Err(IamError::InvalidExpiry {
+            expiry,
+            reason: "not in the future",
+        });
+    }
+    policy
+        .map(|p| checked_policy(p, MAX_SESSION_POLICY))
+        .transpose()
+}
+
 fn temporary<'a>(s: &'a State, access_key: &str) -> Result<&'a Temporary, IamError> {
     s.temporary
         .get(access_key)
@@ -139,5 +223,10 @@ fn info(t: &Temporary) -> TemporaryInfo {
         policy: t.policy.clone(),
         expiry: t.expiry,
         created_at: t.created_at,
+        federated: t.federated.as_ref().map(|f| FederatedInfo {
+            issuer: f.issuer.clone(),
+            subject: f.subject.clone(),
+            policies: f.policies.iter().cloned().collect(),
+        }),
     }
 }

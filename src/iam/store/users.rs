@@ -62,7 +62,7 @@ impl Iam {
             steps.extend(
                 s.temporary
                     .values()
-                    .filter(|t| t.parent == access_key)
+                    .filter(|t| t.federated.is_none() && t.parent == access_key)
                     .map(|t| Step::DeleteTemporary(t.access_key.clone())),
             );
             steps.extend(s.groups_of(access_key).map(|g| {

@@ -3,24 +3,24 @@
 //! then authorised by the endpoint's admin action (`admin:CreateUser`, …) against the caller's
 //! policies — not by being root. Bodies madmin encrypts are decrypted and encrypted with the
 //! caller's secret key (`strata_admin::crypto`); the body's SHA-256, when the signature covers
-//! one, is checked before it is read as anything.
+//! one, is checked before it is read as anything. Temporary credentials (STS) need their
+//! session token here as for S3 calls.
 //!
 //! Served so far: users (add, remove, info, list, status) and canned policies (add, remove,
 //! info, list, attach, detach). The other endpoints of `strata_admin::ENDPOINTS` answer
 //! NotImplemented; paths of a later API version answer 426, so newer clients fall back to v3.
 
+use crate::body::{self, BodyError};
 use crate::iam::now;
 use crate::metrics::usage::Usage;
-use http::{HeaderMap, HeaderValue, Method as HttpMethod, StatusCode, Uri};
-use s3s::route::S3Route;
-use s3s::{Body, S3Request, S3Response, S3Result};
-use sha2::{Digest, Sha256};
+use http::{HeaderValue, StatusCode};
+use s3s::{Body, S3Request, S3Response};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use strata_admin::crypto::{self, Cipher};
 use strata_admin::{Authorization, Endpoint, Method};
 use strata_engine::Engine;
-use strata_iam::{Decision, Iam, IamError, Identity};
+use strata_iam::{Decision, Iam, IamError, Identity, IdentityKind};
 use strata_s3::access::AccessConfigs;
 
 mod info;
@@ -112,53 +112,6 @@ pub(super) fn iam_error(e: IamError) -> AdminError {
     AdminError::new(status, code, e.to_string())
 }
 
-/// The admin route beside the S3 operations, and the browser-POST refusals it shares the
-/// protocol layer's one custom route with.
-pub struct Routes {
-    pub admin: AdminRoute,
-    pub post: strata_s3::post::PostRoute,
-}
-
-/// Marks a request the admin route took.
-#[derive(Clone, Copy)]
-struct AdminCall;
-
-#[async_trait::async_trait]
-impl S3Route for Routes {
-    fn is_match(
-        &self,
-        method: &HttpMethod,
-        uri: &Uri,
-        headers: &HeaderMap,
-        extensions: &mut http::Extensions,
-    ) -> bool {
-        if uri.path().starts_with("/minio/admin/") {
-            extensions.insert(AdminCall);
-            return true;
-        }
-        self.post.is_match(method, uri, headers, extensions)
-    }
-
-    async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
-        if req.extensions.get::<AdminCall>().is_some() {
-            // Authorised per endpoint in `call` (an admin action, not an S3 one); a request
-            // must be signed.
-            return match req.credentials {
-                Some(_) => Ok(()),
-                None => Err(s3s::s3_error!(AccessDenied, "Signature is required")),
-            };
-        }
-        self.post.check_access(req).await
-    }
-
-    async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
-        if req.extensions.get::<AdminCall>().is_some() {
-            return Ok(self.admin.call(req).await);
-        }
-        self.post.call(req).await
-    }
-}
-
 pub use info::ServerFacts;
 
 pub struct AdminRoute {
@@ -186,7 +139,7 @@ impl AdminRoute {
         }
     }
 
-    async fn call(&self, req: S3Request<Body>) -> S3Response<Body> {
+    pub(crate) async fn call(&self, req: S3Request<Body>) -> S3Response<Body> {
         let path = req.uri.path().to_string();
         match self.serve(req).await {
             Ok(r) => {
@@ -263,6 +216,14 @@ impl AdminRoute {
             .iam
             .identity(&access_key, now())
             .map_err(|_| AdminError::denied())?;
+        let token = strata_s3::authz::session_token(&query, &req.headers);
+        if !crate::authorize::session_token_ok(&id, token) {
+            return Err(AdminError::new(
+                StatusCode::FORBIDDEN,
+                "InvalidToken",
+                "The provided token is malformed or otherwise invalid.",
+            ));
+        }
         authorize(ep, &id, q("accessKey").as_deref())?;
         let body = read_body(&mut req).await?;
         let body = if ep.encrypted_request && !body.is_empty() {
@@ -338,7 +299,7 @@ fn authorize(ep: &Endpoint, id: &Identity, account: Option<&str>) -> Result<(), 
         // Whose account a new service account is for is in the body: checked there too.
         Authorization::SelfUnlessDenied(_) if ep.path == "add-service-account" => true,
         Authorization::SelfUnlessDenied(action) => {
-            let own = account.is_some_and(|a| a == id.username());
+            let own = account.is_some_and(|a| is_own(id, a));
             let decision = id.decide(action, None, &cx, None);
             decision == Decision::Allow || (own && decision != Decision::ExplicitDeny)
         }
@@ -350,80 +311,40 @@ fn authorize(ep: &Endpoint, id: &Identity, account: Option<&str>) -> Result<(), 
     }
 }
 
+/// Whether `account` is the caller's own, for the calls a user may make on itself without an
+/// admin action. Never for temporary credentials: they must not outgrow their session and
+/// expiry (a new secret for their user, a lasting service account of it); with the action
+/// allowed by their session's policies they may.
+pub(super) fn is_own(id: &Identity, account: &str) -> bool {
+    account == id.username() && !matches!(id.kind(), IdentityKind::Temporary { .. })
+}
+
 /// The whole body, bounded, checked against the SHA-256 the signature covers (SigV4 in the
 /// Authorization header, as madmin and minio-py sign: a presigned or SigV2 admin call carries
 /// no payload hash, and is refused).
 async fn read_body(req: &mut S3Request<Body>) -> Result<Vec<u8>, AdminError> {
-    let declared = req
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let hex_digest = declared.len() == 64 && declared.bytes().all(|b| b.is_ascii_hexdigit());
-    if !hex_digest {
-        // UNSIGNED-PAYLOAD, streaming or SigV2: the body would not be covered by the signature.
-        return Err(AdminError::new(
-            StatusCode::BAD_REQUEST,
-            "XAmzContentSHA256Mismatch",
-            "Admin calls must sign their payload: x-amz-content-sha256 is its SHA-256",
-        ));
-    }
-    let declared_len = req
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared_len.is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(too_large());
-    }
-    // s3s checks the streamed body against the declared hash as it reads it.
-    let bytes = req
-        .input
-        .store_all_limited(MAX_BODY)
+    body::read(req, MAX_BODY, body::Hash::Declared)
         .await
-        .map_err(|e| body_error(e.as_ref()))?;
-    let got = Sha256::digest(&bytes);
-    let got: String = got.iter().map(|b| format!("{b:02x}")).collect();
-    if !got.eq_ignore_ascii_case(declared) {
-        return Err(sha_mismatch());
-    }
-    Ok(bytes.to_vec())
-}
-
-/// Why the body could not be read, by the error's type: the connection failed, the body
-/// was longer than allowed, or (what s3s's hashing reader reports) it was not what was signed.
-fn body_error(e: &(dyn std::error::Error + 'static)) -> AdminError {
-    let mut cause = Some(e);
-    while let Some(err) = cause {
-        if err.is::<hyper::Error>() {
-            return AdminError::new(
+        .map_err(|e| match e {
+            BodyError::Unsigned => AdminError::new(
                 StatusCode::BAD_REQUEST,
-                "IncompleteBody",
-                "The request body could not be read to its end",
-            );
-        }
-        if err.is::<http_body_util::LengthLimitError>() {
-            return too_large();
-        }
-        cause = err.source();
-    }
-    sha_mismatch()
-}
-
-fn too_large() -> AdminError {
-    AdminError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "EntityTooLarge",
-        format!("Admin request bodies are at most {MAX_BODY} bytes"),
-    )
-}
-
-fn sha_mismatch() -> AdminError {
-    AdminError::new(
-        StatusCode::BAD_REQUEST,
-        "XAmzContentSHA256Mismatch",
-        "The provided 'x-amz-content-sha256' header does not match what was computed.",
-    )
+                "XAmzContentSHA256Mismatch",
+                "Admin calls must sign their payload: x-amz-content-sha256 is its SHA-256",
+            ),
+            BodyError::TooLarge(max) => AdminError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "EntityTooLarge",
+                format!("Admin request bodies are at most {max} bytes"),
+            ),
+            BodyError::Incomplete => {
+                AdminError::new(StatusCode::BAD_REQUEST, "IncompleteBody", e.to_string())
+            }
+            BodyError::Sha256Mismatch => AdminError::new(
+                StatusCode::BAD_REQUEST,
+                "XAmzContentSHA256Mismatch",
+                e.to_string(),
+            ),
+        })
 }
 
 /// One admin call, as its family's handler sees it.

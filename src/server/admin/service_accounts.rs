@@ -90,9 +90,10 @@ fn parent_of(call: &Call<'_>, access_key: &str) -> Result<String, AdminError> {
 
 /// The caller may act on a service account of `parent`: with the endpoint's action on
 /// anyone's; on its own (its user's) always for `OwnOr`, unless the action is explicitly
-/// denied for `SelfUnlessDenied` (creating one), as MinIO.
+/// denied for `SelfUnlessDenied` (creating one), as MinIO — but temporary credentials have no
+/// own ones (`is_own`).
 fn authorize(call: &Call<'_>, parent: &str) -> Result<(), AdminError> {
-    let own = parent == call.caller.username();
+    let own = super::is_own(call.caller, parent);
     let (action, own_unless_denied) = match call.endpoint.action {
         Authorization::OwnOr(a) => (a, false),
         Authorization::SelfUnlessDenied(a) => (a, true),

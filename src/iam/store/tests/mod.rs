@@ -11,8 +11,8 @@ mod temporary;
 mod users;
 
 use super::{
-    Backend, FaultyBackend, Iam, IamError, MemoryBackend, NewServiceAccount, NewTemporary,
-    PolicyTarget, Sealer, Secret, State, Status,
+    Backend, FaultyBackend, Iam, IamError, MemoryBackend, NewFederated, NewServiceAccount,
+    NewTemporary, PolicyTarget, Sealer, Secret, State, Status,
 };
 use crate::document::Policy;
 use std::sync::Arc;

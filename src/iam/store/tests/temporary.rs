@@ -162,3 +162,164 @@ fn parent_disabled_or_removed_disables_temporary_credentials() {
         LookupError::ParentMissing("alice".into())
     );
 }
+
+const ISSUER: &str = "https://issuer.example";
+const SUBJECT: &str = "system:serviceaccount:ns:app";
+
+fn federated(policies: &[&str], expiry: u64) -> NewFederated {
+    NewFederated {
+        issuer: ISSUER.into(),
+        subject: SUBJECT.into(),
+        policies: policies.iter().map(|p| p.to_string()).collect(),
+        policy: None,
+        expiry,
+    }
+}
+
+#[test]
+fn federated_credentials_have_the_policies_their_token_named() {
+    let f = Fixture::new();
+    f.policy("read-a", &allow(&["s3:GetObject"], &["arn:aws:s3:::a/*"]));
+    let creds = f
+        .iam
+        .add_federated(federated(&["read-a", "no-such-policy"], NOW + HOUR), NOW)
+        .unwrap();
+    let token = creds.session_token.clone().expect("a session token");
+    let parent = crate::store::federated_parent(ISSUER, SUBJECT);
+    assert_eq!(parent.len(), 43, "{parent}");
+    let id = f.iam.identity(&creds.access_key, NOW).unwrap();
+    assert!(id.secret().matches(creds.secret_key.expose()));
+    match id.kind() {
+        IdentityKind::Temporary {
+            parent: p,
+            session_token,
+            expiry,
+        } => {
+            assert_eq!((p.as_str(), *expiry), (parent.as_str(), NOW + HOUR));
+            assert!(session_token.matches(token.expose()));
+        }
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(id.username(), parent);
+    assert!(!id.acts_as_root());
+    let cx = crate::Context::new();
+    assert!(id.is_allowed("s3:GetObject", Some("arn:aws:s3:::a/k"), &cx, None));
+    assert!(!id.is_allowed("s3:GetObject", Some("arn:aws:s3:::b/k"), &cx, None));
+    assert!(!id.is_allowed("s3:PutObject", Some("arn:aws:s3:::a/k"), &cx, None));
+    // Only the policies that exist are kept.
+    let info = f.iam.temporary_info(&creds.access_key).unwrap();
+    let fed = info.federated.clone().expect("federated");
+    assert_eq!(
+        (fed.issuer.as_str(), fed.subject.as_str(), fed.policies),
+        (ISSUER, SUBJECT, vec!["read-a".to_string()])
+    );
+    assert_eq!(f.iam.list_temporary(&parent), [info]);
+    // Expired: refused, as any temporary credential.
+    assert_eq!(
+        f.iam.identity(&creds.access_key, NOW + HOUR).unwrap_err(),
+        LookupError::TemporaryExpired
+    );
+    f.assert_reloads();
+    // The policy is looked up by name at each use: removed, it grants nothing.
+    f.iam.remove_policy("read-a").unwrap();
+    let id = f.iam.identity(&creds.access_key, NOW).unwrap();
+    assert!(!id.is_allowed("s3:GetObject", Some("arn:aws:s3:::a/k"), &cx, None));
+}
+
+#[test]
+fn federated_credentials_are_narrowed_by_a_session_policy_and_sealed() {
+    let f = Fixture::new();
+    let creds = f
+        .iam
+        .add_federated(
+            NewFederated {
+                policy: Some(parse(&allow(&["s3:GetObject"], &["arn:aws:s3:::a/*"]))),
+                ..federated(&["readwrite"], NOW + HOUR)
+            },
+            NOW,
+        )
+        .unwrap();
+    let id = f.iam.identity(&creds.access_key, NOW).unwrap();
+    let cx = crate::Context::new();
+    assert!(id.is_allowed("s3:GetObject", Some("arn:aws:s3:::a/k"), &cx, None));
+    assert!(!id.is_allowed("s3:PutObject", Some("arn:aws:s3:::a/k"), &cx, None));
+    let doc = &f.mem.documents()[&format!("sts/{}.json", creds.access_key)];
+    let text = String::from_utf8_lossy(doc);
+    assert!(!text.contains(creds.secret_key.expose()), "{text}");
+    let token = creds.session_token.unwrap();
+    assert!(!text.contains(token.expose()), "{text}");
+    assert!(text.contains(SUBJECT), "{text}");
+}
+
+#[test]
+fn add_federated_refuses_and_creates_nothing() {
+    let f = Fixture::new();
+    let before = f.snapshot();
+    let cases: Vec<(NewFederated, Check)> = vec![
+        (federated(&["no-such-policy"], NOW + HOUR), |e| {
+            matches!(e, IamError::NoSuchPolicy(_))
+        }),
+        (federated(&[], NOW + HOUR), |e| {
+            matches!(e, IamError::NoSuchPolicy(_))
+        }),
+        (federated(&["readonly"], NOW), |e| {
+            matches!(e, IamError::InvalidExpiry { .. })
+        }),
+        (
+            NewFederated {
+                subject: " ".into(),
+                ..federated(&["readonly"], NOW + HOUR)
+            },
+            |e| matches!(e, IamError::InvalidName { .. }),
+        ),
+        (
+            NewFederated {
+                issuer: String::new(),
+                ..federated(&["readonly"], NOW + HOUR)
+            },
+            |e| matches!(e, IamError::InvalidName { .. }),
+        ),
+    ];
+    for (req, want) in cases {
+        let what = format!("{req:?}");
+        let e = err(f.iam.add_federated(req, NOW));
+        assert!(want(&e), "{what}: {e:?}");
+    }
+    assert_eq!(f.snapshot(), before);
+}
+
+#[test]
+fn federated_credentials_are_no_users_and_outlive_none() {
+    let f = Fixture::new();
+    let parent = crate::store::federated_parent(ISSUER, SUBJECT);
+    // A user that happens to have the subject's id as its name: removing it leaves the
+    // federated credentials alone, and they never get its policies.
+    f.user(&parent, "parent-secret")
+        .attach_user(&parent, &["readwrite"]);
+    let key = f
+        .iam
+        .add_federated(federated(&["readonly"], NOW + HOUR), NOW)
+        .unwrap()
+        .access_key;
+    let cx = crate::Context::new();
+    let id = f.iam.identity(&key, NOW).unwrap();
+    assert!(!id.is_allowed("s3:PutObject", Some("arn:aws:s3:::a/k"), &cx, None));
+    f.iam
+        .set_user_status(&parent, Status::Disabled, NOW)
+        .unwrap();
+    assert!(f.iam.identity(&key, NOW).is_ok());
+    f.iam.remove_user(&parent, NOW).unwrap();
+    assert!(f.iam.identity(&key, NOW).is_ok());
+    // Purged once expired, as the others.
+    assert_eq!(f.iam.purge_expired(NOW + HOUR).unwrap(), 1);
+    f.assert_reloads();
+}
+
+#[test]
+fn documents_of_user_credentials_are_unchanged() {
+    let f = Fixture::new();
+    f.user("alice", "alice-secret");
+    let key = f.temporary("alice", None);
+    let doc = &f.mem.documents()[&format!("sts/{key}.json")];
+    assert!(!String::from_utf8_lossy(doc).contains("federated"));
+}

@@ -177,6 +177,14 @@ fn groups_service_accounts_and_the_deployment_through_the_admin_api() {
     assert_eq!(status(&v, "fred_sa_delete"), 403, "{v}");
     assert_eq!(v["app_get_disabled"]["code"], "InvalidAccessKeyId", "{v}");
     assert_eq!(ok(&v, "app_get_enabled"), "aaa");
+    // A service account cannot act on its parent's account as the parent may (MinIO's rule).
+    for step in [
+        "app_sets_parent_secret",
+        "app_adds_service_account",
+        "app_lists_service_accounts",
+    ] {
+        assert_eq!(status(&v, step), 403, "{step}: {v}");
+    }
     assert_eq!(
         v["app_get_parent_disabled"]["code"], "InvalidAccessKeyId",
         "{v}"

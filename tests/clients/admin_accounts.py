@@ -65,6 +65,11 @@ step("sa_disable", lambda: root.update_service_account(access_key="erinapp1", st
 step("app_get_disabled", lambda: app.get_object(Bucket="data", Key="a.txt"))
 step("sa_enable", lambda: root.update_service_account(access_key="erinapp1", status="on"))
 step("app_get_enabled", lambda: app.get_object(Bucket="data", Key="a.txt")["Body"].read().decode())
+# A service account acts for erin but is not erin: no new secret for her, no key of its own.
+app_admin = s3lib.admin("erinapp1", "erinapp1-secret")
+step("app_sets_parent_secret", lambda: app_admin.user_add("erin", "hijacked-secret-1"))
+step("app_adds_service_account", lambda: app_admin.add_service_account(name="escape"))
+step("app_lists_service_accounts", lambda: app_admin.list_service_account("erin"))
 step("erin_disable", lambda: root.user_disable("erin"))
 step("app_get_parent_disabled", lambda: app.get_object(Bucket="data", Key="a.txt"))
 root.user_enable("erin")

@@ -312,11 +312,12 @@ fn authorize(ep: &Endpoint, id: &Identity, account: Option<&str>) -> Result<(), 
 }
 
 /// Whether `account` is the caller's own, for the calls a user may make on itself without an
-/// admin action. Never for temporary credentials: they must not outgrow their session and
-/// expiry (a new secret for their user, a lasting service account of it); with the action
-/// allowed by their session's policies they may.
+/// admin action. Only a user's own keys: a service account or temporary credentials act for
+/// their user but must not outgrow their own policy and expiry (a new secret for that user, a
+/// lasting service account of it), as in MinIO; with the action allowed by their policies they
+/// may.
 pub(super) fn is_own(id: &Identity, account: &str) -> bool {
-    account == id.username() && !matches!(id.kind(), IdentityKind::Temporary { .. })
+    account == id.username() && matches!(id.kind(), IdentityKind::User)
 }
 
 /// The whole body, bounded, checked against the SHA-256 the signature covers (SigV4 in the

@@ -7,7 +7,9 @@
 
 use crate::s3_support::{client_script, venv_python, Server};
 use serde_json::Value;
+use std::fs;
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -21,6 +23,12 @@ struct Provider {
 
 impl Provider {
     fn start() -> Provider {
+        Provider::start_with(&[], "http")
+    }
+
+    /// With oidc_provider.py's options (`--tls CERT KEY`, `--token T`); `scheme` is what it
+    /// then serves.
+    fn start_with(args: &[&str], scheme: &str) -> Provider {
         let dir = tempfile::Builder::new()
             .prefix("strata-oidc-")
             .tempdir()
@@ -28,6 +36,7 @@ impl Provider {
         let mut child = Command::new(venv_python())
             .arg(client_script("oidc_provider.py"))
             .arg(dir.path())
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -46,7 +55,7 @@ impl Provider {
             .expect("the OpenID provider printed no port within 60 s");
         Provider {
             child,
-            issuer: format!("http://127.0.0.1:{port}"),
+            issuer: format!("{scheme}://127.0.0.1:{port}"),
             dir,
         }
     }
@@ -243,4 +252,109 @@ fn users_and_service_account_tokens_get_temporary_credentials_that_expire() {
     }
     assert!(!log.contains(token.trim()), "token in the log");
     s.kill();
+}
+
+/// A CA and a certificate it signed for 127.0.0.1, made with openssl in `dir`: (CA, cert, key).
+fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let p = |name: &str| dir.join(name);
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=strata test CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    fs::write(p("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+    (p("ca.pem"), p("leaf.pem"), p("leaf.key"))
+}
+
+/// A provider that serves its keys over https, and only to bearers of a token (as a
+/// Kubernetes API server serves its service account issuer's): reached with --oidc-ca-file and
+/// --oidc-token-file; without the CA (the system's roots do not know it) or without the token,
+/// the keys cannot be fetched and the exchange answers IDPCommunicationError.
+#[test]
+fn a_provider_behind_tls_and_a_token_is_reached_with_its_ca_and_token_files() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_ca(certs.path());
+    let token = certs.path().join("token");
+    fs::write(&token, "pod-token-123\n").unwrap();
+    let (ca, cert, key, token) = (
+        ca.to_str().unwrap(),
+        cert.to_str().unwrap(),
+        key.to_str().unwrap(),
+        token.to_str().unwrap(),
+    );
+    let idp = Provider::start_with(&["--tls", cert, key, "--token", "pod-token-123"], "https");
+    let workdir = idp.dir.path().to_str().unwrap();
+    let exchange = |files: &[&str]| -> Value {
+        let mut args = vec![
+            "--oidc-issuer",
+            &idp.issuer,
+            "--oidc-audience",
+            "strata",
+            "--oidc-claim-name",
+            "sub",
+        ];
+        args.extend_from_slice(files);
+        let s = Server::start_with(4, &args);
+        s.py_json("sts_tls.py", &[workdir])
+    };
+    let v = exchange(&["--oidc-ca-file", ca, "--oidc-token-file", token]);
+    assert_eq!(ok(&v, "exchange"), "over tls", "{v}");
+    for (files, why) in [
+        (vec!["--oidc-ca-file", ca], "no token"),
+        (vec!["--oidc-token-file", token], "the CA unknown"),
+    ] {
+        let v = exchange(&files);
+        assert_eq!(err(&v, "exchange").0, "IDPCommunicationError", "{why}: {v}");
+    }
 }

@@ -126,7 +126,7 @@ pub struct ServerArgs {
     /// https://kubernetes.default.svc.cluster.local); unset: no web identity logins.
     #[arg(long, env = "STRATA_IDENTITY_OPENID_ISSUER")]
     pub oidc_issuer: Option<String>,
-    /// Where the issuer's key set (JWKS) is (http://); default: the `jwks_uri` of
+    /// Where the issuer's key set (JWKS) is (http:// or https://); default: the `jwks_uri` of
     /// <issuer>/.well-known/openid-configuration.
     #[arg(long, env = "STRATA_IDENTITY_OPENID_JWKS_URL")]
     pub oidc_jwks_url: Option<String>,
@@ -136,6 +136,15 @@ pub struct ServerArgs {
     /// The token claim naming the policies the credentials get (comma-separated or a list).
     #[arg(long, env = "STRATA_IDENTITY_OPENID_CLAIM_NAME", default_value = strata_server::DEFAULT_CLAIM_NAME)]
     pub oidc_claim_name: String,
+    /// CA bundle (PEM) trusted when fetching the issuer's documents over https (in a pod:
+    /// /var/run/secrets/kubernetes.io/serviceaccount/ca.crt); default: the system's roots.
+    #[arg(long, env = "STRATA_IDENTITY_OPENID_CA_FILE")]
+    pub oidc_ca_file: Option<PathBuf>,
+    /// File whose content is sent as a bearer token with those fetches, read at each (in a
+    /// pod: /var/run/secrets/kubernetes.io/serviceaccount/token; the API server serves its
+    /// key set to service accounts).
+    #[arg(long, env = "STRATA_IDENTITY_OPENID_TOKEN_FILE")]
+    pub oidc_token_file: Option<PathBuf>,
     /// Policies every token of the issuer gets, comma-separated, instead of a claim's (the way
     /// for Kubernetes service account tokens, which name none).
     #[arg(long, env = "STRATA_IDENTITY_OPENID_ROLE_POLICY")]
@@ -201,8 +210,13 @@ fn sts(args: &ServerArgs) -> Result<StsConfig> {
         .map(str::to_string)
         .collect();
     let Some(issuer) = args.oidc_issuer.clone().filter(|i| !i.is_empty()) else {
-        if args.oidc_jwks_url.is_some() || args.oidc_audience.is_some() || !role_policy.is_empty() {
-            bail!("--oidc-jwks-url, --oidc-audience and --oidc-role-policy need --oidc-issuer");
+        if args.oidc_jwks_url.is_some()
+            || args.oidc_audience.is_some()
+            || !role_policy.is_empty()
+            || args.oidc_ca_file.is_some()
+            || args.oidc_token_file.is_some()
+        {
+            bail!("--oidc-jwks-url, --oidc-audience, --oidc-role-policy, --oidc-ca-file and --oidc-token-file need --oidc-issuer");
         }
         return Ok(StsConfig {
             min_duration,
@@ -238,6 +252,8 @@ fn sts(args: &ServerArgs) -> Result<StsConfig> {
             audience,
             claim_name: args.oidc_claim_name.clone(),
             role_policy,
+            ca_file: args.oidc_ca_file.clone(),
+            token_file: args.oidc_token_file.clone(),
         }),
     })
 }
@@ -386,6 +402,7 @@ fn client_limits(args: &ServerArgs) -> Result<(Limits, usize, Duration)> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::path::Path;
 
     #[derive(Parser)]
     struct Cli {
@@ -431,14 +448,29 @@ mod tests {
             .unwrap();
         assert_eq!(c.role_policy, ["a", "b", "c"]);
         // Refused: no audience, provider flags without an issuer, both ways of naming
-        // policies, an issuer that is no URL, an https discovery the server cannot fetch.
+        // policies, an issuer that is no URL, a JWKS URL that is not http(s).
         assert!(sts_of(&["--oidc-issuer", "http://idp"]).is_err());
         assert!(sts_of(&["--oidc-audience", "strata"]).is_err());
         assert!(sts_of(&["--oidc-role-policy", "a"]).is_err());
+        assert!(sts_of(&["--oidc-ca-file", "/ca.crt"]).is_err());
+        assert!(sts_of(&["--oidc-token-file", "/token"]).is_err());
         assert!(with(&["--oidc-role-policy", "a", "--oidc-claim-name", "groups"]).is_err());
         assert!(with(&["--oidc-claim-name", ""]).is_err());
+        assert!(with(&["--oidc-jwks-url", "ftp://idp/keys"]).is_err());
+        // An https issuer (a Kubernetes API server's), with its CA and a token to fetch with.
         let https = ["--oidc-issuer", "https://k8s", "--oidc-audience", "strata"];
-        assert!(sts_of(&https).is_err());
+        let c = sts_of(
+            &[
+                &https[..],
+                &["--oidc-ca-file", "/ca.crt", "--oidc-token-file", "/token"],
+            ]
+            .concat(),
+        )
+        .unwrap()
+        .openid
+        .unwrap();
+        assert_eq!(c.ca_file.as_deref(), Some(Path::new("/ca.crt")));
+        assert_eq!(c.token_file.as_deref(), Some(Path::new("/token")));
         let c = sts_of(
             &[
                 &https[..],

@@ -174,7 +174,8 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
     )));
     // The admin API, STS, and the refusals of browser POST forms decided in the front: all
     // answered after the signature is checked.
-    let sts = sts::StsRoute::new(iam.clone(), cfg.sts.clone());
+    let sts = sts::StsRoute::new(iam.clone(), cfg.sts.clone())
+        .context("setting up the OpenID provider's fetches")?;
     sts.prefetch();
     builder.set_route(routes::Routes {
         admin: admin::AdminRoute::new(

@@ -1,7 +1,10 @@
 """A stand-in OpenID provider for tests/s3_sts.rs, as a Kubernetes API server publishes its
 service account issuer: a discovery document and a key set (JWKS) over HTTP on 127.0.0.1.
 
-Run: oidc_provider.py WORKDIR
+Run: oidc_provider.py WORKDIR [--tls CERT KEY] [--token TOKEN]
+(--tls: https with that certificate and key; --token: the discovery document and the keys
+only to requests with `Authorization: Bearer TOKEN`, as a Kubernetes API server serves them
+to service accounts, 401 otherwise.)
 Generates RSA keys (pycryptodome): `k1` published, `k2` held back until POST /publish/k2,
 `rogue` never published. Writes them (PEM, with the issuer) to WORKDIR/oidc-keys.json, prints
 `PORT <n>` once serving, then serves until killed:
@@ -18,6 +21,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import ssl
 import sys
 import threading
 import urllib.request
@@ -78,13 +82,19 @@ class Issuer:
             return json.load(r)
 
 
-def serve(workdir):
+def serve(workdir, tls=None, token=None):
     keys = {kid: RSA.generate(2048) for kid in KIDS}
     published = {"k1"}
-    stats = {"jwks_fetches": 0, "discovery_fetches": 0}
+    stats = {"jwks_fetches": 0, "discovery_fetches": 0, "unauthorized": 0}
     lock = threading.Lock()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), None)
-    issuer = f"http://127.0.0.1:{server.server_address[1]}"
+    scheme = "http"
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*tls)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    issuer = f"{scheme}://127.0.0.1:{server.server_address[1]}"
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def reply(self, doc, status=200):
@@ -97,7 +107,11 @@ def serve(workdir):
 
         def do_GET(self):
             with lock:
-                if self.path == "/.well-known/openid-configuration":
+                guarded = self.path in ("/.well-known/openid-configuration", "/keys")
+                if guarded and token and self.headers.get("Authorization") != f"Bearer {token}":
+                    stats["unauthorized"] += 1
+                    self.reply({"error": "unauthorized"}, 401)
+                elif self.path == "/.well-known/openid-configuration":
                     stats["discovery_fetches"] += 1
                     self.reply({"issuer": issuer, "jwks_uri": issuer + "/keys"})
                 elif self.path == "/keys":
@@ -127,4 +141,13 @@ def serve(workdir):
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    args = sys.argv[2:]
+    tls = token = None
+    while args:
+        if args[0] == "--tls":
+            tls, args = (args[1], args[2]), args[3:]
+        elif args[0] == "--token":
+            token, args = args[1], args[2:]
+        else:
+            sys.exit(f"unknown argument {args[0]}")
+    serve(sys.argv[1], tls, token)

@@ -1,17 +1,25 @@
 //! The one outgoing HTTP request the server makes: a GET of an identity provider's discovery
 //! document or key set. Bounded: the whole exchange within `TIMEOUT`, the body at most
-//! `MAX_BODY`, only a 200 taken, no redirect followed. Plain `http://` only so far (a
-//! provider behind TLS needs a proxy or a `--oidc-jwks-url` the server can reach in the
-//! clear; see the README).
+//! `MAX_BODY`, only a 200 taken, no redirect followed. Over `http://`, or `https://` checked
+//! against the given CA bundle (a Kubernetes API server's `ca.crt`) or else the system's
+//! roots, with an optional bearer token read from a file at each fetch (a pod's projected
+//! service account token, which the kubelet renews).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// A key set is a few KiB.
 const MAX_BODY: usize = 256 << 10;
+/// A bearer token is a JWT of a few KiB.
+const MAX_TOKEN: u64 = 64 << 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -23,6 +31,10 @@ pub enum FetchError {
     Io(String),
     #[error("HTTP status {0}")]
     Status(u16),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// Fetches a document (a trait, so that the key cache can be tested without a network).
@@ -32,12 +44,81 @@ pub trait Fetch: Send + Sync {
 }
 
 /// Over HTTP/1.1, one connection per fetch (fetches are rare).
-pub struct HttpFetch;
+pub struct HttpFetch {
+    tls: Arc<rustls::ClientConfig>,
+    /// A file holding the bearer token to send, read at each fetch.
+    token_file: Option<PathBuf>,
+}
+
+impl HttpFetch {
+    /// Trusting the certificates of `ca_file` (PEM) for https, or the system's roots without
+    /// one.
+    pub fn new(
+        ca_file: Option<&Path>,
+        token_file: Option<PathBuf>,
+    ) -> Result<HttpFetch, FetchError> {
+        let roots = match ca_file {
+            Some(f) => roots_from(f)?,
+            None => system_roots(),
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| FetchError::Setup(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(HttpFetch {
+            tls: Arc::new(tls),
+            token_file,
+        })
+    }
+
+    fn bearer(&self) -> Result<Option<String>, FetchError> {
+        let Some(f) = &self.token_file else {
+            return Ok(None);
+        };
+        let setup = |e: &dyn std::fmt::Display| FetchError::Setup(format!("{}: {e}", f.display()));
+        let len = std::fs::metadata(f).map_err(|e| setup(&e))?.len();
+        if len > MAX_TOKEN {
+            return Err(setup(&format!("more than {MAX_TOKEN} bytes")));
+        }
+        let token = std::fs::read_to_string(f).map_err(|e| setup(&e))?;
+        Ok(Some(token.trim().to_string()))
+    }
+}
+
+/// The certificates of a PEM bundle (at least one).
+fn roots_from(file: &Path) -> Result<rustls::RootCertStore, FetchError> {
+    let setup = |e: &dyn std::fmt::Display| FetchError::Setup(format!("{}: {e}", file.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(file).map_err(|e| setup(&e))? {
+        roots
+            .add(cert.map_err(|e| setup(&e))?)
+            .map_err(|e| setup(&e))?;
+    }
+    if roots.is_empty() {
+        return Err(setup(&"no certificate in it"));
+    }
+    Ok(roots)
+}
+
+/// The system's trusted roots (none if it has none: https fetches then fail, saying so).
+fn system_roots() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    for e in &found.errors {
+        tracing::warn!(error = %e, "reading the system's trusted certificates");
+    }
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    tracing::debug!(added, "system certificates trusted for OpenID fetches");
+    roots
+}
 
 #[async_trait::async_trait]
 impl Fetch for HttpFetch {
     async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        tokio::time::timeout(TIMEOUT, get(url))
+        let bearer = self.bearer()?;
+        tokio::time::timeout(TIMEOUT, get(url, &self.tls, bearer.as_deref()))
             .await
             .map_err(|_| FetchError::Timeout)?
     }
@@ -48,45 +129,74 @@ pub fn check_url(url: &str) -> Result<(), FetchError> {
     target(url).map(|_| ())
 }
 
-/// Host, port and path of an `http://` URL.
-fn target(url: &str) -> Result<(String, u16, http::Uri), FetchError> {
+/// Whether a fetch is over TLS, host, port and the URL.
+fn target(url: &str) -> Result<(bool, String, u16, http::Uri), FetchError> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| FetchError::Url(format!("{url}: {e}")))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(FetchError::Url(format!(
-            "{url}: only http:// is supported (put a TLS-terminating proxy in front, or give \
-             a JWKS URL reachable over http)"
-        )));
-    }
+    let tls = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => {
+            return Err(FetchError::Url(format!(
+                "{url}: only http:// and https:// URLs can be fetched"
+            )))
+        }
+    };
     let host = uri
         .host()
         .ok_or_else(|| FetchError::Url(format!("{url}: no host")))?
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
-    let port = uri.port_u16().unwrap_or(80);
-    Ok((host, port, uri))
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    Ok((tls, host, port, uri))
 }
 
-async fn get(url: &str) -> Result<Vec<u8>, FetchError> {
-    let (host, port, uri) = target(url)?;
-    let io = |e: &dyn std::fmt::Display| FetchError::Io(e.to_string());
+async fn get(
+    url: &str,
+    tls: &Arc<rustls::ClientConfig>,
+    bearer: Option<&str>,
+) -> Result<Vec<u8>, FetchError> {
+    let (over_tls, host, port, uri) = target(url)?;
     let stream = tokio::net::TcpStream::connect((host.as_str(), port))
         .await
         .map_err(|e| io(&e))?;
+    let authority = uri.authority().map_or(host.as_str(), |a| a.as_str());
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut req = http::Request::get(path)
+        .header(http::header::HOST, authority)
+        .header(http::header::ACCEPT, "application/json")
+        .header(http::header::USER_AGENT, "strata");
+    if let Some(token) = bearer {
+        req = req.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let req = req.body(Empty::<Bytes>::new()).map_err(|e| io(&e))?;
+    if !over_tls {
+        return exchange(stream, req).await;
+    }
+    let name =
+        ServerName::try_from(host.clone()).map_err(|e| FetchError::Url(format!("{url}: {e}")))?;
+    let stream = tokio_rustls::TlsConnector::from(tls.clone())
+        .connect(name, stream)
+        .await
+        .map_err(|e| FetchError::Tls(e.to_string()))?;
+    exchange(stream, req).await
+}
+
+fn io(e: &dyn std::fmt::Display) -> FetchError {
+    FetchError::Io(e.to_string())
+}
+
+/// One request on a fresh connection; its body if the answer is a 200.
+async fn exchange<S>(stream: S, req: http::Request<Empty<Bytes>>) -> Result<Vec<u8>, FetchError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| io(&e))?;
     let conn = tokio::spawn(conn);
-    let authority = uri.authority().map(|a| a.as_str()).unwrap_or(&host);
-    let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    let req = http::Request::get(path)
-        .header(http::header::HOST, authority)
-        .header(http::header::ACCEPT, "application/json")
-        .header(http::header::USER_AGENT, "strata")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| io(&e))?;
     let result = async {
         let resp = sender.send_request(req).await.map_err(|e| io(&e))?;
         if resp.status() != http::StatusCode::OK {

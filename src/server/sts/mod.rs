@@ -177,12 +177,12 @@ pub struct StsRoute {
 }
 
 impl StsRoute {
-    pub fn new(iam: Arc<Iam>, cfg: StsConfig) -> StsRoute {
-        StsRoute {
+    pub fn new(iam: Arc<Iam>, cfg: StsConfig) -> Result<StsRoute, fetch::FetchError> {
+        Ok(StsRoute {
             iam,
             min_duration: cfg.min_duration.as_secs().max(1),
-            web_identity: cfg.openid.map(web_identity::WebIdentity::new),
-        }
+            web_identity: cfg.openid.map(web_identity::WebIdentity::new).transpose()?,
+        })
     }
 
     /// Fetches the identity provider's keys in the background, so that a misconfiguration

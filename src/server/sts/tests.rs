@@ -64,6 +64,7 @@ fn route(min: u64) -> StsRoute {
             openid: None,
         },
     )
+    .unwrap()
 }
 
 #[test]

@@ -19,7 +19,7 @@
 //! default), and `RoleArn` is accepted and ignored (one provider). They last as long as the
 //! token (`DurationSeconds` may shorten that, never lengthen it).
 
-use super::fetch::HttpFetch;
+use super::fetch::{FetchError, HttpFetch};
 use super::jwks::Alg;
 use super::key_cache::{KeyCache, Source};
 use super::{iam_error, session_policy, xml, Params, StsError, StsRoute, MAX_DURATION};
@@ -27,6 +27,7 @@ use crate::iam::now;
 use crate::jwt::{self, Jwt, JwtError};
 use http::StatusCode;
 use serde_json::{Map, Value};
+use std::path::PathBuf;
 use std::sync::Arc;
 use strata_iam::store::NewFederated;
 
@@ -46,6 +47,12 @@ pub struct OpenIdConfig {
     pub claim_name: String,
     /// Policies every token of this provider gets (MinIO's `role_policy`); empty: the claim's.
     pub role_policy: Vec<String>,
+    /// The CA bundle (PEM) that https fetches of the provider's documents trust; `None`: the
+    /// system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// A file holding a bearer token those fetches send (a pod's service account token: a
+    /// Kubernetes API server serves its key set to service accounts).
+    pub token_file: Option<PathBuf>,
 }
 
 /// The claim name MinIO uses when none is configured.
@@ -106,8 +113,9 @@ pub struct WebIdentity {
 }
 
 impl WebIdentity {
-    pub fn new(cfg: OpenIdConfig) -> WebIdentity {
-        WebIdentity::with_fetch(cfg, Arc::new(HttpFetch))
+    pub fn new(cfg: OpenIdConfig) -> Result<WebIdentity, FetchError> {
+        let fetch = HttpFetch::new(cfg.ca_file.as_deref(), cfg.token_file.clone())?;
+        Ok(WebIdentity::with_fetch(cfg, Arc::new(fetch)))
     }
 
     fn with_fetch(cfg: OpenIdConfig, fetch: Arc<dyn super::fetch::Fetch>) -> WebIdentity {

@@ -33,6 +33,8 @@ fn config() -> OpenIdConfig {
         audience: AUDIENCE.into(),
         claim_name: DEFAULT_CLAIM_NAME.into(),
         role_policy: vec![],
+        ca_file: None,
+        token_file: None,
     }
 }
 

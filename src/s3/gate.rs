@@ -28,6 +28,7 @@ use crate::acl::Canned;
 use crate::authz::{self, Authorizer, Grant, PeerAddr, Permit, Refusal};
 use http::{HeaderMap, Uri};
 use s3s::access::{S3Access, S3AccessContext};
+use s3s::dto::CopySource;
 use s3s::path::S3Path;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use std::sync::{Arc, OnceLock};
@@ -151,16 +152,12 @@ impl Gate {
             }
         }
         if let Some(source) = needs.copy_source {
-            let Some((b, k, version)) = headers
-                .get("x-amz-copy-source")
-                .and_then(|v| v.to_str().ok())
-                .and_then(copy_source)
-            else {
-                return Err(s3_error!(
-                    InvalidArgument,
-                    "Copy Source must mention the source bucket and key: sourcebucket/sourcekey"
-                ));
-            };
+            let (b, k, version) = copy_source(
+                headers
+                    .get("x-amz-copy-source")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            )?;
             match grant
                 .ask(
                     source.action_for(version),
@@ -181,22 +178,25 @@ impl Gate {
     }
 }
 
-/// `x-amz-copy-source`: `[/]bucket/key[?versionId=v]`, the key percent-encoded; whether it
-/// names a version.
-fn copy_source(v: &str) -> Option<(String, String, bool)> {
-    let (path, query) = v.split_once('?').unwrap_or((v, ""));
-    let (bucket, key) = path.trim_start_matches('/').split_once('/')?;
-    let key = percent_encoding::percent_decode_str(key)
-        .decode_utf8()
-        .ok()?
-        .into_owned();
-    if bucket.is_empty() || key.is_empty() {
-        return None;
+/// `x-amz-copy-source` as the handlers will read it — s3s's own parse, so that what is
+/// authorised is what is copied (a percent-encoded bucket name, or a `?` before `versionId`,
+/// must not name one object here and another there); whether it names a version.
+fn copy_source(v: &str) -> S3Result<(String, String, bool)> {
+    match CopySource::parse(v) {
+        Ok(CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        }) => Ok((bucket.into(), key.into(), version_id.is_some())),
+        Ok(_) => Err(s3_error!(
+            NotImplemented,
+            "only bucket/key copy sources are supported"
+        )),
+        Err(_) => Err(s3_error!(
+            InvalidArgument,
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey"
+        )),
     }
-    let version = authz::url_pairs(query)
-        .iter()
-        .any(|(k, _)| k == "versionId");
-    Some((bucket.to_string(), key, version))
 }
 
 /// The S3 error of a refusal.
@@ -383,6 +383,30 @@ pub fn refused_features(headers: &HeaderMap) -> S3Result<()> {
 
 #[cfg(test)]
 mod tests {
+    /// The gate names the object the handler copies, however the header is encoded.
+    #[test]
+    fn copy_sources_are_read_as_the_handlers_read_them() {
+        let src = |v: &str| copy_source(v).map_err(|e| e.code().as_str().to_string());
+        let named = |b: &str, k: &str, ver: bool| Ok((b.to_string(), k.to_string(), ver));
+        assert_eq!(
+            src("/secret/payroll.csv"),
+            named("secret", "payroll.csv", false)
+        );
+        // An encoded bucket name is the bucket it decodes to, not another one.
+        assert_eq!(
+            src("/s%65cret/payroll.csv"),
+            named("secret", "payroll.csv", false)
+        );
+        assert_eq!(
+            src("secret/a%20b?versionId=null"),
+            named("secret", "a b", true)
+        );
+        // A query other than versionId is refused (by s3s too), never read as another key.
+        for bad in ["", "/nokey", "/Bad_Bucket/k", "/b/k?x=1"] {
+            assert_eq!(src(bad), Err("InvalidArgument".to_string()), "{bad:?}");
+        }
+    }
+
     use super::*;
     use http::HeaderValue;
 

@@ -62,5 +62,5 @@ pub use evaluate::{Decision, PolicySet};
 pub use request::{keys, Context, Principal, Request};
 pub use store::{
     Backend, BackendError, BackendErrorKind, Iam, IamError, Identity, IdentityKind, LookupError,
-    MemoryBackend, Resealed, Sealer, Secret, Status,
+    MemoryBackend, Resealed, Sealer, Secret, Status, MAX_SESSION_POLICY,
 };

@@ -82,7 +82,7 @@ pub use policies::PolicyTarget;
 pub use reseal::Resealed;
 pub use seal::{Sealer, Secret};
 pub use service_accounts::{NewServiceAccount, PolicyUpdate, ServiceAccountUpdate};
-pub use temporary::{federated_parent, NewFederated, NewTemporary};
+pub use temporary::{federated_parent, NewFederated, NewTemporary, MAX_SESSION_POLICY};
 
 use crate::canned::CANNED;
 use crate::document::Policy;

@@ -14,7 +14,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// MinIO's (and AWS's) bound on an STS session policy's JSON.
-const MAX_SESSION_POLICY: usize = 2048;
+/// A session policy's largest size in bytes (AWS: 2048 characters of plaintext).
+pub const MAX_SESSION_POLICY: usize = 2048;
 
 /// Temporary credentials to create (the STS front has checked the request and computed the
 /// expiry from `DurationSeconds`).

@@ -161,6 +161,23 @@ impl Params {
         Params(all)
     }
 
+    /// The first parameter that would narrow or condition the credentials and is not kept
+    /// (managed session policies, session tags, MFA, an external id, a source identity):
+    /// refused rather than ignored, so that no one believes credentials narrower than they are.
+    fn unsupported(&self) -> Option<&str> {
+        const PREFIXES: [&str; 4] = [
+            "PolicyArns.",
+            "Tags.",
+            "TransitiveTagKeys.",
+            "ProvidedContexts.",
+        ];
+        const NAMES: [&str; 4] = ["SerialNumber", "TokenCode", "ExternalId", "SourceIdentity"];
+        self.0
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .find(|k| NAMES.contains(k) || PREFIXES.iter().any(|p| k.starts_with(p)))
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
@@ -228,9 +245,12 @@ impl StsRoute {
             .await
             .map_err(|e| match e {
                 BodyError::TooLarge(_) | BodyError::Incomplete => StsError::invalid(e.to_string()),
-                BodyError::Unsigned | BodyError::Sha256Mismatch => {
-                    StsError::access_denied(e.to_string())
-                }
+                BodyError::Unsigned => StsError::access_denied(e.to_string()),
+                BodyError::Sha256Mismatch => StsError::new(
+                    StatusCode::FORBIDDEN,
+                    "SignatureDoesNotMatch",
+                    e.to_string(),
+                ),
             })?;
         let body = std::str::from_utf8(&body)
             .map_err(|_| StsError::invalid("the request body is not a UTF-8 form"))?;
@@ -240,6 +260,13 @@ impl StsRoute {
                 "Invalid STS API version {}, expecting {API_VERSION}",
                 params.get("Version").unwrap_or("")
             )));
+        }
+        if let Some(name) = params.unsupported() {
+            return Err(StsError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                format!("{name} is not supported: credentials are never issued without it"),
+            ));
         }
         let action = params.get("Action").unwrap_or("");
         if let Some(slot) = req.extensions.get::<OperationSlot>() {
@@ -312,6 +339,18 @@ fn session_policy(params: &Params) -> Result<Option<strata_iam::Policy>, StsErro
     let Some(json) = params.get("Policy").filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
+    // Measured as sent (as AWS does), not as it would be written back.
+    if json.len() > strata_iam::MAX_SESSION_POLICY {
+        return Err(StsError::new(
+            StatusCode::BAD_REQUEST,
+            "PackedPolicyTooLarge",
+            format!(
+                "Policy is {} bytes, more than {}",
+                json.len(),
+                strata_iam::MAX_SESSION_POLICY
+            ),
+        ));
+    }
     let policy = strata_iam::Policy::parse_identity(json)
         .map_err(|e| StsError::malformed_policy(format!("Policy: {e}")))?;
     if policy.version().is_none() {

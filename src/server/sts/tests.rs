@@ -101,4 +101,35 @@ fn session_policies_need_a_version() {
     assert_eq!(p(no_version).unwrap_err().code, "MalformedPolicyDocument");
     assert_eq!(p("{nope").unwrap_err().code, "MalformedPolicyDocument");
     assert!(session_policy(&Params::new("", None)).unwrap().is_none());
+    // Its size is measured as sent: padding past 2048 bytes is refused, even though the
+    // document written back would be small.
+    let padded = ok.replacen('{', &format!("{{{}", " ".repeat(2100)), 1);
+    assert_eq!(p(&padded).unwrap_err().code, "PackedPolicyTooLarge");
+}
+
+#[test]
+fn parameters_that_would_narrow_credentials_are_refused_not_ignored() {
+    let base = "Action=AssumeRole&Version=2011-06-15";
+    assert_eq!(Params::new(base, None).unsupported(), None);
+    let ignored_as_documented = "&RoleArn=arn:x&RoleSessionName=s&DurationSeconds=900";
+    assert_eq!(
+        Params::new(&format!("{base}{ignored_as_documented}"), None).unsupported(),
+        None
+    );
+    for extra in [
+        "PolicyArns.member.1.arn=arn:aws:iam::aws:policy/ReadOnly",
+        "Tags.member.1.Key=team",
+        "TransitiveTagKeys.member.1=team",
+        "SerialNumber=arn:mfa",
+        "TokenCode=123456",
+        "ExternalId=x",
+        "SourceIdentity=me",
+    ] {
+        let p = Params::new(&format!("{base}&{extra}"), None);
+        let name = extra.split('=').next().unwrap();
+        assert_eq!(p.unsupported(), Some(name), "{extra}");
+    }
+    // In the query too.
+    let p = Params::new(base, Some("Tags.member.1.Key=team"));
+    assert_eq!(p.unsupported(), Some("Tags.member.1.Key"));
 }

@@ -139,6 +139,25 @@ fn users_and_service_account_tokens_get_temporary_credentials_that_expire() {
         let body = v[step]["body"].as_str().unwrap_or_default();
         assert!(body.contains("InvalidToken"), "{step}: {v}");
     }
+    // A narrowed session's service account: the session's policy, ending with the session.
+    let sa_info = ok(&v, "narrow_sa_info");
+    assert_eq!(sa_info["impliedPolicy"], false, "{v}");
+    assert!(
+        sa_info["policy"]
+            .as_str()
+            .is_some_and(|p| p.contains("shared/*") && !p.contains("s3:*")),
+        "{v}"
+    );
+    let sa_end = sa_info["expiration"].as_str().unwrap_or_default();
+    assert!(
+        !sa_end.is_empty() && !sa_end.starts_with("0001") && !sa_end.starts_with("9999"),
+        "the service account must end with the session: {v}"
+    );
+    assert_eq!(ok(&v, "narrow_sa_get"), "hello");
+    for step in ["narrow_sa_put", "narrow_sa_private"] {
+        assert_eq!(err(&v, step), ("AccessDenied".into(), 403), "{step}: {v}");
+    }
+    assert_eq!(v["narrow_sa_wider_policy"]["status"], 403, "{v}");
     assert_eq!(
         err(&v, "ar_bad_policy"),
         ("MalformedPolicyDocument".into(), 400),

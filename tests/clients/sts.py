@@ -148,6 +148,26 @@ if "ok" in out["root_ar"]:
     r = out["root_ar"]["ok"]
     step("root_ar_admin", lambda: sorted(json.loads(s3lib.admin(r["access"], r["secret"], r["token"]).user_list())))
     step("root_ar_admin_no_token", lambda: s3lib.admin(r["access"], r["secret"]).user_list())
+# A session narrowed to reading `shared` (and making service accounts) makes a service account:
+# it gets the session's policy and ends with the session, never outgrowing it.
+NARROW_ADMIN = policy([
+    {"Effect": "Allow", "Action": ["admin:CreateServiceAccount"], "Resource": ["arn:aws:s3:::*"]},
+    {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::shared/*"]},
+])
+step("narrow_ar", lambda: creds_of(sts(s3lib.ACCESS, s3lib.SECRET).assume_role(
+    RoleArn="arn:x", RoleSessionName="ops", Policy=json.dumps(NARROW_ADMIN), DurationSeconds=3600)))
+if "ok" in out["narrow_ar"]:
+    n = out["narrow_ar"]["ok"]
+    narrow_admin = s3lib.admin(n["access"], n["secret"], n["token"])
+    step("narrow_sa", lambda: narrow_admin.add_service_account(access_key="narrowsa1", secret_key="narrowsa1-secret"))
+    step("narrow_sa_info", lambda: root.get_service_account("narrowsa1"))
+    step("narrow_sa_wider_policy", lambda: narrow_admin.add_service_account(
+        access_key="narrowsa2", secret_key="narrowsa2-secret", policy=policy([
+            {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::*"]}])))
+    narrow_sa = s3lib.client("narrowsa1", "narrowsa1-secret")
+    step("narrow_sa_get", lambda: narrow_sa.get_object(Bucket="shared", Key="hello.txt")["Body"].read().decode())
+    step("narrow_sa_put", lambda: narrow_sa.put_object(Bucket="shared", Key="sa.txt", Body=b"x"))
+    step("narrow_sa_private", lambda: narrow_sa.get_object(Bucket="private", Key="secret.txt"))
     step("root_ar_admin_wrong_token", lambda: s3lib.admin(r["access"], r["secret"], ar["token"]).user_list())
 step("ar_wrong_secret", lambda: sts("alice", "not-her-secret").assume_role(RoleArn="arn:x", RoleSessionName="s"))
 step("ar_bad_policy", lambda: alice_sts.assume_role(RoleArn="arn:x", RoleSessionName="s", Policy='{"Statement": 1}'))

@@ -14,7 +14,7 @@ use strata_admin::types::{
 use strata_admin::Authorization;
 use strata_iam::date::{parse as parse_date, rfc3339};
 use strata_iam::store::{NewServiceAccount, PolicyUpdate, ServiceAccountUpdate};
-use strata_iam::{Context, Decision, Policy, Secret, Status};
+use strata_iam::{Context, Decision, IdentityKind, Policy, Secret, Status};
 
 pub(super) fn handle(call: &Call<'_>, path: &str) -> Result<Reply, AdminError> {
     match path {
@@ -139,6 +139,30 @@ fn expiry(t: Option<&str>) -> Result<Option<u64>, AdminError> {
     }
 }
 
+/// The policy of a service account made by credentials narrowed by their own policy (a
+/// session's, a service account's): that policy, so the new key can do no more than its maker.
+/// Both cannot be kept in one document: asking for another one is refused.
+fn narrowed(call: &Call<'_>, asked: Option<Policy>) -> Result<Option<Policy>, AdminError> {
+    match (call.caller.session_policy(), asked) {
+        (None, asked) => Ok(asked),
+        (Some(own), None) => Ok(Some(own.clone())),
+        (Some(_), Some(_)) => Err(AdminError::new(
+            http::StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "credentials narrowed by their own policy make service accounts with that policy; \
+             give none",
+        )),
+    }
+}
+
+/// A service account made by temporary credentials ends when they do, at the latest.
+fn bounded(call: &Call<'_>, asked: Option<u64>) -> Option<u64> {
+    match call.caller.kind() {
+        IdentityKind::Temporary { expiry, .. } => Some(asked.map_or(*expiry, |e| e.min(*expiry))),
+        _ => asked,
+    }
+}
+
 fn add(call: &Call<'_>) -> Result<Reply, AdminError> {
     let r: AddServiceAccountReq = call.parse()?;
     r.validate().map_err(|e| AdminError::bad(e.to_string()))?;
@@ -156,10 +180,10 @@ fn add(call: &Call<'_>) -> Result<Reply, AdminError> {
                 requested_by: call.caller.username().to_string(),
                 access_key: non_empty(r.access_key),
                 secret_key: non_empty(r.secret_key).map(Secret::new),
-                policy: inline_policy(r.policy.as_ref())?,
+                policy: narrowed(call, inline_policy(r.policy.as_ref())?)?,
                 name: non_empty(r.name),
                 description: non_empty(r.description),
-                expiry: expiry(r.expiration.as_deref())?,
+                expiry: bounded(call, expiry(r.expiration.as_deref())?),
             },
             call.now,
         )

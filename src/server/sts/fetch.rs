@@ -196,7 +196,9 @@ where
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| io(&e))?;
-    let conn = tokio::spawn(conn);
+    // Aborted whatever happens next (an answer, an error, or the caller's timeout dropping
+    // this future), so a slow provider holds no connection after the fetch gave up.
+    let conn = AbortOnDrop(tokio::spawn(conn));
     let result = async {
         let resp = sender.send_request(req).await.map_err(|e| io(&e))?;
         if resp.status() != http::StatusCode::OK {
@@ -209,6 +211,15 @@ where
         Ok(body.to_bytes().to_vec())
     }
     .await;
-    conn.abort();
+    drop(conn);
     result
+}
+
+/// A spawned task aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -330,6 +330,7 @@ fn canned_acls_grant_what_they_say() {
         "block_put_object_acl",
         "block_put_bucket_acl",
         "block_mpu",
+        "block_mpu_complete",
         "block_copy",
         "ignore_reader_get",
     ] {
@@ -340,7 +341,7 @@ fn canned_acls_grant_what_they_say() {
     assert_eq!(v["block_private"]["ok"], 200, "{v}");
     assert_eq!(
         v["block_written"],
-        json!({"new.txt": false, "c.txt": false, "posted.txt": false}),
+        json!({"new.txt": false, "c.txt": false, "posted.txt": false, "early.txt": false}),
         "{v}"
     );
     let public_read = owner_and(&[(ALL_USERS, "READ")]);

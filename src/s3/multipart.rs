@@ -1,7 +1,7 @@
 //! Multipart uploads: create, upload a part (or copy one), complete, abort, list parts and
 //! uploads.
 
-use crate::acl::{self, AclRead, ReadOf};
+use crate::acl::{self, AclRead, Canned, ReadOf};
 use crate::body::BodyReader;
 use crate::convert::*;
 use crate::object::copy::{copy_source, parse_copy_range, CopyConditions};
@@ -174,6 +174,13 @@ pub async fn complete_multipart_upload(
     );
     match s3.run(move |e| e.upload_parts(&b, &k, &i)).await {
         Ok((upload, listed)) => {
+            // A public ACL asked for at creation is refused if the bucket blocks public ACLs
+            // now (BlockPublicAcls set while the upload was in progress).
+            acl::unblocked(
+                s3,
+                &input.bucket,
+                Canned::from_stored(upload.acl.as_deref()),
+            )?;
             claim.check_algorithm(&upload)?;
             mpu_checksum::check_request(&upload, &listed, &requested, input.mpu_object_size)?;
         }

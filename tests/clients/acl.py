@@ -310,7 +310,13 @@ if phase == "setup":
     # IgnorePublicAcls makes those set grant nothing until it is removed.
     s3.create_bucket(Bucket="acl-blocked", ACL="public-read")
     s3.put_object(Bucket="acl-blocked", Key="pub.txt", Body=b"was public", ACL="public-read")
+    # An upload begun public before the block cannot complete public after it.
+    early = s3.create_multipart_upload(Bucket="acl-blocked", Key="early.txt", ACL="public-read")
+    early_part = s3.upload_part(Bucket="acl-blocked", Key="early.txt", UploadId=early["UploadId"], PartNumber=1, Body=b"early")
     s3.put_public_access_block(Bucket="acl-blocked", PublicAccessBlockConfiguration={"BlockPublicAcls": True})
+    call("block_mpu_complete", lambda: s3.complete_multipart_upload(
+        Bucket="acl-blocked", Key="early.txt", UploadId=early["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": early_part["ETag"]}]}))
     call("block_put", lambda: s3.put_object(Bucket="acl-blocked", Key="new.txt", Body=b"x", ACL="public-read"))
     call("block_put_object_acl", lambda: s3.put_object_acl(Bucket="acl-blocked", Key="pub.txt", ACL="authenticated-read"))
     call("block_put_bucket_acl", lambda: s3.put_bucket_acl(Bucket="acl-blocked", ACL="public-read-write"))
@@ -318,7 +324,7 @@ if phase == "setup":
     call("block_copy", lambda: s3.copy_object(Bucket="acl-blocked", Key="c.txt", CopySource="acl-blocked/pub.txt", ACL="public-read"))
     out["block_post"] = post_form("acl-blocked", presigned_post("acl-blocked", "posted.txt", "public-read"))
     call("block_private", lambda: status(s3.put_object(Bucket="acl-blocked", Key="p.txt", Body=b"x", ACL="private")))
-    out["block_written"] = {k: exists("acl-blocked", k) for k in ["new.txt", "c.txt", "posted.txt"]}
+    out["block_written"] = {k: exists("acl-blocked", k) for k in ["new.txt", "c.txt", "posted.txt", "early.txt"]}
     call("block_pub_acl_kept", lambda: grants(s3.get_object_acl(Bucket="acl-blocked", Key="pub.txt")))
     call("block_bucket_acl_kept", lambda: grants(s3.get_bucket_acl(Bucket="acl-blocked")))
     # (BlockPublicAcls alone leaves the ACLs already set in force.)

@@ -90,7 +90,7 @@ fn asked(header: Option<&str>, body: Option<&AccessControlPolicy>) -> S3Result<C
 }
 
 /// A public ACL is refused on a bucket whose PublicAccessBlock has `BlockPublicAcls`.
-fn unblocked(s3: &StrataS3, bucket: &str, canned: Canned) -> S3Result<()> {
+pub(crate) fn unblocked(s3: &StrataS3, bucket: &str, canned: Canned) -> S3Result<()> {
     let blocked = s3
         .access
         .get(bucket)

@@ -39,4 +39,4 @@ hack/vm-lab/run.sh "${rw[@]}" -e STRATA_REQUIRE_QUOTA=1 -- \
 # Power cuts: strata server in the VM lab on its own disks (4+2), a PUT/overwrite load, the VM
 # killed at random moments and rebooted; every acknowledged write must read back byte-exact.
 echo "running the power-cut test in the VM lab (about 4 minutes)" >&2
-hack/power-cut.sh --no-build --strata "$PWD/target/debug/strata"
+hack/power-cut.sh --no-build --strata "$(realpath "${CARGO_TARGET_DIR:-target}")/debug/strata"

@@ -2,10 +2,8 @@
 root user) and plain unsigned HTTP (what `curl` sends). Usage: access.py PHASE BUCKET.
 Prints one JSON document: what each step answered."""
 
-import http.client
 import json
 import sys
-import urllib.parse
 
 from botocore.exceptions import ClientError
 
@@ -16,17 +14,7 @@ s3 = s3lib.client()
 out = {}
 
 
-def anon(method, path, body=None):
-    """An unsigned request, as curl sends it: (status, body, S3 error code if any)."""
-    u = urllib.parse.urlsplit(s3lib.ENDPOINT)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-    c.request(method, path, body=body)
-    r = c.getresponse()
-    data = r.read()
-    code = None
-    if r.status >= 300 and b"<Code>" in data:
-        code = data.split(b"<Code>")[1].split(b"</Code>")[0].decode()
-    return {"status": r.status, "body": data.decode(errors="replace"), "code": code}
+anon = s3lib.anon
 
 
 def call(name, f):

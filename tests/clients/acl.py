@@ -3,7 +3,6 @@ with minio-py's MinioAdmin) sets and reads them; unsigned HTTP requests (what `c
 and the user's signed ones are allowed what they grant. Usage: acl.py PHASE.
 Prints one JSON document: what each step answered."""
 
-import http.client
 import json
 import sys
 import urllib.parse
@@ -20,17 +19,7 @@ out = {}
 READER = ("acl-reader", "acl-reader-secret-1")
 
 
-def anon(method, path, body=None, headers=None):
-    """An unsigned request, as curl sends it: status, body, S3 error code if any."""
-    u = urllib.parse.urlsplit(s3lib.ENDPOINT)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-    c.request(method, path, body=body, headers=headers or {})
-    r = c.getresponse()
-    data = r.read()
-    code = None
-    if r.status >= 300 and b"<Code>" in data:
-        code = data.split(b"<Code>")[1].split(b"</Code>")[0].decode()
-    return {"status": r.status, "body": data.decode(errors="replace"), "code": code}
+anon = s3lib.anon
 
 
 def call(name, f):

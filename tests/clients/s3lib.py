@@ -106,6 +106,12 @@ def force_trailer_checksums(c):
     return seen
 
 
+def anon(method, path, body=None, headers=None):
+    """An unsigned request, as curl sends it: {"status", "body", "code" (S3 error code or None)}."""
+    status, code, text = raw(method, path, body if body is not None else b"", headers)
+    return {"status": status, "body": text, "code": code if status >= 300 else None}
+
+
 def raw(method, path, body=b"", headers=None):
     """A plain HTTP request; returns (status, S3 error code or None, body text)."""
     u = urllib.parse.urlsplit(ENDPOINT)

@@ -170,6 +170,11 @@ impl AccessConfigs {
         canned: Canned,
     ) -> Result<(), EngineError> {
         let _change = self.change.lock().unwrap_or_else(|p| p.into_inner());
+        self.write_acl(engine, bucket, canned)
+    }
+
+    /// [`AccessConfigs::set_acl`] under a change lock already held.
+    fn write_acl(&self, engine: &Engine, bucket: &str, canned: Canned) -> Result<(), EngineError> {
         let key = doc(bucket, ACL);
         if canned.is_public() {
             let json = serde_json::to_vec(&AclDocument { canned }).map_err(|e| damaged(&key, e))?;
@@ -201,9 +206,40 @@ impl AccessConfigs {
         Ok(())
     }
 
-    /// Removes everything the bucket had (it was deleted, or is about to be created).
-    pub fn forget(&self, engine: &Engine, bucket: &str) -> Result<(), EngineError> {
+    /// Creates the bucket, with no configuration but `acl`. What a deleted bucket of this
+    /// name left (a crash between its deletion and its documents') is removed first. Under the
+    /// change lock, with [`AccessConfigs::delete_bucket`]: otherwise a CreateBucket that lost
+    /// a race to another one could remove a policy set on the new bucket in between, and a
+    /// DeleteBucket's clean-up could remove the configuration of the bucket created after it.
+    pub fn create_bucket(
+        &self,
+        engine: &Engine,
+        bucket: &str,
+        acl: Canned,
+    ) -> Result<(), EngineError> {
         let _change = self.change.lock().unwrap_or_else(|p| p.into_inner());
+        if engine.bucket_exists(bucket)? {
+            return Err(EngineError::BucketExists(bucket.to_string()));
+        }
+        self.forget(engine, bucket)?;
+        engine.make_bucket(bucket)?;
+        // After the bucket: a failure leaves it private, never another bucket's ACL changed.
+        if acl.is_public() {
+            self.write_acl(engine, bucket, acl)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the (empty) bucket and its configuration, under the change lock (see
+    /// [`AccessConfigs::create_bucket`]).
+    pub fn delete_bucket(&self, engine: &Engine, bucket: &str) -> Result<(), EngineError> {
+        let _change = self.change.lock().unwrap_or_else(|p| p.into_inner());
+        engine.delete_bucket(bucket)?;
+        self.forget(engine, bucket)
+    }
+
+    /// Removes everything the bucket had; under the change lock.
+    fn forget(&self, engine: &Engine, bucket: &str) -> Result<(), EngineError> {
         for name in [POLICY, BLOCK, ACL, QUOTA] {
             engine.delete_system(&doc(bucket, name))?;
         }

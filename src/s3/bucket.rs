@@ -84,21 +84,8 @@ pub async fn create_bucket(
     let canned = acl::for_new_bucket(&req.extensions, &bucket, req.input.acl.as_ref())?;
     let location = format!("/{bucket}");
     let access = s3.access.clone();
-    s3.run(move |e| {
-        if e.bucket_exists(&bucket)? {
-            return Err(EngineError::BucketExists(bucket));
-        }
-        // What a deleted bucket of this name left (a crash after its deletion) is not the
-        // new bucket's.
-        access.forget(e, &bucket)?;
-        e.make_bucket(&bucket)?;
-        // After the bucket: a failure leaves it private, never another bucket's ACL changed.
-        if canned.is_public() {
-            access.set_acl(e, &bucket, canned)?;
-        }
-        Ok(())
-    })
-    .await?;
+    s3.run(move |e| access.create_bucket(e, &bucket, canned))
+        .await?;
     Ok(S3Response::new(CreateBucketOutput {
         location: Some(location),
     }))
@@ -125,11 +112,7 @@ pub async fn delete_bucket(
 ) -> S3Result<S3Response<DeleteBucketOutput>> {
     let bucket = req.input.bucket;
     let access = s3.access.clone();
-    s3.run(move |e| {
-        e.delete_bucket(&bucket)?;
-        access.forget(e, &bucket)
-    })
-    .await?;
+    s3.run(move |e| access.delete_bucket(e, &bucket)).await?;
     Ok(S3Response::new(DeleteBucketOutput::default()))
 }
 

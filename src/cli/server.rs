@@ -238,6 +238,11 @@ fn sts(args: &ServerArgs) -> Result<StsConfig> {
     if !issuer.starts_with("https://") && !issuer.starts_with("http://") {
         bail!("--oidc-issuer must be an http(s) URL, as the tokens' `iss` is");
     }
+    // A bearer token is a credential: sent over https only.
+    let fetched_from = args.oidc_jwks_url.as_deref().unwrap_or(&issuer);
+    if args.oidc_token_file.is_some() && strata_server::https_origin(fetched_from).is_none() {
+        bail!("--oidc-token-file needs an https key set URL (--oidc-jwks-url or the issuer): the token is never sent in the clear");
+    }
     match &args.oidc_jwks_url {
         Some(url) => strata_server::check_url(url).context("--oidc-jwks-url")?,
         None => strata_server::check_url(&issuer).context(
@@ -454,6 +459,9 @@ mod tests {
         assert!(sts_of(&["--oidc-role-policy", "a"]).is_err());
         assert!(sts_of(&["--oidc-ca-file", "/ca.crt"]).is_err());
         assert!(sts_of(&["--oidc-token-file", "/token"]).is_err());
+        // The token is never sent in the clear.
+        let token_over_http = ["--oidc-token-file", "/token"];
+        assert!(with(&token_over_http).is_err());
         assert!(with(&["--oidc-role-policy", "a", "--oidc-claim-name", "groups"]).is_err());
         assert!(with(&["--oidc-claim-name", ""]).is_err());
         assert!(with(&["--oidc-jwks-url", "ftp://idp/keys"]).is_err());

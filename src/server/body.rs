@@ -49,7 +49,7 @@ pub async fn read(req: &mut S3Request<Body>, max: usize, hash: Hash) -> Result<V
         .input
         .store_all_limited(max)
         .await
-        .map_err(|e| read_error(e.as_ref(), max))?;
+        .map_err(|e| read_error(e.as_ref(), max, declared.is_some()))?;
     if let Some(declared) = declared {
         let got: String = Sha256::digest(&bytes)
             .iter()
@@ -72,8 +72,9 @@ pub fn declared_sha256(headers: &http::HeaderMap) -> Option<&str> {
 }
 
 /// Why the body could not be read, by the error's type: the connection failed, the body was
-/// longer than allowed, or (what s3s's hashing reader reports) it was not what was signed.
-fn read_error(e: &(dyn std::error::Error + 'static), max: usize) -> BodyError {
+/// longer than allowed, or — what remains when a digest was declared, since s3s then reads the
+/// body through its hashing reader, whose error type is private — it was not what was signed.
+fn read_error(e: &(dyn std::error::Error + 'static), max: usize, hashed: bool) -> BodyError {
     let mut cause = Some(e);
     while let Some(err) = cause {
         if err.is::<hyper::Error>() {
@@ -84,5 +85,9 @@ fn read_error(e: &(dyn std::error::Error + 'static), max: usize) -> BodyError {
         }
         cause = err.source();
     }
-    BodyError::Sha256Mismatch
+    if hashed {
+        BodyError::Sha256Mismatch
+    } else {
+        BodyError::Incomplete
+    }
 }

@@ -20,7 +20,9 @@ pub mod token;
 
 pub use ellipsis::{expand, expand_groups};
 pub use limits::{default_max_requests, Limits};
-pub use sts::{check_url, OpenIdConfig, StsConfig, AWS_MIN_DURATION, DEFAULT_CLAIM_NAME};
+pub use sts::{
+    check_url, https_origin, OpenIdConfig, StsConfig, AWS_MIN_DURATION, DEFAULT_CLAIM_NAME,
+};
 pub use token::ScrapeAccess;
 
 #[cfg(test)]

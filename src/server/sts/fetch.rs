@@ -48,6 +48,10 @@ pub struct HttpFetch {
     tls: Arc<rustls::ClientConfig>,
     /// A file holding the bearer token to send, read at each fetch.
     token_file: Option<PathBuf>,
+    /// The only origins (`https://host[:port]`) the token is sent to: it is a credential (a
+    /// pod's service account token), never sent in the clear nor to a host a discovery
+    /// document names.
+    token_origins: Vec<String>,
 }
 
 impl HttpFetch {
@@ -56,6 +60,7 @@ impl HttpFetch {
     pub fn new(
         ca_file: Option<&Path>,
         token_file: Option<PathBuf>,
+        token_urls: &[&str],
     ) -> Result<HttpFetch, FetchError> {
         let roots = match ca_file {
             Some(f) => roots_from(f)?,
@@ -70,21 +75,29 @@ impl HttpFetch {
         Ok(HttpFetch {
             tls: Arc::new(tls),
             token_file,
+            token_origins: token_urls.iter().filter_map(|u| https_origin(u)).collect(),
         })
     }
 
-    fn bearer(&self) -> Result<Option<String>, FetchError> {
-        let Some(f) = &self.token_file else {
-            return Ok(None);
-        };
-        let setup = |e: &dyn std::fmt::Display| FetchError::Setup(format!("{}: {e}", f.display()));
-        let len = std::fs::metadata(f).map_err(|e| setup(&e))?.len();
-        if len > MAX_TOKEN {
-            return Err(setup(&format!("more than {MAX_TOKEN} bytes")));
-        }
-        let token = std::fs::read_to_string(f).map_err(|e| setup(&e))?;
-        Ok(Some(token.trim().to_string()))
+    /// The file of the bearer token for a fetch of `url`: only to an https origin it is
+    /// meant for.
+    fn token_file_for(&self, url: &str) -> Option<PathBuf> {
+        let f = self.token_file.as_ref()?;
+        https_origin(url)
+            .is_some_and(|o| self.token_origins.contains(&o))
+            .then(|| f.clone())
     }
+}
+
+/// The bearer token in `file` (a few KiB; read at each fetch, as the kubelet renews it).
+fn read_token(file: &Path) -> Result<String, FetchError> {
+    let setup = |e: &dyn std::fmt::Display| FetchError::Setup(format!("{}: {e}", file.display()));
+    let len = std::fs::metadata(file).map_err(|e| setup(&e))?.len();
+    if len > MAX_TOKEN {
+        return Err(setup(&format!("more than {MAX_TOKEN} bytes")));
+    }
+    let token = std::fs::read_to_string(file).map_err(|e| setup(&e))?;
+    Ok(token.trim().to_string())
 }
 
 /// The certificates of a PEM bundle (at least one).
@@ -117,11 +130,28 @@ fn system_roots() -> rustls::RootCertStore {
 #[async_trait::async_trait]
 impl Fetch for HttpFetch {
     async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
-        let bearer = self.bearer()?;
+        let bearer = match self.token_file_for(url) {
+            Some(f) => Some(
+                tokio::task::spawn_blocking(move || read_token(&f))
+                    .await
+                    .map_err(|e| FetchError::Setup(e.to_string()))??,
+            ),
+            None => None,
+        };
         tokio::time::timeout(TIMEOUT, get(url, &self.tls, bearer.as_deref()))
             .await
             .map_err(|_| FetchError::Timeout)?
     }
+}
+
+/// `https://host[:port]` of an https URL (the port as written: one origin, one spelling).
+pub fn https_origin(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    if uri.scheme_str() != Some("https") {
+        return None;
+    }
+    uri.authority()
+        .map(|a| format!("https://{}", a.as_str().to_ascii_lowercase()))
 }
 
 /// Whether the server can fetch `url` (for the command line's checks).
@@ -221,5 +251,38 @@ struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bearer token (a credential) goes to the configured https origins only: not in the
+    /// clear, not to a host a discovery document names.
+    #[test]
+    fn the_token_goes_to_the_configured_https_origins_only() {
+        let f = HttpFetch::new(
+            None,
+            Some(PathBuf::from("/token")),
+            &["https://K8s.local:6443/openid/v1/jwks", "http://idp.local"],
+        )
+        .unwrap();
+        let to = |url: &str| f.token_file_for(url).is_some();
+        assert!(to("https://k8s.local:6443/openid/v1/jwks"));
+        assert!(to(
+            "https://k8s.local:6443/.well-known/openid-configuration"
+        ));
+        for not in [
+            "http://k8s.local:6443/openid/v1/jwks",
+            "https://k8s.local/openid/v1/jwks",
+            "https://elsewhere.example/keys",
+            "http://idp.local/keys",
+            "https://idp.local/keys",
+        ] {
+            assert!(!to(not), "{not}");
+        }
+        let none = HttpFetch::new(None, None, &["https://k8s.local:6443"]).unwrap();
+        assert!(none.token_file_for("https://k8s.local:6443/x").is_none());
     }
 }

@@ -25,7 +25,7 @@ mod key_cache;
 mod web_identity;
 pub(crate) mod xml;
 
-pub use fetch::check_url;
+pub use fetch::{check_url, https_origin};
 pub use web_identity::{OpenIdConfig, DEFAULT_CLAIM_NAME};
 
 use crate::body::{self, BodyError};

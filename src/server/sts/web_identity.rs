@@ -65,7 +65,8 @@ pub enum TokenError {
     Malformed,
     #[error("signing algorithm {0:?} is not accepted (RS256/384/512, PS256/384/512, ES256/384)")]
     Algorithm(String),
-    #[error("the identity provider's keys are not available: {0}")]
+    /// The detail (URLs, file paths, upstream answers) is logged, never told to the caller.
+    #[error("the identity provider's keys are not available")]
     Keys(String),
     #[error("no key of the identity provider has the token's key id {0:?}")]
     UnknownKey(String),
@@ -114,7 +115,10 @@ pub struct WebIdentity {
 
 impl WebIdentity {
     pub fn new(cfg: OpenIdConfig) -> Result<WebIdentity, FetchError> {
-        let fetch = HttpFetch::new(cfg.ca_file.as_deref(), cfg.token_file.clone())?;
+        // The token goes to the configured URLs only (the key set's, else the issuer's).
+        let mut token_urls = vec![cfg.issuer.as_str()];
+        token_urls.extend(cfg.jwks_url.as_deref());
+        let fetch = HttpFetch::new(cfg.ca_file.as_deref(), cfg.token_file.clone(), &token_urls)?;
         Ok(WebIdentity::with_fetch(cfg, Arc::new(fetch)))
     }
 
@@ -143,15 +147,14 @@ impl WebIdentity {
     pub async fn verify(&self, token: &str, now: u64) -> Result<Verified, TokenError> {
         let jwt = Jwt::parse(token)?;
         let alg_name = jwt.alg().unwrap_or_default();
-        let alg = Alg::parse(alg_name).ok_or_else(|| TokenError::Algorithm(alg_name.into()))?;
+        let alg = Alg::parse(alg_name).ok_or_else(|| TokenError::Algorithm(shown(alg_name)))?;
         let kid = jwt.header.get("kid").and_then(Value::as_str);
-        let keys = self
-            .keys
-            .keys(kid)
-            .await
-            .map_err(|e| TokenError::Keys(e.to_string()))?;
+        let keys = self.keys.keys(kid).await.map_err(|e| {
+            tracing::warn!(error = %e, "the OpenID provider's keys are not available");
+            TokenError::Keys(e.to_string())
+        })?;
         if let Some(kid) = kid.filter(|k| !keys.has(k)) {
-            return Err(TokenError::UnknownKey(kid.to_string()));
+            return Err(TokenError::UnknownKey(shown(kid)));
         }
         let signed = jwt.signed.as_bytes();
         if !keys
@@ -250,6 +253,11 @@ impl WebIdentity {
             request_id,
         ))
     }
+}
+
+/// A value from the token as an error may echo it: at most 64 characters (it is the caller's).
+fn shown(v: &str) -> String {
+    v.chars().take(64).collect()
 }
 
 /// The STS error of a refused token, with the codes AWS's AssumeRoleWithWebIdentity answers.

@@ -158,6 +158,12 @@ fn users_and_service_account_tokens_get_temporary_credentials_that_expire() {
         assert_eq!(err(&v, step), ("AccessDenied".into(), 403), "{step}: {v}");
     }
     assert_eq!(v["narrow_sa_wider_policy"]["status"], 403, "{v}");
+    assert_eq!(v["narrow_widens_sa"]["status"], 403, "{v}");
+    // Made by that service account: its policy, and no later end than its own.
+    ok(&v, "sa_made_by_sa");
+    let grandchild = ok(&v, "sa_made_by_sa_info");
+    assert_eq!(grandchild["impliedPolicy"], false, "{v}");
+    assert_eq!(grandchild["expiration"], sa_info["expiration"], "{v}");
     assert_eq!(
         err(&v, "ar_bad_policy"),
         ("MalformedPolicyDocument".into(), 400),

@@ -151,7 +151,7 @@ if "ok" in out["root_ar"]:
 # A session narrowed to reading `shared` (and making service accounts) makes a service account:
 # it gets the session's policy and ends with the session, never outgrowing it.
 NARROW_ADMIN = policy([
-    {"Effect": "Allow", "Action": ["admin:CreateServiceAccount"], "Resource": ["arn:aws:s3:::*"]},
+    {"Effect": "Allow", "Action": ["admin:CreateServiceAccount", "admin:UpdateServiceAccount"], "Resource": ["arn:aws:s3:::*"]},
     {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::shared/*"]},
 ])
 step("narrow_ar", lambda: creds_of(sts(s3lib.ACCESS, s3lib.SECRET).assume_role(
@@ -164,6 +164,12 @@ if "ok" in out["narrow_ar"]:
     step("narrow_sa_wider_policy", lambda: narrow_admin.add_service_account(
         access_key="narrowsa2", secret_key="narrowsa2-secret", policy=policy([
             {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::*"]}])))
+    step("narrow_widens_sa", lambda: narrow_admin.update_service_account(access_key="narrowsa1", policy=policy([
+        {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::*"]}])))
+    # ... nor can that service account make one that outlives it.
+    sa_admin = s3lib.admin("narrowsa1", "narrowsa1-secret")
+    step("sa_made_by_sa", lambda: sa_admin.add_service_account(access_key="narrowsa3", secret_key="narrowsa3-secret"))
+    step("sa_made_by_sa_info", lambda: root.get_service_account("narrowsa3"))
     narrow_sa = s3lib.client("narrowsa1", "narrowsa1-secret")
     step("narrow_sa_get", lambda: narrow_sa.get_object(Bucket="shared", Key="hello.txt")["Body"].read().decode())
     step("narrow_sa_put", lambda: narrow_sa.put_object(Bucket="shared", Key="sa.txt", Body=b"x"))

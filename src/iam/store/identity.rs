@@ -26,6 +26,8 @@ pub enum IdentityKind {
     User,
     ServiceAccount {
         parent: String,
+        /// Unix seconds from which it no longer authenticates; `None`: never.
+        expiry: Option<u64>,
     },
     Temporary {
         parent: String,
@@ -224,6 +226,7 @@ impl Iam {
             let secret = self.open(SealKind::ServiceAccount, access_key, &sa.secret)?;
             let kind = IdentityKind::ServiceAccount {
                 parent: sa.parent.clone(),
+                expiry: sa.expiry,
             };
             let session = sa.policy.clone();
             return Ok(identity(

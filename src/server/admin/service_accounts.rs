@@ -155,11 +155,18 @@ fn narrowed(call: &Call<'_>, asked: Option<Policy>) -> Result<Option<Policy>, Ad
     }
 }
 
-/// A service account made by temporary credentials ends when they do, at the latest.
+/// A service account made by credentials that end (temporary ones, a service account with an
+/// expiry) ends when they do, at the latest.
 fn bounded(call: &Call<'_>, asked: Option<u64>) -> Option<u64> {
-    match call.caller.kind() {
-        IdentityKind::Temporary { expiry, .. } => Some(asked.map_or(*expiry, |e| e.min(*expiry))),
-        _ => asked,
+    let until = match call.caller.kind() {
+        IdentityKind::Temporary { expiry, .. } => Some(*expiry),
+        IdentityKind::ServiceAccount { expiry, .. } => *expiry,
+        IdentityKind::Root | IdentityKind::User => None,
+    };
+    match (asked, until) {
+        (asked, None) => asked,
+        (None, Some(u)) => Some(u),
+        (Some(a), Some(u)) => Some(a.min(u)),
     }
 }
 
@@ -215,6 +222,14 @@ fn update(call: &Call<'_>, access_key: &str) -> Result<Reply, AdminError> {
             None => PolicyUpdate::Remove,
         },
     };
+    // What `add` imposes on narrowed or ending credentials, an update may not undo.
+    if call.caller.session_policy().is_some() && !matches!(policy, PolicyUpdate::Keep) {
+        return Err(AdminError::new(
+            http::StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "credentials narrowed by their own policy cannot change a service account's policy",
+        ));
+    }
     let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
     call.iam
         .update_service_account(
@@ -225,7 +240,7 @@ fn update(call: &Call<'_>, access_key: &str) -> Result<Reply, AdminError> {
                 policy,
                 name: non_empty(r.new_name),
                 description: non_empty(r.new_description),
-                expiry: expiry(r.new_expiration.as_deref())?,
+                expiry: expiry(r.new_expiration.as_deref())?.and_then(|e| bounded(call, Some(e))),
             },
             call.now,
         )

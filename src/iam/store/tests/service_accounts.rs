@@ -46,7 +46,8 @@ fn generated_service_account_has_minio_shaped_keys_and_authenticates() {
     assert_eq!(
         id.kind(),
         &IdentityKind::ServiceAccount {
-            parent: "alice".into()
+            parent: "alice".into(),
+            expiry: Some(NOW + 24 * HOUR),
         }
     );
     assert_eq!(id.username(), "alice");

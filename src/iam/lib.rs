@@ -32,10 +32,10 @@
 //! `service:Name` is accepted, as IAM does), which condition keys an action supports,
 //! permission boundaries and SCPs, cross-account rules, `Principal` types other than `AWS`
 //! (they parse but name no Strata principal), wildcards inside principal names, variables in
-//! Numeric, Date, Bool and IpAddress values (IAM supports none but Bool), ACLs; in the store:
-//! re-sealing secrets under new root credentials, LDAP identities (OpenID ones get
-//! temporary credentials from the server's STS front, as federated subjects), JWT session tokens (Strata's are opaque and looked
-//! up), MinIO's `policydb` and `format.json` documents (no import of a MinIO deployment's
+//! Numeric, Date, Bool and IpAddress values (IAM supports none but Bool), ACLs (the S3 front
+//! weighs those); in the store: LDAP identities (OpenID ones get temporary credentials from
+//! the server's STS front, as federated subjects), JWT session tokens (Strata's are opaque
+//! and looked up), MinIO's `policydb` and `format.json` documents (no import of a MinIO deployment's
 //! IAM data), watching the backend for another node's changes (the state is read at load),
 //! and wiping secrets from memory when dropped.
 

@@ -117,6 +117,24 @@ fn reseal(iam: &strata_iam::Iam, old_root: Option<&Credentials>) -> Result<()> {
     Ok(())
 }
 
+/// Removes expired temporary credentials every ten minutes: they stop authenticating at their
+/// expiry, and this keeps the store (and each parent's count of live ones) from growing.
+fn purge_expired_credentials(iam: Arc<strata_iam::Iam>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            let iam = iam.clone();
+            match tokio::task::spawn_blocking(move || iam.purge_expired(iam::now())).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(removed = n, "expired temporary credentials removed"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "removing expired temporary credentials"),
+                Err(e) => tracing::warn!(error = %e, "the purge of temporary credentials stopped"),
+            }
+        }
+    });
+}
+
 pub fn run(cfg: ServerConfig) -> Result<()> {
     let engine =
         Arc::new(Engine::open(&cfg.drives, cfg.engine.clone()).context("opening the drives")?);
@@ -176,6 +194,7 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
     )));
     // The admin API, STS, and the refusals of browser POST forms decided in the front: all
     // answered after the signature is checked.
+    purge_expired_credentials(iam.clone());
     let sts = sts::StsRoute::new(iam.clone(), cfg.sts.clone())
         .context("setting up the OpenID provider's fetches")?;
     sts.prefetch();

@@ -40,6 +40,8 @@ pub enum IamError {
     PolicyVersionMissing,
     #[error("policy document is {size} bytes, more than the {max} allowed here")]
     PolicyTooLarge { size: usize, max: usize },
+    #[error("{parent:?} holds {max} unexpired temporary credentials, the most allowed")]
+    TooManyTemporary { parent: String, max: usize },
     #[error("policy {policy:?} is attached to users {users:?} and groups {groups:?}")]
     PolicyInUse {
         policy: String,

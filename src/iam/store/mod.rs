@@ -82,7 +82,9 @@ pub use policies::PolicyTarget;
 pub use reseal::Resealed;
 pub use seal::{Sealer, Secret};
 pub use service_accounts::{NewServiceAccount, PolicyUpdate, ServiceAccountUpdate};
-pub use temporary::{federated_parent, NewFederated, NewTemporary, MAX_SESSION_POLICY};
+pub use temporary::{
+    federated_parent, NewFederated, NewTemporary, MAX_SESSION_POLICY, MAX_TEMPORARY_PER_PARENT,
+};
 
 use crate::canned::CANNED;
 use crate::document::Policy;

@@ -14,6 +14,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// MinIO's (and AWS's) bound on an STS session policy's JSON.
+/// Unexpired temporary credentials one parent (a user, root, a federated subject) may hold:
+/// each is a stored document, and one valid login must not grow the store without end.
+pub const MAX_TEMPORARY_PER_PARENT: usize = 1000;
+
 /// A session policy's largest size in bytes (AWS: 2048 characters of plaintext).
 pub const MAX_SESSION_POLICY: usize = 2048;
 
@@ -106,6 +110,17 @@ impl Iam {
         let session_token = Secret::new(generate::session_token()?);
         let (access_key, expiry) = self.change(|s| {
             let (parent, policy, expiry, federated) = describe(s)?;
+            let live = s
+                .temporary
+                .values()
+                .filter(|t| t.parent == parent && t.expiry > now)
+                .count();
+            if live >= MAX_TEMPORARY_PER_PARENT {
+                return Err(IamError::TooManyTemporary {
+                    parent,
+                    max: MAX_TEMPORARY_PER_PARENT,
+                });
+            }
             let access_key = self.unused_access_key(s)?;
             let seal = |kind, secret: &Secret| self.sealer.seal(kind, &access_key, secret.expose());
             let t = Temporary {

@@ -136,6 +136,10 @@ fn iam_error(e: IamError) -> StsError {
         IamError::NoSuchUser(_) | IamError::NotAllowed(_) => {
             StsError::access_denied(format!("{e}"))
         }
+        // As IAM's quotas answer.
+        IamError::TooManyTemporary { .. } => {
+            StsError::new(StatusCode::CONFLICT, "LimitExceeded", e.to_string())
+        }
         IamError::PolicyTooLarge { .. } => StsError::new(
             StatusCode::BAD_REQUEST,
             "PackedPolicyTooLarge",
@@ -334,7 +338,7 @@ const KNOWN_ACTIONS: [&str; 13] = [
 ];
 
 /// The session policy of a request (`Policy`), parsed as an identity policy; MinIO requires
-/// its `Version`. Its size is the store's to check (2048 bytes, as AWS and MinIO).
+/// its `Version`; at most 2048 bytes as sent (AWS's and MinIO's limit).
 fn session_policy(params: &Params) -> Result<Option<strata_iam::Policy>, StsError> {
     let Some(json) = params.get("Policy").filter(|p| !p.is_empty()) else {
         return Ok(None);

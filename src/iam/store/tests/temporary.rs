@@ -323,3 +323,30 @@ fn documents_of_user_credentials_are_unchanged() {
     let doc = &f.mem.documents()[&format!("sts/{key}.json")];
     assert!(!String::from_utf8_lossy(doc).contains("federated"));
 }
+
+#[test]
+fn one_parent_holds_a_bounded_number_of_live_temporary_credentials() {
+    let f = Fixture::new();
+    f.user("alice", "alice-secret").user("bob", "bob-secret-1");
+    let max = crate::store::MAX_TEMPORARY_PER_PARENT;
+    // Half of them expire early: only live ones count.
+    for i in 0..max {
+        let expiry = if i % 2 == 0 { NOW + 10 } else { NOW + HOUR };
+        f.iam.add_temporary(request("alice", expiry), NOW).unwrap();
+    }
+    let more = || f.iam.add_temporary(request("alice", NOW + HOUR), NOW + 20);
+    for _ in 0..max / 2 {
+        more().unwrap();
+    }
+    assert!(
+        matches!(more(), Err(IamError::TooManyTemporary { ref parent, .. }) if parent == "alice"),
+        "the {}th live credential must be refused",
+        max + 1
+    );
+    // Another parent is not affected; purging the expired ones frees nothing live.
+    f.iam
+        .add_temporary(request("bob", NOW + HOUR), NOW + 20)
+        .unwrap();
+    assert_eq!(f.iam.purge_expired(NOW + 20).unwrap(), max / 2);
+    assert!(more().is_err());
+}

@@ -14,9 +14,9 @@
 //!   the bucket's ACL grants it to everyone (AllUsers) or to every valid key
 //!   (AuthenticatedUsers). An object read the bucket's ACL does not grant is left to the
 //!   object's ACL, which the handler checks with the object's metadata
-//!   (`Permit::IfObjectAcl`). `IgnorePublicAcls` makes both grant nothing. A session's or a service account's policy narrows an ACL's grant as
-//!   it narrows a bucket policy's: the grant applies to such a key only where that policy
-//!   allows the action.
+//!   (`Permit::IfObjectAcl`). `IgnorePublicAcls` makes both grant nothing. A session's or a
+//!   service account's policy narrows an ACL's grant as it narrows a bucket policy's: the
+//!   grant applies to such a key only where that policy allows the action.
 //! - A bucket policy is not consulted for `s3:CreateBucket`: the bucket is not there yet, and a
 //!   policy left by a deleted bucket of the same name must not let anyone create it.
 

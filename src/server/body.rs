@@ -62,6 +62,14 @@ pub async fn read(req: &mut S3Request<Body>, max: usize, hash: Hash) -> Result<V
     Ok(bytes.to_vec())
 }
 
+/// Whether the request is signed with SigV4 in its Authorization header (not presigned, not
+/// SigV2): the only form whose signature covers a body's hash.
+pub fn sigv4_in_header(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes().starts_with(b"AWS4-HMAC-SHA256 "))
+}
+
 /// The body's SHA-256 as the request declares it for its signature, when it is a digest
 /// (not `UNSIGNED-PAYLOAD` nor a streaming mode).
 pub fn declared_sha256(headers: &http::HeaderMap) -> Option<&str> {

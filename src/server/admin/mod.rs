@@ -181,12 +181,7 @@ impl AdminRoute {
                 "this server speaks the admin API v3",
             ));
         }
-        let sigv4 = req
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.starts_with("AWS4-HMAC-SHA256 "));
-        if !sigv4 {
+        if !crate::body::sigv4_in_header(&req.headers) {
             return Err(AdminError::new(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",

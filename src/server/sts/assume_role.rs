@@ -57,10 +57,7 @@ pub(super) async fn serve(
 
 /// The access key that signed the request, if it was signed as AssumeRole must be.
 fn signer<'a>(req: &'a S3Request<Body>, params: &Params) -> Result<&'a str, StsError> {
-    let header_signed = req
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .is_some_and(|v| v.as_bytes().starts_with(b"AWS4-HMAC-SHA256 "));
+    let header_signed = crate::body::sigv4_in_header(&req.headers);
     let creds = req
         .credentials
         .as_ref()
@@ -80,7 +77,7 @@ fn signer<'a>(req: &'a S3Request<Body>, params: &Params) -> Result<&'a str, StsE
         && crate::body::declared_sha256(&req.headers).is_none()
     {
         return Err(StsError::access_denied(
-            "the request body must be signed: x-amz-content-sha256 must be its SHA-256",
+            crate::body::BodyError::Unsigned.to_string(),
         ));
     }
     if req.headers.contains_key("x-amz-security-token")

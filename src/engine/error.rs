@@ -6,6 +6,8 @@ pub enum EngineError {
     InvalidBucketName(String),
     #[error("invalid object name: {0}")]
     InvalidObjectName(String),
+    #[error("object key is {len} bytes long, more than {max}")]
+    KeyTooLong { len: usize, max: usize },
     #[error("bucket {0} does not exist")]
     NoSuchBucket(String),
     #[error("bucket {0} already exists")]

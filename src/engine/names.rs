@@ -47,10 +47,16 @@ pub fn check_bucket(name: &str) -> Result<(), EngineError> {
 
 /// S3 allows any UTF-8 key of 1 to 1024 bytes; NUL would break paths, so it is refused.
 pub fn check_key(key: &str) -> Result<(), EngineError> {
-    if key.is_empty() || key.len() > MAX_KEY_LEN {
-        return Err(EngineError::InvalidObjectName(format!(
-            "object key must be 1 to {MAX_KEY_LEN} bytes long"
-        )));
+    if key.len() > MAX_KEY_LEN {
+        return Err(EngineError::KeyTooLong {
+            len: key.len(),
+            max: MAX_KEY_LEN,
+        });
+    }
+    if key.is_empty() {
+        return Err(EngineError::InvalidObjectName(
+            "object key must not be empty".into(),
+        ));
     }
     if key.contains('\0') {
         return Err(EngineError::InvalidObjectName(

@@ -9,7 +9,7 @@ pub fn to_s3(e: EngineError) -> S3Error {
     let msg = e.to_string();
     let (code, status) = match &e {
         EngineError::InvalidBucketName(_) => (C::InvalidBucketName, None),
-        EngineError::InvalidObjectName(m) if m.contains("1024") => (C::KeyTooLongError, None),
+        EngineError::KeyTooLong { .. } => (C::KeyTooLongError, None),
         EngineError::InvalidObjectName(_) => (C::InvalidArgument, None),
         EngineError::NoSuchBucket(_) => (C::NoSuchBucket, None),
         EngineError::BucketExists(_) => (C::BucketAlreadyOwnedByYou, None),

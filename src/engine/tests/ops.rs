@@ -153,7 +153,10 @@ fn awkward_keys_stay_inside_their_bucket() {
             &mut &b""[..],
             &PutOptions::default()
         ),
-        Err(EngineError::InvalidObjectName(_))
+        Err(EngineError::KeyTooLong {
+            len: 1025,
+            max: 1024
+        })
     ));
     for k in keys {
         e.delete_object("keys", k).unwrap();

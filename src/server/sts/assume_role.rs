@@ -6,7 +6,7 @@
 //! by the signature: a request that declares `UNSIGNED-PAYLOAD` or a streaming body is
 //! refused (MinIO hashes the body whatever the header says).
 
-use super::{iam_error, session_policy, xml, Params, StsError, StsRoute, DEFAULT_DURATION};
+use super::{issue, session_policy, xml, Params, StsError, StsRoute, DEFAULT_DURATION};
 use crate::iam::now;
 use s3s::{Body, S3Request};
 use strata_iam::store::NewTemporary;
@@ -40,11 +40,7 @@ pub(super) async fn serve(
         policy,
         expiry: now + duration,
     };
-    let iam = route.iam.clone();
-    let creds = tokio::task::spawn_blocking(move || iam.add_temporary(new, now))
-        .await
-        .map_err(|e| StsError::internal(e.to_string()))?
-        .map_err(iam_error)?;
+    let creds = issue(route, move |iam| iam.add_temporary(new, now)).await?;
     tracing::info!(
         request_id,
         access_key = %creds.access_key,

@@ -126,6 +126,19 @@ impl StsError {
     }
 }
 
+/// Stores new temporary credentials (`make` writes them to the IAM store) off the async
+/// workers.
+async fn issue(
+    route: &StsRoute,
+    make: impl FnOnce(&Iam) -> Result<strata_iam::store::Credentials, IamError> + Send + 'static,
+) -> Result<strata_iam::store::Credentials, StsError> {
+    let iam = route.iam.clone();
+    tokio::task::spawn_blocking(move || make(&iam))
+        .await
+        .map_err(|e| StsError::internal(e.to_string()))?
+        .map_err(iam_error)
+}
+
 /// The STS error of a refused change to the IAM state.
 fn iam_error(e: IamError) -> StsError {
     match e {

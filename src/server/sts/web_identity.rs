@@ -22,7 +22,7 @@
 use super::fetch::{FetchError, HttpFetch};
 use super::jwks::Alg;
 use super::key_cache::{KeyCache, Source};
-use super::{iam_error, session_policy, xml, Params, StsError, StsRoute, MAX_DURATION};
+use super::{issue, session_policy, xml, Params, StsError, StsRoute, MAX_DURATION};
 use crate::iam::now;
 use crate::jwt::{self, Jwt, JwtError};
 use http::StatusCode;
@@ -229,11 +229,7 @@ impl WebIdentity {
             policy,
             expiry,
         };
-        let iam = route.iam.clone();
-        let creds = tokio::task::spawn_blocking(move || iam.add_federated(new, now))
-            .await
-            .map_err(|e| StsError::internal(e.to_string()))?
-            .map_err(iam_error)?;
+        let creds = issue(route, move |iam| iam.add_federated(new, now)).await?;
         tracing::info!(
             request_id,
             access_key = %creds.access_key,

@@ -5,7 +5,6 @@ Prints one JSON document: what each step answered."""
 import json
 import sys
 
-from botocore.exceptions import ClientError
 
 import s3lib
 
@@ -18,11 +17,7 @@ anon = s3lib.anon
 
 
 def call(name, f):
-    try:
-        out[name] = {"ok": f()}
-    except ClientError as e:
-        code, status, _ = s3lib.error_of(e)
-        out[name] = {"code": code, "status": status}
+    s3lib.record(out, name, f)
 
 
 PUBLIC = {

@@ -23,11 +23,7 @@ anon = s3lib.anon
 
 
 def call(name, f):
-    try:
-        out[name] = {"ok": f()}
-    except ClientError as e:
-        code, status, _ = s3lib.error_of(e)
-        out[name] = {"code": code, "status": status}
+    s3lib.record(out, name, f)
 
 
 def status(r):

@@ -106,6 +106,17 @@ def force_trailer_checksums(c):
     return seen
 
 
+def record(out, name, f):
+    """out[name] = {"ok": f()}, or the S3 error it raised: {"code", "status"}."""
+    from botocore.exceptions import ClientError
+
+    try:
+        out[name] = {"ok": f()}
+    except ClientError as e:
+        code, status, _ = error_of(e)
+        out[name] = {"code": code, "status": status}
+
+
 def anon(method, path, body=None, headers=None):
     """An unsigned request, as curl sends it: {"status", "body", "code" (S3 error code or None)}."""
     status, code, text = raw(method, path, body if body is not None else b"", headers)

@@ -5,7 +5,6 @@ Prints one JSON document: what each step answered."""
 import json
 import sys
 
-
 import s3lib
 
 phase, bucket = sys.argv[1], sys.argv[2]

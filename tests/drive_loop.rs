@@ -390,7 +390,11 @@ fn formats_several_devices_in_parallel_and_reports_each() {
         !out.status.success(),
         "one device failed, so the exit code must say so"
     );
-    assert!(text.contains("2 of 3 device(s) ready, 1 failed"), "{text}");
+    assert!(
+        text.contains("2 of 3 device(s) ready, 1 failed"),
+        "{text}\n{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains(&format!("failed {}", small.dev)));
     for d in [&a, &b] {
         assert_eq!(lab.device(&d.name())["status"], "strata");
@@ -460,7 +464,13 @@ fn missing_drive_is_reported_and_registry_rebuilds_from_drives() {
         .as_str()
         .unwrap()
         .to_string();
-    drop(gone);
+    let gone_mnt = lab.state().join("mnt").join(&gone_id);
+    assert!(Command::new("umount")
+        .arg(&gone_mnt)
+        .status()
+        .unwrap()
+        .success());
+    gone.detach_and_wait();
     let out = lab.ok(&["mount"]);
     assert!(out.contains(&format!("missing drive {gone_id}")), "{out}");
     let reg = lab.registry();
@@ -482,6 +492,74 @@ fn missing_drive_is_reported_and_registry_rebuilds_from_drives() {
     let out = lab.ok(&["mount", "--rebuild"]);
     assert!(out.contains(&kept_id), "{out}");
     assert_eq!(lab.registry()["drives"][0]["drive_id"], kept_id.as_str());
+}
+
+/// Holds the lock drivectl takes on a device node (flock, as udev and systemd do).
+fn lock_device(dev: &str) -> fs::File {
+    use std::os::fd::AsRawFd;
+    let f = fs::File::open(dev).unwrap();
+    // SAFETY: a valid descriptor owned by `f`.
+    assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }, 0);
+    f
+}
+
+#[test]
+fn rebuild_leaves_alone_a_drive_another_drivectl_is_working_on() {
+    // Another drivectl (another state directory, or the CSI node plugin) formatting, mounting
+    // or releasing a device holds its lock: `mount --rebuild` must not mount it meanwhile to
+    // read its identity, which broke that other run's own mount.
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let id = format(&lab, &disk.dev)["drive_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mnt = lab.state().join("mnt").join(&id);
+    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+    fs::remove_file(lab.state().join("drives.json")).unwrap();
+
+    let held = lock_device(&disk.dev);
+    let out = lab.ok(&["mount", "--rebuild"]);
+    assert!(
+        out.contains(&format!("skipped drive {id}: locked")),
+        "{out}"
+    );
+    assert!(lab.registry_missing_or_empty());
+    assert_eq!(
+        lab.device(&disk.name())["mount_points"],
+        serde_json::json!([])
+    );
+
+    drop(held);
+    let out = lab.ok(&["mount", "--rebuild"]);
+    assert!(out.contains(&format!("mounted drive {id}")), "{out}");
+}
+
+#[test]
+fn format_waits_for_the_device_lock() {
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let held = lock_device(&disk.dev);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_drivectl"))
+        .arg("--state-dir")
+        .arg(lab.state())
+        .arg("--node")
+        .arg(&lab.node)
+        .args(["format", &disk.dev, "--dangerous", "--allow-no-quota"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let waiting = child.try_wait().unwrap().is_none();
+    let untouched = lab.device(&disk.name())["status"] == "available";
+    drop(held);
+    let status = child.wait().unwrap();
+    assert!(
+        waiting && untouched,
+        "format went ahead while the device was locked"
+    );
+    assert!(status.success());
+    assert_eq!(lab.device(&disk.name())["status"], "strata");
 }
 
 #[test]

@@ -12,6 +12,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// How long adopting a drive waits for another drivectl's lock on it: tries × pause.
+const BRIEF_LOCK_TRIES: u32 = 20;
+const BRIEF_LOCK_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A node as `drivectl` sees it: where the host's interfaces are, and Strata's state.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -136,32 +140,23 @@ impl Node {
 
     fn format_one(
         &self,
-        dev: &Device,
+        seen: &Device,
         opts: &FormatOptions,
         quota: Option<bool>,
         progress: Progress<'_>,
     ) -> Result<FormatOutcome, DriveError> {
-        if dev.status == Status::Strata {
-            let drive_id = dev.drive_id.clone().unwrap_or_default();
-            return Ok(FormatOutcome::AlreadyStrata { drive_id });
+        if let Some(done) = self.may_format(seen, opts, quota)? {
+            return Ok(done);
         }
-        let blocking: Vec<String> = dev
-            .reasons
-            .iter()
-            .filter(|r| !(r.forceable() && opts.force))
-            .map(|r| dev.explain(*r))
-            .collect();
-        if !blocking.is_empty() {
-            return Err(DriveError::Refused {
-                device: dev.path.clone(),
-                reasons: blocking,
-            });
-        }
-        match quota {
-            Some(true) => {}
-            _ if opts.allow_no_quota => {}
-            Some(false) => return Err(DriveError::QuotaUnsupported(dev.path.clone())),
-            None => return Err(DriveError::QuotaUnknown(dev.path.clone())),
+        // Held until the drive is formatted, mounted and registered (or wiped again), so that
+        // no other drivectl (a `mount --rebuild` looking for drives) touches it half-made.
+        // What discovery saw is checked again under it: the last holder may have changed it.
+        let _device = self.lock_device(seen, true)?;
+        let dev = &self
+            .look_again(seen, None)?
+            .ok_or_else(|| DriveError::NoSuchDevice(seen.path.clone()))?;
+        if let Some(done) = self.may_format(dev, opts, quota)? {
+            return Ok(done);
         }
         let path = self.host.dev(&dev.name);
         sys::check_not_busy(&path).map_err(|source| DriveError::Busy {
@@ -186,6 +181,38 @@ impl Node {
             }
         }
         created.map(FormatOutcome::Formatted)
+    }
+
+    /// Whether `dev` may be formatted: an error saying why not, `Some` when it already is a
+    /// Strata drive, `None` to go ahead.
+    fn may_format(
+        &self,
+        dev: &Device,
+        opts: &FormatOptions,
+        quota: Option<bool>,
+    ) -> Result<Option<FormatOutcome>, DriveError> {
+        if dev.status == Status::Strata {
+            let drive_id = dev.drive_id.clone().unwrap_or_default();
+            return Ok(Some(FormatOutcome::AlreadyStrata { drive_id }));
+        }
+        let blocking: Vec<String> = dev
+            .reasons
+            .iter()
+            .filter(|r| !(r.forceable() && opts.force))
+            .map(|r| dev.explain(*r))
+            .collect();
+        if !blocking.is_empty() {
+            return Err(DriveError::Refused {
+                device: dev.path.clone(),
+                reasons: blocking,
+            });
+        }
+        match quota {
+            Some(true) => Ok(None),
+            _ if opts.allow_no_quota => Ok(None),
+            Some(false) => Err(DriveError::QuotaUnsupported(dev.path.clone())),
+            None => Err(DriveError::QuotaUnknown(dev.path.clone())),
+        }
     }
 
     fn finish_format(
@@ -327,10 +354,15 @@ impl Node {
 
     fn mount_known(
         &self,
-        dev: &Device,
+        seen: &Device,
         drive_id: &str,
         known: Option<&DriveRecord>,
     ) -> Result<DriveRecord, DriveError> {
+        let _device = self.lock_device(seen, true)?;
+        let Some(dev) = &self.look_again(seen, Some(drive_id))? else {
+            let msg = "it changed while waiting for its lock; run the mount again";
+            return Err(DriveError::io(seen.path.clone(), io::Error::other(msg)));
+        };
         let target = self.state.mount_point(drive_id);
         let here = target.to_string_lossy();
         if !dev.mount_points.iter().any(|m| *m == here) {
@@ -364,9 +396,17 @@ impl Node {
     /// and whose identity names this node (a lab's or another node's drive is left alone).
     fn adopt(
         &self,
-        dev: &Device,
+        seen: &Device,
         drive_id: &str,
     ) -> Result<Result<DriveRecord, String>, DriveError> {
+        let Some(_device) = self.lock_device(seen, false)? else {
+            return Ok(Err(
+                "locked: another drivectl is formatting, mounting or releasing it".into(),
+            ));
+        };
+        let Some(dev) = &self.look_again(seen, Some(drive_id))? else {
+            return Ok(Err("it changed while being looked at".into()));
+        };
         let target = self.state.mount_point(drive_id);
         let ours = dev.mount_points.iter().any(|m| Path::new(m) == target);
         if !ours && !dev.mount_points.is_empty() {
@@ -446,7 +486,11 @@ impl Node {
     }
 
     /// Counts the drive's volumes and, when there are none, unmounts and wipes it.
-    fn wipe_if_empty(&self, rec: &DriveRecord, dev: &Device) -> Result<(), DriveError> {
+    fn wipe_if_empty(&self, rec: &DriveRecord, seen: &Device) -> Result<(), DriveError> {
+        let _device = self.lock_device(seen, true)?;
+        let Some(dev) = &self.look_again(seen, Some(&rec.drive_id))? else {
+            return Err(refused(rec, "it changed while waiting for its lock".into()));
+        };
         let place = &rec.mount_point;
         let elsewhere: Vec<&str> = dev
             .mount_points
@@ -503,6 +547,39 @@ impl Node {
         let _ = fs::remove_dir(&scratch);
         unmounted.map_err(|e| format!("cannot unmount {}: {e}", scratch.display()))?;
         counted
+    }
+
+    /// Locks the device node (flock, the convention udev and systemd honour): held while a
+    /// drive is formatted, mounted, adopted or wiped, so two drivectl runs (or a drivectl and
+    /// the CSI node plugin, whatever their state directories) never work on one device at
+    /// once. Without `wait`, waits only as long as a mount takes and answers `None` if the
+    /// device stays locked (a format, which can take minutes while it discards).
+    fn lock_device(&self, dev: &Device, wait: bool) -> Result<Option<FileLock>, DriveError> {
+        let path = self.host.dev(&dev.name);
+        let err = |e| DriveError::io(format!("locking {}", dev.path), e);
+        if wait {
+            return FileLock::acquire_existing(&path, true).map_err(err);
+        }
+        for _ in 0..BRIEF_LOCK_TRIES {
+            if let Some(lock) = FileLock::acquire_existing(&path, false).map_err(err)? {
+                return Ok(Some(lock));
+            }
+            std::thread::sleep(BRIEF_LOCK_PAUSE);
+        }
+        Ok(None)
+    }
+
+    /// The device as it is now, once its lock is held: what discovery saw before may have been
+    /// changed by whoever held the lock. `None` when it is gone or carries another drive.
+    fn look_again(
+        &self,
+        seen: &Device,
+        drive_id: Option<&str>,
+    ) -> Result<Option<Device>, DriveError> {
+        let now = discover::discover(&self.host)?
+            .into_iter()
+            .find(|d| d.name == seen.name);
+        Ok(now.filter(|d| drive_id.is_none_or(|id| d.drive_id.as_deref() == Some(id))))
     }
 
     /// See [`StateDir::mounts_lock_path`].

@@ -131,7 +131,7 @@ impl LoopDevice {
     /// comes back under another name, as after a reboot that renamed the disks.
     pub fn reattach_renamed(&mut self) -> LoopDevice {
         let old = self.dev.clone();
-        detach(&old);
+        self.detach_and_wait();
         let dir = tempfile::tempdir().expect("tempdir");
         let image = dir.path().join("blocker.img");
         fs::File::create(&image)

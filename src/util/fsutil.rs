@@ -55,6 +55,7 @@ pub struct FileLock {
 }
 
 impl FileLock {
+    /// Creates the file if needed and waits for the lock.
     pub fn acquire(path: &Path) -> io::Result<FileLock> {
         let file = OpenOptions::new()
             .read(true)
@@ -62,13 +63,34 @@ impl FileLock {
             .create(true)
             .truncate(false)
             .open(path)?;
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
-        // SAFETY: fd is a valid open descriptor owned by `file` for the duration of the call.
-        if unsafe { libc::flock(fd, libc::LOCK_EX) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        flock(&file, libc::LOCK_EX)?;
         Ok(FileLock { _file: file })
     }
+
+    /// Locks a file that must exist, such as a block device node (the lock udev and systemd
+    /// honour on a disk). Without `wait`, a lock held elsewhere answers `None` at once.
+    pub fn acquire_existing(path: &Path, wait: bool) -> io::Result<Option<FileLock>> {
+        let file = OpenOptions::new().read(true).open(path)?;
+        let op = if wait {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_EX | libc::LOCK_NB
+        };
+        match flock(&file, op) {
+            Ok(()) => Ok(Some(FileLock { _file: file })),
+            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn flock(file: &File, op: libc::c_int) -> io::Result<()> {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(file);
+    // SAFETY: fd is a valid open descriptor owned by `file` for the duration of the call.
+    if unsafe { libc::flock(fd, op) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -611,3 +611,72 @@ fn aws_cli_multipart_checksums(s: &Server) {
         "{attrs}"
     );
 }
+
+/// A request document whose body does not match its Content-MD5 or `x-amz-checksum-*` is
+/// BadDigest and not acted on: a DeleteObjects damaged on the way deletes nothing, tags and a
+/// completion are not applied. With the right digests they are.
+#[test]
+fn documents_are_checked_against_their_digests() {
+    let s = Server::start();
+    let v = case(&s, "document_digests");
+    let bad = json!([400, "BadDigest"]);
+    for op in [
+        "delete_md5",
+        "delete_crc32",
+        "tagging_md5",
+        "complete_sha256",
+    ] {
+        assert_eq!(v[op], bad, "{op}: {v}");
+    }
+    assert_eq!(v["kept_after_mismatch"], "kept", "{v}");
+    assert_eq!(v["tags"], json!([]), "{v}");
+    assert_eq!(v["upload_still_open"], 1, "{v}");
+    assert_eq!(v["complete_right"], 200, "{v}");
+    assert_eq!(v["delete_right"], 200, "{v}");
+    assert_eq!(v["after_delete"], "NoSuchKey", "{v}");
+}
+
+/// A range no byte satisfies is 416 InvalidRange with `Content-Range: bytes */size` (RFC 9110),
+/// on GET and HEAD; any range of an empty object is one (it made the server panic).
+#[test]
+fn unsatisfiable_ranges_are_416_with_the_size() {
+    let s = Server::start();
+    let v = case(&s, "unsatisfiable_ranges");
+    for (key, size) in [("empty", 0), ("ten", 10)] {
+        let ranges: &[&str] = if key == "empty" {
+            &["bytes=-1", "bytes=0-"]
+        } else {
+            &["bytes=10-", "bytes=-0"]
+        };
+        for rng in ranges {
+            let cr = format!("bytes */{size}");
+            assert_eq!(
+                v[format!("GET {key} {rng}")],
+                json!([416, cr, "InvalidRange"]),
+                "{v}"
+            );
+            assert_eq!(
+                v[format!("HEAD {key} {rng}")],
+                json!([416, cr, null]),
+                "{v}"
+            );
+        }
+    }
+    assert_eq!(v["suffix"], json!([206, "bytes 7-9/10"]), "{v}");
+}
+
+/// `response-*` overrides are for signed requests only (S3): an anonymous reader of a public
+/// text object cannot have it served as HTML.
+#[test]
+fn anonymous_reads_cannot_override_response_headers() {
+    let s = Server::start();
+    let v = case(&s, "anonymous_overrides");
+    assert_eq!(
+        v["anonymous GET"],
+        json!([400, "InvalidRequest", "application/xml"]),
+        "{v}"
+    );
+    assert_eq!(v["anonymous HEAD"][0], 400, "{v}");
+    assert_eq!(v["anonymous plain"], json!([200, "text/plain"]), "{v}");
+    assert_eq!(v["signed"], "text/html", "{v}");
+}

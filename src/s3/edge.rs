@@ -1,6 +1,6 @@
 //! What the HTTP front corrects around s3s, where s3s decides before or after our code runs:
-//! the resource a SigV2 bucket request signed, browser POST forms (`post`), and the status of
-//! a partial HEAD.
+//! the resource a SigV2 bucket request signed, the digests of request documents (`digest`),
+//! browser POST forms (`post`), and the status of a partial HEAD.
 
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri};
@@ -13,6 +13,7 @@ pub async fn before(mut req: Request<s3s::Body>, vhost: Option<String>) -> Reque
             *req.uri_mut() = uri;
         }
     }
+    req = super::digest::check(req, vhost.is_some()).await;
     if req.method() == Method::POST {
         let bucket = vhost.or_else(|| path_bucket(req.uri()));
         req = super::post::prepare(req, bucket.as_deref()).await;

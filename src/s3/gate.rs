@@ -10,7 +10,8 @@
 //! - **Bounded request documents**: the body of any operation but an object upload (an XML or
 //!   JSON document) is refused above `MAX_DOCUMENT` before it is read.
 //! - **Content-MD5 is 16 bytes of base64** whatever the operation; an empty one is
-//!   InvalidDigest, not "no digest".
+//!   InvalidDigest, not "no digest". A document whose body does not match its Content-MD5 or
+//!   `x-amz-checksum-*` (compared by the front, `crate::digest`) is BadDigest.
 //! - **No feature is accepted and ignored.** Server-side encryption, object lock, ACL grants
 //!   and canned ACLs other than those `crate::acl` keeps, and versions other than `null`
 //!   answer NotImplemented / NoSuchVersion instead of a 200 that would make a client believe
@@ -26,6 +27,7 @@
 
 use crate::acl::Canned;
 use crate::authz::{self, Authorizer, Grant, PeerAddr, Permit, Refusal};
+use crate::digest::DocumentDigest;
 use http::{HeaderMap, Uri};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::dto::CopySource;
@@ -94,6 +96,11 @@ impl S3Access for Gate {
         }
         check(&op, cx.uri(), cx.headers())?;
         let grant = self.authorize(cx)?;
+        if let Some(digest) = cx.extensions_mut().remove::<DocumentDigest>() {
+            if !UPLOADS.contains(&op.as_str()) {
+                return Err(digest.to_error());
+            }
+        }
         cx.extensions_mut().insert(grant);
         Ok(())
     }

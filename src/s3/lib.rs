@@ -19,6 +19,7 @@ mod bucket;
 mod checksum;
 mod convert;
 mod crc_combine;
+mod digest;
 pub mod edge;
 mod errors;
 pub mod gate;

@@ -78,6 +78,18 @@ macro_rules! response_overrides {
     }};
 }
 
+/// Whether a GET or HEAD asks for any `response-*` override.
+macro_rules! asks_response_overrides {
+    ($input:expr) => {
+        $input.response_content_type.is_some()
+            || $input.response_content_encoding.is_some()
+            || $input.response_content_disposition.is_some()
+            || $input.response_content_language.is_some()
+            || $input.response_cache_control.is_some()
+            || $input.response_expires.is_some()
+    };
+}
+
 /// Stored checksums and their type (COMPOSITE or FULL_OBJECT) into an output.
 macro_rules! checksum_fields_typed {
     ($out:expr, $stored:expr) => {{

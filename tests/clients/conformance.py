@@ -8,6 +8,7 @@ import base64
 import datetime
 import hashlib
 import hmac
+import http.client
 import json
 import sys
 import urllib.parse
@@ -695,6 +696,102 @@ def multipart_checksums():
     return out
 
 
+def document_digests():
+    """A document (DeleteObjects, tagging, CompleteMultipartUpload) whose body does not match its
+    Content-MD5 or x-amz-checksum-* is BadDigest and not acted on; a matching one is."""
+    s3.create_bucket(Bucket="digests")
+    s3.put_object(Bucket="digests", Key="victim", Body=b"kept")
+    doc = b"<Delete><Object><Key>victim</Key></Object></Delete>"
+    wrong_md5 = b64(hashlib.md5(b"something else").digest())
+    out = {}
+    for name, headers in [
+        ("delete_md5", {"Content-MD5": wrong_md5}),
+        ("delete_crc32", {"x-amz-checksum-crc32": "AAAAAA=="}),
+    ]:
+        status, code, _ = signed("POST", "/digests?delete", doc, headers)
+        out[name] = [status, code]
+    out["kept_after_mismatch"] = body_or_error("digests", "victim")
+    tags = b"<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag></TagSet></Tagging>"
+    status, code, _ = signed("PUT", "/digests/victim?tagging", tags, {"Content-MD5": wrong_md5})
+    out["tagging_md5"] = [status, code]
+    out["tags"] = s3.get_object_tagging(Bucket="digests", Key="victim")["TagSet"]
+    up = s3.create_multipart_upload(Bucket="digests", Key="mp")["UploadId"]
+    etag = s3.upload_part(Bucket="digests", Key="mp", UploadId=up, PartNumber=1, Body=b"p")["ETag"]
+    complete = (
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+        "</CompleteMultipartUpload>" % etag
+    ).encode()
+    path = "/digests/mp?uploadId=%s" % up
+    status, code, _ = signed("POST", path, complete, {"x-amz-checksum-sha256": b64(hashlib.sha256(b"x").digest())})
+    out["complete_sha256"] = [status, code]
+    out["upload_still_open"] = len(s3.list_parts(Bucket="digests", Key="mp", UploadId=up).get("Parts", []))
+    # The same documents with their right digests are acted on.
+    status, _, _ = signed("POST", path, complete, {"Content-MD5": b64(hashlib.md5(complete).digest())})
+    out["complete_right"] = status
+    status, _, _ = signed("POST", "/digests?delete", doc, {"x-amz-checksum-crc32": crc32(doc)})
+    out["delete_right"] = status
+    out["after_delete"] = body_or_error("digests", "victim")
+    return out
+
+
+def raw_full(method, path, headers=None):
+    """A plain HTTP request; returns (status, headers as a lower-case dict, body text)."""
+    u = urllib.parse.urlsplit(ENDPOINT)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    conn.request(method, path, headers=headers or {})
+    r = conn.getresponse()
+    text = r.read().decode(errors="replace")
+    conn.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, text
+
+
+def signed_full(method, path, headers=None):
+    req = AWSRequest(method=method, url=ENDPOINT + path, headers=headers or {})
+    S3SigV4Auth(Credentials(ACCESS, SECRET), "s3", "us-east-1").add_auth(req)
+    return raw_full(method, path, dict(req.prepare().headers.items()))
+
+
+def unsatisfiable_ranges():
+    """A range no byte of the object satisfies (any range of an empty object) is 416 with
+    Content-Range: bytes */size, on GET and HEAD; the server keeps serving."""
+    s3.create_bucket(Bucket="ranges")
+    s3.put_object(Bucket="ranges", Key="empty", Body=b"")
+    s3.put_object(Bucket="ranges", Key="ten", Body=b"0123456789")
+    out = {}
+    for key, rng in [("empty", "bytes=-1"), ("empty", "bytes=0-"), ("ten", "bytes=10-"), ("ten", "bytes=-0")]:
+        for method in ["GET", "HEAD"]:
+            status, headers, text = signed_full(method, "/ranges/%s" % key, {"Range": rng})
+            code = text.split("<Code>", 1)[1].split("</Code>", 1)[0] if "<Code>" in text else None
+            out["%s %s %s" % (method, key, rng)] = [status, headers.get("content-range"), code]
+    status, headers, _ = signed_full("GET", "/ranges/ten", {"Range": "bytes=-3"})
+    out["suffix"] = [status, headers.get("content-range")]
+    return out
+
+
+def anonymous_overrides():
+    """response-* overrides need a signed request: an anonymous GET of a public object asking
+    for them is InvalidRequest; a signed one gets them."""
+    s3.create_bucket(Bucket="public")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"],
+                       "Resource": ["arn:aws:s3:::public/*"]}],
+    }
+    s3.put_bucket_policy(Bucket="public", Policy=json.dumps(policy))
+    s3.put_object(Bucket="public", Key="note.txt", Body=b"<script>x</script>", ContentType="text/plain")
+    out = {}
+    q = "?response-content-type=text%2Fhtml&response-content-disposition=inline"
+    for method in ["GET", "HEAD"]:
+        status, headers, text = raw_full(method, "/public/note.txt" + q)
+        code = text.split("<Code>", 1)[1].split("</Code>", 1)[0] if "<Code>" in text else None
+        out["anonymous " + method] = [status, code, headers.get("content-type")]
+    status, headers, _ = raw_full("GET", "/public/note.txt")
+    out["anonymous plain"] = [status, headers.get("content-type")]
+    got = s3.get_object(Bucket="public", Key="note.txt", ResponseContentType="text/html")
+    out["signed"] = got["ContentType"]
+    return out
+
+
 CASES = {
     f.__name__: f
     for f in [
@@ -710,6 +807,9 @@ CASES = {
         list_buckets,
         delete_versions,
         list_versions,
+        document_digests,
+        unsatisfiable_ranges,
+        anonymous_overrides,
     ]
 }
 

@@ -16,6 +16,7 @@ pub async fn get_object(
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
     let input = req.input;
+    overrides_need_a_signature(req.credentials.is_none(), asks_response_overrides!(input))?;
     let read = AclRead::pending(&req.extensions, ReadOf::Target, &input.bucket);
     // Opening the object (and checking its ACL when the gate left the read to it), checking
     // the conditions, choosing the bytes and reading the first block are one call on the
@@ -71,6 +72,7 @@ pub async fn head_object(
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
     let mut input = req.input;
+    overrides_need_a_signature(req.credentials.is_none(), asks_response_overrides!(input))?;
     let read = AclRead::pending(&req.extensions, ReadOf::Target, &input.bucket);
     let (bucket, key) = (input.bucket.clone(), input.key.clone());
     let info = s3
@@ -139,7 +141,7 @@ impl<'a> Selection<'a> {
         let span = match (&part, range) {
             (Some(p), _) => Some((p.start, p.len, p.content_range(info.size))),
             (None, Some(range)) => {
-                let r = range.check(info.size)?;
+                let r = satisfiable(range, info.size)?;
                 let content_range = format!("bytes {}-{}/{}", r.start, r.end - 1, info.size);
                 Some((r.start, r.end - r.start, content_range))
             }
@@ -154,6 +156,44 @@ impl<'a> Selection<'a> {
 
     fn content_length(&self, size: u64) -> i64 {
         self.span.as_ref().map_or(size, |(_, len, _)| *len) as i64
+    }
+}
+
+/// S3 honours `response-*` overrides only on signed (or presigned) requests: an anonymous reader
+/// of a public object must not have it served as another type (HTML from a text file).
+fn overrides_need_a_signature(anonymous: bool, asks: bool) -> S3Result<()> {
+    if anonymous && asks {
+        return Err(s3s::s3_error!(
+            InvalidRequest,
+            "Request specific response headers cannot be used for anonymous GET requests."
+        ));
+    }
+    Ok(())
+}
+
+/// The bytes `range` asks for, or 416 InvalidRange with `Content-Range: bytes */size` (RFC
+/// 9110 §15.5.17) when none of them exist (an empty object has none, whatever the range).
+fn satisfiable(range: &Range, size: u64) -> S3Result<std::ops::Range<u64>> {
+    match range.check(size) {
+        Ok(r) if r.start < r.end => Ok(r),
+        _ => {
+            let mut err = s3s::S3Error::with_message(
+                s3s::S3ErrorCode::InvalidRange,
+                "The requested range is not satisfiable",
+            );
+            err.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+            // s3s puts these in place of the response's headers: the XML type stays.
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/xml"),
+            );
+            if let Ok(v) = http::HeaderValue::from_str(&format!("bytes */{size}")) {
+                headers.insert(http::header::CONTENT_RANGE, v);
+            }
+            err.set_headers(headers);
+            Err(err)
+        }
     }
 }
 

@@ -624,7 +624,7 @@ fn documents_are_checked_against_their_digests() {
         "delete_md5",
         "delete_crc32",
         "tagging_md5",
-        "complete_sha256",
+        "complete_md5",
     ] {
         assert_eq!(v[op], bad, "{op}: {v}");
     }
@@ -679,4 +679,31 @@ fn anonymous_reads_cannot_override_response_headers() {
     assert_eq!(v["anonymous HEAD"][0], 400, "{v}");
     assert_eq!(v["anonymous plain"], json!([200, "text/plain"]), "{v}");
     assert_eq!(v["signed"], "text/html", "{v}");
+}
+
+/// What S3 refuses is refused (each was answered 200 and applied or ignored): duplicate tag
+/// keys in `x-amz-tagging`, `aws:` tag keys, unknown copy directives, S3's reserved bucket
+/// prefixes and suffixes, an unknown `encoding-type`, a malformed or a second checksum header.
+/// ListParts and ListMultipartUploads name the upload's Initiator.
+#[test]
+fn what_s3_refuses_is_refused() {
+    let s = Server::start();
+    let v = case(&s, "refusals");
+    assert_eq!(v["dup_tags"], "InvalidArgument", "{v}");
+    assert_eq!(v["aws_tag"], "InvalidTag", "{v}");
+    assert_eq!(v["MetadataDirective"], "InvalidArgument", "{v}");
+    assert_eq!(v["TaggingDirective"], "InvalidArgument", "{v}");
+    for (b, code) in v["buckets"].as_object().unwrap() {
+        assert_eq!(code, "InvalidBucketName", "{b}: {v}");
+    }
+    assert_eq!(v["encoding_type"], json!([400, "InvalidArgument"]), "{v}");
+    assert_eq!(
+        v["malformed_checksum"],
+        json!([400, "InvalidRequest"]),
+        "{v}"
+    );
+    assert_eq!(v["two_checksums"], json!([400, "InvalidRequest"]), "{v}");
+    assert_eq!(v["ck"], "NoSuchKey", "{v}");
+    assert_eq!(v["t"], "NoSuchKey", "{v}");
+    assert_eq!(v["initiator"], json!([true, true]), "{v}");
 }

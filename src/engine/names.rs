@@ -39,7 +39,10 @@ pub fn check_bucket(name: &str) -> Result<(), EngineError> {
     if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
         return bad("must not be formatted as an IP address");
     }
-    if name.starts_with("xn--") || name.starts_with("sthree-") || name.ends_with("-s3alias") {
+    // S3's reserved prefixes and suffixes (access points, directory and table buckets, MRAP).
+    const PREFIXES: [&str; 3] = ["xn--", "sthree-", "amzn-s3-demo-"];
+    const SUFFIXES: [&str; 5] = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+    if PREFIXES.iter().any(|p| name.starts_with(p)) || SUFFIXES.iter().any(|s| name.ends_with(s)) {
         return bad("uses a reserved prefix or suffix");
     }
     Ok(())
@@ -170,6 +173,13 @@ mod tests {
             "a_b",
             "192.168.1.1",
             "xn--abc",
+            "sthree-abc",
+            "amzn-s3-demo-abc",
+            "abc-s3alias",
+            "abc--ol-s3",
+            "abc.mrap",
+            "abc--x-s3",
+            "abc--table-s3",
             "x".repeat(64).as_str(),
             ".strata.sys",
             "a.-b",

@@ -30,9 +30,16 @@ impl Plan {
     ) -> S3Result<Plan> {
         let mut wanted = BTreeMap::new();
         for (name, value) in given {
-            if value.is_some() {
+            if let Some(v) = &value {
+                well_formed(name, v)?;
                 wanted.insert(name, value);
             }
+        }
+        if wanted.len() > 1 {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+            ));
         }
         let mut announced = None;
         for (is_trailer, requested) in [
@@ -144,6 +151,26 @@ impl Plan {
             out.insert(name.to_ascii_uppercase(), value);
         }
         Ok(out)
+    }
+}
+
+/// A checksum header's value is the base64 of the algorithm's digest (S3: InvalidRequest
+/// otherwise, before any byte is compared).
+fn well_formed(name: &str, value: &str) -> S3Result<()> {
+    let len = match name {
+        "crc32" | "crc32c" => 4,
+        "crc64nvme" => 8,
+        "sha1" => 20,
+        _ => 32,
+    };
+    let decoded = base64_simd::STANDARD.decode_to_vec(value.trim().as_bytes());
+    if decoded.is_ok_and(|d| d.len() == len) {
+        Ok(())
+    } else {
+        Err(s3_error!(
+            InvalidRequest,
+            "Value for x-amz-checksum-{name} header is invalid."
+        ))
     }
 }
 

@@ -192,7 +192,12 @@ pub fn parse_tagging_header(h: Option<&str>) -> S3Result<BTreeMap<String, String
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let k = decode_query(k)?;
         let v = decode_query(v)?;
-        tags.insert(k, v);
+        if tags.insert(k, v).is_some() {
+            return Err(s3_error!(
+                InvalidArgument,
+                "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates."
+            ));
+        }
     }
     check_tags(&tags)?;
     Ok(tags)
@@ -214,6 +219,13 @@ pub fn check_tags(tags: &BTreeMap<String, String>) -> S3Result<()> {
             return Err(s3_error!(
                 InvalidTag,
                 "tag keys are 1-128 and values 0-256 characters"
+            ));
+        }
+        // The `aws:` prefix is AWS's own (S3: InvalidTag).
+        if k.to_ascii_lowercase().starts_with("aws:") {
+            return Err(s3_error!(
+                InvalidTag,
+                "Your TagKey cannot be prefixed with aws:"
             ));
         }
     }

@@ -4,7 +4,9 @@
 //! delete what it now names: S3 answers BadDigest. The front reads such a body (declared, at
 //! most [`MAX_DOCUMENT`]) before s3s does, compares, and leaves the outcome in the request's
 //! extensions; the gate answers a mismatch once the signature is checked, as S3 does.
-//! Object data (PutObject, UploadPart) is checked while it streams to the drives (`upload.rs`).
+//! Object data (PutObject, UploadPart) is checked while it streams to the drives (`upload.rs`);
+//! CompleteMultipartUpload's `x-amz-checksum-*` is the whole object's, checked by the
+//! completion (`mpu_checksum.rs`): only its Content-MD5 is the document's.
 
 use crate::checksum::{self, ALGORITHMS};
 use crate::gate::MAX_DOCUMENT;
@@ -67,7 +69,11 @@ const DOCUMENT_RESOURCES: [&str; 22] = [
 /// Reads and checks the body of a document request that declares a digest; any other request
 /// is passed on untouched. `vhost`: the bucket is named by the Host header.
 pub async fn check(req: Request<s3s::Body>, vhost: bool) -> Request<s3s::Body> {
-    if !is_document(req.method(), req.uri(), vhost) || !declares_digest(req.headers()) {
+    if !is_document(req.method(), req.uri(), vhost) {
+        return req;
+    }
+    let checksums = !completes_upload(req.method(), req.uri());
+    if !declares_digest(req.headers(), checksums) {
         return req;
     }
     let Some(len) = declared_length(req.headers()) else {
@@ -79,7 +85,7 @@ pub async fn check(req: Request<s3s::Body>, vhost: bool) -> Request<s3s::Body> {
     let (mut parts, mut body) = req.into_parts();
     let (body, outcome) = match body.store_all_limited(MAX_DOCUMENT as usize).await {
         Ok(bytes) => {
-            let outcome = compare(&parts.headers, &bytes);
+            let outcome = compare(&parts.headers, &bytes, checksums);
             (s3s::Body::from(bytes), outcome)
         }
         Err(_) => (s3s::Body::empty(), Err(DocumentDigest::Unreadable)),
@@ -117,11 +123,22 @@ fn is_document(method: &Method, uri: &Uri, vhost: bool) -> bool {
     }
 }
 
-fn declares_digest(headers: &HeaderMap) -> bool {
+/// CompleteMultipartUpload: POST with `uploadId`.
+fn completes_upload(method: &Method, uri: &Uri) -> bool {
+    method == Method::POST
+        && uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .any(|p| p.split_once('=').map_or(p, |(k, _)| k) == "uploadId")
+}
+
+fn declares_digest(headers: &HeaderMap, checksums: bool) -> bool {
     headers.contains_key("content-md5")
-        || ALGORITHMS
-            .iter()
-            .any(|a| headers.contains_key(format!("x-amz-checksum-{a}").as_str()))
+        || (checksums
+            && ALGORITHMS
+                .iter()
+                .any(|a| headers.contains_key(format!("x-amz-checksum-{a}").as_str())))
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<u64> {
@@ -145,9 +162,10 @@ fn framed(headers: &HeaderMap) -> bool {
     streaming || chunked
 }
 
-/// Every digest the headers declare against the body. A malformed Content-MD5 is the gate's
-/// InvalidDigest; a malformed checksum cannot equal the computed one.
-fn compare(headers: &HeaderMap, body: &[u8]) -> Result<(), DocumentDigest> {
+/// Every digest the headers declare against the body (the checksums too when they are the
+/// body's). A malformed Content-MD5 is the gate's InvalidDigest; a malformed checksum cannot
+/// equal the computed one.
+fn compare(headers: &HeaderMap, body: &[u8], checksums: bool) -> Result<(), DocumentDigest> {
     for v in headers.get_all("content-md5") {
         let Ok(claimed) = base64_simd::STANDARD.decode_to_vec(v.as_bytes().trim_ascii()) else {
             continue;
@@ -156,7 +174,7 @@ fn compare(headers: &HeaderMap, body: &[u8]) -> Result<(), DocumentDigest> {
             return Err(DocumentDigest::Mismatch("Content-MD5".into()));
         }
     }
-    for alg in ALGORITHMS {
+    for alg in ALGORITHMS.iter().filter(|_| checksums) {
         let Some(claimed) = headers.get(format!("x-amz-checksum-{alg}").as_str()) else {
             continue;
         };
@@ -200,19 +218,21 @@ mod tests {
         let md5 = |b: &[u8]| base64_simd::STANDARD.encode_to_string(Md5::checksum(b));
         let mut h = HeaderMap::new();
         h.insert("content-md5", md5(body).parse().unwrap());
-        assert!(compare(&h, body).is_ok());
+        assert!(compare(&h, body, true).is_ok());
         h.insert("content-md5", md5(b"something else").parse().unwrap());
-        let err = compare(&h, body).unwrap_err().to_error();
+        let err = compare(&h, body, true).unwrap_err().to_error();
         assert_eq!(err.code(), &s3s::S3ErrorCode::BadDigest);
 
         let mut h = HeaderMap::new();
         let crc = checksum::digest("crc32", body).unwrap();
         h.insert("x-amz-checksum-crc32", crc.parse().unwrap());
-        assert!(compare(&h, body).is_ok());
+        assert!(compare(&h, body, true).is_ok());
         h.insert("x-amz-checksum-crc32", "AAAAAA==".parse().unwrap());
         assert_eq!(
-            compare(&h, body).unwrap_err(),
+            compare(&h, body, true).unwrap_err(),
             DocumentDigest::Mismatch("CRC32".into())
         );
+        // CompleteMultipartUpload's checksums are the object's, not its document's.
+        assert!(compare(&h, body, false).is_ok());
     }
 }

@@ -101,6 +101,15 @@ fn owner() -> Owner {
     }
 }
 
+/// Who started a multipart upload, as ListParts and ListMultipartUploads name it: the owner.
+fn initiator() -> Initiator {
+    let o = owner();
+    Initiator {
+        display_name: o.display_name,
+        id: o.id,
+    }
+}
+
 /// How the checksums of a PutObject/UploadPart body are checked: the ones given as headers,
 /// or announced for the trailer, or asked for by algorithm.
 pub(crate) fn checksum_plan(

@@ -117,6 +117,18 @@ impl Listing {
     }
 }
 
+/// `encoding-type`: `url` or none; S3 refuses any other.
+fn url_encoding(encoding: Option<&EncodingType>) -> S3Result<bool> {
+    match encoding.map(|t| t.as_str()) {
+        None => Ok(false),
+        Some(EncodingType::URL) => Ok(true),
+        Some(_) => Err(s3s::s3_error!(
+            InvalidArgument,
+            "Invalid Encoding Method specified in Request"
+        )),
+    }
+}
+
 /// One page of a listing, for either ListObjects version or ListObjectVersions.
 #[allow(clippy::too_many_arguments)] // the parameters both ListObjects versions share
 pub async fn listing(
@@ -130,6 +142,7 @@ pub async fn listing(
     with_owner: bool,
 ) -> S3Result<Listing> {
     let max_keys = max_keys(max)?;
+    let url = url_encoding(encoding)?;
     let q = ListQuery {
         prefix: prefix.unwrap_or_default().to_string(),
         delimiter: delimiter.filter(|d| !d.is_empty()).map(str::to_string),
@@ -144,7 +157,7 @@ pub async fn listing(
         truncated: page.truncated,
         next_after: page.truncated.then_some(page.next_after).flatten(),
         max_keys,
-        url: encoding.is_some_and(|t| t.as_str() == EncodingType::URL),
+        url,
     };
     l.contents = page
         .objects

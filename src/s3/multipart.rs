@@ -6,7 +6,7 @@ use crate::body::BodyReader;
 use crate::convert::*;
 use crate::object::copy::{copy_source, parse_copy_range, CopyConditions};
 use crate::StrataS3;
-use crate::{checksum, checksum_plan, mpu_checksum, owner, upload};
+use crate::{checksum, checksum_plan, initiator, mpu_checksum, owner, upload};
 use s3s::dto::*;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
@@ -259,6 +259,7 @@ pub async fn list_parts(
         max_parts: Some(max as i32),
         is_truncated: Some(truncated),
         owner: Some(owner()),
+        initiator: Some(initiator()),
         storage_class: Some(storage_class(upload.reduced_redundancy)),
         checksum_algorithm: upload.checksum_algorithm.map(ChecksumAlgorithm::from),
         checksum_type: upload.checksum_type.map(ChecksumType::from),
@@ -342,6 +343,7 @@ pub async fn list_multipart_uploads(
                     upload_id: Some(u.upload_id),
                     initiated: Some(timestamp(u.initiated_ns)),
                     owner: Some(owner()),
+                    initiator: Some(initiator()),
                     storage_class: Some(storage_class(u.reduced_redundancy)),
                     checksum_algorithm: u.checksum_algorithm.map(ChecksumAlgorithm::from),
                     checksum_type: u.checksum_type.map(ChecksumType::from),

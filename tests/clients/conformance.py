@@ -722,8 +722,8 @@ def document_digests():
         "</CompleteMultipartUpload>" % etag
     ).encode()
     path = "/digests/mp?uploadId=%s" % up
-    status, code, _ = signed("POST", path, complete, {"x-amz-checksum-sha256": b64(hashlib.sha256(b"x").digest())})
-    out["complete_sha256"] = [status, code]
+    status, code, _ = signed("POST", path, complete, {"Content-MD5": wrong_md5})
+    out["complete_md5"] = [status, code]
     out["upload_still_open"] = len(s3.list_parts(Bucket="digests", Key="mp", UploadId=up).get("Parts", []))
     # The same documents with their right digests are acted on.
     status, _, _ = signed("POST", path, complete, {"Content-MD5": b64(hashlib.md5(complete).digest())})
@@ -792,6 +792,40 @@ def anonymous_overrides():
     return out
 
 
+def refusals():
+    """What S3 refuses that was accepted: duplicate tag keys in x-amz-tagging, `aws:` tag keys,
+    unknown copy directives, reserved bucket names, an unknown encoding-type, a malformed or a
+    second x-amz-checksum-* header. Also: ListParts and ListMultipartUploads name the
+    Initiator."""
+    s3.create_bucket(Bucket="refuse")
+    s3.put_object(Bucket="refuse", Key="k", Body=b"x")
+    out = {}
+    out["dup_tags"] = error(s3.put_object, Bucket="refuse", Key="t", Body=b"x", Tagging="a=1&a=2")["code"]
+    out["aws_tag"] = error(
+        s3.put_object_tagging, Bucket="refuse", Key="k", Tagging={"TagSet": [{"Key": "aws:x", "Value": "1"}]}
+    )["code"]
+    for d in ["MetadataDirective", "TaggingDirective"]:
+        out[d] = error(s3.copy_object, Bucket="refuse", Key="c", CopySource="refuse/k", **{d: "FOO"})["code"]
+    out["buckets"] = {
+        b: error(s3.create_bucket, Bucket=b)["code"]
+        for b in ["abc--ol-s3", "abc--x-s3", "abc.mrap", "abc--table-s3", "amzn-s3-demo-x"]
+    }
+    status, code, _ = signed("GET", "/refuse?list-type=2&encoding-type=bogus")
+    out["encoding_type"] = [status, code]
+    status, code, _ = signed("PUT", "/refuse/ck", b"hello", {"x-amz-checksum-crc32": "!!notb64"})
+    out["malformed_checksum"] = [status, code]
+    two = {"x-amz-checksum-crc32": crc32(b"hello"), "x-amz-checksum-sha256": sha256(b"hello")}
+    status, code, _ = signed("PUT", "/refuse/ck", b"hello", two)
+    out["two_checksums"] = [status, code]
+    out["ck"] = body_or_error("refuse", "ck")
+    out["t"] = body_or_error("refuse", "t")
+    up = s3.create_multipart_upload(Bucket="refuse", Key="mp")["UploadId"]
+    parts = s3.list_parts(Bucket="refuse", Key="mp", UploadId=up)
+    uploads = s3.list_multipart_uploads(Bucket="refuse")["Uploads"]
+    out["initiator"] = [parts["Initiator"]["ID"] == parts["Owner"]["ID"], "ID" in uploads[0]["Initiator"]]
+    return out
+
+
 CASES = {
     f.__name__: f
     for f in [
@@ -810,6 +844,7 @@ CASES = {
         document_digests,
         unsatisfiable_ranges,
         anonymous_overrides,
+        refusals,
     ]
 }
 

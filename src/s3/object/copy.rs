@@ -8,20 +8,33 @@ use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
 use strata_engine::{Engine, EngineError, ObjectInfo, PutOptions};
 
+/// A copy's `x-amz-{metadata,tagging}-directive`: COPY (the default) or REPLACE; anything
+/// else is refused (S3: InvalidArgument), not read as COPY.
+fn replaces(directive: Option<&str>, what: &str) -> S3Result<bool> {
+    match directive {
+        None | Some(MetadataDirective::COPY) => Ok(false),
+        Some(MetadataDirective::REPLACE) => Ok(true),
+        Some(other) => Err(s3_error!(
+            InvalidArgument,
+            "Unknown {what} directive: {other}"
+        )),
+    }
+}
+
 pub async fn copy_object(
     s3: &StrataS3,
     req: S3Request<CopyObjectInput>,
 ) -> S3Result<S3Response<CopyObjectOutput>> {
     let input = req.input;
     let (src_bucket, src_key) = copy_source(&input.copy_source)?;
-    let replace_meta = input
-        .metadata_directive
-        .as_ref()
-        .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-    let replace_tags = input
-        .tagging_directive
-        .as_ref()
-        .is_some_and(|d| d.as_str() == TaggingDirective::REPLACE);
+    let replace_meta = replaces(
+        input.metadata_directive.as_ref().map(|d| d.as_str()),
+        "metadata",
+    )?;
+    let replace_tags = replaces(
+        input.tagging_directive.as_ref().map(|d| d.as_str()),
+        "tagging",
+    )?;
     let same = src_bucket == input.bucket && src_key == input.key;
     if same && !replace_meta && !replace_tags && input.storage_class.is_none() {
         return Err(s3_error!(

@@ -347,7 +347,6 @@ pub async fn list_multipart_uploads(
                     storage_class: Some(storage_class(u.reduced_redundancy)),
                     checksum_algorithm: u.checksum_algorithm.map(ChecksumAlgorithm::from),
                     checksum_type: u.checksum_type.map(ChecksumType::from),
-                    ..Default::default()
                 })
                 .collect(),
         ),

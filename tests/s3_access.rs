@@ -367,3 +367,35 @@ fn canned_acls_grant_what_they_say() {
     let after = s.py_json("acl.py", &["check"]);
     acl_reads_hold(&after["reads"]);
 }
+
+/// `s3:ExistingObjectTag/…` is evaluated (it was accepted and ignored): a Deny on an object's
+/// tag, in a bucket policy or an identity policy, refuses reading it, copying it (the tag of a
+/// copy's source) and changing its tags; objects without the tag stay readable; root is exempt.
+#[test]
+fn a_deny_on_an_existing_object_tag_holds() {
+    let s = Server::start();
+    let v = s.py_json("object_tags.py", &[]);
+    for who in ["bob", "carol"] {
+        for step in ["get_secret", "copy_secret", "untag", "retag"] {
+            assert_eq!(
+                code(&v, &format!("{who}_{step}")),
+                "AccessDenied",
+                "{who}: {v}"
+            );
+        }
+        assert_eq!(v[format!("{who}_head_secret")]["status"], 403, "{who}: {v}");
+        assert_eq!(v[format!("{who}_get_open")]["ok"], "hello", "{who}: {v}");
+        assert_eq!(
+            v[format!("{who}_get_plain")]["ok"],
+            "untagged",
+            "{who}: {v}"
+        );
+        assert_eq!(v[format!("{who}_copy_open")]["ok"], 200, "{who}: {v}");
+        assert_eq!(
+            v[format!("{who}_tags")]["ok"],
+            json!([{"Key": "cls", "Value": "secret"}]),
+            "{who}: {v}"
+        );
+    }
+    assert_eq!(v["root_get_secret"]["ok"], "classified", "{v}");
+}

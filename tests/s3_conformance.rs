@@ -620,12 +620,7 @@ fn documents_are_checked_against_their_digests() {
     let s = Server::start();
     let v = case(&s, "document_digests");
     let bad = json!([400, "BadDigest"]);
-    for op in [
-        "delete_md5",
-        "delete_crc32",
-        "tagging_md5",
-        "complete_md5",
-    ] {
+    for op in ["delete_md5", "delete_crc32", "tagging_md5", "complete_md5"] {
         assert_eq!(v[op], bad, "{op}: {v}");
     }
     assert_eq!(v["kept_after_mismatch"], "kept", "{v}");

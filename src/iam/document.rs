@@ -202,6 +202,17 @@ impl Policy {
         &self.statements
     }
 
+    /// Whether a condition of any statement reads a key starting with `prefix` (compared
+    /// without case, as condition keys are): what a request must fill in before it is asked.
+    pub fn reads_key(&self, prefix: &str) -> bool {
+        let prefix = prefix.to_ascii_lowercase();
+        self.statements.iter().any(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.key().to_ascii_lowercase().starts_with(&prefix))
+        })
+    }
+
     /// The policy as JSON (compact), as the admin API returns it.
     pub fn to_json(&self) -> String {
         // Serializing these types cannot fail: every map key is a string.

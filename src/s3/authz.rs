@@ -10,8 +10,10 @@
 //!
 //! What the context holds is filled from what the request carries and the signature covers
 //! (query parameters, `x-amz-*` headers: the gate refuses unsigned ones), plus the peer's
-//! address the HTTP front records ([`PeerAddr`]). Not yet: `s3:ExistingObjectTag/…` (it needs
-//! the object's tags before the operation runs).
+//! address the HTTP front records ([`PeerAddr`]); and `s3:ExistingObjectTag/…`, the tags of
+//! the object addressed (of the source, for a copy's read), read by the hook through
+//! [`ObjectTags`] before it asks — only when a policy that applies reads that key, so that
+//! requests under other policies cost no extra metadata read.
 //!
 //! An object's ACL is in its metadata, which the hook has not read: when no policy allows (nor
 //! denies) a read of an object, the authorizer answers [`Permit::IfObjectAcl`], the hook
@@ -21,6 +23,7 @@
 
 use crate::acl::Requester;
 use http::HeaderMap;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use strata_iam::{keys, Context, ResourceKind};
@@ -70,6 +73,17 @@ pub enum Permit {
 /// Decides questions: the identities, their policies, the buckets' policies and ACLs.
 pub trait Authorizer: Send + Sync + 'static {
     fn authorize(&self, q: &Question<'_>) -> Result<Permit, Refusal>;
+
+    /// Whether a policy that applies to `access_key` (`None`: anonymous) in `bucket` reads
+    /// `s3:ExistingObjectTag/…`, so that the object's tags must be in the context.
+    fn reads_object_tags(&self, _access_key: Option<&str>, _bucket: &str) -> bool {
+        false
+    }
+}
+
+/// An object's tags, for `s3:ExistingObjectTag/…` (none when it does not exist). Blocking.
+pub trait ObjectTags: Send + Sync + 'static {
+    fn tags(&self, bucket: &str, key: &str) -> BTreeMap<String, String>;
 }
 
 /// Every signed request may do everything; anonymous ones nothing (one root user, before
@@ -128,6 +142,19 @@ impl Grant {
         let mut context = (*self.context).clone();
         context.set(keys::PREFIX, "");
         context.set(keys::DELIMITER, "/");
+        Grant {
+            context: Arc::new(context),
+            ..self.clone()
+        }
+    }
+
+    /// The same requester asking about an object whose tags are `tags`
+    /// (`s3:ExistingObjectTag/<key>`).
+    pub fn with_object_tags(&self, tags: &BTreeMap<String, String>) -> Grant {
+        let mut context = (*self.context).clone();
+        for (k, v) in tags {
+            context.set(&format!("{}{k}", keys::EXISTING_OBJECT_TAG), v.as_str());
+        }
         Grant {
             context: Arc::new(context),
             ..self.clone()

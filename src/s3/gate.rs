@@ -26,14 +26,16 @@
 //! hook that knows the operation's name.
 
 use crate::acl::Canned;
-use crate::authz::{self, Authorizer, Grant, PeerAddr, Permit, Refusal};
+use crate::authz::{self, Authorizer, Grant, ObjectTags, PeerAddr, Permit, Refusal};
 use crate::digest::DocumentDigest;
 use http::{HeaderMap, Uri};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::dto::CopySource;
 use s3s::path::S3Path;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
+use strata_engine::Engine;
 use strata_iam::ResourceKind;
 
 /// Longest lifetime of a presigned URL, in seconds (S3's).
@@ -73,15 +75,60 @@ impl OperationSlot {
     }
 }
 
+/// Operations whose IAM question may read the addressed object's tags
+/// (`s3:ExistingObjectTag/…`), and those that may read their copy source's.
+const TAG_TARGETS: [&str; 8] = [
+    "GetObject",
+    "HeadObject",
+    "GetObjectAttributes",
+    "GetObjectAcl",
+    "PutObjectAcl",
+    "GetObjectTagging",
+    "PutObjectTagging",
+    "DeleteObjectTagging",
+];
+const TAG_SOURCES: [&str; 2] = ["CopyObject", "UploadPartCopy"];
+
 /// The access hook: the refusals below, then the operation's authorisation.
 pub struct Gate {
     authorizer: Arc<dyn Authorizer>,
+    tags: Option<Arc<dyn ObjectTags>>,
 }
 
 impl Gate {
     pub fn new(authorizer: Arc<dyn Authorizer>) -> Gate {
-        Gate { authorizer }
+        Gate {
+            authorizer,
+            tags: None,
+        }
     }
+
+    /// Where `s3:ExistingObjectTag/…` reads objects' tags; without it a policy reading that key
+    /// finds none.
+    pub fn with_object_tags(mut self, tags: Arc<dyn ObjectTags>) -> Gate {
+        self.tags = Some(tags);
+        self
+    }
+}
+
+/// Objects' tags read from the engine.
+pub struct EngineTags(pub Arc<Engine>);
+
+impl ObjectTags for EngineTags {
+    fn tags(&self, bucket: &str, key: &str) -> BTreeMap<String, String> {
+        self.0
+            .head_object(bucket, key)
+            .map(|info| info.tags)
+            .unwrap_or_default()
+    }
+}
+
+/// The tags of the object a request addresses and of its copy source, read when a policy
+/// that applies asks for them.
+#[derive(Default)]
+struct Tagged {
+    target: Option<BTreeMap<String, String>>,
+    source: Option<BTreeMap<String, String>>,
 }
 
 #[async_trait::async_trait]
@@ -95,7 +142,8 @@ impl S3Access for Gate {
             reserved(&op, bucket)?;
         }
         check(&op, cx.uri(), cx.headers())?;
-        let grant = self.authorize(cx)?;
+        let tagged = self.object_tags(cx).await?;
+        let grant = self.authorize(cx, &tagged)?;
         if let Some(digest) = cx.extensions_mut().remove::<DocumentDigest>() {
             if !UPLOADS.contains(&op.as_str()) {
                 return Err(digest.to_error());
@@ -107,9 +155,47 @@ impl S3Access for Gate {
 }
 
 impl Gate {
+    /// Reads the tags of the object addressed and of a copy's source, each only when a policy
+    /// that would judge the request reads `s3:ExistingObjectTag/…`.
+    async fn object_tags(&self, cx: &S3AccessContext<'_>) -> S3Result<Tagged> {
+        let mut out = Tagged::default();
+        let Some(reader) = &self.tags else {
+            return Ok(out);
+        };
+        let op = cx.s3_op().name();
+        let who = cx.credentials().map(|c| c.access_key.as_str());
+        let target = match cx.s3_path() {
+            S3Path::Object { bucket, key } if TAG_TARGETS.contains(&op) => {
+                Some((bucket.to_string(), key.to_string()))
+            }
+            _ => None,
+        };
+        let source = if TAG_SOURCES.contains(&op) {
+            let header = cx.headers().get("x-amz-copy-source");
+            let (b, k, _) = copy_source(header.and_then(|v| v.to_str().ok()).unwrap_or(""))?;
+            Some((b, k))
+        } else {
+            None
+        };
+        for (slot, object) in [(&mut out.target, target), (&mut out.source, source)] {
+            let Some((bucket, key)) = object else {
+                continue;
+            };
+            if !self.authorizer.reads_object_tags(who, &bucket) {
+                continue;
+            }
+            let reader = reader.clone();
+            let tags = tokio::task::spawn_blocking(move || reader.tags(&bucket, &key))
+                .await
+                .map_err(|_| s3_error!(InternalError, "reading the object's tags failed"))?;
+            *slot = Some(tags);
+        }
+        Ok(out)
+    }
+
     /// Asks the authorizer what the operation needs (the target, and a copy's source); the
     /// grant stays with the request for handlers that ask per key.
-    fn authorize(&self, cx: &mut S3AccessContext<'_>) -> S3Result<Grant> {
+    fn authorize(&self, cx: &mut S3AccessContext<'_>, tagged: &Tagged) -> S3Result<Grant> {
         let peer = cx.extensions_mut().get::<PeerAddr>().map(|p| p.0);
         let op = cx.s3_op().name();
         let query = query_pairs(cx.uri());
@@ -149,7 +235,11 @@ impl Gate {
         // DeleteObjects names its keys in its body: its handler asks for each.
         if needs.target.resource != ResourceKind::EachObject {
             let action = needs.target.action_for(names_version);
-            match grant
+            let asking = tagged
+                .target
+                .as_ref()
+                .map_or_else(|| grant.clone(), |t| grant.with_object_tags(t));
+            match asking
                 .ask(action, needs.target.resource, bucket, key)
                 .map_err(refused)?
             {
@@ -165,7 +255,11 @@ impl Gate {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or(""),
             )?;
-            match grant
+            let asking = tagged
+                .source
+                .as_ref()
+                .map_or_else(|| grant.clone(), |t| grant.with_object_tags(t));
+            match asking
                 .ask(
                     source.action_for(version),
                     ResourceKind::Object,

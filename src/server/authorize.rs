@@ -17,6 +17,9 @@
 //!   (`Permit::IfObjectAcl`). `IgnorePublicAcls` makes both grant nothing. A session's or a
 //!   service account's policy narrows an ACL's grant as it narrows a bucket policy's: the
 //!   grant applies to such a key only where that policy allows the action.
+//! - `s3:ExistingObjectTag/…` is filled in by the access gate, which asks
+//!   [`Authorizer::reads_object_tags`] first: only requests judged by a policy that reads the
+//!   key pay for reading the object's tags.
 //! - A bucket policy is not consulted for `s3:CreateBucket`: the bucket is not there yet, and a
 //!   policy left by a deleted bucket of the same name must not let anyone create it.
 
@@ -107,6 +110,23 @@ impl Authorize {
 }
 
 impl Authorizer for Authorize {
+    fn reads_object_tags(&self, access_key: Option<&str>, bucket: &str) -> bool {
+        let key = strata_iam::keys::EXISTING_OBJECT_TAG;
+        if self
+            .access
+            .get(bucket)
+            .policy
+            .is_some_and(|p| p.reads_key(key))
+        {
+            return true;
+        }
+        let Some(id) = access_key.and_then(|k| self.iam.identity(k, now()).ok()) else {
+            return false;
+        };
+        id.policies().iter().any(|p| p.reads_key(key))
+            || id.session_policy().is_some_and(|p| p.reads_key(key))
+    }
+
     fn authorize(&self, q: &Question<'_>) -> Result<Permit, Refusal> {
         let (decision, who) = match q.access_key {
             None => (self.anonymous(q)?, Some(Requester::Anonymous)),

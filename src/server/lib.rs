@@ -189,9 +189,13 @@ async fn serve(engine: Arc<Engine>, cfg: ServerConfig) -> Result<()> {
     ));
     builder.set_auth(iam::IamAuth { iam: iam.clone() });
     // Unsigned x-amz-* headers, presigned lifetimes, features that are not there.
-    builder.set_access(strata_s3::gate::Gate::new(Arc::new(
-        authorize::Authorize::new(iam.clone(), access.clone()),
-    )));
+    builder.set_access(
+        strata_s3::gate::Gate::new(Arc::new(authorize::Authorize::new(
+            iam.clone(),
+            access.clone(),
+        )))
+        .with_object_tags(Arc::new(strata_s3::gate::EngineTags(engine.clone()))),
+    );
     // The admin API, STS, and the refusals of browser POST forms decided in the front: all
     // answered after the signature is checked.
     purge_expired_credentials(iam.clone());

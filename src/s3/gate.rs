@@ -324,6 +324,10 @@ fn reserved(op: &str, bucket: &str) -> S3Result<()> {
 /// Every refusal of this module, for operation `op` with valid credentials.
 pub fn check(op: &str, uri: &Uri, headers: &HeaderMap) -> S3Result<()> {
     let query = query_pairs(uri);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    sig_v2_fresh(headers, now)?;
     signed_headers_cover(&query, headers)?;
     presigned_lifetime(&query)?;
     document_size(op, headers)?;
@@ -404,6 +408,14 @@ fn signed_headers_cover(query: &[(String, String)], headers: &HeaderMap) -> S3Re
     let Some(signed) = signed_headers(query, headers) else {
         return Ok(());
     };
+    // SigV4 requires `host` signed: otherwise a request signed for one bucket (named by Host
+    // under --domain) could be sent, as it is, to another.
+    if !signed.iter().any(|s| s == "host") {
+        return Err(s3_error!(
+            AccessDenied,
+            "The host header must be among the signed headers."
+        ));
+    }
     let unsigned: Vec<&str> = headers
         .keys()
         .map(|k| k.as_str())
@@ -417,6 +429,65 @@ fn signed_headers_cover(query: &[(String, String)], headers: &HeaderMap) -> S3Re
         "There were headers present in the request which were not signed: {}",
         unsigned.join(", ")
     ))
+}
+
+/// How far a signed request's time may be from the server's (S3: 15 minutes).
+const MAX_SKEW_SECS: i64 = 15 * 60;
+
+/// A SigV2 `Authorization` header signs the request's time (`x-amz-date`, else `Date`), but
+/// s3s compares neither with the clock: a captured request could be replayed for ever. S3
+/// refuses it beyond 15 minutes (RequestTimeTooSkewed), as SigV4.
+fn sig_v2_fresh(headers: &HeaderMap, now: i64) -> S3Result<()> {
+    let v2 = headers
+        .get(http::header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes().starts_with(b"AWS "));
+    if !v2 {
+        return Ok(());
+    }
+    let signed_at = headers
+        .get("x-amz-date")
+        .or_else(|| headers.get(http::header::DATE))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|d| {
+            // s3cmd writes the zone as `+0000`, others `UTC`: both are GMT.
+            let d = d.trim();
+            let gmt = d
+                .strip_suffix("+0000")
+                .or_else(|| d.strip_suffix("UTC"))
+                .map(|rest| format!("{rest}GMT"));
+            crate::convert::parse_http_date(gmt.as_deref().unwrap_or(d))
+                .map(|t| crate::convert::unix_seconds(&t))
+                .or_else(|| amz_date_seconds(d))
+        });
+    match signed_at {
+        Some(t) if (now - t).abs() <= MAX_SKEW_SECS => Ok(()),
+        Some(_) => Err(s3_error!(
+            RequestTimeTooSkewed,
+            "The difference between the request time and the server's time is too large."
+        )),
+        None => Err(s3_error!(
+            AccessDenied,
+            "AWS authentication requires a valid Date or x-amz-date header"
+        )),
+    }
+}
+
+/// `20261207T130000Z` as Unix seconds.
+fn amz_date_seconds(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
+    let month = time::Month::try_from(num(4..6)? as u8).ok()?;
+    let date = time::Date::from_calendar_date(num(0..4)? as i32, month, num(6..8)? as u8).ok()?;
+    let at =
+        time::Time::from_hms(num(9..11)? as u8, num(11..13)? as u8, num(13..15)? as u8).ok()?;
+    Some(
+        time::PrimitiveDateTime::new(date, at)
+            .assume_utc()
+            .unix_timestamp(),
+    )
 }
 
 fn presigned_lifetime(query: &[(String, String)]) -> S3Result<()> {
@@ -525,6 +596,64 @@ mod tests {
 
     const AUTH: &str = "AWS4-HMAC-SHA256 Credential=a/20261202/us-east-1/s3/aws4_request, \
                         SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00";
+
+    #[test]
+    fn host_must_be_signed() {
+        let uri: Uri = "/b/k".parse().unwrap();
+        let auth = "AWS4-HMAC-SHA256 Credential=a/20261202/us-east-1/s3/aws4_request, \
+                    SignedHeaders=x-amz-content-sha256;x-amz-date, Signature=00";
+        let h = headers(&[
+            ("authorization", auth),
+            ("x-amz-date", "20261202T000000Z"),
+            ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+        ]);
+        assert_eq!(
+            code(check("GetObject", &uri, &h)).as_deref(),
+            Some("AccessDenied")
+        );
+        let presigned: Uri = "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2F20261202\
+                              %2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261202T000000Z\
+                              &X-Amz-Expires=300&X-Amz-SignedHeaders=&X-Amz-Signature=00"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            code(check("GetObject", &presigned, &HeaderMap::new())).as_deref(),
+            Some("AccessDenied")
+        );
+    }
+
+    #[test]
+    fn sig_v2_headers_are_refused_beyond_fifteen_minutes() {
+        let now = 1_796_648_400; // 2026-12-07T13:00:00Z
+        let v2 = |date: (&'static str, &str)| {
+            code(sig_v2_fresh(
+                &headers(&[("authorization", "AWS a:00"), date]),
+                now,
+            ))
+        };
+        assert_eq!(v2(("date", "Mon, 07 Dec 2026 13:10:00 GMT")), None);
+        assert_eq!(v2(("x-amz-date", "Mon, 07 Dec 2026 12:50:00 GMT")), None);
+        assert_eq!(v2(("x-amz-date", "20261207T130500Z")), None);
+        assert_eq!(v2(("x-amz-date", "Mon, 07 Dec 2026 13:05:00 +0000")), None);
+        for late in [
+            ("date", "Mon, 01 Jan 1990 00:00:00 GMT"),
+            ("date", "Mon, 07 Dec 2026 13:16:00 GMT"),
+            ("x-amz-date", "20261206T130000Z"),
+        ] {
+            assert_eq!(
+                v2(late).as_deref(),
+                Some("RequestTimeTooSkewed"),
+                "{late:?}"
+            );
+        }
+        assert_eq!(v2(("date", "yesterday")).as_deref(), Some("AccessDenied"));
+        // SigV4 has its own check (s3s's).
+        let v4 = headers(&[
+            ("authorization", AUTH),
+            ("date", "Mon, 01 Jan 1990 00:00:00 GMT"),
+        ]);
+        assert_eq!(code(sig_v2_fresh(&v4, now)), None);
+    }
 
     #[test]
     fn unsigned_amz_headers_are_refused() {

@@ -702,3 +702,16 @@ fn what_s3_refuses_is_refused() {
     assert_eq!(v["t"], "NoSuchKey", "{v}");
     assert_eq!(v["initiator"], json!([true, true]), "{v}");
 }
+
+/// A policy's `s3:x-amz-acl` condition applies to a browser POST's `acl` (or `x-amz-acl`) form
+/// field as to the header: a Deny of public ACLs cannot be walked around with a form.
+#[test]
+fn a_form_acl_meets_the_policy_condition_a_header_meets() {
+    let s = Server::start();
+    let v = case(&s, "post_acl_condition");
+    assert_eq!(v["acl"], json!([403, "AccessDenied"]), "{v}");
+    assert_eq!(v["x_amz_acl"], json!([403, "AccessDenied"]), "{v}");
+    assert_eq!(v["header"], "AccessDenied", "{v}");
+    assert_eq!(v["private"][0], 204, "{v}");
+    assert_eq!(v["anonymous"], 403, "{v}");
+}

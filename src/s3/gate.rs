@@ -197,17 +197,26 @@ impl Gate {
     /// grant stays with the request for handlers that ask per key.
     fn authorize(&self, cx: &mut S3AccessContext<'_>, tagged: &Tagged) -> S3Result<Grant> {
         let peer = cx.extensions_mut().get::<PeerAddr>().map(|p| p.0);
+        // A browser POST's canned ACL is a form field, not a header.
+        let form_acl = cx
+            .extensions_mut()
+            .get::<crate::post::PostForm>()
+            .and_then(|f| f.acl().map(str::to_string));
         let op = cx.s3_op().name();
         let query = query_pairs(cx.uri());
         let headers = cx.headers();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        let mut context = authz::context(op, &query, headers, peer, now);
+        if let Some(acl) = form_acl {
+            context.set(strata_iam::keys::ACL, acl);
+        }
         let mut grant = Grant::new(
             self.authorizer.clone(),
             cx.credentials().map(|c| c.access_key.clone()),
             authz::session_token(&query, headers).map(str::to_string),
-            authz::context(op, &query, headers, peer, now),
+            context,
         );
         let (bucket, key) = match cx.s3_path() {
             S3Path::Root => (None, None),

@@ -826,6 +826,38 @@ def refusals():
     return out
 
 
+def post_acl_condition():
+    """A policy's `s3:x-amz-acl` condition reads a browser POST's `acl` field as it reads the
+    header: a user denied public ACLs cannot make an object public through a form."""
+    from s3lib import admin
+
+    root = admin()
+    root.user_add("dave", "dave-secret-12")
+    root.policy_add(
+        "no-public-acls",
+        policy={
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::forms2", "arn:aws:s3:::forms2/*"]},
+                {"Effect": "Deny", "Action": ["s3:PutObject", "s3:PutObjectAcl"], "Resource": ["arn:aws:s3:::forms2/*"],
+                 "Condition": {"StringLike": {"s3:x-amz-acl": ["public-*", "authenticated-read"]}}},
+            ],
+        },
+    )
+    root.attach_policy(["no-public-acls"], user="dave")
+    s3.create_bucket(Bucket="forms2")
+    dave = client("dave", "dave-secret-12")
+    out = {}
+    for name, acl_field in [("acl", "acl"), ("x_amz_acl", "x-amz-acl"), ("private", "acl")]:
+        acl = "private" if name == "private" else "public-read"
+        p = dave.generate_presigned_post("forms2", name, Fields={acl_field: acl}, Conditions=[{acl_field: acl}])
+        r = post_form("forms2", list(p["fields"].items()))
+        out[name] = [r["status"], r["code"]]
+    out["header"] = error(dave.put_object, Bucket="forms2", Key="h", Body=b"x", ACL="public-read")["code"]
+    out["anonymous"] = raw("GET", "/forms2/acl")[0]
+    return out
+
+
 CASES = {
     f.__name__: f
     for f in [
@@ -845,6 +877,7 @@ CASES = {
         unsatisfiable_ranges,
         anonymous_overrides,
         refusals,
+        post_acl_condition,
     ]
 }
 

@@ -42,6 +42,12 @@ pub struct PostForm {
 }
 
 impl PostForm {
+    /// The canned ACL the form asks for (its `acl` or `x-amz-acl` field): what a policy's
+    /// `s3:x-amz-acl` condition reads for this upload.
+    pub fn acl(&self) -> Option<&str> {
+        self.acl.as_deref()
+    }
+
     /// The checksum fields and the canned ACL into the upload's input (as their headers would
     /// be).
     pub fn apply(&self, input: &mut PutObjectInput) {
@@ -163,7 +169,7 @@ fn decide(f: &form::Form, bucket: &str) -> (Vec<(String, String)>, PostForm) {
         checksums: Vec::new(),
         acl: lower
             .iter()
-            .find(|(k, _)| k == "acl")
+            .find(|(k, _)| k == "acl" || k == "x-amz-acl")
             .map(|(_, v)| v.clone()),
     };
     if let (None, Some(p)) = (&pf.refusal, &policy) {

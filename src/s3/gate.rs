@@ -337,6 +337,7 @@ pub fn check(op: &str, uri: &Uri, headers: &HeaderMap) -> S3Result<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     sig_v2_fresh(headers, now)?;
+    scoped_to_s3(&query, headers)?;
     signed_headers_cover(&query, headers)?;
     presigned_lifetime(&query)?;
     document_size(op, headers)?;
@@ -411,6 +412,32 @@ fn signed_headers(query: &[(String, String)], headers: &HeaderMap) -> Option<Vec
         return Some(split(param(query, "X-Amz-SignedHeaders").unwrap_or("")));
     }
     None
+}
+
+/// A SigV4 credential scope (`AK/date/region/service/aws4_request`) must name the service
+/// `s3` on an S3 request: s3s also takes `sts`, so that a signature made for STS would serve
+/// here. (Any region is taken, as MinIO does without a configured region: clients of
+/// self-hosted stores sign with `auto`, `garage`, …)
+fn scoped_to_s3(query: &[(String, String)], headers: &HeaderMap) -> S3Result<()> {
+    let from_header = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.strip_prefix("AWS4-HMAC-SHA256"))
+        .and_then(|rest| {
+            rest.split(',')
+                .find_map(|f| f.trim().strip_prefix("Credential="))
+        });
+    let Some(credential) = from_header.or_else(|| param(query, "X-Amz-Credential")) else {
+        return Ok(());
+    };
+    let service = credential.rsplit('/').nth(1);
+    if service == Some("s3") {
+        return Ok(());
+    }
+    Err(s3_error!(
+        AuthorizationHeaderMalformed,
+        "Credential should be scoped to correct service: 's3'."
+    ))
 }
 
 fn signed_headers_cover(query: &[(String, String)], headers: &HeaderMap) -> S3Result<()> {
@@ -605,6 +632,29 @@ mod tests {
 
     const AUTH: &str = "AWS4-HMAC-SHA256 Credential=a/20261202/us-east-1/s3/aws4_request, \
                         SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00";
+
+    #[test]
+    fn credentials_are_scoped_to_s3() {
+        let uri: Uri = "/b/k".parse().unwrap();
+        let with = |scope: &str| {
+            let auth = format!(
+                "AWS4-HMAC-SHA256 Credential=a/20261202/{scope}/aws4_request, \
+                 SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00"
+            );
+            let h = headers(&[
+                ("authorization", &auth),
+                ("x-amz-date", "20261202T000000Z"),
+                ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+            ]);
+            code(check("GetObject", &uri, &h))
+        };
+        assert_eq!(with("us-east-1/s3"), None);
+        assert_eq!(with("auto/s3"), None);
+        assert_eq!(
+            with("us-east-1/sts").as_deref(),
+            Some("AuthorizationHeaderMalformed")
+        );
+    }
 
     #[test]
     fn host_must_be_signed() {

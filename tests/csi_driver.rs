@@ -1336,3 +1336,39 @@ fn failed_calls_are_logged_with_their_method_and_code() {
         })
     });
 }
+
+/// A volume created but never staged is on its drive at once (`all`: at CreateVolume), or by the
+/// node plugin's next pass (a separate controller): `drivectl release` counts it and refuses,
+/// instead of wiping the drive under a volume Kubernetes has bound.
+#[test]
+fn a_drive_holding_only_unstaged_volumes_is_not_released() {
+    for mode in ["all", "node"] {
+        let mut csi = Csi::start_mode(1, DRIVE, mode);
+        let node = csi.lab.node.clone();
+        let ctl = (mode == "node").then(|| Controller::start(&csi));
+        let req = create_request("pvc-unstaged", (8 * MIB) as i64, &[], &node);
+        let vol = match &ctl {
+            Some(ctl) => csi
+                .call(ctl.client.clone().create_volume(req))
+                .map(|r| r.volume.unwrap()),
+            None => csi.create("pvc-unstaged", (8 * MIB) as i64, &[]),
+        };
+        let id = vol.unwrap().volume_id;
+        let drive = csi.drive_ids()[0].clone();
+        let dir = csi.mount_point(&drive).join("volumes").join(&id);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !dir.is_dir() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{mode}: the volume never reached its drive:\n{}",
+                csi.log_text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let out = csi.lab.drivectl(&["release", &drive, "--dangerous"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{mode}: released: {err}");
+        assert!(err.contains("holds 1 volume"), "{mode}: {err}");
+        assert!(dir.is_dir(), "{mode}");
+    }
+}

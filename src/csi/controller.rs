@@ -20,7 +20,7 @@ use strata_drive::identity::now_rfc3339;
 use tonic::{Request as Req, Response, Status};
 
 type Result<T, E = VolumeError> = std::result::Result<T, E>;
-use tracing::info;
+use tracing::{info, warn};
 
 pub struct ControllerService {
     store: Store,
@@ -68,6 +68,13 @@ impl ControllerService {
             reserve(st, &id, name, &want, p)
         })??;
         info!(volume = %id, node = %spec.node, drive = %spec.drive_id, bytes = spec.capacity_bytes, "volume created");
+        // On this node's own drive, its directory is made now (a node plugin elsewhere makes
+        // it at its next pass, or at the first stage): the drive then shows the volume.
+        if let Some(local) = self.local.as_ref().filter(|l| l.node() == spec.node) {
+            if let Err(e) = local.materialize() {
+                warn!(volume = %id, "cannot make its directory on its drive yet: {e}");
+            }
+        }
         Ok(CreateVolumeResponse {
             volume: Some(volume_message(&id, &spec)),
         })

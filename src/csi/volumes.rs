@@ -215,6 +215,7 @@ impl NodeVolumes {
         self.drives.scan()?;
         self.forget_lost_mounts()?;
         self.finish_deletes()?;
+        self.materialize()?;
         self.started.store(true, Ordering::SeqCst);
         Ok(())
     }
@@ -392,6 +393,24 @@ impl NodeVolumes {
             if v.spec.node == self.node() && v.status.phase == VolumePhase::Deleting {
                 if let Err(e) = self.purge(id, v) {
                     warn!(volume = %id, "cannot finish deleting: {e}");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl NodeVolumes {
+    /// Makes the directory of every volume created on this node's drives but not staged yet:
+    /// until it exists on the drive, the drive shows no volume, and `drivectl release` (which
+    /// counts what is on the drive) would wipe it under a volume Kubernetes has bound.
+    pub fn materialize(&self) -> Result<()> {
+        let state = self.store.load()?;
+        for (id, v) in &state.volumes {
+            let ours = v.spec.node == self.node() && v.status.phase == VolumePhase::Ready;
+            if ours && !v.status.on_drive && self.drives.get(&v.spec.drive_id).is_ok() {
+                if let Err(e) = self.prepare(id, v) {
+                    warn!(volume = %id, "cannot make its directory on its drive yet: {e}");
                 }
             }
         }

@@ -563,6 +563,108 @@ fn format_waits_for_the_device_lock() {
 }
 
 #[test]
+fn a_format_killed_before_its_identity_record_is_made_again_with_force() {
+    // kill -9 between mkfs.xfs and the identity record: an XFS labelled STRATA, mounted at its
+    // place, that no registry lists and that has no identity. `format` alone must not call it
+    // done; `format --force` makes it again.
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let old = format(&lab, &disk.dev)["drive_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let place = lab.state().join("mnt").join(&old);
+    fs::remove_file(place.join(".strata/drive.json")).unwrap();
+    fs::remove_file(lab.state().join("drives.json")).unwrap();
+
+    let out = lab.drivectl(&["format", &disk.dev, "--dangerous", "--allow-no-quota"]);
+    assert!(!out.status.success(), "a half-made drive was called ready");
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+
+    let out = lab.ok(&[
+        "format",
+        &disk.dev,
+        "--dangerous",
+        "--allow-no-quota",
+        "--force",
+    ]);
+    assert!(out.contains("1 of 1 device(s) ready"), "{out}");
+    let d = lab.device(&disk.name());
+    assert_eq!(d["status"], "strata", "{d}");
+    let new = d["drive_id"].as_str().unwrap().to_string();
+    assert_ne!(new, old, "made again, with a new identity");
+    assert_eq!(lab.registry()["drives"][0]["drive_id"], new.as_str());
+    assert!(lab
+        .state()
+        .join("mnt")
+        .join(&new)
+        .join(".strata/drive.json")
+        .is_file());
+    assert!(
+        !place.exists(),
+        "the half-made drive's place is left behind"
+    );
+
+    // The same when the interrupted format never mounted it.
+    let id = new;
+    let mnt = lab.state().join("mnt").join(&id);
+    fs::remove_file(mnt.join(".strata/drive.json")).unwrap();
+    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+    fs::remove_file(lab.state().join("drives.json")).unwrap();
+    let out = lab.ok(&[
+        "format",
+        &disk.dev,
+        "--dangerous",
+        "--allow-no-quota",
+        "--force",
+    ]);
+    assert!(out.contains("1 of 1 device(s) ready"), "{out}");
+    assert_ne!(lab.device(&disk.name())["drive_id"], id.as_str());
+}
+
+#[test]
+fn another_state_directory_s_drive_is_neither_called_ready_nor_made_again() {
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let id = format(&lab, &disk.dev)["drive_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mnt = lab.state().join("mnt").join(&id);
+    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+    let before = disk.fingerprint();
+    let other = Lab::new();
+    for force in [false, true] {
+        let mut args = vec![
+            "format",
+            disk.dev.as_str(),
+            "--dangerous",
+            "--allow-no-quota",
+        ];
+        if force {
+            args.push("--force");
+        }
+        let out = other.drivectl(&args);
+        assert!(!out.status.success(), "force {force}: called ready");
+        assert!(stderr(&out).contains("mount --rebuild"), "{}", stderr(&out));
+        if !force {
+            assert_eq!(
+                disk.fingerprint(),
+                before,
+                "another node's drive was changed"
+            );
+        }
+    }
+    // With --force it was mounted read-only to look for its identity (XFS may log that it
+    // was mounted): the drive, its identity and its files are its owner's still.
+    assert!(other.registry_missing_or_empty());
+    let out = lab.ok(&["mount"]);
+    assert!(out.contains(&format!("mounted drive {id}")), "{out}");
+    assert!(mnt.join(".strata/drive.json").is_file());
+    assert!(mnt.join("volumes").is_dir());
+}
+
+#[test]
 fn release_refuses_while_volumes_exist_then_wipes() {
     let lab = Lab::new();
     let disk = LoopDevice::new(SIZE);

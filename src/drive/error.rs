@@ -35,6 +35,8 @@ pub enum DriveError {
         what: String,
         source: std::io::Error,
     },
+    #[error("{device} is already a Strata drive ({drive_id}) but not one of this state directory's: `drivectl mount --rebuild` adopts it if its identity names this node; `format --force` makes it again only if it has no identity record (a format that was interrupted)")]
+    NotRegistered { device: String, drive_id: String },
     #[error("no Strata drive {0:?} in the registry (see `drivectl list --status strata`)")]
     UnknownDrive(String),
     #[error("drive {0} is not mounted (run `drivectl mount`)")]

@@ -145,17 +145,24 @@ impl Node {
         quota: Option<bool>,
         progress: Progress<'_>,
     ) -> Result<FormatOutcome, DriveError> {
-        if let Some(done) = self.may_format(seen, opts, quota)? {
-            return Ok(done);
+        if seen.status != Status::Strata {
+            if let Some(done) = self.may_format(seen, opts, quota, false)? {
+                return Ok(done);
+            }
         }
         // Held until the drive is formatted, mounted and registered (or wiped again), so that
         // no other drivectl (a `mount --rebuild` looking for drives) touches it half-made.
         // What discovery saw is checked again under it: the last holder may have changed it.
         let _device = self.lock_device(seen, true)?;
-        let dev = &self
+        let mut dev = self
             .look_again(seen, None)?
             .ok_or_else(|| DriveError::NoSuchDevice(seen.path.clone()))?;
-        if let Some(done) = self.may_format(dev, opts, quota)? {
+        let interrupted = opts.force && self.interrupted_format(&dev)?;
+        if interrupted {
+            dev = self.unmount_half_made(dev)?;
+        }
+        let dev = &dev;
+        if let Some(done) = self.may_format(dev, opts, quota, interrupted)? {
             return Ok(done);
         }
         let path = self.host.dev(&dev.name);
@@ -183,16 +190,24 @@ impl Node {
         created.map(FormatOutcome::Formatted)
     }
 
-    /// Whether `dev` may be formatted: an error saying why not, `Some` when it already is a
-    /// Strata drive, `None` to go ahead.
+    /// Whether `dev` may be formatted: an error saying why not, `Some` when it already is one
+    /// of this node's Strata drives, `None` to go ahead (a Strata drive whose format was
+    /// `interrupted` is made again).
     fn may_format(
         &self,
         dev: &Device,
         opts: &FormatOptions,
         quota: Option<bool>,
+        interrupted: bool,
     ) -> Result<Option<FormatOutcome>, DriveError> {
-        if dev.status == Status::Strata {
+        if dev.status == Status::Strata && !interrupted {
             let drive_id = dev.drive_id.clone().unwrap_or_default();
+            if self.registry()?.find(&drive_id).is_none() {
+                return Err(DriveError::NotRegistered {
+                    device: dev.path.clone(),
+                    drive_id,
+                });
+            }
             return Ok(Some(FormatOutcome::AlreadyStrata { drive_id }));
         }
         let blocking: Vec<String> = dev
@@ -531,7 +546,17 @@ impl Node {
     /// Counts the volumes of a drive mounted nowhere, on a read-only mount at a scratch
     /// place that is gone again afterwards.
     fn count_volumes_unmounted(&self, rec: &DriveRecord, dev: &Device) -> Result<usize, String> {
-        let scratch = self.state.release_mount_point(&rec.drive_id);
+        self.read_only(&rec.drive_id, dev, |root| count_volumes(rec, root))?
+    }
+
+    /// Runs `look` on the drive mounted read-only at a scratch place, then unmounts it.
+    fn read_only<T>(
+        &self,
+        drive_id: &str,
+        dev: &Device,
+        look: impl FnOnce(&Path) -> T,
+    ) -> Result<T, String> {
+        let scratch = self.state.release_mount_point(drive_id);
         fs::create_dir_all(&scratch)
             .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
         if let Err(e) = sys::mount_xfs_read_only(&self.host.dev(&dev.name), &scratch) {
@@ -542,11 +567,42 @@ impl Node {
                 scratch.display()
             ));
         }
-        let counted = count_volumes(rec, &scratch);
+        let seen = look(&scratch);
         let unmounted = sys::unmount(&scratch);
         let _ = fs::remove_dir(&scratch);
         unmounted.map_err(|e| format!("cannot unmount {}: {e}", scratch.display()))?;
-        counted
+        Ok(seen)
+    }
+
+    /// A Strata drive without an identity record: a format stopped between `mkfs.xfs` and
+    /// writing the record (killed, or the machine went down). Looked at where it is mounted,
+    /// or mounted read-only for the look; one that cannot be looked at is not taken for one.
+    fn interrupted_format(&self, dev: &Device) -> Result<bool, DriveError> {
+        if dev.status != Status::Strata {
+            return Ok(false);
+        }
+        let drive_id = dev.drive_id.clone().unwrap_or_default();
+        if let Some(place) = dev.mount_points.first() {
+            return Ok(Identity::load(Path::new(place)).is_err());
+        }
+        self.read_only(&drive_id, dev, |root| Identity::load(root).is_err())
+            .map_err(|why| DriveError::io(dev.path.clone(), io::Error::other(why)))
+    }
+
+    /// Unmounts a half-made drive from its place under this state directory (where the
+    /// interrupted format mounted it) before it is made again; mounted anywhere else, it is
+    /// in use and the format is refused as for any mounted device.
+    fn unmount_half_made(&self, dev: Device) -> Result<Device, DriveError> {
+        let drive_id = dev.drive_id.clone().unwrap_or_default();
+        let place = self.state.mount_point(&drive_id);
+        if !dev.mount_points.iter().any(|m| Path::new(m) == place) {
+            return Ok(dev);
+        }
+        sys::unmount(&place)
+            .map_err(|e| DriveError::io(format!("unmounting {}", place.display()), e))?;
+        let _ = fs::remove_dir(&place);
+        self.look_again(&dev, None)?
+            .ok_or_else(|| DriveError::NoSuchDevice(dev.path.clone()))
     }
 
     /// Locks the device node (flock, the convention udev and systemd honour): held while a

@@ -68,6 +68,11 @@ impl NodeDrives {
         &self.node
     }
 
+    /// drivectl's state directory (the registry and the drives' mount points).
+    pub fn state_root(&self) -> &Path {
+        self.drives.state.root()
+    }
+
     /// Whether the plugin can serve: Err says why not (not started yet, or every drive it
     /// found names another node).
     pub fn readiness(&self) -> Result<(), String> {

@@ -18,7 +18,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use tonic::{Request as Req, Response};
+use tonic::{Request as Req, Response, Status};
 use tracing::warn;
 
 type Result<T, E = VolumeError> = std::result::Result<T, E>;
@@ -78,7 +78,7 @@ impl NodeService {
 
     pub(super) fn stage(&self, r: NodeStageVolumeRequest) -> Result<NodeStageVolumeResponse> {
         let id = required(&r.volume_id, "volume_id")?;
-        let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
+        let staging = &self.checked_path(&r.staging_target_path, "staging_target_path")?;
         let (_, options) = rq::node_mount(r.volume_capability.as_ref())?;
         let _held = self.volumes.begin(id)?;
         let volume = self.volume(id)?;
@@ -128,7 +128,7 @@ impl NodeService {
 
     pub(super) fn unstage(&self, r: NodeUnstageVolumeRequest) -> Result<NodeUnstageVolumeResponse> {
         let id = required(&r.volume_id, "volume_id")?;
-        let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
+        let staging = &self.checked_path(&r.staging_target_path, "staging_target_path")?;
         let _held = self.volumes.begin(id)?;
         self.unmount_all(staging)?;
         self.volumes
@@ -138,13 +138,13 @@ impl NodeService {
 
     pub(super) fn publish(&self, r: NodePublishVolumeRequest) -> Result<NodePublishVolumeResponse> {
         let id = required(&r.volume_id, "volume_id")?;
-        let target = rq::mount_path(&r.target_path, "target_path")?;
+        let target = &self.checked_path(&r.target_path, "target_path")?;
         let (cap, options) = rq::node_mount(r.volume_capability.as_ref())?;
         // The spec's code for a missing staging path (the plugin stages) is FailedPrecondition.
         if r.staging_target_path.is_empty() {
             return Err(VolumeError::NotStagedYet(id.to_string()));
         }
-        let staging = rq::mount_path(&r.staging_target_path, "staging_target_path")?;
+        let staging = &self.checked_path(&r.staging_target_path, "staging_target_path")?;
         let options = options.or_read_only(r.readonly || rq::read_only_mode(cap));
         let _held = self.volumes.begin(id)?;
         let volume = self.volume(id)?;
@@ -214,12 +214,17 @@ impl NodeService {
         r: NodeUnpublishVolumeRequest,
     ) -> Result<NodeUnpublishVolumeResponse> {
         let id = required(&r.volume_id, "volume_id")?;
-        let target = rq::mount_path(&r.target_path, "target_path")?;
+        let target = &self.checked_path(&r.target_path, "target_path")?;
         let _held = self.volumes.begin(id)?;
         self.unmount_all(target)?;
         match fs::remove_dir(target) {
             Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            // Not made by us (it held files before the publish): left as it was.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::DirectoryNotEmpty
+                ) => {}
             Err(e) => return Err(VolumeError::io("removing the target path")(e)),
         }
         self.volumes
@@ -303,6 +308,32 @@ impl NodeService {
         Ok(NodeExpandVolumeResponse {
             capacity_bytes: clamp(volume.spec.capacity_bytes),
         })
+    }
+
+    /// A staging or target path as the kernel mounts on it: the directories above it resolved
+    /// (a kubelet root may be a symbolic link), the path itself not a symbolic link (it would
+    /// mount where it points, and unmounting the path named would find nothing there), and
+    /// nowhere in Strata's state directory (a bind over a drive's `volumes/` would put other
+    /// volumes inside this one). InvalidArgument otherwise.
+    fn checked_path(&self, value: &str, field: &str) -> Result<std::path::PathBuf> {
+        let path = rq::mount_path(value, field)?;
+        if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Status::invalid_argument(format!(
+                "{field} {value:?} is a symbolic link: give the directory itself"
+            ))
+            .into());
+        }
+        let real = match (path.parent().map(fs::canonicalize), path.file_name()) {
+            (Some(Ok(parent)), Some(name)) => parent.join(name),
+            _ => path.to_path_buf(),
+        };
+        if self.volumes.is_strata_path(&real) || self.volumes.is_strata_path(path) {
+            return Err(Status::invalid_argument(format!(
+                "{field} {value:?} lies in Strata's state directory or on one of its drives"
+            ))
+            .into());
+        }
+        Ok(real)
     }
 
     /// Unmounts everything stacked on a path (a repeated bind leaves several).

@@ -441,3 +441,50 @@ fn a_second_call_on_a_volume_in_flight_is_aborted() {
     lab.stage("v1", &staging, rw()).unwrap();
     lab.unstage("v1", &staging).unwrap();
 }
+
+#[test]
+fn symlinked_paths_and_paths_on_drives_are_invalid_arguments() {
+    let lab = Lab::new();
+    // A staging path that is a symbolic link would mount where it points, and an unstage of
+    // the path named would find nothing mounted there.
+    let outside = lab.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let link = lab.path("link");
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+    assert_eq!(code(lab.stage("v1", &link, rw())), Code::InvalidArgument);
+    assert_eq!(code(lab.unstage("v1", &link)), Code::InvalidArgument);
+    assert_eq!(lab.mounter.binds(), 0);
+    assert!(lab.record("v1").staged_at.is_empty());
+
+    // A target on a drive (over its volumes/) would put other volumes inside this one.
+    let staging = lab.path("staging");
+    lab.stage("v1", &staging, rw()).unwrap();
+    let on_drive = lab.dir.path().join("drive/volumes").display().to_string();
+    assert_eq!(
+        code(lab.publish("v1", &staging, &on_drive, rw(), false)),
+        Code::InvalidArgument
+    );
+    assert_eq!(code(lab.unpublish("v1", &on_drive)), Code::InvalidArgument);
+    assert!(lab.dir.path().join("drive/volumes").is_dir());
+    // The state directory is Strata's too.
+    let in_state = lab.dir.path().join("strata/mnt").display().to_string();
+    assert_eq!(
+        code(lab.publish("v1", &staging, &in_state, rw(), false)),
+        Code::InvalidArgument
+    );
+    assert_eq!(lab.mounter.binds(), 1, "only the stage mounted anything");
+}
+
+#[test]
+fn unpublish_leaves_a_target_directory_that_held_files_before() {
+    let lab = Lab::new();
+    let staging = lab.path("staging");
+    lab.stage("v1", &staging, rw()).unwrap();
+    let target = lab.path("target");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(Path::new(&target).join("theirs"), b"x").unwrap();
+    lab.publish("v1", &staging, &target, rw(), false).unwrap();
+    lab.unpublish("v1", &target).unwrap();
+    assert!(Path::new(&target).join("theirs").is_file());
+    assert!(lab.record("v1").published_at.is_empty());
+}

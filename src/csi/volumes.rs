@@ -401,6 +401,17 @@ impl NodeVolumes {
 }
 
 impl NodeVolumes {
+    /// Whether `path` is in the node's state directory or on a drive it serves: never a
+    /// staging or target path.
+    pub fn is_strata_path(&self, path: &Path) -> bool {
+        path.starts_with(self.drives.state_root())
+            || self
+                .drives
+                .serving()
+                .iter()
+                .any(|m| path.starts_with(&m.mount_point))
+    }
+
     /// Makes the directory of every volume created on this node's drives but not staged yet:
     /// until it exists on the drive, the drive shows no volume, and `drivectl release` (which
     /// counts what is on the drive) would wipe it under a volume Kubernetes has bound.

@@ -983,6 +983,14 @@ fn errors_are_the_codes_the_spec_names() {
         code(csi.create("pvc-e", (2 * MIB) as i64, &[])),
         Code::AlreadyExists
     );
+    // A name that is another name's volume id: that volume exists, and is not this one.
+    let long = "n".repeat(200);
+    let hashed = csi.create(&long, MIB as i64, &[]).unwrap().volume_id;
+    assert_eq!(hashed, strata::csi::request::volume_id_for(&long));
+    assert_eq!(
+        code(csi.create(&hashed, MIB as i64, &[])),
+        Code::AlreadyExists
+    );
 
     // Volume ids and paths.
     let mut c = csi.controller();

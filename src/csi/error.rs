@@ -103,9 +103,10 @@ impl VolumeError {
             NoSuchVolume(_) | NotMountedAt { .. } | NotServed(_) => Code::NotFound,
             Placement(PlacementError::TooLarge(_)) | NoRoomToGrow { .. } => Code::OutOfRange,
             Placement(PlacementError::NoRoom(_)) => Code::ResourceExhausted,
-            Incompatible { .. } => Code::AlreadyExists,
+            // A name whose id is another name's volume: that volume exists, and is not this one.
+            Incompatible { .. } | IdCollision { .. } => Code::AlreadyExists,
             RecreatedWhileDeleting(_) => Code::Aborted,
-            IdCollision { .. } | Inconsistent(_) => Code::Internal,
+            Inconsistent(_) => Code::Internal,
             OtherNode { .. }
             | InUse { .. }
             | Deleting(_)

@@ -317,11 +317,20 @@ impl NodeService {
     /// volumes inside this one). InvalidArgument otherwise.
     fn checked_path(&self, value: &str, field: &str) -> Result<std::path::PathBuf> {
         let path = rq::mount_path(value, field)?;
-        if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(Status::invalid_argument(format!(
-                "{field} {value:?} is a symbolic link: give the directory itself"
-            ))
-            .into());
+        match fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(Status::invalid_argument(format!(
+                    "{field} {value:?} is a symbolic link: give the directory itself"
+                ))
+                .into())
+            }
+            Ok(m) if !m.is_dir() => {
+                return Err(Status::invalid_argument(format!(
+                    "{field} {value:?} exists and is not a directory"
+                ))
+                .into())
+            }
+            _ => {}
         }
         let real = match (path.parent().map(fs::canonicalize), path.file_name()) {
             (Some(Ok(parent)), Some(name)) => parent.join(name),

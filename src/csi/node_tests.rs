@@ -472,6 +472,14 @@ fn symlinked_paths_and_paths_on_drives_are_invalid_arguments() {
         code(lab.publish("v1", &staging, &in_state, rw(), false)),
         Code::InvalidArgument
     );
+    // A target that exists as a file: nothing can be mounted on it as a directory.
+    let file = lab.path("file");
+    std::fs::write(&file, b"x").unwrap();
+    assert_eq!(
+        code(lab.publish("v1", &staging, &file, rw(), false)),
+        Code::InvalidArgument
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
     assert_eq!(lab.mounter.binds(), 1, "only the stage mounted anything");
 }
 

@@ -8,6 +8,18 @@ use std::process::Command;
 
 const SIZE: u64 = 600 * MIB;
 
+/// Formats `dev` for the lab; the new drive's id.
+fn format_id(lab: &Lab, dev: &str) -> String {
+    format(lab, dev)["drive_id"].as_str().unwrap().to_string()
+}
+
+/// Unmounts the lab's drive `id` from its place (as an operator's `umount`); the place.
+fn unmount(lab: &Lab, id: &str) -> std::path::PathBuf {
+    let mnt = lab.state().join("mnt").join(id);
+    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+    mnt
+}
+
 fn format(lab: &Lab, dev: &str) -> serde_json::Value {
     lab.ok(&["format", dev, "--dangerous", "--allow-no-quota"]);
     let name = dev.trim_start_matches("/dev/");
@@ -407,16 +419,12 @@ fn formats_several_devices_in_parallel_and_reports_each() {
 fn renamed_drive_is_mounted_again_with_its_identity_and_tier() {
     let lab = Lab::new();
     let mut disk = LoopDevice::new(SIZE);
-    let id = format(&lab, &disk.dev)["drive_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = format_id(&lab, &disk.dev);
     let out = lab.ok(&["tier", &id, "hot"]);
     assert!(out.contains("is now hot"), "{out}");
 
     // Unplug: unmount and detach; plug back in under another loop number.
-    let mnt = lab.state().join("mnt").join(&id);
-    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+    let mnt = unmount(&lab, &id);
     let old = disk.dev.clone();
     let _blocker = disk.reattach_renamed();
     assert_ne!(disk.dev, old, "the drive must come back under another name");
@@ -456,14 +464,8 @@ fn missing_drive_is_reported_and_registry_rebuilds_from_drives() {
     let lab = Lab::new();
     let gone = LoopDevice::new(SIZE);
     let kept = LoopDevice::new(SIZE);
-    let gone_id = format(&lab, &gone.dev)["drive_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let kept_id = format(&lab, &kept.dev)["drive_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let gone_id = format_id(&lab, &gone.dev);
+    let kept_id = format_id(&lab, &kept.dev);
     let gone_mnt = lab.state().join("mnt").join(&gone_id);
     assert!(Command::new("umount")
         .arg(&gone_mnt)
@@ -510,12 +512,8 @@ fn rebuild_leaves_alone_a_drive_another_drivectl_is_working_on() {
     // read its identity, which broke that other run's own mount.
     let lab = Lab::new();
     let disk = LoopDevice::new(SIZE);
-    let id = format(&lab, &disk.dev)["drive_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mnt = lab.state().join("mnt").join(&id);
-    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+    let id = format_id(&lab, &disk.dev);
+    unmount(&lab, &id);
     fs::remove_file(lab.state().join("drives.json")).unwrap();
 
     let held = lock_device(&disk.dev);
@@ -569,10 +567,7 @@ fn a_format_killed_before_its_identity_record_is_made_again_with_force() {
     // done; `format --force` makes it again.
     let lab = Lab::new();
     let disk = LoopDevice::new(SIZE);
-    let old = format(&lab, &disk.dev)["drive_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let old = format_id(&lab, &disk.dev);
     let place = lab.state().join("mnt").join(&old);
     fs::remove_file(place.join(".strata/drive.json")).unwrap();
     fs::remove_file(lab.state().join("drives.json")).unwrap();
@@ -626,12 +621,8 @@ fn a_format_killed_before_its_identity_record_is_made_again_with_force() {
 fn another_state_directory_s_drive_is_neither_called_ready_nor_made_again() {
     let lab = Lab::new();
     let disk = LoopDevice::new(SIZE);
-    let id = format(&lab, &disk.dev)["drive_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mnt = lab.state().join("mnt").join(&id);
-    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
+    let id = format_id(&lab, &disk.dev);
+    let mnt = unmount(&lab, &id);
     let before = disk.fingerprint();
     let other = Lab::new();
     for force in [false, true] {
@@ -668,10 +659,7 @@ fn another_state_directory_s_drive_is_neither_called_ready_nor_made_again() {
 fn release_refuses_while_volumes_exist_then_wipes() {
     let lab = Lab::new();
     let disk = LoopDevice::new(SIZE);
-    let id = format(&lab, &disk.dev)["drive_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = format_id(&lab, &disk.dev);
     let mnt = lab.state().join("mnt").join(&id);
     fs::create_dir_all(mnt.join("volumes/pvc-1")).unwrap();
 
@@ -701,10 +689,7 @@ fn release_refuses_while_volumes_exist_then_wipes() {
 fn release_never_wipes_a_drive_it_cannot_see_mounted_at_its_place() {
     let lab = Lab::new();
     let disk = LoopDevice::new(SIZE);
-    let id = format(&lab, &disk.dev)["drive_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = format_id(&lab, &disk.dev);
     let mnt = lab.state().join("mnt").join(&id);
     fs::create_dir_all(mnt.join("volumes/pvc-1")).unwrap();
     fs::write(mnt.join("volumes/pvc-1/object"), b"a tenant's data").unwrap();

@@ -81,9 +81,11 @@ pub trait Authorizer: Send + Sync + 'static {
     }
 }
 
-/// An object's tags, for `s3:ExistingObjectTag/…` (none when it does not exist). Blocking.
+/// An object's tags, for `s3:ExistingObjectTag/…` (none when it does not exist; `None` when
+/// they cannot be read now, and the request is then refused rather than judged without them).
+/// Blocking.
 pub trait ObjectTags: Send + Sync + 'static {
-    fn tags(&self, bucket: &str, key: &str) -> BTreeMap<String, String>;
+    fn tags(&self, bucket: &str, key: &str) -> Option<BTreeMap<String, String>>;
 }
 
 /// Every signed request may do everything; anonymous ones nothing (one root user, before

@@ -35,7 +35,7 @@ use s3s::path::S3Path;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
-use strata_engine::Engine;
+use strata_engine::{Engine, EngineError};
 use strata_iam::ResourceKind;
 
 /// Longest lifetime of a presigned URL, in seconds (S3's).
@@ -115,11 +115,14 @@ impl Gate {
 pub struct EngineTags(pub Arc<Engine>);
 
 impl ObjectTags for EngineTags {
-    fn tags(&self, bucket: &str, key: &str) -> BTreeMap<String, String> {
-        self.0
-            .head_object(bucket, key)
-            .map(|info| info.tags)
-            .unwrap_or_default()
+    fn tags(&self, bucket: &str, key: &str) -> Option<BTreeMap<String, String>> {
+        match self.0.head_object(bucket, key) {
+            Ok(info) => Some(info.tags),
+            Err(EngineError::NoSuchKey { .. } | EngineError::NoSuchBucket(_)) => {
+                Some(BTreeMap::new())
+            }
+            Err(_) => None,
+        }
     }
 }
 
@@ -187,7 +190,17 @@ impl Gate {
             let reader = reader.clone();
             let tags = tokio::task::spawn_blocking(move || reader.tags(&bucket, &key))
                 .await
-                .map_err(|_| s3_error!(InternalError, "reading the object's tags failed"))?;
+                .ok()
+                .flatten();
+            // A policy reads them: judged without them, a Deny on a tag would not hold.
+            let Some(tags) = tags else {
+                let mut e = s3_error!(
+                    ServiceUnavailable,
+                    "the object's tags, which a policy reads, cannot be read now"
+                );
+                e.set_status_code(http::StatusCode::SERVICE_UNAVAILABLE);
+                return Err(e);
+            };
             *slot = Some(tags);
         }
         Ok(out)

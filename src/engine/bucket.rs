@@ -5,7 +5,7 @@
 use super::drive::Walk;
 use super::drive::{Drive, DriveError};
 use super::list::Item;
-use super::set::{describe_failures, run_parallel, Handle};
+use super::set::{run_parallel, write_quorum_error, Handle};
 use super::{BucketInfo, Engine, EngineError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -143,11 +143,7 @@ impl Engine {
                 undo(d.as_ref());
             }
         }
-        Err(EngineError::WriteQuorum {
-            ok,
-            needed: quorum,
-            failures: describe_failures(results, &self.all_drive_ids()),
-        })
+        Err(write_quorum_error(results, &self.all_drive_ids(), quorum))
     }
 }
 

@@ -37,6 +37,9 @@ pub enum EngineError {
         ok: usize,
         needed: usize,
         failures: String,
+        /// Drives out of space are what kept the quorum away (without them it was reached):
+        /// the deployment is full, which retrying will not change.
+        full: bool,
     },
     #[error("read quorum not reached for {what}: {detail}")]
     ReadQuorum { what: String, detail: String },

@@ -483,11 +483,7 @@ impl ErasureSet {
         if ok >= quorum {
             Ok(())
         } else {
-            Err(EngineError::WriteQuorum {
-                ok,
-                needed: quorum,
-                failures: self.describe_failures(results),
-            })
+            Err(self.write_quorum_error(results, quorum))
         }
     }
 }

@@ -22,6 +22,15 @@ pub fn to_s3(e: EngineError) -> S3Error {
         EngineError::InvalidRange { .. } => (C::InvalidRange, None),
         EngineError::BadDigest | EngineError::ChecksumMismatch(_) => (C::BadDigest, None),
         EngineError::PreconditionFailed(_) => (C::PreconditionFailed, None),
+        // Out of space: retrying will not help (SDKs retry a 503, not a 507). MinIO's code.
+        EngineError::WriteQuorum { full: true, .. } => {
+            let mut err = S3Error::with_message(
+                C::Custom("XMinioStorageFull".into()),
+                "Storage backend has reached its minimum free drive threshold. Please delete a few objects to proceed.",
+            );
+            err.set_status_code(http::StatusCode::INSUFFICIENT_STORAGE);
+            return err;
+        }
         // Clients retry 503s: a lost quorum may come back when drives do.
         EngineError::WriteQuorum { .. } | EngineError::ReadQuorum { .. } => (
             C::ServiceUnavailable,
@@ -79,6 +88,25 @@ pub fn body_error(e: &io::Error) -> S3Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_deployment_is_507_and_other_lost_quorums_503() {
+        let quorum = |full| EngineError::WriteQuorum {
+            ok: 1,
+            needed: 3,
+            failures: "drive a: no space left".into(),
+            full,
+        };
+        let e = to_s3(quorum(true));
+        assert_eq!(e.code().as_str(), "XMinioStorageFull");
+        assert_eq!(
+            e.status_code(),
+            Some(http::StatusCode::INSUFFICIENT_STORAGE)
+        );
+        let e = to_s3(quorum(false));
+        assert_eq!(e.code(), &S3ErrorCode::ServiceUnavailable);
+        assert_eq!(e.status_code(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
+    }
 
     #[test]
     fn internal_errors_do_not_show_host_paths() {

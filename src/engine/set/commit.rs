@@ -126,16 +126,12 @@ impl ErasureSet {
         let committed: Vec<bool> = results.iter().map(Result::is_ok).collect();
         let ok = committed.iter().filter(|c| **c).count();
         if ok < p.quorum {
-            let failures = self.describe_failures(&results);
+            let err = self.write_quorum_error(&results, p.quorum);
             self.roll_back(bucket, key, &plans, &results, p);
             // Whatever the rollback could not undo (a drive that failed meanwhile) is left to
             // heal: undecided or skipped, never the state.
             self.queue_heal(bucket, key, false);
-            return Err(EngineError::WriteQuorum {
-                ok,
-                needed: p.quorum,
-                failures,
-            });
+            return Err(err);
         }
         // Phase two: the new version is durable on a quorum; what it replaced can go.
         let cleanup_everywhere = p.version.is_deletion() && ok == n;

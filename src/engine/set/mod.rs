@@ -390,6 +390,11 @@ impl ErasureSet {
     pub fn describe_failures<T>(&self, results: &[DriveResult<T>]) -> String {
         describe_failures(results, &self.drive_ids)
     }
+
+    /// The write-quorum error of a fan-out that reached `ok` of `needed` drives.
+    pub fn write_quorum_error<T>(&self, results: &[DriveResult<T>], needed: usize) -> EngineError {
+        write_quorum_error(results, &self.drive_ids, needed)
+    }
 }
 
 /// `f` on every present drive at once, on its workers (`fanout`), each waited for at most the
@@ -474,6 +479,26 @@ fn decided(answers: &[Option<DriveResult<Option<MetaFile>>>], healing: &[bool]) 
 }
 
 /// "drive <id>: <error>" for each drive that failed.
+/// A fan-out's write-quorum error: `full` when the drives out of space are what kept the
+/// quorum away (with them it would have been reached).
+pub fn write_quorum_error<T>(
+    results: &[DriveResult<T>],
+    ids: &[String],
+    needed: usize,
+) -> EngineError {
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let full = results
+        .iter()
+        .filter(|r| matches!(r, Err(DriveError::Full)))
+        .count();
+    EngineError::WriteQuorum {
+        ok,
+        needed,
+        failures: describe_failures(results, ids),
+        full: full > 0 && ok + full >= needed,
+    }
+}
+
 pub fn describe_failures<T>(results: &[DriveResult<T>], ids: &[String]) -> String {
     let failed: Vec<String> = results
         .iter()

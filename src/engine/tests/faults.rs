@@ -129,6 +129,7 @@ fn assert_write_quorum(
         ok,
         needed,
         failures,
+        ..
     } = err
     else {
         panic!("expected a write-quorum error, got {err:?}");
@@ -628,10 +629,11 @@ fn full_drives_writes_go_on_by_quorum_then_fail_cleanly() {
         &[&small_id, &larger_id],
         &folder_ids.each_ref().map(|s| s.as_str()),
     );
-    let EngineError::WriteQuorum { failures, .. } = &err else {
+    let EngineError::WriteQuorum { failures, full, .. } = &err else {
         unreachable!()
     };
     assert!(failures.contains("No space left on device"), "{failures}");
+    assert!(*full, "the full drives kept the quorum away: {failures}");
 
     // Nothing of the failed write is visible or left behind.
     assert!(matches!(

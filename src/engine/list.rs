@@ -105,6 +105,17 @@ impl ErasureSet {
                 }
                 match state.resolution {
                     Resolution::Version(v) if !v.is_deletion() => out.push(Item::Object(v, name)),
+                    // A key whose metadata is damaged on too many drives to decide it is not
+                    // waited for: the listing goes on without it (its GET answers 503), and
+                    // says so in the log, rather than every listing of the bucket failing.
+                    Resolution::Undecided { .. } if state.undecided_by_damage() => {
+                        tracing::error!(
+                            bucket,
+                            key = %name,
+                            "metadata damaged on too many drives to read: left out of listings"
+                        );
+                        out.push(Item::Undecided(name, false))
+                    }
                     Resolution::Undecided { maybe_acked, .. } => {
                         out.push(Item::Undecided(name, maybe_acked))
                     }

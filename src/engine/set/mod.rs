@@ -61,6 +61,18 @@ impl KeyState {
         }
     }
 
+    /// Undecided only because of copies that are there but damaged (checksum, misplaced): no
+    /// drive is silent or being rebuilt, so no answer will ever decide it. The key is lost
+    /// until repaired by hand; unlike a drive that is away, waiting changes nothing.
+    pub fn undecided_by_damage(&self) -> bool {
+        matches!(self.resolution, Resolution::Undecided { .. })
+            && !self.healing.iter().any(|h| *h)
+            && self
+                .answers
+                .iter()
+                .all(|a| matches!(a, Ok(_) | Err(DriveError::Corrupt(_))))
+    }
+
     /// The current object version; `Ok(None)` when the key holds none (absent or deleted),
     /// a read-quorum error when that cannot be told.
     pub fn current(&self, what: impl FnOnce() -> String) -> Result<Option<&Version>, EngineError> {

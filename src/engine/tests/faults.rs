@@ -1248,3 +1248,53 @@ fn a_hung_drive_costs_each_request_at_most_the_deadline() {
         Err(EngineError::NoSuchKey { .. })
     ));
 }
+
+/// The other side of leaving a damaged key out of listings (`ops`): when a drive that might
+/// decide the key is away rather than damaged (here hung past its deadline), the key may hold
+/// an acknowledged version the drive will vouch for when it answers, so the listing refuses
+/// (503) instead of leaving the key out.
+#[test]
+fn a_listing_waits_for_a_key_a_drive_that_is_away_could_decide() {
+    let dirs = Dirs::new(4);
+    let (healthy, hung) = (FaultPlan::new(), FaultPlan::new());
+    let victim = dirs.paths[3].clone();
+    let config = Config {
+        parity: Some(2),
+        drive_timeout: Duration::from_secs(2),
+        ..cfg()
+    };
+    let (h, v) = (healthy.clone(), hung.clone());
+    let wrap = move |d: Arc<dyn Drive>| {
+        let plan = if d.path() == Some(victim.as_path()) {
+            v.clone()
+        } else {
+            h.clone()
+        };
+        Arc::new(FaultyDrive::new(d, plan)) as Arc<dyn Drive>
+    };
+    let e = Engine::open_with(std::slice::from_ref(&dirs.paths), config, &wrap).unwrap();
+    let _unhang = Unhang(hung.clone());
+    e.make_bucket("bkt").unwrap();
+    for i in 0..5 {
+        put(&e, "bkt", &format!("k{i}"), &data(1000, i));
+    }
+    // k2's metadata damaged on three drives; the fourth, which holds a good copy, hangs.
+    for drive in dirs.paths.iter().take(3) {
+        let meta = drive.join("bkt").join("k2").join("%meta");
+        let mut bytes = fs::read(&meta).unwrap();
+        let at = bytes.len() / 2;
+        bytes[at] ^= 1;
+        fs::write(&meta, bytes).unwrap();
+    }
+    hung.hang();
+    let q = ListQuery {
+        max_keys: 1000,
+        ..Default::default()
+    };
+    let listed = e.list_objects("bkt", &q);
+    assert!(
+        matches!(listed, Err(EngineError::ReadQuorum { .. })),
+        "{listed:?}"
+    );
+    hung.release();
+}

@@ -1067,6 +1067,20 @@ fn uuid_like(i: usize) -> String {
 // ---------------------------------------------------------------------------------------------
 // a drive that hangs
 
+/// A wrapper for `Engine::open_with` that puts the drive at `victim` under `plan` (to hang it
+/// later) and every other drive under a healthy plan of its own.
+fn hang_one(victim: PathBuf, plan: &Arc<FaultPlan>) -> impl Fn(Arc<dyn Drive>) -> Arc<dyn Drive> {
+    let (healthy, hung) = (FaultPlan::new(), plan.clone());
+    move |d: Arc<dyn Drive>| {
+        let plan = if d.path() == Some(victim.as_path()) {
+            hung.clone()
+        } else {
+            healthy.clone()
+        };
+        Arc::new(FaultyDrive::new(d, plan)) as Arc<dyn Drive>
+    }
+}
+
 /// Releases a hung plan when dropped, so that a failing test never leaves calls blocked.
 struct Unhang(Arc<FaultPlan>);
 
@@ -1107,7 +1121,7 @@ fn a_hung_drive_costs_each_request_at_most_the_deadline() {
     // fails the test after it.
     const LIMIT: Duration = Duration::from_secs(5);
     let dirs = Dirs::new(6);
-    let (healthy, hung) = (FaultPlan::new(), FaultPlan::new());
+    let hung = FaultPlan::new();
     let victim = dirs.paths[2].clone();
     let config = Config {
         parity: Some(2),
@@ -1117,15 +1131,7 @@ fn a_hung_drive_costs_each_request_at_most_the_deadline() {
         drive_check_interval: Duration::from_millis(200),
         ..cfg()
     };
-    let (h, v) = (healthy.clone(), hung.clone());
-    let wrap = move |d: Arc<dyn Drive>| {
-        let plan = if d.path() == Some(victim.as_path()) {
-            v.clone()
-        } else {
-            h.clone()
-        };
-        Arc::new(FaultyDrive::new(d, plan)) as Arc<dyn Drive>
-    };
+    let wrap = hang_one(victim, &hung);
     let e = Arc::new(Engine::open_with(std::slice::from_ref(&dirs.paths), config, &wrap).unwrap());
     let _unhang = Unhang(hung.clone());
     e.make_bucket("hung").unwrap();
@@ -1256,22 +1262,14 @@ fn a_hung_drive_costs_each_request_at_most_the_deadline() {
 #[test]
 fn a_listing_waits_for_a_key_a_drive_that_is_away_could_decide() {
     let dirs = Dirs::new(4);
-    let (healthy, hung) = (FaultPlan::new(), FaultPlan::new());
+    let hung = FaultPlan::new();
     let victim = dirs.paths[3].clone();
     let config = Config {
         parity: Some(2),
         drive_timeout: Duration::from_secs(2),
         ..cfg()
     };
-    let (h, v) = (healthy.clone(), hung.clone());
-    let wrap = move |d: Arc<dyn Drive>| {
-        let plan = if d.path() == Some(victim.as_path()) {
-            v.clone()
-        } else {
-            h.clone()
-        };
-        Arc::new(FaultyDrive::new(d, plan)) as Arc<dyn Drive>
-    };
+    let wrap = hang_one(victim, &hung);
     let e = Engine::open_with(std::slice::from_ref(&dirs.paths), config, &wrap).unwrap();
     let _unhang = Unhang(hung.clone());
     e.make_bucket("bkt").unwrap();

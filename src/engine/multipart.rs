@@ -328,11 +328,14 @@ impl ErasureSet {
         conditions: &Conditions,
         check: PartsCheck<'_>,
     ) -> Result<ObjectInfo, EngineError> {
+        // The whole completion holds the key's lock: a retried completion, an abort or a
+        // write of the key waits, and each finds the upload as the other left it.
+        let _guard = self.lock_key(bucket, key);
         let info = match self.upload_info(bucket, key, id) {
             Ok(info) => info,
             Err(EngineError::NoSuchUpload(_)) => {
-                let state = self.read_state(bucket, key);
-                return completed(&state, bucket, key, id, chosen);
+                // Completed already (a retry answers with the object), or aborted.
+                return completed(&self.read_key(bucket, key), bucket, key, id, chosen);
             }
             Err(e) => return Err(e),
         };
@@ -401,14 +404,6 @@ impl ErasureSet {
             acl: info.acl.clone(),
         };
         let links: Vec<(String, u32)> = parts.iter().map(|p| (p.dir_name(), p.number)).collect();
-        let _guard = self.lock_key(bucket, key);
-        // A completion of the same upload may have finished while this one waited.
-        if matches!(
-            self.upload_info(bucket, key, id),
-            Err(EngineError::NoSuchUpload(_))
-        ) {
-            return completed(&self.read_key(bucket, key), bucket, key, id, chosen);
-        }
         let state = self.read_key(bucket, key);
         self.check_conditions(&state, bucket, key, conditions)?;
         // Link the chosen part files into a staging data directory on every drive that has
@@ -451,7 +446,10 @@ impl ErasureSet {
         Ok(ObjectInfo::from_version(bucket, key, &proposal.version))
     }
 
+    /// Under the key's lock, as a completion links and commits: the two never both succeed
+    /// (whichever comes second finds the upload gone: NoSuchUpload).
     pub fn abort_upload(&self, bucket: &str, key: &str, id: &str) -> Result<(), EngineError> {
+        let _guard = self.lock_key(bucket, key);
         self.upload_info(bucket, key, id)?;
         let (b, i) = (bucket.to_string(), id.to_string());
         self.on_drives(move |_, d| d.remove_upload(&b, &i));

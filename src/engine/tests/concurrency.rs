@@ -468,3 +468,47 @@ fn deletes_race_writes_of_one_key() {
     }
     assert_clean_on_disk(&dirs, "race");
 }
+
+/// CompleteMultipartUpload racing AbortMultipartUpload of the same upload: exactly one wins.
+/// Either the object exists and the abort answers NoSuchUpload, or the abort succeeded and the
+/// completion answers NoSuchUpload with no object — never both acknowledged (a client told
+/// its upload was aborted while the object appeared).
+#[test]
+fn complete_and_abort_of_one_upload_have_one_winner() {
+    let dirs = Dirs::new(4);
+    let e = std::sync::Arc::new(Engine::open(std::slice::from_ref(&dirs.paths), cfg()).unwrap());
+    e.make_bucket("race").unwrap();
+    let (mut completed, mut aborted) = (0, 0);
+    for i in 0..40 {
+        let key = format!("k{i}");
+        let id = e
+            .new_multipart("race", &key, &PutOptions::default())
+            .unwrap();
+        let body = data(3 * B, i as u64);
+        let part = e
+            .put_part("race", &key, &id, 1, &mut &body[..], None)
+            .unwrap();
+        let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let (e2, k2, id2, s2) = (e.clone(), key.clone(), id.clone(), start.clone());
+        let abort = std::thread::spawn(move || {
+            s2.wait();
+            e2.abort_multipart("race", &k2, &id2)
+        });
+        start.wait();
+        let done = e.complete_multipart("race", &key, &id, &[(1, part.etag.clone())]);
+        let abort = abort.join().unwrap();
+        let exists = e.head_object("race", &key).is_ok();
+        match (&done, &abort) {
+            (Ok(_), Err(EngineError::NoSuchUpload(_))) => {
+                assert!(exists, "{key}");
+                completed += 1;
+            }
+            (Err(EngineError::NoSuchUpload(_)), Ok(())) => {
+                assert!(!exists, "{key}");
+                aborted += 1;
+            }
+            other => panic!("{key}: complete and abort gave {other:?} (object exists: {exists})"),
+        }
+    }
+    eprintln!("{completed} completed, {aborted} aborted");
+}

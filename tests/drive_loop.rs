@@ -534,6 +534,39 @@ fn rebuild_leaves_alone_a_drive_another_drivectl_is_working_on() {
 }
 
 #[test]
+fn a_drive_already_at_its_place_is_not_waited_for() {
+    // The CSI plugin runs `mount` on every pass: a drive mounted where it belongs is only
+    // looked at, even while another drivectl holds its lock (a release counting its volumes).
+    let lab = Lab::new();
+    let disk = LoopDevice::new(SIZE);
+    let id = format_id(&lab, &disk.dev);
+    let held = lock_device(&disk.dev);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_drivectl"))
+        .arg("--state-dir")
+        .arg(lab.state())
+        .arg("--node")
+        .arg(&lab.node)
+        .arg("mount")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let finished = child.try_wait().unwrap().is_some();
+    drop(held);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        finished,
+        "mount waited for the lock of a drive already at its place"
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("mounted drive {id}")), "{text}");
+}
+
+#[test]
 fn format_waits_for_the_device_lock() {
     let lab = Lab::new();
     let disk = LoopDevice::new(SIZE);

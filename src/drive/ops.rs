@@ -373,14 +373,24 @@ impl Node {
         drive_id: &str,
         known: Option<&DriveRecord>,
     ) -> Result<DriveRecord, DriveError> {
-        let _device = self.lock_device(seen, true)?;
-        let Some(dev) = &self.look_again(seen, Some(drive_id))? else {
-            let msg = "it changed while waiting for its lock; run the mount again";
-            return Err(DriveError::io(seen.path.clone(), io::Error::other(msg)));
-        };
         let target = self.state.mount_point(drive_id);
         let here = target.to_string_lossy();
-        if !dev.mount_points.iter().any(|m| *m == here) {
+        let at_place = |d: &Device| d.mount_points.iter().any(|m| *m == here);
+        // Already at its place (every pass of the CSI plugin over a healthy node): only its
+        // identity is read. Otherwise it is mounted under its lock, as it is now.
+        let (_device, fresh);
+        let dev = if at_place(seen) {
+            seen
+        } else {
+            _device = self.lock_device(seen, true)?;
+            fresh = self.look_again(seen, Some(drive_id))?;
+            let Some(dev) = &fresh else {
+                let msg = "it changed while waiting for its lock; run the mount again";
+                return Err(DriveError::io(seen.path.clone(), io::Error::other(msg)));
+            };
+            dev
+        };
+        if !at_place(dev) {
             if !dev.mount_points.is_empty() {
                 let msg = format!("already mounted at {}", dev.mount_points.join(", "));
                 return Err(DriveError::io(dev.path.clone(), io::Error::other(msg)));
